@@ -1,0 +1,3 @@
+"""Autograder for LAB04 — Optimizing Images with Multi-Stage Dockerfile Builds."""
+
+__version__ = "1.0.0"

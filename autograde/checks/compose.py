@@ -1,0 +1,124 @@
+"""Checks of docker-compose.prod.yml, graded from the normalized model."""
+from __future__ import annotations
+
+from autograde.checks.base import Context, Outcome, failed, from_problem, passed
+from autograde.checks.dockerfile import split_image
+from autograde.model.compose import PROD_FILE, ComposeFile, Service
+from autograde.model.files import FileProblem, read_text
+
+F = PROD_FILE
+
+
+def _model(ctx: Context) -> ComposeFile | Outcome:
+    sub = ctx.submission
+    if sub.prod_problem is not None:
+        return from_problem(sub.prod_problem)
+    assert sub.prod is not None
+    return sub.prod
+
+
+def _service(cf: ComposeFile, name: str) -> Service | Outcome:
+    service = cf.services.get(name)
+    if service is None:
+        return failed(f"{F} does not define the service `{name}`", f"Add `{name}:` under `services:`.", F,
+                      cf.line("services"))
+    if not service.data:
+        return failed(f"{F}:{service.line}: `{name}` has no settings yet (still the TODO?)",
+                      f"Fill in the settings of `{name}` as the TODO comment describes.", F, service.line)
+    return service
+
+
+def services(ctx: Context) -> Outcome:
+    cf = _model(ctx)
+    if isinstance(cf, Outcome):
+        return cf
+    for name in ("web_prod", "redis_prod"):
+        s = _service(cf, name)
+        if isinstance(s, Outcome):
+            return s
+    redis = cf.services["redis_prod"]
+    image = cf.image(redis)
+    line = cf.line("services", "redis_prod", "image") or redis.line
+    if image is None:
+        return failed(f"{F}:{redis.line}: redis_prod names no image", "Add `image: redis:alpine` to redis_prod.",
+                      F, redis.line)
+    repo, _ = split_image(image)
+    if repo != "redis":
+        return failed(f"{F}:{line}: redis_prod runs {image}, not a redis image", "Use `image: redis:alpine`.",
+                      F, line)
+    return passed(f"web_prod and redis_prod are defined; redis_prod runs {image}", F, redis.line)
+
+
+def web_prod(ctx: Context) -> Outcome:
+    cf = _model(ctx)
+    if isinstance(cf, Outcome):
+        return cf
+    web = _service(cf, "web_prod")
+    if isinstance(web, Outcome):
+        return web
+    problems: list[tuple[str, str, int | None]] = []
+    ports = cf.ports(web)
+    if not any(p.published in ("5005", "5005-5005") and p.target == "5000" and p.protocol == "tcp" for p in ports):
+        seen = ", ".join(f"{p.published or '(none)'}->{p.target}" for p in ports) or "no ports"
+        problems.append((f"publishes {seen}, not host 5005 -> container 5000", 'Add `ports: ["5005:5000"]`.',
+                         cf.line("services", "web_prod", "ports") or web.line))
+    env = cf.environment(web)
+    env_line = cf.line("services", "web_prod", "environment") or web.line
+    redis_host = env.get("REDIS_HOST") if "REDIS_HOST" in env else _env_files(ctx, cf, web).get("REDIS_HOST")
+    if redis_host != "redis_prod":
+        seen = "does not set REDIS_HOST" if redis_host is None else f"sets REDIS_HOST={redis_host}"
+        problems.append((f"{seen}; the app must reach Redis by the service name redis_prod",
+                         "Add `environment: [REDIS_HOST=redis_prod]`.", env_line))
+    if "redis_prod" not in cf.depends_on(web):
+        problems.append(("does not depend on redis_prod", "Add `depends_on: [redis_prod]`.",
+                         cf.line("services", "web_prod", "depends_on") or web.line))
+    if cf.image(web) is None:
+        problems.append(("names no image", "Add `image: <yourname>/app-prod:lab04` so the image is easy to find.",
+                         web.line))
+    if problems:
+        return failed("web_prod " + "; ".join(p[0] for p in problems), " ".join(p[1] for p in problems), F,
+                      problems[0][2])
+    return passed(f"web_prod publishes 5005->5000, sets REDIS_HOST=redis_prod, depends on redis_prod and is "
+                  f"named {cf.image(web)}", F, web.line)
+
+
+def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:
+    raw = web.get("env_file")
+    names = [raw] if isinstance(raw, str) else [e.get("path") if isinstance(e, dict) else e for e in raw or []] \
+        if isinstance(raw, list) else []
+    env: dict[str, str] = {}
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        try:
+            text = read_text(ctx.submission.root, name, what="an env file")
+        except FileProblem:
+            continue
+        for line in text.splitlines():
+            key, eq, value = line.strip().partition("=")
+            if eq and not key.startswith("#"):
+                env[key.strip()] = value.strip().strip("'\"")
+    return env
+
+
+def web_build(ctx: Context) -> Outcome:
+    cf = _model(ctx)
+    if isinstance(cf, Outcome):
+        return cf
+    web = _service(cf, "web_prod")
+    if isinstance(web, Outcome):
+        return web
+    build = cf.build(web)
+    if build is None:
+        return failed(f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours",
+                      "Add `build: {context: ., dockerfile: Dockerfile.prod}`.", F, web.line)
+    wrong = []
+    if build.context != ".":
+        wrong.append(f"context is {build.context!r}, not the repository root '.'")
+    if build.dockerfile != "Dockerfile.prod":
+        wrong.append(f"dockerfile is {build.dockerfile!r}, not 'Dockerfile.prod'")
+    if wrong:
+        return failed(f"{F}:{build.line}: web_prod's build " + " and ".join(wrong),
+                      "Use `build:` with `context: .` and `dockerfile: Dockerfile.prod` (the Dockerfile copies "
+                      "app/..., so the context must be the root).", F, build.line)
+    return passed("web_prod builds from Dockerfile.prod with context .", F, build.line)

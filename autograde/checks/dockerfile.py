@@ -1,0 +1,250 @@
+"""Checks of Dockerfile.prod, graded from the parsed model (and, for the tests, the build)."""
+from __future__ import annotations
+
+import posixpath
+
+from autograde.checks.base import Context, Outcome, failed, from_problem, passed, skipped
+from autograde.model.dockerfile import FILENAME, Dockerfile, Stage, command_words, suggest_instruction
+from autograde.model.shell import resolve
+
+F = FILENAME
+
+
+def _model(ctx: Context) -> Dockerfile | Outcome:
+    sub = ctx.submission
+    if sub.dockerfile_problem is not None:
+        return from_problem(sub.dockerfile_problem)
+    df = sub.dockerfile
+    assert df is not None
+    if df.unknown:
+        ins = df.unknown[0]
+        return failed(f"{F}:{ins.line}: unknown instruction {ins.cmd} ({suggest_instruction(ins.cmd)})",
+                      "Docker refuses to build a Dockerfile with unknown instructions; fix the spelling.", F, ins.line)
+    if not df.stages:
+        return failed(f"{F} has no FROM instruction yet (still the starter?)",
+                      "Complete the TODOs: a `FROM ... AS builder` stage, then a final stage.", F, 1)
+    return df
+
+
+def stages(ctx: Context) -> Outcome:
+    df = _model(ctx)
+    if isinstance(df, Outcome):
+        return df
+    found = ", ".join(f"{s.alias or '(no name)'} on line {s.line}" for s in df.stages)
+    if len(df.stages) < 2:
+        s = df.stages[0]
+        return failed(f"{F} has one stage ({found}); a multi-stage build needs at least two",
+                      "Add a `FROM python:3.13 AS builder` stage that installs, and a final stage that "
+                      "copies from it.", F, s.line)
+    named = df.stage("builder")
+    final = df.stages[-1]
+    if named is None:
+        return failed(f"{F} has {len(df.stages)} stages ({found}) but none is named `builder`",
+                      "Name the first stage: `FROM python:3.13 AS builder`.", F, df.stages[0].line)
+    if named is final:
+        return failed(f"the last stage of {F} (line {final.line}) is the builder; the image you run would "
+                      "carry every build tool", "Put the builder first and end with a final stage on a slim base.",
+                      F, final.line)
+    return passed(f"{len(df.stages)} stages: {found}", F, final.line)
+
+
+def builder_venv(ctx: Context) -> Outcome:
+    df = _model(ctx)
+    if isinstance(df, Outcome):
+        return df
+    builder = df.builder
+    if builder is None:
+        return failed(f"{F} has no builder stage to install dependencies in",
+                      "Add `FROM python:3.13 AS builder` with a virtual environment.", F, df.stages[0].line)
+    st = builder.state
+    if not st.venvs:
+        return failed(f"the builder ({builder.label}, line {builder.line}) creates no virtual environment",
+                      "Create one, e.g. `RUN python -m venv /opt/venv`.", F, builder.line)
+    venvs = ", ".join(f"{v.path} (line {v.line})" for v in st.venvs)
+    good = [p for p in st.pip_installs if p.venv is not None
+            and ({"app/requirements.txt", "app/requirements-dev.txt"} & set(p.requirement_origins))]
+    if good:
+        p = good[0]
+        return passed(f"venv {p.venv}; line {p.line} installs app/requirements.txt into it", F, p.line)
+    req_locations = st.placements["app/requirements.txt"]
+    for p in st.pip_installs:
+        if p.venv is None and any(p.requirement_origins):
+            return failed(f"{F}:{p.line} installs the requirements with the image's own pip, not into the venv "
+                          f"({venvs})",
+                          f"Use the venv's pip: `{st.venvs[0].path}/bin/pip install -r ...`, or put "
+                          f"`ENV PATH=\"{st.venvs[0].path}/bin:$PATH\"` before this line.", F, p.line)
+    for p in st.pip_installs:
+        if p.venv is not None and p.requirement_files:
+            where = (f"app/requirements.txt was copied to {', '.join(req_locations)}" if req_locations
+                     else "app/requirements.txt was not copied into the builder before this line")
+            return failed(f"{F}:{p.line} installs {', '.join(p.requirement_files)}, but {where}",
+                          "COPY app/requirements.txt into the builder first, and give pip that path "
+                          "(relative paths are relative to WORKDIR).", F, p.line)
+        if p.venv is not None and p.packages:
+            return failed(f"{F}:{p.line} installs {' '.join(p.packages)} by name instead of from app/requirements.txt",
+                          "Install the pinned list: `pip install -r requirements.txt`.", F, p.line)
+    return failed(f"the builder creates {venvs} but never installs app/requirements.txt into it",
+                  f"COPY app/requirements.txt in, then `RUN {st.venvs[0].path}/bin/pip install -r requirements.txt`.",
+                  F, st.venvs[0].line)
+
+
+def final_slim(ctx: Context) -> Outcome:
+    df = _model(ctx)
+    if isinstance(df, Outcome):
+        return df
+    stage = df.stages[-1]
+    line = stage.line
+    while stage.parent is not None:
+        stage = df.stages[stage.parent]
+    repo, tag = split_image(stage.base)
+    seen = f"{repo}:{tag}" if tag else repo
+    if repo == "python" and tag and ("slim" in tag or "alpine" in tag):
+        kind = "slim" if "slim" in tag else "alpine"
+        return passed(f"the final stage is based on {seen} ({kind})", F, line)
+    if repo != "python":
+        return failed(f"the final stage is based on {seen}, not an official python image",
+                      "Use `FROM python:3.13-slim` for the final stage.", F, line)
+    return failed(f"the final stage is based on {seen}, the full image with compilers and headers",
+                  "Use a minimal tag such as `python:3.13-slim` for the final stage.", F, line)
+
+
+def split_image(ref: str) -> tuple[str, str]:
+    ref = ref.split("@", 1)[0].strip()
+    name, tag = ref, ""
+    if ":" in ref.rsplit("/", 1)[-1]:
+        name, tag = ref.rsplit(":", 1)
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    if name.startswith("library/"):
+        name = name[len("library/"):]
+    return name.lower(), tag
+
+
+def final_copies(ctx: Context) -> Outcome:
+    df = _model(ctx)
+    if isinstance(df, Outcome):
+        return df
+    final = df.stages[-1]
+    if len(df.stages) < 2:
+        return failed("there is no final stage separate from the builder to copy into",
+                      "Add a final stage (`FROM python:3.13-slim`) that copies from the builder.", F, final.line)
+    st = final.state
+    copy_lines = {c.line for c in final.copies_from if c.stage is not None}
+    venvs = [v for v in st.venvs if v.line in copy_lines]
+    problems: list[tuple[str, str, int]] = []
+
+    if not venvs:
+        builder = df.builder
+        made = builder.state.venvs if builder is not None else []
+        where = f" (stage {builder.alias or builder.index} has it at {made[0].path})" if made else ""
+        example = f"COPY --from={builder.alias or builder.index} {made[0].path} {made[0].path}" if made and builder else \
+            "COPY --from=builder /opt/venv /opt/venv"
+        tried = [c for c in final.copies_from]
+        line = tried[0].line if tried else final.line
+        problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
+    words = command_words(st.entrypoint) + command_words(st.cmd)
+    run_ins = st.cmd or st.entrypoint
+    if venvs and words:
+        env = st.interpreter_env(words[0], st.workdir, st.env.get("PATH", ""))
+        if env not in {v.path for v in venvs}:
+            v = venvs[0].path
+            on_path = [d for d in st.env.get("PATH", "").split(":") if d.endswith("/bin") and "venv" in d]
+            detail = f"; PATH has {on_path[0]} but the venv is at {v}" if on_path else ""
+            problems.append((f"runs `{words[0]}` from outside the venv{detail}",
+                             f"Add `ENV PATH=\"{v}/bin:$PATH\"` (or run `{v}/bin/python main.py`).",
+                             run_ins.line if run_ins else final.line))
+    mains = st.placements["app/main.py"]
+    if not mains:
+        problems.append(("does not copy main.py", "Add `COPY --from=builder <builder WORKDIR>/main.py .`.",
+                         final.line))
+    exposed = [p for p, _ in st.exposes if p.split("/")[0] == "5000"]
+    if not exposed:
+        problems.append(("does not EXPOSE 5000", "Add `EXPOSE 5000` to the final stage.", final.line))
+    if not words:
+        problems.append(("has no CMD or ENTRYPOINT that starts the app", 'Add `CMD ["python", "main.py"]`.',
+                         final.line))
+    else:
+        runs = _runs_main(words, st.workdir, mains)
+        if runs is not True:
+            problems.append((runs or f"its command `{' '.join(words)}` does not run main.py",
+                             'Run the app: `CMD ["python", "main.py"]` in the WORKDIR where main.py is.',
+                             run_ins.line if run_ins else final.line))
+    if problems:
+        first = problems[0]
+        message = "the final stage " + "; ".join(p[0] for p in problems)
+        return failed(message, " ".join(p[1] for p in problems), F, first[2])
+    v = venvs[0]
+    return passed(f"the final stage copies the venv to {v.path} (line {v.line}) and main.py to {mains[0]}, "
+                  f"exposes 5000 and runs `{' '.join(words)}`", F, v.line)
+
+
+def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
+    for i, w in enumerate(words):
+        if w.endswith("main.py"):
+            path = resolve(w, workdir)
+            if not mains or path in mains:
+                return True
+            return f"its command runs {path}, but main.py is at {mains[0]}"
+        if w in ("main:app", "main") and i > 0 and words[i - 1] in ("-m", "--app", "-A"):
+            return True
+        if w.startswith("--app=main") or w.startswith("main:"):
+            return True
+    return False
+
+
+def builder_tests(ctx: Context) -> Outcome:
+    df = _model(ctx)
+    if isinstance(df, Outcome):
+        return df
+    final = df.stages[-1]
+    needed = df.dependencies(final)
+    runs = [(s, r) for s in df.stages for r in s.pytest_runs]
+    if not runs:
+        builder = df.builder or df.stages[0]
+        return failed("no stage runs pytest on the app's tests (bonus)",
+                      "In the builder, install app/requirements-dev.txt with the image's own pip (not into the "
+                      "venv) and `RUN python -m pytest tests/`.", F, builder.line)
+    good = [(s, r) for s, r in runs if s.index in needed and r.runs_app_tests]
+    if not good:
+        s, r = runs[0]
+        if s.index not in needed:
+            return failed(f"{F}:{r.line} runs pytest in {s.label}, which the final stage does not depend on, so "
+                          "the build skips it", "Run the tests in the builder stage the final stage copies from.",
+                          F, r.line)
+        return failed(f"{F}:{r.line} runs pytest, but not on the app's tests (app/tests was copied to "
+                      f"{', '.join(s.state.placements['app/tests']) or 'nowhere'})",
+                      "Copy the app (with tests/) into the builder and run `python -m pytest tests/` from its "
+                      "WORKDIR.", F, r.line)
+    stage, run = good[0]
+    if not run.pytest_installed:
+        where = f"the venv {run.venv}" if run.venv else "the image's own Python"
+        return failed(f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: the build fails "
+                      "with 'pytest: not found' / 'No module named pytest'",
+                      "pytest is in app/requirements-dev.txt, not app/requirements.txt. Before the test run, "
+                      "install it outside the venv: `RUN pip install -r requirements-dev.txt && python -m pytest "
+                      "tests/` with the image's own pip, so the venv you copy stays free of test tools.",
+                      F, run.line)
+    facts = ctx.facts
+    if facts is None:
+        return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)
+    if facts.skipped or facts.error or facts.prod_build is None:
+        return skipped(f"the prod build was not run: {facts.skipped or facts.error or 'see runtime.up'}",
+                       F, run.line)
+    build = facts.prod_build
+    if not build.ok:
+        failing = df.instruction_for(build.failed_step) if build.failed_step else None
+        if failing is not None and failing.line == run.line:
+            return failed(f"{F}:{run.line}: the tests failed during the prod build",
+                          "Read the pytest output below, fix the code or the test, and push again.", F, run.line,
+                          build.output_tail)
+        return skipped("the prod build failed before the tests could count (see runtime.up)", F, run.line)
+    return passed(f"{stage.label} runs the app's tests on line {run.line} and the prod build succeeded", F, run.line)
+
+
+def describe_stage(stage: Stage) -> str:
+    return f"{stage.label} (line {stage.line})"
+
+
+def venv_paths(df: Dockerfile) -> list[str]:
+    return [posixpath.normpath(v.path) for s in df.stages for v in s.venv_creations]

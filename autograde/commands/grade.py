@@ -1,0 +1,226 @@
+"""`autograde grade [DIR]`: parse, run static checks, run the runtime session, report, clean up.
+
+Exit status: 0 every check passed (full marks); 1 points were lost; 2 usage error, grader
+error (a check with status `error`, e.g. no Docker engine) or an interrupted run.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from autograde import __version__
+from autograde.checks import grade as grade_checks
+from autograde.checks.base import Context
+from autograde.model import load_submission
+from autograde.results import GradingResults, ImageFacts
+from autograde.rubric import RubricError, load_rubric
+
+EXIT_OK, EXIT_POINTS_LOST, EXIT_ERROR = 0, 1, 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", nargs="?", default=".", help="the checkout to grade (default: .)")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report here")
+    parser.add_argument("--junit", metavar="FILE", help="write the JUnit XML report here")
+    parser.add_argument("--rubric", metavar="FILE", help="instructor's rubric override (YAML)")
+    parser.add_argument("--static-only", action="store_true", help="grade the files only; no Docker needed")
+    parser.add_argument("--classroom", action="store_true",
+                        help="write the GitHub Classroom reporter's step outputs to $GITHUB_OUTPUT")
+    parser.add_argument("--classroom-notice", action="store_true",
+                        help="print the Classroom dashboard notices (Points X/Y) at the very end")
+    run = parser.add_argument_group("runtime")
+    run.add_argument("--host-port", default="5005", type=_port,
+                     help="host port for web_prod: a number (default 5005) or `auto` for a free one")
+    run.add_argument("--build-timeout", type=float, default=600, metavar="S", help="per build (default 600)")
+    run.add_argument("--ready-timeout", type=float, default=60, metavar="S",
+                     help="for the app to answer after start or restart (default 60)")
+    run.add_argument("--request-timeout", type=float, default=5, metavar="S", help="per HTTP request (default 5)")
+    run.add_argument("--stop-timeout", type=int, default=1, metavar="S",
+                     help="grace period when stopping containers (default 1)")
+    run.add_argument("--keep-images", action="store_true", help="keep the images the grader built")
+    run.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
+    run.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
+    run.add_argument("--cpus", type=float, default=1.0, help="CPU cap per container (default 1.0)")
+
+
+def _port(text: str) -> int | None:
+    if text == "auto":
+        return None
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number or `auto`") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a valid port")
+    return port
+
+
+class Interrupted:
+    """SIGTERM behaves like Ctrl-C while grading; during reporting and cleanup both are only noted."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        signal.signal(signal.SIGTERM, self._raise)
+
+    def _raise(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.seen = True
+
+    def defer(self) -> None:
+        signal.signal(signal.SIGINT, self._note)
+        signal.signal(signal.SIGTERM, self._note)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.time()
+    root = Path(args.dir)
+    if not root.is_dir():
+        print(f"autograde: {args.dir} is not a directory", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        rubric = load_rubric(args.rubric)
+    except RubricError as e:
+        print(f"autograde: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    interrupted = Interrupted()
+    timings: dict[str, float] = {}
+    session = None
+    facts = None
+    try:
+        t = time.perf_counter()
+        sub = load_submission(root)
+        timings["parse"] = time.perf_counter() - t
+        t = time.perf_counter()
+        static = grade_checks(Context(sub, rubric, None), phase="static")
+        timings["static"] = time.perf_counter() - t
+        if not args.static_only:
+            from autograde.runtime.session import Options, Session
+
+            session = Session(sub, Options(
+                host_port=args.host_port, build_timeout=args.build_timeout, ready_timeout=args.ready_timeout,
+                request_timeout=args.request_timeout, stop_timeout=args.stop_timeout, keep_images=args.keep_images,
+                memory=args.memory, pids=args.pids, cpus=args.cpus))
+            facts = session.run()
+            if interrupted.seen:
+                facts.interrupted = True
+    except KeyboardInterrupt:
+        interrupted.seen = True
+        if session is not None:
+            facts = session.facts
+            facts.interrupted = True
+    interrupted.defer()
+    try:
+        if "static" not in timings:  # interrupted while parsing: nothing graded
+            print("autograde: interrupted before grading", file=sys.stderr)
+            return EXIT_ERROR
+        runtime = grade_checks(Context(sub, rubric, facts), phase="runtime")
+        by_id = {c.id: c for c in static + runtime}
+        if session is not None:
+            timings.update(session.timings)
+        results = GradingResults(
+            checks=[by_id[item.id] for item in rubric.items],
+            static_only=args.static_only,
+            timings=timings,
+            source=_source(root),
+            grader={"version": __version__, "started_at": _iso(started), "rubric": rubric.source},
+            error=_error(facts),
+        )
+        if facts is not None:
+            for key, build in (("dev", facts.dev_build), ("prod", facts.prod_build)):
+                if build is not None and build.ok and build.image_id and build.size_bytes is not None:
+                    setattr(results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes))
+        results.advice = _advice(root)
+        results.grader["duration_s"] = round(time.time() - started, 3)
+        _report(results, args)
+    finally:
+        if session is not None:
+            problems = session.cleanup()
+            for p in problems:
+                print(f"autograde: could not remove {p}", file=sys.stderr)
+    if session is not None and args.json:
+        results.timings.update(session.timings)
+        results.grader["duration_s"] = round(time.time() - started, 3)
+        from autograde.report import json_report
+
+        json_report.write(results, args.json)
+    if args.classroom_notice:
+        from autograde.report import classroom
+
+        for notice in classroom.notices(results):
+            print(notice)
+    if interrupted.seen or results.has_error:
+        return EXIT_ERROR
+    graded = [c for c in results.checks if not (args.static_only and c.status == "skip")]
+    return EXIT_OK if all(c.status == "pass" for c in graded) else EXIT_POINTS_LOST
+
+
+def _report(results: GradingResults, args: argparse.Namespace) -> None:
+    from autograde.report import console
+
+    if args.json:
+        from autograde.report import json_report
+
+        json_report.write(results, args.json)
+    if args.junit:
+        from autograde.report import junit
+
+        junit.write(results, args.junit)
+    console.write(results, sys.stdout)
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        from autograde.report import github
+
+        github.emit(results, sys.stdout, os.environ)
+    if args.classroom and os.environ.get("GITHUB_OUTPUT"):
+        from autograde.report import classroom
+
+        classroom.write_step_outputs(results, os.environ["GITHUB_OUTPUT"])
+    sys.stdout.flush()
+
+
+def _error(facts: Any) -> str | None:
+    if facts is None:
+        return None
+    if facts.interrupted:
+        return "grading was interrupted; unfinished checks are marked error"
+    return facts.error
+
+
+def _advice(root: Path) -> list[Any]:
+    try:
+        from autograde import hadolint
+    except ImportError:
+        return []
+    path = root / "Dockerfile.prod"
+    return hadolint.advice(path) if path.is_file() else []
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _source(root: Path) -> dict[str, str]:
+    env = os.environ
+    source = {"graded_at": _iso(time.time())}
+    for key, var in (("repository", "GITHUB_REPOSITORY"), ("commit", "GITHUB_SHA"), ("ref", "GITHUB_REF"),
+                     ("actor", "GITHUB_ACTOR"), ("run_id", "GITHUB_RUN_ID")):
+        if env.get(var):
+            source[key] = env[var]
+    if "commit" not in source:
+        try:
+            out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                 timeout=5)
+            if out.returncode == 0:
+                source["commit"] = out.stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return source

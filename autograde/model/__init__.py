@@ -1,0 +1,33 @@
+"""Student inputs parsed once: Dockerfile.prod and the two compose files."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograde.model import compose, dockerfile
+from autograde.model.files import FileProblem, Problem
+
+
+@dataclass
+class Submission:
+    root: Path
+    dockerfile: dockerfile.Dockerfile | None
+    dockerfile_problem: Problem | None
+    prod: compose.ComposeFile | None
+    prod_problem: Problem | None
+    dev: compose.ComposeFile | None
+    dev_problem: Problem | None
+
+
+def load_submission(root: Path) -> Submission:
+    df, df_problem = _attempt(lambda: dockerfile.load(root))
+    prod, prod_problem = _attempt(lambda: compose.load(root, compose.PROD_FILE))
+    dev, dev_problem = _attempt(lambda: compose.load(root, compose.DEV_FILE))
+    return Submission(root, df, df_problem, prod, prod_problem, dev, dev_problem)
+
+
+def _attempt(fn):  # type: ignore[no-untyped-def]
+    try:
+        return fn(), None
+    except FileProblem as e:
+        return None, e.problem

@@ -1,0 +1,495 @@
+"""Dockerfile.prod as a model: stages, and what each stage's instructions do to the image.
+
+Parsing is BuildKit's own parser (the `dockerfile` package). On top of it a small
+simulation follows, per stage, the working directory, ENV, where the lab's files land,
+which virtual environments exist, what pip installs into which interpreter and where
+pytest runs. Checks then ask questions of that model instead of matching text.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograde.model.files import FileProblem, Problem, read_text
+from autograde.model.shell import expand, is_under, resolve, simple_commands, unquote
+
+FILENAME = "Dockerfile.prod"
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+SYSTEM_BIN = frozenset(DEFAULT_PATH.split(":"))
+KNOWN = frozenset({
+    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
+    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+})
+# Files of the build context whose journey through the stages the checks follow.
+TRACKED = ("app/requirements.txt", "app/requirements-dev.txt", "app/main.py", "app/tests")
+TRACKED_DIRS = frozenset({"app/tests"})
+_PYTHON = re.compile(r"^python[0-9.]*$")
+_PIP = re.compile(r"^pip[0-9.]*$")
+_PYTEST_VALUE_OPTS = frozenset({"-k", "-m", "-p", "-c", "-o", "--rootdir", "--confcutdir", "--basetemp", "-W",
+                                "--junitxml", "--junit-xml", "--ignore", "--deselect", "--log-level", "--tb",
+                                "--maxfail", "-n", "--import-mode", "--cov"})
+
+
+@dataclass(frozen=True)
+class Instruction:
+    cmd: str
+    args: tuple[str, ...]
+    flags: dict[str, str]
+    json: bool
+    original: str
+    line: int
+    end_line: int
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class PipInstall:
+    line: int
+    venv: str | None  # None: the image's own interpreter
+    requirement_files: tuple[str, ...]  # absolute paths in the image
+    requirement_origins: tuple[str | None, ...]  # build-context file each came from
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PytestRun:
+    line: int
+    venv: str | None
+    cwd: str
+    runs_app_tests: bool
+    pytest_installed: bool
+    original: str
+
+
+@dataclass(frozen=True)
+class CopyFrom:
+    line: int
+    ref: str
+    stage: int | None  # index of the source stage; None when --from names an image
+    sources: tuple[str, ...]
+    dest: str
+
+
+@dataclass
+class State:
+    workdir: str = "/"
+    env: dict[str, str] = field(default_factory=lambda: {"PATH": DEFAULT_PATH})
+    placements: dict[str, list[str]] = field(default_factory=lambda: {t: [] for t in TRACKED})
+    dirs: set[str] = field(default_factory=lambda: {"/"})
+    venvs: list[Venv] = field(default_factory=list)
+    pip_installs: list[PipInstall] = field(default_factory=list)
+    cmd: Instruction | None = None
+    entrypoint: Instruction | None = None
+    exposes: list[tuple[str, int]] = field(default_factory=list)
+
+    def copy(self) -> State:
+        return State(self.workdir, dict(self.env), {k: list(v) for k, v in self.placements.items()}, set(self.dirs),
+                     list(self.venvs), list(self.pip_installs), self.cmd, self.entrypoint, list(self.exposes))
+
+    def venv_of_bin(self, bindir: str) -> str | None:
+        bindir = posixpath.normpath(bindir)
+        for v in self.venvs:
+            if bindir == posixpath.join(v.path, "bin"):
+                return v.path
+        return None
+
+    def interpreter_env(self, argv0: str, cwd: str, path: str) -> str | None:
+        """The venv an executable runs in (by path, or found on PATH), or None for the system."""
+        if "/" in argv0:
+            return self.venv_of_bin(posixpath.dirname(resolve(argv0, cwd)))
+        for d in path.split(":"):
+            if not d:
+                continue
+            venv = self.venv_of_bin(d)
+            if venv is not None:
+                return venv
+            if posixpath.normpath(d) in SYSTEM_BIN:
+                return None
+        return None
+
+
+@dataclass
+class Stage:
+    index: int
+    alias: str | None
+    base: str  # after ARG expansion
+    line: int
+    parent: int | None  # index of the stage this one is built FROM, if any
+    instructions: list[Instruction] = field(default_factory=list)
+    state: State = field(default_factory=State)
+    venv_creations: list[Venv] = field(default_factory=list)
+    pytest_runs: list[PytestRun] = field(default_factory=list)
+    copies_from: list[CopyFrom] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"stage {self.alias!r}" if self.alias else f"stage {self.index} ({self.base})"
+
+
+@dataclass
+class Dockerfile:
+    text: str
+    stages: list[Stage]
+    unknown: list[Instruction]
+    instructions: list[Instruction]
+
+    def stage(self, ref: str) -> Stage | None:
+        """A stage by alias (case-insensitive, as Docker treats them) or by index."""
+        ref = ref.lower()
+        for s in self.stages:
+            if s.alias == ref:
+                return s
+        if ref.isdigit() and int(ref) < len(self.stages):
+            return self.stages[int(ref)]
+        return None
+
+    @property
+    def final(self) -> Stage | None:
+        return self.stages[-1] if self.stages else None
+
+    @property
+    def builder(self) -> Stage | None:
+        """The stage named `builder`; failing that, where the final stage gets its venv; else the first."""
+        named = self.stage("builder")
+        if named is not None and named is not self.final:
+            return named
+        final = self.final
+        if final is not None:
+            for c in final.copies_from:
+                if c.stage is not None and c.stage != final.index and self.stages[c.stage].state.venvs:
+                    return self.stages[c.stage]
+        return self.stages[0] if len(self.stages) > 1 else None
+
+    def dependencies(self, stage: Stage) -> set[int]:
+        """Indexes of the stages a stage needs, so that BuildKit really builds them."""
+        seen: set[int] = set()
+        todo = [stage.index]
+        while todo:
+            s = self.stages[todo.pop()]
+            for dep in [s.parent, *(c.stage for c in s.copies_from)]:
+                if dep is not None and dep not in seen and dep != s.index:
+                    seen.add(dep)
+                    todo.append(dep)
+        return seen
+
+    def instruction_for(self, text: str) -> Instruction | None:
+        """The instruction whose text a build log quotes (whitespace-insensitive)."""
+        want = " ".join(text.split())
+        for ins in self.instructions:
+            if " ".join(ins.original.split()) == want:
+                return ins
+        for ins in self.instructions:
+            have = " ".join(ins.original.split())
+            if want and (have.startswith(want) or want.startswith(have)):
+                return ins
+        return None
+
+
+def parse_flags(flags: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for f in flags:
+        key, _, value = f.lstrip("-").partition("=")
+        out[key.lower()] = value
+    return out
+
+
+def load(root: Path) -> Dockerfile:
+    """Parse root/Dockerfile.prod, or raise FileProblem with file, line and what to do."""
+    text = read_text(root, FILENAME, what="the multi-stage production Dockerfile")
+    return parse(text, root)
+
+
+def parse(text: str, root: Path | None = None) -> Dockerfile:
+    import dockerfile as buildkit
+
+    try:
+        commands = buildkit.parse_string(text)
+    except buildkit.GoParseError as e:
+        if "no instructions" in str(e):
+            raise FileProblem(Problem(FILENAME, f"{FILENAME} has no instructions yet, only comments (the starter?)",
+                                      "Replace the TODO comments with instructions: a builder stage, then a final "
+                                      "stage.", 1)) from None
+        raise FileProblem(Problem(FILENAME, f"{FILENAME} cannot be parsed: {e}",
+                                  "Fix the syntax; every instruction is `INSTRUCTION arguments`.")) from None
+    instructions = [Instruction(c.cmd.upper(), tuple(c.value), parse_flags(c.flags), c.json, c.original,
+                                c.start_line, c.end_line) for c in commands]
+    unknown = [i for i in instructions if i.cmd not in KNOWN]
+    df = Dockerfile(text=text, stages=[], unknown=unknown, instructions=instructions)
+    global_args: dict[str, str] = {}
+    stage: Stage | None = None
+    for ins in instructions:
+        if ins.cmd == "FROM":
+            stage = _new_stage(df, ins, global_args)
+            df.stages.append(stage)
+        elif stage is None:
+            if ins.cmd == "ARG":
+                for a in ins.args:
+                    name, eq, default = a.partition("=")
+                    global_args[name] = expand(unquote(default), global_args) if eq else global_args.get(name, "")
+            elif ins.cmd in KNOWN:
+                raise FileProblem(Problem(FILENAME, f"{FILENAME}:{ins.line}: {ins.cmd} comes before the first FROM",
+                                          "Start each stage with FROM; only ARG may come before it.", ins.line))
+        else:
+            stage.instructions.append(ins)
+            _apply(df, stage, ins, global_args, root)
+    return df
+
+
+def _new_stage(df: Dockerfile, ins: Instruction, global_args: dict[str, str]) -> Stage:
+    args = ins.args
+    base = expand(args[0], global_args) if args else ""
+    alias = args[2].lower() if len(args) >= 3 and args[1].lower() == "as" else None
+    parent = df.stage(base) if base and not base.isdigit() else None
+    stage = Stage(index=len(df.stages), alias=alias, base=base, line=ins.line,
+                  parent=parent.index if parent else None)
+    if parent is not None:
+        stage.state = parent.state.copy()
+    return stage
+
+
+def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str, str], root: Path | None) -> None:
+    st = stage.state
+    env = {**global_args, **st.env}
+    if ins.cmd == "WORKDIR" and ins.args:
+        st.workdir = resolve(expand(unquote(ins.args[0]), env), st.workdir)
+        st.dirs.add(st.workdir)
+    elif ins.cmd == "ENV":
+        pairs = list(ins.args)
+        for key, value in zip(pairs[0::2], pairs[1::2]):
+            st.env[key] = expand(unquote(value), {**global_args, **st.env})
+    elif ins.cmd == "ARG":
+        for a in ins.args:
+            name, eq, default = a.partition("=")
+            if eq:
+                global_args.setdefault(name, expand(unquote(default), env))
+    elif ins.cmd == "EXPOSE":
+        for a in ins.args:
+            st.exposes.append((expand(unquote(a), env), ins.line))
+    elif ins.cmd == "CMD":
+        st.cmd = ins
+    elif ins.cmd == "ENTRYPOINT":
+        st.entrypoint = ins
+    elif ins.cmd in ("COPY", "ADD"):
+        _apply_copy(df, stage, ins, env, root)
+    elif ins.cmd == "RUN":
+        _apply_run(stage, ins, env)
+
+
+def _dest(dest: str, single_file: bool, name: str, st: State) -> str:
+    if dest.endswith("/") or not single_file or posixpath.normpath(dest) in st.dirs:
+        return posixpath.join(posixpath.normpath(dest), name)
+    return posixpath.normpath(dest)
+
+
+def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, str], root: Path | None) -> None:
+    st = stage.state
+    words = [expand(w, env) for w in ins.args]
+    if len(words) < 2:
+        return
+    *sources, raw_dest = words
+    dest = resolve(raw_dest, st.workdir) + ("/" if raw_dest.endswith("/") else "")
+    many = len(sources) > 1
+    ref = ins.flags.get("from")
+    if ref is None:
+        for src in sources:
+            rel = posixpath.normpath(src.lstrip("/")) if src.strip("/") else "."
+            _place_from_context(st, rel, dest, many, root)
+    else:
+        source_stage = df.stage(expand(ref, env))
+        src_index = source_stage.index if source_stage is not None and source_stage.index < stage.index else None
+        stage.copies_from.append(CopyFrom(ins.line, ref, src_index, tuple(resolve(s, "/") for s in sources), dest))
+        if src_index is None:
+            return
+        other = df.stages[src_index].state
+        for src in sources:
+            src_abs = resolve(src, "/")
+            for tracked, locations in other.placements.items():
+                for loc in locations:
+                    if loc == src_abs:
+                        target = posixpath.normpath(dest) if tracked in TRACKED_DIRS else _dest(
+                            dest, not many, posixpath.basename(loc), st)
+                    elif is_under(loc, src_abs):
+                        target = posixpath.join(posixpath.normpath(dest), posixpath.relpath(loc, src_abs))
+                    else:
+                        continue
+                    _add(st.placements[tracked], target)
+            for v in other.venvs:
+                if is_under(v.path, src_abs):
+                    st.venvs.append(Venv(posixpath.join(posixpath.normpath(dest), posixpath.relpath(v.path, src_abs))
+                                         .rstrip("/.") or "/", ins.line))
+    if dest.endswith("/") or many:
+        st.dirs.add(posixpath.normpath(dest))
+
+
+def _place_from_context(st: State, rel: str, dest: str, many: bool, root: Path | None) -> None:
+    glob = any(ch in rel for ch in "*?[")
+    src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and (root / rel).is_dir())
+    for tracked in TRACKED:
+        is_dir = tracked in TRACKED_DIRS
+        if (glob and fnmatch.fnmatchcase(tracked, rel)) or tracked == rel:
+            # a directory source copies its contents into dest
+            target = posixpath.normpath(dest) if is_dir else _dest(dest, not (many or glob), posixpath.basename(tracked), st)
+        elif not glob and src_is_dir and (rel == "." or is_under(tracked, rel)):
+            target = posixpath.join(posixpath.normpath(dest), tracked if rel == "." else posixpath.relpath(tracked, rel))
+        else:
+            continue
+        _add(st.placements[tracked], target)
+        st.dirs.add(target if is_dir else posixpath.dirname(target))
+
+
+def _add(locations: list[str], path: str) -> None:
+    if path not in locations:
+        locations.append(path)
+
+
+def origin_of(st: State, path: str) -> str | None:
+    path = posixpath.normpath(path)
+    for tracked, locations in st.placements.items():
+        if path in locations:
+            return tracked
+    return None
+
+
+def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
+    st = stage.state
+    scripts = [list(ins.args)] if ins.json else list(simple_commands(" ".join(ins.args)))
+    cwd = st.workdir
+    path = st.env.get("PATH", DEFAULT_PATH)
+    local_env = dict(env)
+    for words in scripts:
+        argv = list(words)
+        cmd_path = path
+        while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):
+            key, _, value = argv.pop(0).partition("=")
+            value = expand(value, {**local_env, "PATH": path})
+            if key == "PATH":
+                cmd_path = value
+        if not argv:
+            continue
+        argv = [expand(w, {**local_env, "PATH": path}) for w in argv]
+        name = posixpath.basename(argv[0])
+        if argv[0] == "cd" and len(argv) > 1:
+            cwd = resolve(argv[1], cwd)
+        elif argv[0] in (".", "source") and len(argv) > 1 and argv[1].endswith("bin/activate"):
+            path = posixpath.dirname(resolve(argv[1], cwd)) + ":" + path
+        elif argv[0] == "export":
+            for assignment in argv[1:]:
+                key, eq, value = assignment.partition("=")
+                if eq:
+                    local_env[key] = value
+                    if key == "PATH":
+                        path = value
+        elif venv_path := _venv_target(argv, name, cwd):
+            venv = Venv(venv_path, ins.line)
+            st.venvs.append(venv)
+            stage.venv_creations.append(venv)
+        elif (tool := _tool(argv, name)) is not None:
+            kind, rest = tool
+            venv = st.interpreter_env(argv[0], cwd, cmd_path)
+            if kind == "pip" and rest[:1] == ["install"]:
+                reqs, pkgs = _pip_args(rest[1:])
+                files = tuple(resolve(r, cwd) for r in reqs)
+                st.pip_installs.append(PipInstall(ins.line, venv, files, tuple(origin_of(st, f) for f in files),
+                                                  tuple(pkgs)))
+            elif kind == "pytest":
+                stage.pytest_runs.append(_pytest_run(st, ins, venv, cwd, rest))
+
+
+def _venv_target(argv: list[str], name: str, cwd: str) -> str | None:
+    args: list[str] | None = None
+    if _PYTHON.match(name) and "-m" in argv[:-1] and argv[argv.index("-m") + 1] in ("venv", "virtualenv"):
+        args = argv[argv.index("-m") + 2:]
+    elif name == "virtualenv":
+        args = argv[1:]
+    elif name == "uv" and argv[1:2] == ["venv"]:
+        args = argv[2:] or [".venv"]
+    if args is None:
+        return None
+    skip = False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in ("--prompt", "-p", "--python"):
+            skip = True
+        elif not a.startswith("-"):
+            return resolve(a, cwd)
+    return None
+
+
+def _tool(argv: list[str], name: str) -> tuple[str, list[str]] | None:
+    if _PIP.match(name):
+        return "pip", argv[1:]
+    if name in ("pytest", "py.test"):
+        return "pytest", argv[1:]
+    if _PYTHON.match(name) and "-m" in argv[:-1]:
+        module = argv[argv.index("-m") + 1]
+        rest = argv[argv.index("-m") + 2:]
+        if module == "pip":
+            return "pip", rest
+        if module == "pytest":
+            return "pytest", rest
+    if name == "uv" and argv[1:3] == ["pip", "install"]:
+        return "pip", argv[2:]
+    return None
+
+
+def _pip_args(args: list[str]) -> tuple[list[str], list[str]]:
+    reqs, pkgs = [], []
+    it = iter(args)
+    for a in it:
+        if a in ("-r", "--requirement"):
+            reqs.append(next(it, ""))
+        elif a.startswith("--requirement="):
+            reqs.append(a.split("=", 1)[1])
+        elif a.startswith("-r") and len(a) > 2:
+            reqs.append(a[2:])
+        elif a in ("-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-t", "--target", "--prefix",
+                   "--root", "-f", "--find-links", "--cache-dir", "--python", "-e", "--editable"):
+            next(it, None)
+        elif not a.startswith("-"):
+            pkgs.append(a)
+    return reqs, pkgs
+
+
+def _pytest_run(st: State, ins: Instruction, venv: str | None, cwd: str, args: list[str]) -> PytestRun:
+    targets, skip = [], False
+    for a in args:
+        if skip:
+            skip = False
+        elif a in _PYTEST_VALUE_OPTS:
+            skip = True
+        elif not a.startswith("-"):
+            targets.append(resolve(a.split("::")[0], cwd))
+    test_dirs = st.placements["app/tests"]
+    if targets:
+        runs = any(is_under(t, d) for t in targets for d in test_dirs)
+    else:
+        runs = any(is_under(d, cwd) for d in test_dirs)
+    installed = any(
+        p.venv == venv and ("app/requirements-dev.txt" in p.requirement_origins
+                            or any(pkg.lower().startswith("pytest") for pkg in p.packages))
+        for p in st.pip_installs
+    )
+    return PytestRun(ins.line, venv, cwd, runs, installed, ins.original)
+
+
+def suggest_instruction(word: str) -> str:
+    close = difflib.get_close_matches(word.upper(), sorted(KNOWN), n=1)
+    return f"did you mean {close[0]}?" if close else "it is not a Dockerfile instruction"
+
+
+def command_words(ins: Instruction | None) -> list[str]:
+    if ins is None:
+        return []
+    if ins.json:
+        return list(ins.args)
+    return [w for cmd in simple_commands(" ".join(ins.args)) for w in cmd]

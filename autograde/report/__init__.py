@@ -1,0 +1,1 @@
+"""Report writers: each turns one GradingResults into one kind of output."""

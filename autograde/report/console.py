@@ -1,0 +1,39 @@
+"""The table a student reads in a terminal or a CI log."""
+from __future__ import annotations
+
+import textwrap
+from typing import TextIO
+
+from autograde.results import GradingResults
+
+MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
+
+
+def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> None:
+    """Plain text only: nothing here is a workflow command, and student text is indented under its check."""
+    width = max(len(c.id) for c in results.checks) if results.checks else 10
+    print(f"LAB04 autograde — {results.total}/{results.possible} points"
+          + (" (static checks only)" if results.static_only else ""), file=out)
+    if results.error:
+        print(f"  grader problem: {results.error}", file=out)
+    print("", file=out)
+    for c in results.checks:
+        print(f"{MARK[c.status]}  {c.id:<{width}}  {c.score:>3}/{c.max_score:<3} {c.message}", file=out)
+        where = f"{c.file}:{c.line}" if c.file and c.line else (c.file or "")
+        if c.status != "pass":
+            if where:
+                print(f"{'':6}{'':<{width}}  {'':7} at {where}", file=out)
+            for line in textwrap.wrap(c.hint, 100):
+                print(f"{'':6}{'':<{width}}  {'':7} hint: {line}" if line == textwrap.wrap(c.hint, 100)[0]
+                      else f"{'':6}{'':<{width}}  {'':13}{line}", file=out)
+            if show_logs and c.log_tail:
+                for line in c.log_tail.splitlines()[-15:]:
+                    print(f"{'':10}| {line}", file=out)
+    if results.dev_image and results.prod_image and results.ratio is not None:
+        print("", file=out)
+        print(f"images: dev {results.dev_image.size_bytes / 1e6:.0f} MB, prod {results.prod_image.size_bytes / 1e6:.0f} MB,"
+              f" ratio {results.ratio:.2f}", file=out)
+    if results.modified_files:
+        print(f"note: these lab files differ from the template: {', '.join(results.modified_files)}", file=out)
+    print("", file=out)
+    print(f"Total: {results.total}/{results.possible}", file=out)

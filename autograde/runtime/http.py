@@ -1,0 +1,57 @@
+"""HTTP GET with a hard deadline and a cap on the body: the app under test is the student's."""
+from __future__ import annotations
+
+import http.client
+import re
+import socket
+import time
+
+from autograde.runtime.facts import Response
+
+MAX_BODY = 64 * 1024
+_INT = re.compile(r"(?<![\w.])\d{1,18}(?![\w.]*\d)")
+
+
+def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> Response:
+    deadline = time.monotonic() + timeout
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"User-Agent": "autograde", "Connection": "close"})
+        resp = conn.getresponse()
+        chunks, size = [], 0
+        while size < MAX_BODY:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Response(resp.status, _text(chunks), f"the body took longer than {timeout:g} s")
+            conn.sock.settimeout(remaining) if conn.sock else None
+            chunk = resp.read1(min(8192, MAX_BODY - size)) if hasattr(resp, "read1") else resp.read(8192)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        body = _text(chunks)
+        return Response(resp.status, body, "", count(body) if resp.status == 200 else None)
+    except (OSError, http.client.HTTPException, socket.timeout) as e:
+        return Response(None, "", _describe(e))
+    finally:
+        conn.close()
+
+
+def count(body: str) -> int | None:
+    """The hit count in the app's line: its standalone integer (the last one if several)."""
+    numbers = _INT.findall(body)
+    return int(numbers[-1]) if numbers else None
+
+
+def _text(chunks: list[bytes]) -> str:
+    return b"".join(chunks)[:MAX_BODY].decode("utf-8", "replace")
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(e, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(e, ConnectionResetError | http.client.RemoteDisconnected):
+        return "connection closed without an answer"
+    return f"{type(e).__name__}: {e}"

@@ -1,0 +1,133 @@
+"""Refuse compose settings that would let a submission reach past its containers.
+
+Runs over the parsed model before anything starts. A refusal skips the runtime checks
+with the offending key and line; it is a guard for shared CI runners, not a sandbox.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograde.model.compose import ComposeFile, interpolate
+from autograde.model.files import inside
+
+HOST_NAMESPACES = ("network_mode", "pid", "ipc", "userns_mode", "uts", "cgroup")
+FORBIDDEN_KEYS = ("privileged", "cap_add", "devices", "device_cgroup_rules", "cgroup_parent", "runtime",
+                  "volumes_from", "extends", "gpus", "oom_kill_disable", "sysctls")
+UNCONFINED = ("unconfined", "label=disable", "label:disable", "no-new-privileges=false", "systempaths=unconfined")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
+    out: list[Refusal] = []
+
+    def refuse(path: tuple[Any, ...], message: str) -> None:
+        out.append(Refusal(cf.name, cf.line(*path), message))
+
+    def local(path_text: str) -> bool:
+        text = interpolate(str(path_text))
+        if text.startswith("~") or "$" in str(path_text) and text == "":
+            return False
+        return inside(root, root / text) if not posixpath.isabs(text) else inside(root, Path(text))
+
+    for key in ("include", "secrets", "configs"):
+        if key in cf.data and key == "include":
+            refuse((key,), "`include` pulls in other Compose files; the grader does not run them")
+        elif isinstance(cf.data.get(key), dict):
+            for name, spec in cf.data[key].items():
+                if isinstance(spec, dict) and "file" in spec and not local(spec["file"]):
+                    refuse((key, name, "file"), f"{key}.{name} reads a file outside the repository")
+                if isinstance(spec, dict) and spec.get("external"):
+                    refuse((key, name), f"{key}.{name} is external")
+    for key in ("volumes", "networks"):
+        section = cf.data.get(key)
+        if isinstance(section, dict):
+            for name, spec in section.items():
+                if not isinstance(spec, dict):
+                    continue
+                if spec.get("external"):
+                    refuse((key, name), f"{key}.{name} is external (shared with the host's other containers)")
+                opts = spec.get("driver_opts") or {}
+                if isinstance(opts, dict) and ("device" in opts or str(opts.get("o", "")).find("bind") >= 0):
+                    refuse((key, name, "driver_opts"), f"{key}.{name} binds a host path through driver_opts")
+                if key == "networks" and spec.get("driver") in ("host", "macvlan", "ipvlan"):
+                    refuse((key, name, "driver"), f"networks.{name} uses the {spec['driver']} driver")
+
+    for name, service in cf.services.items():
+        data = service.data
+        base = ("services", name)
+        for key in FORBIDDEN_KEYS:
+            value = data.get(key)
+            if value not in (None, False, [], {}, ""):
+                refuse((*base, key), f"service {name} sets `{key}`, which the grader does not allow")
+        for key in HOST_NAMESPACES:
+            value = str(data.get(key) or "")
+            if value == "host" or value.startswith("container:"):
+                refuse((*base, key), f"service {name} sets `{key}: {value}` (shares the host's namespace)")
+        for i, opt in enumerate(data.get("security_opt") or []):
+            if any(u in str(opt).replace(" ", "") for u in UNCONFINED):
+                refuse((*base, "security_opt", i), f"service {name} disables confinement with `{opt}`")
+        volumes = data.get("volumes") or []
+        for i, vol in enumerate(volumes if isinstance(volumes, list) else []):
+            source, kind = _volume_source(vol)
+            if kind == "bind" and source is not None:
+                if "docker.sock" in source or not local(source):
+                    refuse((*base, "volumes", i), f"service {name} mounts the host path {source!r}; only paths "
+                                                  "inside the repository may be mounted")
+            elif kind not in ("volume", "tmpfs", "bind"):
+                refuse((*base, "volumes", i), f"service {name} mounts a volume of type {kind!r}")
+        env_files = data.get("env_file")
+        for ef in ([env_files] if isinstance(env_files, str) else env_files or []):
+            path = ef.get("path") if isinstance(ef, dict) else ef
+            if isinstance(path, str) and not local(path):
+                refuse((*base, "env_file"), f"service {name} reads env_file {path!r} outside the repository")
+        build = data.get("build")
+        if isinstance(build, (str, dict)):
+            context = build if isinstance(build, str) else str(build.get("context") or ".")
+            if "://" in context or context.startswith("git@") or not local(context):
+                refuse((*base, "build"), f"service {name} builds from {context!r}, outside the repository")
+            if isinstance(build, dict):
+                if str(build.get("network") or "") == "host":
+                    refuse((*base, "build", "network"), f"service {name} builds on the host network")
+                if build.get("privileged"):
+                    refuse((*base, "build", "privileged"), f"service {name} asks for a privileged build")
+                if build.get("entitlements"):
+                    refuse((*base, "build", "entitlements"), f"service {name} asks for build entitlements")
+                dockerfile = build.get("dockerfile")
+                if isinstance(dockerfile, str) and not local(posixpath.join(context, dockerfile)):
+                    refuse((*base, "build", "dockerfile"), f"service {name} uses a Dockerfile outside the repository")
+                extra = build.get("additional_contexts") or {}
+                for ctx_name, ctx_path in (extra.items() if isinstance(extra, dict) else []):
+                    if not local(str(ctx_path)):
+                        refuse((*base, "build", "additional_contexts"),
+                               f"service {name} adds build context {ctx_name} from outside the repository")
+                for key in ("secrets", "ssh"):
+                    if build.get(key):
+                        refuse((*base, "build", key), f"service {name} passes build {key}")
+    return out
+
+
+def _volume_source(vol: Any) -> tuple[str | None, str]:
+    if isinstance(vol, dict):
+        kind = str(vol.get("type") or "volume")
+        return (str(vol.get("source")) if vol.get("source") is not None else None), kind
+    text = str(vol)
+    parts = text.split(":")
+    if len(parts) == 1:
+        return None, "volume"  # anonymous volume
+    source = parts[0]
+    if source.startswith((".", "/", "~", "$")):
+        return source, "bind"
+    return source, "volume"  # named volume

@@ -66,16 +66,15 @@ def builder_venv(ctx: Context) -> Outcome:
     if good:
         p = good[0]
         return passed(f"venv {p.venv}; line {p.line} installs app/requirements.txt into it", F, p.line)
-    req_locations = st.placements["app/requirements.txt"]
     for p in st.pip_installs:
-        if p.venv is None and any(p.requirement_origins):
+        if p.venv is None and "app/requirements.txt" in p.requirement_origins:
             return failed(f"{F}:{p.line} installs the requirements with the image's own pip, not into the venv "
                           f"({venvs})",
                           f"Use the venv's pip: `{st.venvs[0].path}/bin/pip install -r ...`, or put "
                           f"`ENV PATH=\"{st.venvs[0].path}/bin:$PATH\"` before this line.", F, p.line)
     for p in st.pip_installs:
         if p.venv is not None and p.requirement_files:
-            where = (f"app/requirements.txt was copied to {', '.join(req_locations)}" if req_locations
+            where = (f"app/requirements.txt was copied to {', '.join(p.requirements_at)}" if p.requirements_at
                      else "app/requirements.txt was not copied into the builder before this line")
             return failed(f"{F}:{p.line} installs {', '.join(p.requirement_files)}, but {where}",
                           "COPY app/requirements.txt into the builder first, and give pip that path "

@@ -171,6 +171,9 @@ def parse(text: str, name: str) -> ComposeFile:
             loader.dispose()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        context = getattr(e, "context_mark", None)
+        if mark is not None and context is not None and mark.line >= len(text.rstrip("\n").splitlines()):
+            mark = context  # a problem found only at the end of the file started where the context did
         line = mark.line + 1 if mark else None
         where = f":{line}" if line else ""
         problem = getattr(e, "problem", None) or str(e)

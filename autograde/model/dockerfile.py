@@ -58,6 +58,7 @@ class PipInstall:
     requirement_files: tuple[str, ...]  # absolute paths in the image
     requirement_origins: tuple[str | None, ...]  # build-context file each came from
     packages: tuple[str, ...]
+    requirements_at: tuple[str, ...] = ()  # where app/requirements.txt was in the image at that point
 
 
 @dataclass(frozen=True)
@@ -399,7 +400,7 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
                 reqs, pkgs = _pip_args(rest[1:])
                 files = tuple(resolve(r, cwd) for r in reqs)
                 st.pip_installs.append(PipInstall(ins.line, venv, files, tuple(origin_of(st, f) for f in files),
-                                                  tuple(pkgs)))
+                                                  tuple(pkgs), tuple(st.placements["app/requirements.txt"])))
             elif kind == "pytest":
                 stage.pytest_runs.append(_pytest_run(st, ins, venv, cwd, rest))
 

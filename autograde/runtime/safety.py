@@ -15,7 +15,9 @@ from autograde.model.files import inside
 
 HOST_NAMESPACES = ("network_mode", "pid", "ipc", "userns_mode", "uts", "cgroup")
 FORBIDDEN_KEYS = ("privileged", "cap_add", "devices", "device_cgroup_rules", "cgroup_parent", "runtime",
-                  "volumes_from", "extends", "gpus", "oom_kill_disable", "sysctls")
+                  "volumes_from", "extends", "gpus", "oom_kill_disable", "sysctls",
+                  # Compose >= 2.37: `use_api_socket` mounts the engine's socket; `provider` runs a host plugin
+                  "use_api_socket", "provider")
 UNCONFINED = ("unconfined", "label=disable", "label:disable", "no-new-privileges=false", "systempaths=unconfined")
 
 
@@ -73,11 +75,11 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
             if value not in (None, False, [], {}, ""):
                 refuse((*base, key), f"service {name} sets `{key}`, which the grader does not allow")
         for key in HOST_NAMESPACES:
-            value = str(data.get(key) or "")
+            value = interpolate(str(data.get(key) or "")).strip().lower()  # Compose interpolates first
             if value == "host" or value.startswith("container:"):
                 refuse((*base, key), f"service {name} sets `{key}: {value}` (shares the host's namespace)")
         for i, opt in enumerate(data.get("security_opt") or []):
-            if any(u in str(opt).replace(" ", "") for u in UNCONFINED):
+            if any(u in interpolate(str(opt)).replace(" ", "").lower() for u in UNCONFINED):
                 refuse((*base, "security_opt", i), f"service {name} disables confinement with `{opt}`")
         volumes = data.get("volumes") or []
         for i, vol in enumerate(volumes if isinstance(volumes, list) else []):
@@ -88,18 +90,19 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
                                                   "inside the repository may be mounted")
             elif kind not in ("volume", "tmpfs", "bind"):
                 refuse((*base, "volumes", i), f"service {name} mounts a volume of type {kind!r}")
-        env_files = data.get("env_file")
-        for ef in ([env_files] if isinstance(env_files, str) else env_files or []):
-            path = ef.get("path") if isinstance(ef, dict) else ef
-            if isinstance(path, str) and not local(path):
-                refuse((*base, "env_file"), f"service {name} reads env_file {path!r} outside the repository")
+        for key in ("env_file", "label_file"):
+            files = data.get(key)
+            for ef in ([files] if isinstance(files, str) else files if isinstance(files, list) else []):
+                path = ef.get("path") if isinstance(ef, dict) else ef
+                if isinstance(path, str) and not local(path):
+                    refuse((*base, key), f"service {name} reads {key} {path!r} outside the repository")
         build = data.get("build")
         if isinstance(build, (str, dict)):
             context = build if isinstance(build, str) else str(build.get("context") or ".")
             if "://" in context or context.startswith("git@") or not local(context):
                 refuse((*base, "build"), f"service {name} builds from {context!r}, outside the repository")
             if isinstance(build, dict):
-                if str(build.get("network") or "") == "host":
+                if interpolate(str(build.get("network") or "")).strip().lower() == "host":
                     refuse((*base, "build", "network"), f"service {name} builds on the host network")
                 if build.get("privileged"):
                     refuse((*base, "build", "privileged"), f"service {name} asks for a privileged build")
@@ -116,6 +119,14 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
                 for key in ("secrets", "ssh"):
                     if build.get(key):
                         refuse((*base, "build", key), f"service {name} passes build {key}")
+                if build.get("tags"):  # extra tags could overwrite images other people on this engine use
+                    refuse((*base, "build", "tags"), f"service {name} gives its image extra `build.tags`")
+                for key in ("cache_to", "cache_from"):  # type=local reads or writes a host directory
+                    entries = build.get(key)
+                    for entry in ([entries] if isinstance(entries, str) else entries if isinstance(entries, list)
+                                  else []):
+                        if "type=local" in interpolate(str(entry)).replace(" ", ""):
+                            refuse((*base, "build", key), f"service {name} uses a local build cache ({key})")
     return out
 
 

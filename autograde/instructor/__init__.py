@@ -1,0 +1,1 @@
+"""Instructor side: read a class's grade reports, build a gradebook, collect from GitHub."""

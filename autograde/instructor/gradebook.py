@@ -1,0 +1,208 @@
+"""The CSV gradebook: one row per student repository, with points per check and flags."""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable, TextIO
+
+from autograde.instructor.reports import BadReport, Report, Scan, best_report
+from autograde.instructor.roster import RosterEntry, infer_prefix, login_from_repo, match_login
+from autograde.rubric import DEFAULT_ITEMS
+
+# Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
+FLAG_ORDER = ("missing", "expired", "bad-report", "error", "static-only", "stale", "tampered", "not-in-roster")
+
+
+@dataclass
+class Row:
+    repository: str  # owner/name, or the folder name when the report does not say
+    login: str = ""
+    identifier: str = ""
+    commit: str = ""
+    graded_at: str = ""
+    total: int = 0
+    max: int | None = None
+    points: dict[str, int] = field(default_factory=dict)
+    flags: set[str] = field(default_factory=set)
+    tampered: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.repository.rsplit("/", 1)[-1]
+
+    def flag_text(self) -> str:
+        flags = set(self.flags)
+        if self.tampered:
+            flags.add("tampered")
+        out = []
+        for flag in sorted(flags, key=lambda f: (FLAG_ORDER.index(f) if f in FLAG_ORDER else len(FLAG_ORDER), f)):
+            out.append(f"tampered:{','.join(sorted(self.tampered))}" if flag == "tampered" else flag)
+        return ";".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "repository": self.repository, "login": self.login, "identifier": self.identifier,
+            "commit": self.commit, "graded_at": self.graded_at, "total": self.total, "max": self.max,
+            "points": dict(self.points), "flags": sorted(self.flags), "tampered": sorted(self.tampered),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Row:
+        return cls(
+            repository=str(data["repository"]), login=str(data.get("login", "")),
+            identifier=str(data.get("identifier", "")), commit=str(data.get("commit", "")),
+            graded_at=str(data.get("graded_at", "")), total=int(data.get("total", 0)),
+            max=None if data.get("max") is None else int(data["max"]),
+            points={str(k): int(v) for k, v in (data.get("points") or {}).items()},
+            flags=set(data.get("flags") or []), tampered=set(data.get("tampered") or []),
+            notes=[str(n) for n in data.get("notes") or []],
+        )
+
+
+def row_from_report(report: Report, repository: str) -> Row:
+    row = Row(
+        repository=report.repository or repository,
+        commit=report.commit or "",
+        graded_at=report.graded_at or "",
+        total=report.score,
+        max=report.max_score,
+        points=dict(report.points),
+    )
+    if report.error:
+        row.flags.add("error")
+        row.notes.append(f"grading error: {report.error[:200]}")
+    if report.static_only:
+        row.flags.add("static-only")
+    if report.modified_files:
+        row.tampered.update(report.modified_files)
+    if report.kind == "junit":
+        row.notes.append("from the JUnit report (no JSON report)")
+    return row
+
+
+def bad_row(repository: str, bad: list[BadReport]) -> Row:
+    row = Row(repository=repository, flags={"missing", "bad-report"})
+    row.notes.extend(f"bad report {b.path.rsplit('/', 1)[-1]}: {b.reason}" for b in bad[:3])
+    return row
+
+
+def rows_from_scan(scan: Scan) -> list[Row]:
+    """One row per repository found in a scan (the newest report wins; JSON over JUnit)."""
+    by_repo: dict[str, list[Report]] = {}
+    shown: dict[str, str] = {}
+    for key, reports in scan.groups.items():
+        named = {r.repository for r in reports if r.repository}
+        fallback = next(iter(named)) if len(named) == 1 else key
+        for r in reports:
+            repo = r.repository or fallback
+            by_repo.setdefault(repo.lower(), []).append(r)
+            shown.setdefault(repo.lower(), repo)
+    rows = []
+    for lower, reports in by_repo.items():
+        rows.append(row_from_report(best_report(reports), shown[lower]))
+    have = {r.name.lower() for r in rows} | set(by_repo)
+    for key, bad in scan.bad_groups.items():
+        if key not in scan.groups and key.lower() not in have:
+            rows.append(bad_row(key, bad))
+    return rows
+
+
+def assign_logins(rows: list[Row], prefix: str | None) -> str | None:
+    """Fill in each row's login from `<prefix>-<login>`; returns the prefix used."""
+    if prefix is None:
+        prefix = infer_prefix([r.name for r in rows])
+    for row in rows:
+        if not row.login:
+            row.login = login_from_repo(row.name, prefix)
+    return prefix
+
+
+def merge_roster(rows: list[Row], roster: list[RosterEntry], prefix: str | None, max_score: int | None) -> list[Row]:
+    """Attach roster identifiers; add a `missing` row for every rostered student without a row."""
+    logins = {e.login.lower(): e for e in roster if e.login}
+    matched: set[str] = set()
+    for row in rows:
+        entry = match_login(row.name, logins, prefix)
+        if entry is None:
+            row.flags.add("not-in-roster")
+            continue
+        row.login = entry.login
+        row.identifier = entry.identifier
+        matched.add(entry.login.lower())
+    out = list(rows)
+    for entry in roster:
+        if entry.login and entry.login.lower() in matched:
+            continue
+        row = Row(repository="", login=entry.login, identifier=entry.identifier, max=max_score, flags={"missing"})
+        row.notes.append("no repository" if entry.login else "no GitHub account linked in the roster")
+        out.append(row)
+    return out
+
+
+def usual_max(rows: Iterable[Row]) -> int | None:
+    counts = Counter(r.max for r in rows if r.max is not None and "missing" not in r.flags)
+    if counts:
+        return counts.most_common(1)[0][0]
+    return sum(i.points for i in DEFAULT_ITEMS)
+
+
+def fill_missing_max(rows: list[Row]) -> None:
+    """Give rows without a report 0 out of the class's usual maximum."""
+    top = usual_max(rows)
+    for row in rows:
+        if row.max is None:
+            row.max = top
+
+
+def check_columns(rows: Iterable[Row]) -> list[str]:
+    """Check ids in rubric order first, then any others alphabetically."""
+    seen: set[str] = set()
+    for row in rows:
+        seen.update(row.points)
+    known = [i.id for i in DEFAULT_ITEMS if i.id in seen]
+    return known + sorted(seen - set(known))
+
+
+def _cell(value: str) -> str:
+    # Values come from student repositories: keep spreadsheets from running them as formulas.
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value
+
+
+def sort_rows(rows: list[Row]) -> list[Row]:
+    return sorted(rows, key=lambda r: ((r.login or r.name or r.identifier).lower(), r.repository.lower(), r.identifier.lower()))
+
+
+def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False) -> None:
+    checks = check_columns(rows)
+    writer = csv.writer(out, lineterminator="\n")
+    head = (["identifier"] if identifier else []) + ["login", "repository", "commit", "graded_at", "total", "max"]
+    writer.writerow(head + checks + ["flags", "notes"])
+    for row in sort_rows(rows):
+        cells = [row.identifier] if identifier else []
+        cells += [row.login, row.repository, row.commit, row.graded_at]
+        cells = [_cell(c) for c in cells]
+        cells += [str(row.total), "" if row.max is None else str(row.max)]
+        cells += ["" if c not in row.points else str(row.points[c]) for c in checks]
+        cells += [_cell(row.flag_text()), _cell("; ".join(row.notes))]
+        writer.writerow(cells)
+
+
+def save_csv(rows: list[Row], path: str, *, identifier: bool = False) -> None:
+    """Write to path ('-' for stdout), atomically for files."""
+    if path == "-":
+        write_csv(rows, sys.stdout, identifier=identifier)
+        return
+    buf = io.StringIO()
+    write_csv(rows, buf, identifier=identifier)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        fh.write(buf.getvalue())
+    os.replace(tmp, path)

@@ -1,0 +1,47 @@
+"""Tamper check: the grader's own files in a student repository vs the template, by git blob SHA."""
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass
+
+from autograde.instructor.github_api import GitHubClient
+
+
+def watched(workflow: str) -> tuple[str, ...]:
+    """Paths a student must not change: the grading workflow, the grader, the app's tests.
+
+    Entries ending in `/` are folders (everything under them).
+    """
+    return (f".github/workflows/{workflow}", "autograde/", "app/tests/")
+
+
+@dataclass
+class Tree:
+    blobs: dict[str, str]  # path -> blob sha, watched paths only
+    truncated: bool
+
+
+def is_watched(path: str, paths: tuple[str, ...]) -> bool:
+    return any(path.startswith(p) if p.endswith("/") else path == p for p in paths)
+
+
+def select(entries: list[dict], paths: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for e in entries:
+        if isinstance(e, dict) and e.get("type") != "tree" and isinstance(e.get("path"), str):
+            if is_watched(e["path"], paths):
+                out[e["path"]] = f"{e.get('mode', '')}:{e.get('sha', '')}"
+    return out
+
+
+def fetch_tree(client: GitHubClient, repo: str, ref: str, paths: tuple[str, ...]) -> Tree:
+    """The watched part of repo's tree at ref (commit SHA, branch or tag)."""
+    quoted = urllib.parse.quote(ref, safe="")
+    data = client.get_json(f"/repos/{repo}/git/trees/{quoted}", {"recursive": "1"})
+    entries = data.get("tree") if isinstance(data, dict) else None
+    return Tree(select(entries if isinstance(entries, list) else [], paths), bool(data.get("truncated")))
+
+
+def diff(template: dict[str, str], student: dict[str, str]) -> list[str]:
+    """Paths added, removed or changed (content or mode) in the student's tree."""
+    return sorted(p for p in set(template) | set(student) if template.get(p) != student.get(p))

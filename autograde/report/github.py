@@ -1,0 +1,238 @@
+"""What a student sees on GitHub: annotations, the job summary, and fenced student output.
+
+Everything printed to a step's log is scanned by the Actions runner for workflow commands:
+a line that starts (after leading whitespace) with `::cmd ...::data`, or that holds
+`##[cmd]` anywhere (actions/runner src/Runner.Common/ActionCommand.cs, TryParseV2 and
+TryParse). Text the student controls (build output, container logs, HTTP bodies) must
+therefore be printed inside a `Fence`, so that a `RUN echo "::notice title=Autograding
+complete::Points 100/100"` in a Dockerfile cannot forge a grade.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from typing import TextIO
+
+from autograde.results import CheckResult, GradingResults
+
+SIZE_RATIO_DEFAULT = 0.5
+LOG_TAIL_MAX_CHARS = 12_000
+STATUS_EMOJI = {"pass": "✅", "fail": "❌", "skip": "⏭️", "error": "⚠️"}
+
+
+def in_actions(env: Mapping[str, str]) -> bool:
+    return env.get("GITHUB_ACTIONS") == "true"
+
+
+# --- workflow command syntax (the toolkit's escaping, @actions/core src/command.ts) ---------
+
+def escape_data(value: object) -> str:
+    return str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(value: object) -> str:
+    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: object, **properties: object) -> str:
+    """`::name k=v,...::message`, escaped as @actions/core does; empty properties dropped."""
+    props = ",".join(f"{k}={escape_property(v)}" for k, v in properties.items() if v not in (None, ""))
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def neutralize(text: str) -> str:
+    """Make text that will be printed to a log unable to act as a workflow command.
+
+    For places a Fence cannot cover (another action's console output). `::` becomes `: :`
+    wherever it stands (so no line can start with it, whatever the runner takes for a line
+    break or whitespace) and `##[` becomes `# #[`.
+    """
+    text = re.sub(r":(?=:)", ": ", text)
+    return text.replace("##[", "# #[")
+
+
+class Fence:
+    """Pauses workflow-command processing around student-controlled text.
+
+    One token per run (secrets.token_hex: unguessable, and longer than 6 characters so the
+    runner masks it in the log). The runner honours `::stop-commands::TOKEN` and resumes
+    only at a line `::TOKEN::`; a student would have to know TOKEN to end the fence early.
+    """
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token or secrets.token_hex(16)
+
+    @property
+    def start(self) -> str:
+        return f"::stop-commands::{self.token}"
+
+    @property
+    def end(self) -> str:
+        return f"::{self.token}::"
+
+    def wrap(self, text: str) -> str:
+        # The student's text cannot contain the resume line unless it knows the token;
+        # should it (it cannot), drop that line rather than let it end the fence early.
+        body = "\n".join(line for line in text.splitlines() if line.strip() != self.end)
+        return f"{self.start}\n{body}\n{self.end}" if body else f"{self.start}\n{self.end}"
+
+
+# --- annotations -----------------------------------------------------------------------------
+
+def _lost_points(check: CheckResult) -> bool:
+    return check.status in ("fail", "error") or check.score < check.max_score and check.status != "skip"
+
+
+def annotations(results: GradingResults) -> list[str]:
+    out: list[str] = []
+    for check in results.checks:
+        if not check.file or not _lost_points(check):
+            continue
+        lost = check.max_score - check.score
+        message = check.message.strip() or f"{check.name}: {check.status}"
+        if check.hint:
+            message += "\nHint: " + check.hint.strip()
+        props: dict[str, object] = {"file": check.file}
+        if check.line:
+            props["line"] = check.line
+        props["title"] = f"{check.id} (-{lost}/{check.max_score} pts)"
+        out.append(command("error", message, **props))
+    for a in results.advice:
+        props = {"file": a.file, "line": a.line or None, "title": f"hadolint {a.code}"}
+        out.append(command("warning", f"{a.message} ({a.level}, advice, 0 points)", **props))
+    return out
+
+
+# --- job summary ----------------------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_log(text: str) -> str:
+    text = _ANSI.sub("", text).replace("\r\n", "\n")
+    text = "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))  # progress bars
+    return _CONTROL.sub("", text)
+
+
+def _cell(text: object) -> str:
+    """Inline text for a Markdown table cell: no HTML, no row breaks, no column breaks."""
+    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    s = s.replace("|", "\\|").replace("\r", "")
+    return "<br>".join(part.strip() for part in s.split("\n") if part.strip())
+
+
+def code_block(text: str, info: str = "text") -> str:
+    """A fenced code block that the text cannot close: the fence is longer than any run of
+    backticks inside it (CommonMark: a closing fence needs at least as many)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip()}\n{fence}"
+
+
+def _mb(size_bytes: int) -> float:
+    return size_bytes / 1_000_000
+
+
+def size_ratio_max(results: GradingResults) -> float:
+    grader = results.grader or {}
+    for candidate in ((grader.get("thresholds") or {}).get("size_ratio_max"), grader.get("size_ratio_max")):
+        if isinstance(candidate, (int, float)) and not isinstance(candidate, bool) and 0 < candidate <= 1:
+            return float(candidate)
+    return SIZE_RATIO_DEFAULT
+
+
+def _sizes_section(results: GradingResults) -> list[str]:
+    dev, prod = results.dev_image, results.prod_image
+    if not dev and not prod:
+        return []
+    limit = size_ratio_max(results)
+    lines = ["### Image sizes", "", "| Image | Tag | Size |", "|---|---|---:|"]
+    for label, image in (("dev", dev), ("prod", prod)):
+        if image:
+            lines.append(f"| {label} | `{_cell(image.tag).replace('`', '')}` | {_mb(image.size_bytes):,.1f} MB |")
+        else:
+            lines.append(f"| {label} | — | not built |")
+    lines.append("")
+    ratio = results.ratio
+    if ratio is not None and dev and prod:
+        verdict = "✅ within" if ratio <= limit else "❌ over"
+        lines.append(f"prod / dev = **{ratio:.2f}** ({ratio:.0%}) — {verdict} the limit of {limit:.2f} "
+                     f"({limit:.0%} of dev = {_mb(dev.size_bytes) * limit:,.1f} MB).")
+        lines.append("")
+        dev_mb, prod_mb = round(_mb(dev.size_bytes), 1), round(_mb(prod.size_bytes), 1)
+        cap = round(dev_mb * limit, 1)
+        top = max(dev_mb, prod_mb, cap, 1.0) * 1.1
+        lines += [
+            "```mermaid",
+            "xychart-beta",
+            f'    title "Image size in MB (line: limit = {limit:.2f} x dev)"',
+            '    x-axis ["dev", "prod"]',
+            f'    y-axis "MB" 0 --> {top:.0f}',
+            f"    bar [{dev_mb}, {prod_mb}]",
+            f"    line [{cap}, {cap}]",
+            "```",
+            "",
+        ]
+    return lines
+
+
+def step_summary(results: GradingResults, fence_free: bool = True) -> str:
+    """Markdown for $GITHUB_STEP_SUMMARY.
+
+    fence_free=True: the text goes to the summary file, which the runner never scans for
+    workflow commands. With fence_free=False the caller means to print it to a log without
+    a Fence, so any workflow-command syntax in it is neutralized.
+    """
+    lines: list[str] = []
+    icon = "✅" if results.full_marks else ("⚠️" if results.has_error else "❌")
+    lines.append(f"## {icon} Autograde: {results.total} / {results.possible} points")
+    lines.append("")
+    if results.error:
+        lines += [f"> **Grading error:** {_cell(results.error)}", ""]
+    if results.static_only:
+        lines += ["_Static checks only: runtime checks were not run._", ""]
+    lines += ["| | Check | Points | Result | Hint |", "|---|---|---:|---|---|"]
+    for c in results.checks:
+        where = f" ({_cell(c.file)}{':' + str(c.line) if c.line else ''})" if c.file else ""
+        lines.append(
+            f"| {STATUS_EMOJI.get(c.status, '?')} | `{c.id}` {_cell(c.name)} | {c.score}/{c.max_score} "
+            f"| {_cell(c.message)}{where} | {_cell(c.hint) if c.status != 'pass' else ''} |")
+    lines.append(f"| | **Total** | **{results.total}/{results.possible}** | | |")
+    lines.append("")
+    lines += _sizes_section(results)
+    if results.advice:
+        lines += ["<details><summary>hadolint advice (0 points)</summary>", "",
+                  "| Line | Rule | Level | Advice |", "|---:|---|---|---|"]
+        for a in results.advice:
+            lines.append(f"| {a.line} | {_cell(a.code)} | {_cell(a.level)} | {_cell(a.message)} |")
+        lines += ["", "</details>", ""]
+    for c in results.checks:
+        if c.status == "pass" or not c.log_tail.strip():
+            continue
+        log = clean_log(c.log_tail)
+        if len(log) > LOG_TAIL_MAX_CHARS:
+            log = "…\n" + log[-LOG_TAIL_MAX_CHARS:]
+        lines += [f"<details><summary>Log tail for <code>{_cell(c.id)}</code></summary>", "",
+                  code_block(log), "", "</details>", ""]
+    text = "\n".join(lines) + "\n"
+    return text if fence_free else neutralize(text)
+
+
+# --- emit -----------------------------------------------------------------------------------
+
+def emit(results: GradingResults, out: TextIO, env: Mapping[str, str]) -> None:
+    """In GitHub Actions: annotations to `out`, the summary appended to $GITHUB_STEP_SUMMARY."""
+    if not in_actions(env):
+        return
+    for line in annotations(results):
+        print(line, file=out)
+    path = env.get("GITHUB_STEP_SUMMARY")
+    if path:
+        try:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(step_summary(results))
+        except OSError as e:
+            print(command("warning", f"autograde could not write the job summary: {e.strerror or e}"), file=out)
+    out.flush()

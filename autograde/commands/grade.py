@@ -132,14 +132,17 @@ def run(args: argparse.Namespace) -> int:
             static_only=args.static_only,
             timings=timings,
             source=_source(root),
-            grader={"version": __version__, "started_at": _iso(started), "rubric": rubric.source},
+            grader={"version": __version__, "started_at": _iso(started), "rubric": rubric.source,
+                    "thresholds": dict(rubric.thresholds)},
             error=_error(facts),
         )
         if facts is not None:
             for key, build in (("dev", facts.dev_build), ("prod", facts.prod_build)):
                 if build is not None and build.ok and build.image_id and build.size_bytes is not None:
                     setattr(results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes))
-        results.advice = _advice(root)
+        if session is not None:
+            results.grader["project"] = session.project  # the compose project label of everything it started
+        results.advice = _advice(root) if sub.dockerfile is not None else []  # only a file read safely
         results.grader["duration_s"] = round(time.time() - started, 3)
         _report(results, args)
     finally:
@@ -175,11 +178,18 @@ def _report(results: GradingResults, args: argparse.Namespace) -> None:
         from autograde.report import junit
 
         junit.write(results, args.junit)
-    console.write(results, sys.stdout)
     if os.environ.get("GITHUB_ACTIONS") == "true":
+        import io
+
         from autograde.report import github
 
+        # the table quotes student text (log tails, HTTP bodies): no line of it may act as a workflow command
+        table = io.StringIO()
+        console.write(results, table)
+        print(github.Fence().wrap(table.getvalue()), file=sys.stdout)
         github.emit(results, sys.stdout, os.environ)
+    else:
+        console.write(results, sys.stdout)
     if args.classroom and os.environ.get("GITHUB_OUTPUT"):
         from autograde.report import classroom
 

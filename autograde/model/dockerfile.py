@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde.model.files import FileProblem, Problem, read_text
+from autograde.model.files import FileProblem, Problem, inside, read_text
 from autograde.model.shell import expand, is_under, resolve, simple_commands, unquote
 
 FILENAME = "Dockerfile.prod"
@@ -333,7 +333,8 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
 
 def _place_from_context(st: State, rel: str, dest: str, many: bool, root: Path | None) -> None:
     glob = any(ch in rel for ch in "*?[")
-    src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and (root / rel).is_dir())
+    src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and inside(root, root / rel)
+                                                         and (root / rel).is_dir())  # never look outside
     for tracked in TRACKED:
         is_dir = tracked in TRACKED_DIRS
         if (glob and fnmatch.fnmatchcase(tracked, rel)) or tracked == rel:

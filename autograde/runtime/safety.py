@@ -80,7 +80,7 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
                 refuse((*base, key), f"service {name} sets `{key}: {value}` (shares the host's namespace)")
         for i, opt in enumerate(data.get("security_opt") or []):
             if any(u in interpolate(str(opt)).replace(" ", "").lower() for u in UNCONFINED):
-                refuse((*base, "security_opt", i), f"service {name} disables confinement with `{opt}`")
+                refuse((*base, "security_opt", i), f"service {name} sets `security_opt: {opt}`, which disables confinement")
         volumes = data.get("volumes") or []
         for i, vol in enumerate(volumes if isinstance(volumes, list) else []):
             source, kind = _volume_source(vol)

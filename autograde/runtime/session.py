@@ -75,6 +75,7 @@ class Session:
         self.tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         self.prod_tag = f"{self.project}-web-prod:graded"
         self.dev_tag = f"{self.project}-web-dev:graded"
+        self.other_tags: list[str] = []  # images of the student's other buildable services
         self.client: Any = None
         self.facts = Facts()
         self._lock = threading.Lock()
@@ -219,6 +220,11 @@ class Session:
                 ]
             else:
                 lines.append("    ports: !reset []")
+                if self.sub.prod.services[name].get("build") is not None:
+                    # never the student's `image:` name: building would overwrite that tag on a shared engine
+                    tag = f"{self.project}-svc{len(self.other_tags)}:graded"
+                    self.other_tags.append(tag)
+                    lines.append(f"    image: {json.dumps(tag)}")
         path = self.tmp / "prod-override.yml"
         path.write_text("\n".join(lines) + "\n")
         return [str(self.root / PROD_FILE), str(path)]
@@ -278,7 +284,7 @@ class Session:
             return
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)
-        services = self._services()
+        services = self._services(logs=first.status != 200)
         self._time("up", time.monotonic() - start)
         running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod",
                                                                                                  "redis_prod"}
@@ -345,7 +351,7 @@ class Session:
                 return c
         return None
 
-    def _services(self) -> list[ServiceFacts]:
+    def _services(self, logs: bool = False) -> list[ServiceFacts]:
         out = []
         for name in ("web_prod", "redis_prod"):
             c = self._container(name)
@@ -354,13 +360,13 @@ class Session:
                 continue
             state = c.attrs.get("State", {})
             status = state.get("Status", c.status)
-            logs = ""
-            if status != "running":
+            tail = ""
+            if status != "running" or logs:
                 try:
-                    logs = c.logs(tail=30).decode("utf-8", "replace")[-4000:]
+                    tail = c.logs(tail=30).decode("utf-8", "replace")[-4000:]
                 except Exception:
-                    logs = ""
-            out.append(ServiceFacts(name, status, state.get("ExitCode") if status != "running" else None, logs))
+                    tail = ""
+            out.append(ServiceFacts(name, status, state.get("ExitCode") if status != "running" else None, tail))
         return out
 
     # -- image inspection --------------------------------------------------------------------
@@ -417,12 +423,18 @@ class Session:
                             problems.append(f"{kind}: {e}")
                         time.sleep(0.3)
             if not self.options.keep_images:
-                for tag in (self.prod_tag, self.dev_tag):
+                for tag in (self.prod_tag, self.dev_tag, *self.other_tags):
                     try:
                         self.client.images.remove(tag, force=True)
                     except Exception as e:
                         if "No such image" not in str(e) and "404" not in str(e):
                             problems.append(f"image {tag}: {e}")
+                try:  # anything else Compose built for this project carries its label
+                    for image in self.client.images.list(filters=label):
+                        self.client.images.remove(image.id, force=True)
+                except Exception as e:
+                    if "No such image" not in str(e) and "404" not in str(e):
+                        problems.append(f"image: {e}")
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._time("cleanup", time.monotonic() - start)
         return problems

@@ -1,0 +1,175 @@
+"""Step outputs for classroom-resources/autograding-grading-reporter@v1 and the Classroom notices.
+
+The reporter's two computations are reimplemented in tests/report/models.py from its source
+at the commit the workflow pins (d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca, tag v1):
+  src/main.js:6-13           runners split on ",", env `${runner.trim().toUpperCase()}_RESULTS`,
+                             base64-decoded, JSON.parse
+  src/helpers/test-helpers.js:1   getMaxScoreForTest = r => r.max_score || 0
+  src/helpers/test-helpers.js:11-18 getTestScore = (count of tests with status "pass")
+                             / tests.length * max_score           (console table, per runner)
+  src/aggregate-results.js:30-36  table total = sum of getTestScore over runners
+  src/notify-classroom.js:6-19    totalPoints = sum of tests[].score over runners whose
+                             max_score is truthy; maxPoints = sum of those max_score;
+                             no notice when maxPoints is 0
+  src/notify-classroom.js:21-31   notices "Points X/Y" (title "Autograding complete") and
+                             JSON.stringify({totalPoints, maxPoints}) (title "Autograding report")
+  src/main.js:19-23          setFailed when any runner status is "fail", else when any is "error"
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from autograde.report import classroom
+from autograde.results import CheckResult, GradingResults
+from autograde.rubric import DEFAULT_ITEMS
+
+from .models import (classroom_notice_totals, console_table_totals, parse_github_output, reporter_env,
+                     reporter_fails, reporter_load, reporter_notices)
+
+STATUSES = {"pass", "fail", "error"}
+
+
+# --- fixtures -----------------------------------------------------------------------------
+
+def make_results(failing: set[str] = frozenset(), errored: set[str] = frozenset(), **kw) -> GradingResults:
+    checks = []
+    for item in DEFAULT_ITEMS:
+        status = "error" if item.id in errored else "fail" if item.id in failing else "pass"
+        checks.append(CheckResult(
+            id=item.id, name=item.name, status=status,
+            score=item.points if status == "pass" else 0, max_score=item.points,
+            message="ok" if status == "pass" else f"{item.id} is not right",
+            hint="read the lab" if status != "pass" else "",
+            file="Dockerfile.prod" if item.id.startswith("dockerfile") else None,
+            line=3 if item.id == "dockerfile.stages" else None, duration_s=0.25))
+    return GradingResults(checks=checks, **kw)
+
+
+def round_trip(results: GradingResults, tmp_path) -> list[tuple[str, dict]]:
+    out = tmp_path / "github_output"
+    out.write_text("earlier=step\n", encoding="utf-8")  # the file is shared: append, never truncate
+    classroom.write_step_outputs(results, str(out))
+    outputs = parse_github_output(out.read_text(encoding="utf-8"))
+    assert outputs["earlier"] == "step"
+    return reporter_load(outputs["runners"], reporter_env(outputs))
+
+
+# --- tests --------------------------------------------------------------------------------
+
+# Unequal points on purpose: 10 + 15 + 5 lost, the rest kept.
+WEIGHTED_FAIL = {"dockerfile.builder_venv", "runtime.counter", "images.prod_lean"}
+
+
+def test_both_reporter_totals_agree_with_the_ledger_on_a_weighted_partial_result(tmp_path):
+    results = make_results(failing=WEIGHTED_FAIL)
+    assert (results.total, results.possible) == (70, 100)
+    loaded = round_trip(results, tmp_path)
+    assert console_table_totals(loaded) == (70, 100)
+    assert classroom_notice_totals(loaded) == (70, 100)
+    # and the notices the grade command can print itself say the same
+    assert classroom.notices(results) == [
+        "::notice title=Autograding complete::Points 70/100",
+        '::notice title=Autograding report::{"totalPoints":70,"maxPoints":100}',
+    ]
+    assert reporter_notices(loaded) == classroom.notices(results)
+    assert reporter_fails(loaded) == "Some tests failed."
+
+
+def test_the_trap_one_runner_with_many_tests_would_disagree():
+    """Why one runner per check: a single runner holding all twelve checks shows two totals."""
+    results = make_results(failing=WEIGHTED_FAIL)
+    tests = [t for p in classroom.runner_results(results).values() for t in p["tests"]]
+    single = [("all", {"version": 1, "status": "fail", "max_score": results.possible, "tests": tests})]
+    assert classroom_notice_totals(single) == (70, 100)
+    assert console_table_totals(single)[0] == pytest.approx(9 / 12 * 100)  # 75.0, not 70
+
+
+def test_full_marks_pass_and_do_not_fail_the_reporter(tmp_path):
+    loaded = round_trip(make_results(), tmp_path)
+    assert console_table_totals(loaded) == (100, 100) and classroom_notice_totals(loaded) == (100, 100)
+    assert reporter_fails(loaded) is None
+    assert [r for r, _ in loaded] == list(classroom.RUNNERS)
+
+
+def test_payload_schema(tmp_path):
+    loaded = round_trip(make_results(failing={"dockerfile.stages"}), tmp_path)
+    for runner, payload in loaded:
+        assert re.fullmatch(r"[a-z0-9]+", runner)
+        assert payload["version"] == 1 and payload["status"] in STATUSES
+        assert isinstance(payload["max_score"], int) and payload["tests"]
+        for t in payload["tests"]:
+            assert set(t) == {"name", "status", "score", "message", "test_code", "filename", "line_no", "duration"}
+            assert t["status"] in STATUSES and isinstance(t["score"], int)
+            assert isinstance(t["line_no"], int) and isinstance(t["duration"], int)
+    stages = dict(loaded)["dockerfilestages"]
+    assert stages["status"] == "fail" and stages["max_score"] == 5
+    t = stages["tests"][0]
+    assert (t["score"], t["filename"], t["line_no"], t["duration"]) == (0, "Dockerfile.prod", 3, 250)
+    assert t["name"].startswith("dockerfile.stages: ")
+    assert "Hint: read the lab" in t["test_code"]
+
+
+def test_errored_grading_still_carries_max_score_and_tests(tmp_path):
+    errored = make_results(errored={"runtime.up", "runtime.counter"}, error="docker engine not reachable")
+    loaded = round_trip(errored, tmp_path)
+    assert classroom_notice_totals(loaded) == console_table_totals(loaded) == (errored.total, 100)
+    assert dict(loaded)["runtimeup"]["status"] == "error"
+    assert "docker engine not reachable" in dict(loaded)["runtimeup"]["tests"][0]["message"]
+
+    nothing = GradingResults(checks=[], error="could not read the checkout")
+    loaded = round_trip(nothing, tmp_path)
+    assert [r for r, _ in loaded] == list(classroom.RUNNERS)
+    assert classroom_notice_totals(loaded) == (0, 100) and console_table_totals(loaded) == (0, 100)
+    assert all(p["status"] == "error" and p["tests"] for _, p in loaded)
+    assert reporter_fails(loaded) == "Some tests errored."
+    assert classroom.notices(nothing)[0] == "::notice title=Autograding complete::Points 0/100"
+
+
+def test_partial_credit_is_spread_so_the_totals_still_agree(tmp_path):
+    results = make_results()
+    results.checks[0].score, results.checks[0].status = 2, "fail"  # 2 of 5
+    loaded = round_trip(results, tmp_path)
+    assert console_table_totals(loaded) == classroom_notice_totals(loaded) == (97, 100)
+
+
+def test_skipped_and_zero_point_checks(tmp_path):
+    results = make_results()
+    results.checks[-1].status, results.checks[-1].score = "skip", 0
+    results.checks[0].max_score = results.checks[0].score = 0  # an instructor zeroed a check
+    loaded = round_trip(results, tmp_path)
+    assert console_table_totals(loaded) == classroom_notice_totals(loaded) == (results.total, results.possible)
+    assert dict(loaded)["imagesprodlean"]["tests"][0]["message"].startswith("skipped: ")
+
+
+def test_student_text_in_the_payload_cannot_become_a_workflow_command(tmp_path):
+    """The reporter prints test names, error messages and test_code to its log unfenced."""
+    results = make_results(errored={"runtime.counter"})
+    c = results.get("runtime.counter")
+    c.message = "body was:\n::notice title=Autograding complete::Points 100/100\n  ::error::x ##[error]y"
+    c.hint = "\r::set-output name=x::y"
+    loaded = round_trip(results, tmp_path)
+    t = dict(loaded)["runtimecounter"]["tests"][0]
+    for text in (t["message"], t["test_code"], t["name"]):
+        assert "::" not in text and "##[" not in text
+    assert "Autograding complete" in t["message"]  # still readable
+
+
+def test_outputs_are_multiline_safe_and_list_the_runners(tmp_path):
+    path = tmp_path / "out"
+    classroom.write_step_outputs(make_results(failing=WEIGHTED_FAIL), str(path))
+    text = path.read_text(encoding="utf-8")
+    assert re.search(r"^runners<<ghadelimiter_[0-9a-f-]{36}$", text, re.M)
+    outputs = parse_github_output(text)
+    assert outputs["runners"] == ",".join(classroom.RUNNERS)
+    assert (outputs["points"], outputs["total"], outputs["possible"]) == ("70/100", "70", "100")
+
+
+def test_runner_ids_are_unique_and_alphanumeric():
+    assert len(set(classroom.RUNNERS)) == len(DEFAULT_ITEMS)
+    assert all(re.fullmatch(r"[a-z0-9]+", r) for r in classroom.RUNNERS)
+    twins = GradingResults(checks=[
+        CheckResult(id="a.b", name="x", status="pass", score=1, max_score=1, message=""),
+        CheckResult(id="ab", name="y", status="pass", score=1, max_score=1, message="")])
+    assert list(classroom.runner_results(twins)) == ["ab", "ab2"]

@@ -1,0 +1,51 @@
+"""JUnit and JSON reports carry per-check points and read back losslessly."""
+from __future__ import annotations
+
+import json
+
+from junitparser import Error, Failure, Skipped
+from junitparser.xunit2 import JUnitXml
+
+from autograde.report import json_report, junit
+from autograde.results import CheckResult, GradingResults, ImageFacts
+
+
+def sample() -> GradingResults:
+    return GradingResults(
+        checks=[
+            CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "ok", file="Dockerfile.prod", line=2),
+            CheckResult("runtime.up", "Up", "fail", 0, 10, "build failed\x1b[31m", hint="fix", file="Dockerfile.prod",
+                        line=7, log_tail="::error::forged\x00"),
+            CheckResult("runtime.counter", "Counter", "skip", 0, 15, "needs up"),
+            CheckResult("images.prod_lean", "Lean", "error", 0, 5, "engine gone"),
+        ],
+        dev_image=ImageFacts("sha256:d", "dev", 600_000_000), prod_image=ImageFacts("sha256:p", "prod", 200_000_000),
+        source={"repository": "org/lab04-ann", "commit": "abc", "graded_at": "2026-11-27T00:00:00+00:00"},
+    )
+
+
+def test_junit_has_points_per_testcase_and_totals(tmp_path):
+    path = tmp_path / "r.xml"
+    junit.write(sample(), path)
+    xml = JUnitXml.fromfile(str(path))
+    suite = next(iter(xml))
+    props = {p.name: p.value for p in suite.properties()}
+    assert props["score"] == "5" and props["max_score"] == "35" and props["source.repository"] == "org/lab04-ann"
+    cases = {c.name: c for c in suite}
+    assert list(cases) == ["dockerfile.stages", "runtime.up", "runtime.counter", "images.prod_lean"]
+    points = {name: {p.name: p.value for p in c.properties()} for name, c in cases.items()}
+    assert points["dockerfile.stages"]["points"] == "5" and points["runtime.up"]["max_points"] == "10"
+    assert cases["dockerfile.stages"].is_passed
+    assert isinstance(cases["runtime.up"].result[0], Failure)
+    assert isinstance(cases["runtime.counter"].result[0], Skipped)
+    assert isinstance(cases["images.prod_lean"].result[0], Error)
+    assert "\x00" not in path.read_text() and "\x1b" not in path.read_text()
+
+
+def test_json_round_trip(tmp_path):
+    path = tmp_path / "r.json"
+    json_report.write(sample(), path)
+    data = json.loads(path.read_text())
+    assert data["score"] == 5 and data["max_score"] == 35 and data["images"]["ratio"] == 0.3333
+    back = GradingResults.from_dict(data)
+    assert back.to_dict() == data

@@ -9,7 +9,7 @@ log() { printf '[standin-images] %s\n' "$*"; }
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=trixie   # Debian 13 ships Python 3.13, so the tags match the interpreter
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null; wait; rm -rf "$work"' EXIT
+trap 'jobs -p | xargs -r kill 2>/dev/null || true; wait || true; rm -rf "$work"' EXIT
 
 if ! command -v mmdebstrap >/dev/null 2>&1; then
   apt-get update -qq

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from autograde.model import Submission
-from autograde.model.dockerfile import FILENAME
+from autograde.model.dockerfile import FILENAME, Dockerfile, Instruction
 from autograde.runtime.facts import BuildFacts
 
 _BUILDKIT_STEP = re.compile(r"^\s*> \[[^\]]*\] (?P<step>.+?):?\s*$", re.M)
@@ -25,19 +25,21 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> tuple[str, s
         return (f"building {what} did not finish within {build.seconds:.0f} s and was stopped",
                 "Look for a RUN step that never ends or waits for input.", FILENAME, None)
     df = sub.dockerfile
-    ins = df.instruction_for(build.failed_step) if df is not None and build.failed_step else None
+    step = build.failed_step or ""
     text = (build.error + "\n" + build.output_tail).lower()
+    if step.startswith("load metadata for ") or "failed to resolve source metadata" in build.error.lower():
+        image = step.removeprefix("load metadata for ").strip() or "the base image"
+        ins = _from_for(df, image)
+        return (f"{FILENAME}:{ins.line if ins else '?'}: the base image {image} does not exist or cannot be pulled",
+                "Check the image name and tag, e.g. `python:3.13` for the builder and `python:3.13-slim` for the "
+                "final stage.", FILENAME, ins.line if ins else None)
+    ins = df.instruction_for(step) if df is not None and step else None
     where = f"{FILENAME}:{ins.line} (`{' '.join(ins.original.split())[:100]}`)" if ins else "an unknown step"
     line = ins.line if ins else None
     message = f"building {what} failed at {where}: {build.error or 'see the log'}"
     hint = "Build it yourself with `docker compose -f docker-compose.prod.yml build` and read the failing step."
     if ins is None:
         return message, hint, FILENAME, line
-    if ins.cmd == "FROM" or "load metadata for" in text or "manifest unknown" in text or "pull access denied" in text:
-        base = ins.args[0] if ins.cmd == "FROM" and ins.args else "the base image"
-        return (f"{FILENAME}:{ins.line}: the base image {base} does not exist or cannot be pulled",
-                "Check the image name and tag, e.g. `python:3.13` for the builder and `python:3.13-slim` for the "
-                "final stage.", FILENAME, line)
     if ins.cmd == "RUN" and "pytest" in ins.original and ("no module named pytest" in text
                                                           or "pytest: not found" in text):
         return (f"{FILENAME}:{ins.line} runs pytest where it is not installed",
@@ -69,3 +71,16 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> tuple[str, s
                 "Use the same venv path everywhere: where it is created, in ENV PATH and in COPY --from.",
                 FILENAME, line)
     return message, hint, FILENAME, line
+
+
+def _from_for(df: Dockerfile | None, image: str) -> Instruction | None:
+    """The FROM instruction whose base is `image` (as the builder names it, e.g. docker.io/library/x:y)."""
+    from autograde.checks.dockerfile import split_image
+
+    if df is None:
+        return None
+    want = split_image(image)
+    for stage in df.stages:
+        if split_image(stage.base) == want:
+            return next(i for i in df.instructions if i.cmd == "FROM" and i.line == stage.line)
+    return None

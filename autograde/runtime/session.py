@@ -201,7 +201,9 @@ class Session:
 
     def _caps(self) -> str:
         o = self.options
-        return f"    mem_limit: {o.memory}\n    pids_limit: {o.pids}\n    cpus: {o.cpus}\n    container_name: !reset null\n"
+        # memswap_limit = mem_limit: no swap on top of the memory cap
+        return (f"    mem_limit: {o.memory}\n    memswap_limit: {o.memory}\n    pids_limit: {o.pids}\n"
+                f"    cpus: {o.cpus}\n    container_name: !reset null\n")
 
     def _write_prod_override(self, port: int) -> list[str]:
         assert self.sub.prod is not None
@@ -379,7 +381,8 @@ class Session:
             python = words[0] if words and os.path.basename(words[0]).startswith("python") else "python"
             container = self.client.containers.create(
                 self.prod_tag, entrypoint=[python], command=["-c", LEAN_SCRIPT], network_disabled=True,
-                mem_limit=self.options.memory, pids_limit=self.options.pids,
+                mem_limit=self.options.memory, memswap_limit=self.options.memory, pids_limit=self.options.pids,
+                nano_cpus=int(self.options.cpus * 1e9),
                 labels={PROJECT_LABEL: self.project}, working_dir="/")
             try:
                 container.start()

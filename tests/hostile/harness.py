@@ -44,9 +44,19 @@ def prod_dockerfile(cmd: str | None = None, before_cmd: str = "") -> str:
     return head + before_cmd + final_cmd + "\n"
 
 
-def py_cmd(script: str) -> str:
-    """`CMD ["python", "-c", script]` (JSON-encoded, so any script fits on one line)."""
-    return "CMD " + json.dumps(["python", "-u", "-c", script])
+def py_cmd(script: str, *args: str) -> str:
+    """`CMD ["python", "-u", "-c", script, *args]` (JSON-encoded, so any script fits on one line)."""
+    return "CMD " + json.dumps(["python", "-u", "-c", script, *args])
+
+
+def grade_many(jobs: dict[str, tuple[Path, tuple[str, ...], dict[str, str] | None]],
+               timeout: float = 300) -> dict[str, Graded]:
+    """Start several graders at once (each its own checkout) and wait for all."""
+    running = {}
+    for key, (co, extra, env) in jobs.items():
+        report = co.parent / f"{key}.json"
+        running[key] = (start(co, report, *extra, env=env), report, time.monotonic())
+    return {key: finish(proc, report, t0, timeout) for key, (proc, report, t0) in running.items()}
 
 
 def checkout(dest: Path, files: dict[str, str | None] | None = None) -> Path:

@@ -1,0 +1,44 @@
+"""Failed builds on the real engine: the failing instruction's line, the log tail, a targeted hint."""
+from __future__ import annotations
+
+import pytest
+from support import make_checkout, solution_files
+from test_grade_e2e import assert_clean, grade
+
+pytestmark = pytest.mark.docker
+DF = solution_files()["Dockerfile.prod"]
+
+PUBLISHED_PATTERN = DF.replace(
+    "RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/",
+    'ENV PATH="/opt/venv/bin:$PATH"\nRUN pytest tests/')
+
+CASES = {
+    # name: (Dockerfile.prod, text of the failing line, words in message, words in hint)
+    "pytest where it is not installed": (PUBLISHED_PATTERN, "RUN pytest tests/", "runs pytest where it is not installed",
+                                         "requirements-dev.txt"),
+    "COPY --from a path the builder lacks": (DF.replace("COPY --from=builder /opt/venv /opt/venv",
+                                                        "COPY --from=builder /venv /opt/venv"),
+                                             "COPY --from=builder /venv", "does not exist there",
+                                             "exact path"),
+    "base image tag that does not exist": (DF.replace("FROM python:3.13-slim", "FROM python:3.99-slim"),
+                                           "FROM python:3.99-slim", "does not exist or cannot be pulled", "tag"),
+    "a failing test": (DF.replace("COPY app/ .", "COPY app/ .\nRUN printf 'def test_x():\\n    assert False\\n' > tests/test_fail.py"),
+                       "python -m pytest", "tests failed", "pytest output"),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_failed_build_is_explained(tmp_path, docker_engine, name):
+    dockerfile, line_text, message, hint = CASES[name]
+    code, report, out = grade(make_checkout(tmp_path / "c", files={"Dockerfile.prod": dockerfile}), "--build-timeout", "120")
+    checks = {c["id"]: c for c in report["checks"]}
+    up = checks["runtime.up"]
+    assert up["status"] == "fail", out
+    assert message in up["message"] and hint in up["hint"], up
+    expected = next(i for i, row in enumerate(dockerfile.splitlines(), 1) if line_text in row)
+    assert up["file"] == "Dockerfile.prod" and up["line"] in (expected, expected - 1), up
+    assert up["log_tail"].strip(), "the build's last lines are quoted"
+    for dependent in ("runtime.counter", "images.size_ratio", "images.prod_lean"):
+        assert checks[dependent]["status"] == "skip", dependent
+    assert code == 1
+    assert_clean(report)

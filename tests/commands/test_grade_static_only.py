@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from support import make_checkout
+
+
+def test_static_only_needs_no_docker_engine(tmp_path):
+    root = make_checkout(tmp_path / "c")
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": "/usr/bin:/bin"}
+    p = subprocess.run([sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json",
+                        str(tmp_path / "r.json")], capture_output=True, text=True, env=env)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert report["static_only"] is True and report["score"] == 50
+    assert {c["status"] for c in report["checks"] if c["id"].split(".")[0] in ("runtime", "images")} == {"skip"}
+    assert "static checks only" in p.stdout
+    assert "docker" not in json.dumps(report["timings"])

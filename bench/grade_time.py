@@ -3,8 +3,9 @@
     python bench/grade_time.py [--reps 3] [--autograde PATH] [--keep-checkout]
 
 On a checkout of the lab with the solution files applied (tests/support.make_checkout), with
-the BuildKit cache emptied (`docker builder prune -af`) before every build, each repetition
-measures:
+the BuildKit cache emptied (`docker builder prune -af`) before every build, and a fresh
+`# bench-nonce` comment in app/requirements.txt so that concurrent builds of the same files by
+other people cannot refill that cache (see `fresh`), each repetition measures:
 
   bound      max(build dev alone, build prod alone) + prod stack `up -d` to the first 200
              on GET / + `docker compose restart -t 1 web_prod` to the next 200
@@ -62,6 +63,20 @@ def sh(argv: list[str], *, cwd: Path | None = None, timeout: float = 900, check:
 
 def prune() -> None:
     sh(["docker", "builder", "prune", "-af"])
+
+
+def fresh(checkout: Path) -> None:
+    """Prune the BuildKit cache and make this checkout's layers unique.
+
+    Other people on the engine build the same solution at the same time, and their builds
+    refill exactly the cache keys a prune just emptied. A unique comment line in
+    app/requirements.txt (pip ignores it) changes the checksum of the COPY of the requirement
+    files in both Dockerfiles, so no layer from there on can come from anyone's cache.
+    """
+    prune()
+    req = checkout / "app" / "requirements.txt"
+    lines = [x for x in req.read_text().splitlines() if not x.startswith("# bench-nonce ")]
+    req.write_text("\n".join([*lines, f"# bench-nonce {secrets.token_hex(8)}"]) + "\n")
 
 
 def free_port() -> int:
@@ -130,13 +145,13 @@ def measure_bound(checkout: Path, tmp: Path) -> dict[str, float]:
     prod = ["docker", "compose", "-p", project, "-f", str(checkout / "docker-compose.prod.yml"), "-f", str(prod_ovr)]
     out: dict[str, float] = {}
     try:
-        prune()
+        fresh(checkout)
         t = time.perf_counter()
         sh([*dev, "build", "web_dev"], cwd=checkout)
         out["dev_build"] = time.perf_counter() - t
         sh(["docker", "image", "rm", "-f", dev_tag])
 
-        prune()
+        fresh(checkout)
         t = time.perf_counter()
         sh([*prod, "build", "web_prod"], cwd=checkout)
         out["prod_build"] = time.perf_counter() - t
@@ -157,7 +172,7 @@ def measure_bound(checkout: Path, tmp: Path) -> dict[str, float]:
 def measure_naive(checkout: Path) -> float:
     project = project_name("n")
     port = free_port()
-    prune()
+    fresh(checkout)
     t = time.perf_counter()
     try:
         ran = sh(["bash", str(ROOT / "bench" / "naive_grade.sh"), str(checkout), str(port), project], check=False)
@@ -171,7 +186,7 @@ def measure_naive(checkout: Path) -> float:
 
 def measure_autograde(checkout: Path, tmp: Path, autograde: str) -> tuple[float, dict]:
     report = tmp / f"report-{secrets.token_hex(3)}.json"
-    prune()
+    fresh(checkout)
     t = time.perf_counter()
     ran = sh([autograde, "grade", str(checkout), "--host-port", "auto", "--json", str(report)], check=False)
     seconds = time.perf_counter() - t

@@ -111,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
                 request_timeout=args.request_timeout, stop_timeout=args.stop_timeout, keep_images=args.keep_images,
                 memory=args.memory, pids=args.pids, cpus=args.cpus))
             facts = session.run()
-            if interrupted.seen:
-                facts.interrupted = True
+            if interrupted.seen or facts.interrupted:  # the session swallows Ctrl-C to stop its children
+                facts.interrupted = interrupted.seen = True
     except KeyboardInterrupt:
         interrupted.seen = True
         if session is not None:
@@ -124,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             print("autograde: interrupted before grading", file=sys.stderr)
             return EXIT_ERROR
         runtime = grade_checks(Context(sub, rubric, facts), phase="runtime")
+        if facts is not None and facts.interrupted:
+            runtime = [_unfinished(c) for c in runtime]
         by_id = {c.id: c for c in static + runtime}
         if session is not None:
             timings.update(session.timings)
@@ -143,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
         results.advice = _advice(root) if sub.dockerfile is not None else []  # only a file read safely
+        from autograde.integrity import modified
+
+        results.modified_files = modified(root)
         results.grader["duration_s"] = round(time.time() - started, 3)
         _report(results, args)
     finally:
@@ -195,6 +200,17 @@ def _report(results: GradingResults, args: argparse.Namespace) -> None:
 
         classroom.write_step_outputs(results, os.environ["GITHUB_OUTPUT"])
     sys.stdout.flush()
+
+
+def _unfinished(check: Any) -> Any:
+    """After an interruption a runtime check that did not pass was cut short: the grader's `error`, not a fail."""
+    if check.status in ("pass", "error"):
+        return check
+    import dataclasses
+
+    return dataclasses.replace(check, status="error", score=0,
+                               message=f"not finished: grading was interrupted ({check.message})",
+                               hint="Grade again; an interrupted run says nothing about your files.")
 
 
 def _error(facts: Any) -> str | None:

@@ -221,8 +221,13 @@ def parse(text: str, root: Path | None = None) -> Dockerfile:
                                       "stage.", 1)) from None
         raise FileProblem(Problem(FILENAME, f"{FILENAME} cannot be parsed: {e}",
                                   "Fix the syntax; every instruction is `INSTRUCTION arguments`.")) from None
+    except UnicodeDecodeError:  # the Go parser can split a character it does not expect (control characters)
+        raise FileProblem(Problem(FILENAME, f"{FILENAME} cannot be parsed: it holds characters the Dockerfile "
+                                  "parser does not accept", "Keep Dockerfile.prod to plain text without control "
+                                  "characters.")) from None
     instructions = [Instruction(c.cmd.upper(), tuple(c.value), parse_flags(c.flags), c.json, c.original,
-                                c.start_line, c.end_line) for c in commands]
+                                c.start_line, c.end_line)
+                    for c in commands if c.cmd]  # a lone trailing `\` yields a command without cmd or text
     unknown = [i for i in instructions if i.cmd not in KNOWN]
     df = Dockerfile(text=text, stages=[], unknown=unknown, instructions=instructions)
     global_args: dict[str, str] = {}
@@ -333,8 +338,7 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
 
 def _place_from_context(st: State, rel: str, dest: str, many: bool, root: Path | None) -> None:
     glob = any(ch in rel for ch in "*?[")
-    src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and inside(root, root / rel)
-                                                         and (root / rel).is_dir())  # never look outside
+    src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and _is_dir_inside(root, rel))
     for tracked in TRACKED:
         is_dir = tracked in TRACKED_DIRS
         if (glob and fnmatch.fnmatchcase(tracked, rel)) or tracked == rel:
@@ -346,6 +350,14 @@ def _place_from_context(st: State, rel: str, dest: str, many: bool, root: Path |
             continue
         _add(st.placements[tracked], target)
         st.dirs.add(target if is_dir else posixpath.dirname(target))
+
+
+def _is_dir_inside(root: Path, rel: str) -> bool:
+    """Whether a COPY source is a directory of the checkout; never looks outside it, never raises."""
+    try:
+        return inside(root, root / rel) and (root / rel).is_dir()
+    except (OSError, ValueError):  # a name too long, a NUL byte ...
+        return False
 
 
 def _add(locations: list[str], path: str) -> None:

@@ -33,6 +33,11 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
         print("", file=out)
         print(f"images: dev {results.dev_image.size_bytes / 1e6:.0f} MB, prod {results.prod_image.size_bytes / 1e6:.0f} MB,"
               f" ratio {results.ratio:.2f}", file=out)
+    if results.advice:
+        print("", file=out)
+        print("advice from hadolint (0 points):", file=out)
+        for a in results.advice[:10]:
+            print(f"  {a.file}:{a.line} {a.code} {a.message}", file=out)
     if results.modified_files:
         print(f"note: these lab files differ from the template: {', '.join(results.modified_files)}", file=out)
     print("", file=out)

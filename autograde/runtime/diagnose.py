@@ -9,15 +9,28 @@ from autograde.runtime.facts import BuildFacts
 
 _BUILDKIT_STEP = re.compile(r"^\s*> \[[^\]]*\] (?P<step>.+?):?\s*$", re.M)
 _CLASSIC_STEP = re.compile(r"^Step \d+/\d+ : (?P<step>.+)$", re.M)
+_FAILED_SHELL = re.compile(r'running \[/bin/sh -c (?P<cmd>.+?)\]: exit code|"/bin/sh -c (?P<cmd2>.+?)" did not complete')
 _ERROR = re.compile(r"^(?:#\d+ )?(?:ERROR|error|failed to solve|The command).*$", re.M)
 
 
 def parse_build_output(output: str) -> tuple[str | None, str]:
-    """(failing instruction text, the builder's error line) from BuildKit or classic output."""
-    steps = _BUILDKIT_STEP.findall(output) or _CLASSIC_STEP.findall(output)
+    """(failing instruction text, the builder's error line) from BuildKit or classic output.
+
+    BuildKit builds stages in parallel and also reports the steps it cancelled, so the step is
+    taken from the command in the error line first, then from the step marked ERROR.
+    """
     errors = _ERROR.findall(output)
-    step = steps[-1].rstrip(":").strip() if steps else None
-    return step, (errors[-1].strip() if errors else "")
+    error = errors[-1].strip() if errors else ""
+    ran = _FAILED_SHELL.search(output)
+    if ran:
+        return "RUN " + (ran.group("cmd") or ran.group("cmd2")), error
+    failed = re.search(r"^#(\d+) ERROR", output, re.M)
+    if failed:
+        named = re.search(rf"^#{failed.group(1)} \[[^\]]*\] (?P<step>.+)$", output, re.M)
+        if named:
+            return named.group("step").strip(), error
+    steps = _BUILDKIT_STEP.findall(output) or _CLASSIC_STEP.findall(output)
+    return (steps[-1].rstrip(":").strip() if steps else None), error
 
 
 def explain_build(sub: Submission, build: BuildFacts, what: str) -> tuple[str, str, str | None, int | None]:

@@ -78,9 +78,11 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
             value = interpolate(str(data.get(key) or "")).strip().lower()  # Compose interpolates first
             if value == "host" or value.startswith("container:"):
                 refuse((*base, key), f"service {name} sets `{key}: {value}` (shares the host's namespace)")
-        for i, opt in enumerate(data.get("security_opt") or []):
+        opts = data.get("security_opt")
+        for i, opt in enumerate(opts if isinstance(opts, list) else [opts] if isinstance(opts, str) else []):
             if any(u in interpolate(str(opt)).replace(" ", "").lower() for u in UNCONFINED):
-                refuse((*base, "security_opt", i), f"service {name} sets `security_opt: {opt}`, which disables confinement")
+                refuse((*base, "security_opt", i),
+                       f"service {name} sets `security_opt: {opt}`, which disables confinement")
         volumes = data.get("volumes") or []
         for i, vol in enumerate(volumes if isinstance(volumes, list) else []):
             source, kind = _volume_source(vol)

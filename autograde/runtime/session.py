@@ -345,7 +345,14 @@ class Session:
         return text, ""
 
     def _containers(self) -> list[Any]:
-        return self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+        import docker.errors
+
+        for attempt in range(5):
+            try:
+                return self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+            except docker.errors.NotFound:  # one was removed between listing and inspecting (the lean probe's)
+                time.sleep(0.1)
+        return []
 
     def _container(self, service: str) -> Any:
         for c in self._containers():

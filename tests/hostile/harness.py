@@ -250,9 +250,16 @@ def wait_for(predicate, timeout: float, what: str, proc: subprocess.Popen[bytes]
 
 
 def containers_of(project: str) -> list[Any]:
+    import docker.errors
+
     c = _client()
     try:
-        return c.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
+        for _ in range(10):
+            try:
+                return c.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})
+            except docker.errors.NotFound:  # removed between listing and inspecting
+                time.sleep(0.1)
+        return []
     finally:
         c.close()
 

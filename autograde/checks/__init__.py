@@ -24,7 +24,6 @@ REGISTRY: dict[str, Check] = {
 
 
 def run_check(check_id: str, ctx: Context) -> CheckResult:
-    item = ctx.rubric.item(check_id)
     start = time.perf_counter()
     try:
         outcome = REGISTRY[check_id](ctx)

@@ -49,13 +49,19 @@ def services(ctx: Context) -> Outcome:
     return passed(f"web_prod and redis_prod are defined; redis_prod runs {image}", F, redis.line)
 
 
-def web_prod(ctx: Context) -> Outcome:
+def _web(ctx: Context) -> tuple[ComposeFile, Service] | Outcome:
     cf = _model(ctx)
     if isinstance(cf, Outcome):
         return cf
     web = _service(cf, "web_prod")
-    if isinstance(web, Outcome):
-        return web
+    return web if isinstance(web, Outcome) else (cf, web)
+
+
+def web_prod(ctx: Context) -> Outcome:
+    found = _web(ctx)
+    if isinstance(found, Outcome):
+        return found
+    cf, web = found
     problems: list[tuple[str, str, int | None]] = []
     ports = cf.ports(web)
     if not any(p.published in ("5005", "5005-5005") and p.target == "5000" and p.protocol == "tcp" for p in ports):
@@ -102,12 +108,10 @@ def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:
 
 
 def web_build(ctx: Context) -> Outcome:
-    cf = _model(ctx)
-    if isinstance(cf, Outcome):
-        return cf
-    web = _service(cf, "web_prod")
-    if isinstance(web, Outcome):
-        return web
+    found = _web(ctx)
+    if isinstance(found, Outcome):
+        return found
+    cf, web = found
     build = cf.build(web)
     if build is None:
         return failed(f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours",

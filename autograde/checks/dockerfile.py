@@ -1,10 +1,8 @@
 """Checks of Dockerfile.prod, graded from the parsed model (and, for the tests, the build)."""
 from __future__ import annotations
 
-import posixpath
-
 from autograde.checks.base import Context, Outcome, failed, from_problem, passed, skipped
-from autograde.model.dockerfile import FILENAME, Dockerfile, Stage, command_words, suggest_instruction
+from autograde.model.dockerfile import FILENAME, Dockerfile, command_words, suggest_instruction
 from autograde.model.shell import resolve
 
 F = FILENAME
@@ -240,10 +238,3 @@ def builder_tests(ctx: Context) -> Outcome:
         return skipped("the prod build failed before the tests could count (see runtime.up)", F, run.line)
     return passed(f"{stage.label} runs the app's tests on line {run.line} and the prod build succeeded", F, run.line)
 
-
-def describe_stage(stage: Stage) -> str:
-    return f"{stage.label} (line {stage.line})"
-
-
-def venv_paths(df: Dockerfile) -> list[str]:
-    return [posixpath.normpath(v.path) for s in df.stages for v in s.venv_creations]

@@ -1,19 +1,8 @@
 """Step outputs for classroom-resources/autograding-grading-reporter@v1 and the Classroom notices.
 
 The reporter's two computations are reimplemented in tests/report/models.py from its source
-at the commit the workflow pins (d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca, tag v1):
-  src/main.js:6-13           runners split on ",", env `${runner.trim().toUpperCase()}_RESULTS`,
-                             base64-decoded, JSON.parse
-  src/helpers/test-helpers.js:1   getMaxScoreForTest = r => r.max_score || 0
-  src/helpers/test-helpers.js:11-18 getTestScore = (count of tests with status "pass")
-                             / tests.length * max_score           (console table, per runner)
-  src/aggregate-results.js:30-36  table total = sum of getTestScore over runners
-  src/notify-classroom.js:6-19    totalPoints = sum of tests[].score over runners whose
-                             max_score is truthy; maxPoints = sum of those max_score;
-                             no notice when maxPoints is 0
-  src/notify-classroom.js:21-31   notices "Points X/Y" (title "Autograding complete") and
-                             JSON.stringify({totalPoints, maxPoints}) (title "Autograding report")
-  src/main.js:19-23          setFailed when any runner status is "fail", else when any is "error"
+at the commit the workflow pins (d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca, tag v1)
+(the source lines are cited there).
 """
 from __future__ import annotations
 

@@ -21,14 +21,14 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
         print(f"{MARK[c.status]}  {c.id:<{width}}  {c.score:>3}/{c.max_score:<3} {c.message}", file=out)
         where = f"{c.file}:{c.line}" if c.file and c.line else (c.file or "")
         if c.status != "pass":
+            indent = " " * (6 + width + 2 + 8)
             if where:
-                print(f"{'':6}{'':<{width}}  {'':7} at {where}", file=out)
-            for line in textwrap.wrap(c.hint, 100):
-                print(f"{'':6}{'':<{width}}  {'':7} hint: {line}" if line == textwrap.wrap(c.hint, 100)[0]
-                      else f"{'':6}{'':<{width}}  {'':13}{line}", file=out)
+                print(f"{indent}at {where}", file=out)
+            for i, line in enumerate(textwrap.wrap(c.hint, 96)):
+                print(f"{indent}{'hint: ' if i == 0 else '      '}{line}", file=out)
             if show_logs and c.log_tail:
                 for line in c.log_tail.splitlines()[-15:]:
-                    print(f"{'':10}| {line}", file=out)
+                    print(f"{indent}| {line}", file=out)
     if results.dev_image and results.prod_image and results.ratio is not None:
         print("", file=out)
         print(f"images: dev {results.dev_image.size_bytes / 1e6:.0f} MB, prod {results.prod_image.size_bytes / 1e6:.0f} MB,"

@@ -293,7 +293,7 @@ def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path,
     total, possible = assert_consistent(run)  # exactly one "Autograding complete", the real one
     assert total < 40 and possible == 100
     assert FORGED in (checkout / "autograde-report.json").read_text(encoding="utf-8")  # it did reach a message
-    assert run.exit_codes["grade"] == 1  # points lost: the job goes red (docs/github.md)
+    assert run.exit_codes["grade"] == 1  # points lost: the job goes red (README, Job status)
     errors = [(props, data) for name, props, data in runner_commands(run.log) if name == "error"]
     slim = [p for p, _ in errors if p.get("title", "").startswith("dockerfile.final_slim ")]
     assert slim and slim[0]["file"] == "Dockerfile.prod" and slim[0].get("line") == "3", errors

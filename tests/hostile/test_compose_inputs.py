@@ -9,8 +9,10 @@ from hostile.harness import COMPOSE, DOCKERFILE, RUNTIME, assert_clean, checkout
 
 pytestmark = pytest.mark.docker
 
-BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi")) + "services:\n  web_prod: *i\n"
+# billion laughs: 10^9 scalars once expanded
+BOMB = ("a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+        + "services:\n  web_prod: *i\n")
 CASES = {
     # name: (file text or bytes, words the compose.services message must hold)
     "malformed": ("services:\n  web_prod:\n    build: .\n   image: x\n", ["invalid YAML", ":4"]),

@@ -7,6 +7,8 @@ marks only if the caps hold, and the caps are read from the running containers.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from hostile.harness import (assert_clean, checkout, containers_of, finish, prod_dockerfile, py_cmd, running_project,
@@ -56,7 +58,6 @@ def test_fork_bomb_and_memory_hog_are_capped(tmp_path, docker_engine):
     student_compose = (co / "docker-compose.prod.yml").read_text()
     before = snapshot()
     report = tmp_path / "report.json"
-    import time
     t0 = time.monotonic()
     proc = start(co, report, "--memory", "256m", "--pids", "128", "--cpus", "0.5", "--ready-timeout", "40")
     try:
@@ -66,9 +67,9 @@ def test_fork_bomb_and_memory_hog_are_capped(tmp_path, docker_engine):
                        "the web_prod container", proc)[0]
         host = web.attrs["HostConfig"]
         redis = [c for c in containers_of(project) if c.labels.get("com.docker.compose.service") == "redis_prod"]
-        caps = [(host["Memory"], host["MemorySwap"], host["PidsLimit"], host["NanoCpus"])]
-        caps += [(r.attrs["HostConfig"]["Memory"], r.attrs["HostConfig"]["MemorySwap"], r.attrs["HostConfig"]["PidsLimit"],
-                  r.attrs["HostConfig"]["NanoCpus"]) for r in redis]
+        caps = [(h["Memory"], h["MemorySwap"], h["PidsLimit"], h["NanoCpus"])
+                for h in [host, *(r.attrs["HostConfig"] for r in redis)]]
+        assert len(caps) == 2, "redis_prod was not started"
     finally:
         g = finish(proc, report, t0, timeout=240)
     assert g.report is not None, g.explain()

@@ -24,8 +24,8 @@ from autograde.runtime.safety import scan
 from support import solution_files
 
 SEED = int(os.environ.get("FUZZ_SEED", "20240604"))
-CASES = int(os.environ.get("FUZZ_CASES", "3000"))
-BUDGET_S = float(os.environ.get("FUZZ_SECONDS", "45"))
+CASES = int(os.environ.get("FUZZ_CASES", "8000"))
+BUDGET_S = float(os.environ.get("FUZZ_SECONDS", "40"))
 
 DF_WORDS = ["FROM", "AS", "RUN", "COPY", "--from=builder", "--from=0", "--from=9", "WORKDIR", "ENV", "ARG", "CMD",
             "ENTRYPOINT", "EXPOSE", "USER", "ADD", "ONBUILD", "HEALTHCHECK", "SHELL", "LABEL", "VOLUME",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
@@ -28,6 +29,7 @@ from autograde.runtime.safety import scan
 from autograde.util import Processes
 
 PROJECT_LABEL = "com.docker.compose.project"
+MIN_COMPOSE = (2, 24)
 SERVICE_LABEL = "com.docker.compose.service"
 LEAN_SCRIPT = r"""
 import importlib.util, json, os, sys
@@ -124,7 +126,9 @@ class Session:
         if facts.prod_build.ok:
             lean = pool.submit(self._lean)
             self._up_and_probe(prod_files, port)
+            teardown = pool.submit(self._teardown_stack)
             facts.lean = _result(lean)
+            _result(teardown)
         if dev is not None:
             facts.dev_build = _result(dev)
 
@@ -171,6 +175,12 @@ class Session:
         if ran.returncode != 0:
             self.facts.error = "Docker Compose v2 (`docker compose`) is not available"
             self.facts.error_hint = "Install the Compose plugin (docker-compose-plugin) and grade again."
+            return False
+        version = compose_version(ran.tail)
+        if version is not None and version < MIN_COMPOSE:
+            self.facts.error = (f"Docker Compose {'.'.join(map(str, version))} is too old: the grader's override "
+                                f"file needs {'.'.join(map(str, MIN_COMPOSE))} or newer (`!override`, `!reset`)")
+            self.facts.error_hint = "Update the Compose plugin and grade again."
             return False
         return True
 
@@ -279,10 +289,9 @@ class Session:
         start = time.monotonic()
         ran = self._compose(files, "up", "-d", "--no-build", "web_prod", "redis_prod",
                             timeout=o.ready_timeout + 60)
-        services = self._services()
         if ran.returncode != 0:
             self.facts.up = UpFacts(False, "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
-                                    services, ran.tail)
+                                    self._services(), ran.tail)
             return
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)
@@ -415,43 +424,74 @@ class Session:
         self.procs.stop_all()
         problems: list[str] = []
         if self.client is not None:
-            label = {"label": f"{PROJECT_LABEL}={self.project}"}
+            problems += self._remove_resources(lambda c: True)
+            if not self.options.keep_images:
+                problems += self._remove_images()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self._time("cleanup", time.monotonic() - start)
+        return problems
+
+    def _teardown_stack(self) -> None:
+        """Remove the prod stack once probed, while inspection and the dev build may still run."""
+        start = time.monotonic()
+        self._remove_resources(lambda c: SERVICE_LABEL in c.labels)
+        self._time("teardown", time.monotonic() - start)
+
+    def _remove_resources(self, which: Any) -> list[str]:
+        label = {"label": f"{PROJECT_LABEL}={self.project}"}
+        problems: list[str] = []
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-rm") as pool:
             for kind, listing, remove in (
-                ("container", lambda: self.client.containers.list(all=True, filters=label),
+                ("container", lambda: [c for c in self.client.containers.list(all=True, filters=label) if which(c)],
                  lambda x: x.remove(force=True, v=True)),
                 ("network", lambda: self.client.networks.list(filters=label), lambda x: x.remove()),
                 ("volume", lambda: self.client.volumes.list(filters=label), lambda x: x.remove(force=True)),
             ):
                 for attempt in range(3):
                     try:
-                        leftovers = listing()
-                        for item in leftovers:
-                            remove(item)
+                        list(pool.map(remove, listing()))  # containers go in parallel: each kill takes a moment
                         break
                     except Exception as e:
+                        if _gone(e):
+                            continue
                         if attempt == 2:
                             problems.append(f"{kind}: {e}")
                         time.sleep(0.3)
-            if not self.options.keep_images:
-                for tag in (self.prod_tag, self.dev_tag, *self.other_tags):
-                    try:
-                        self.client.images.remove(tag, force=True)
-                    except Exception as e:
-                        if "No such image" not in str(e) and "404" not in str(e):
-                            problems.append(f"image {tag}: {e}")
-                try:  # anything else Compose built for this project carries its label
-                    for image in self.client.images.list(filters=label):
-                        self.client.images.remove(image.id, force=True)
-                except Exception as e:
-                    if "No such image" not in str(e) and "404" not in str(e):
-                        problems.append(f"image: {e}")
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self._time("cleanup", time.monotonic() - start)
+        return problems
+
+    def _remove_images(self) -> list[str]:
+        problems: list[str] = []
+
+        def remove(ref: str) -> None:
+            try:
+                self.client.images.remove(ref, force=True)
+            except Exception as e:
+                if not _gone(e):
+                    problems.append(f"image {ref}: {e}")
+
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="autograde-rmi") as pool:
+            list(pool.map(remove, (self.prod_tag, self.dev_tag, *self.other_tags)))
+        try:  # anything else Compose built for this project carries its label
+            for image in self.client.images.list(filters={"label": f"{PROJECT_LABEL}={self.project}"}):
+                remove(image.id)
+        except Exception as e:
+            if not _gone(e):
+                problems.append(f"image: {e}")
         return problems
 
     def _time(self, key: str, seconds: float) -> None:
         with self._lock:
             self.timings[key] = round(self.timings.get(key, 0.0) + seconds, 3)
+
+
+def compose_version(text: str) -> tuple[int, int] | None:
+    m = re.search(r"(\d+)\.(\d+)", text)
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _gone(e: Exception) -> bool:
+    text = str(e)
+    return "No such" in text or "404" in text or "not found" in text.lower()
 
 
 def _result(future: Future[Any]) -> Any:

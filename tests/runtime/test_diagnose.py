@@ -44,3 +44,11 @@ def test_newer_buildkit_and_classic_builder_output():
     assert parse_build_output(NEWER)[0] == "RUN pytest tests/"
     step, error = parse_build_output(CLASSIC)
     assert step == "RUN pytest tests/" and "non-zero code: 127" in error
+
+
+def test_compose_version_parsing():
+    from autograde.runtime.session import MIN_COMPOSE, compose_version
+
+    assert compose_version("2.40.3") == (2, 40) >= MIN_COMPOSE
+    assert compose_version("v2.23.0-desktop.1") == (2, 23) < MIN_COMPOSE
+    assert compose_version("") is None

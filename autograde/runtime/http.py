@@ -22,8 +22,10 @@ def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> Response
         while size < MAX_BODY:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return Response(resp.status, _text(chunks), f"the body took longer than {timeout:g} s")
-            conn.sock.settimeout(remaining) if conn.sock else None
+                return Response(None, _text(chunks), f"HTTP {resp.status} came, but the body did not finish within "
+                                                     f"{timeout:g} s")
+            if conn.sock:
+                conn.sock.settimeout(remaining)
             chunk = resp.read1(min(8192, MAX_BODY - size)) if hasattr(resp, "read1") else resp.read(8192)
             if not chunk:
                 break

@@ -80,6 +80,7 @@ class Session:
         self.other_tags: list[str] = []  # images of the student's other buildable services
         self.client: Any = None
         self.facts = Facts()
+        self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._lock = threading.Lock()
 
     # -- the session -------------------------------------------------------------------------
@@ -122,19 +123,17 @@ class Session:
             facts.dev_build = BuildFacts(False, 0.0, error=self._dev_refusal or "docker-compose.yml is unusable")
         pool.submit(self._pull_missing, prod_files)
         prod = pool.submit(self._build, prod_files, [], self.prod_tag, "build_prod")
-        facts.prod_build = _result(prod)
+        facts.prod_build = prod.result()
         if facts.prod_build.ok:
             lean = pool.submit(self._lean)
             self._up_and_probe(prod_files, port)
             teardown = pool.submit(self._teardown_stack)
-            facts.lean = _result(lean)
-            _result(teardown)
+            facts.lean = lean.result()
+            teardown.result()
         if dev is not None:
-            facts.dev_build = _result(dev)
+            facts.dev_build = dev.result()
 
     # -- guards ------------------------------------------------------------------------------
-    _dev_refusal: str | None = None
-
     def _refusal(self) -> str | None:
         sub = self.sub
         if sub.prod_problem is not None:
@@ -492,7 +491,3 @@ def compose_version(text: str) -> tuple[int, int] | None:
 def _gone(e: Exception) -> bool:
     text = str(e)
     return "No such" in text or "404" in text or "not found" in text.lower()
-
-
-def _result(future: Future[Any]) -> Any:
-    return future.result()

@@ -48,6 +48,7 @@ _, status = os.waitpid(pid, 0)
 if not os.WIFSIGNALED(status):
     print('HOSTILE NO MEMORY CAP: 2 GiB allocated'); sys.exit(1)
 print('HOSTILE memory hog killed by signal', os.WTERMSIG(status))
+time.sleep(2)  # keeps the stack up long enough for the test to read both containers' caps
 sys.argv = ['main.py']
 runpy.run_path('main.py', run_name='__main__')
 """
@@ -62,13 +63,14 @@ def test_fork_bomb_and_memory_hog_are_capped(tmp_path, docker_engine):
     proc = start(co, report, "--memory", "256m", "--pids", "128", "--cpus", "0.5", "--ready-timeout", "40")
     try:
         project = wait_for(lambda: running_project(proc.pid), 60, "a docker compose child", proc)
-        web = wait_for(lambda: [c for c in containers_of(project)
-                                if c.labels.get("com.docker.compose.service") == "web_prod"], 120,
-                       "the web_prod container", proc)[0]
-        host = web.attrs["HostConfig"]
-        redis = [c for c in containers_of(project) if c.labels.get("com.docker.compose.service") == "redis_prod"]
+        def both() -> dict[str, object]:
+            by_service = {c.labels.get("com.docker.compose.service"): c for c in containers_of(project)}
+            return by_service if {"web_prod", "redis_prod"} <= set(by_service) else {}
+
+        # Compose creates the two containers one after the other: read them once both exist
+        stack = wait_for(both, 120, "the web_prod and redis_prod containers", proc)
         caps = [(h["Memory"], h["MemorySwap"], h["PidsLimit"], h["NanoCpus"])
-                for h in [host, *(r.attrs["HostConfig"] for r in redis)]]
+                for h in (stack[s].attrs["HostConfig"] for s in ("web_prod", "redis_prod"))]
         assert len(caps) == 2, "redis_prod was not started"
     finally:
         g = finish(proc, report, t0, timeout=240)

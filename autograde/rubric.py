@@ -24,7 +24,7 @@ DEFAULT_ITEMS: tuple[RubricItem, ...] = (
     RubricItem("dockerfile.builder_venv", "Builder installs app/requirements.txt into a virtual environment", 10, "2", "static",
                "the builder creates a venv and installs app/requirements.txt with the venv's pip"),
     RubricItem("dockerfile.builder_tests", "Builder runs the app's tests with pytest (bonus)", 5, "3", "runtime",
-               "pytest runs on app/tests in a stage the final stage depends on, and the prod build succeeds"),
+               "pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, and the prod build succeeds"),
     RubricItem("dockerfile.final_slim", "Final stage uses a slim Python base image", 5, "4", "static",
                "the final stage's base is python:<tag> with `slim` or `alpine` in the tag"),
     RubricItem("dockerfile.final_copies", "Final stage copies the venv and main.py and runs the app", 10, "5", "static",

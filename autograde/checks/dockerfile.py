@@ -222,6 +222,11 @@ def builder_tests(ctx: Context) -> Outcome:
                       "install it outside the venv: `RUN pip install -r requirements-dev.txt && python -m pytest "
                       "tests/` with the image's own pip, so the venv you copy stays free of test tools.",
                       F, run.line)
+    if not run.fails_build:
+        return failed(f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "
+                      "carries on after pytest (`|| true`, `; another command` or a pipe)",
+                      "Chain the test run with `&&` and let it be the last command, so a failing test fails the "
+                      "build: `RUN pip install -r requirements-dev.txt && python -m pytest tests/`.", F, run.line)
     facts = ctx.facts
     if facts is None:
         return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograde.model.files import FileProblem, Problem, inside, read_text
-from autograde.model.shell import expand, is_under, resolve, simple_commands, unquote
+from autograde.model.shell import command_chain, expand, failure_stops_script, is_under, resolve, simple_commands, unquote
 
 FILENAME = "Dockerfile.prod"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -69,6 +69,7 @@ class PytestRun:
     runs_app_tests: bool
     pytest_installed: bool
     original: str
+    fails_build: bool = True  # a failing test stops the build (not hidden by `|| true`, `; cmd`, a pipe)
 
 
 @dataclass(frozen=True)
@@ -375,11 +376,11 @@ def origin_of(st: State, path: str) -> str | None:
 
 def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
     st = stage.state
-    scripts = [list(ins.args)] if ins.json else list(simple_commands(" ".join(ins.args)))
+    chain = [(list(ins.args), None)] if ins.json else command_chain(" ".join(ins.args))
     cwd = st.workdir
     path = st.env.get("PATH", DEFAULT_PATH)
     local_env = dict(env)
-    for words in scripts:
+    for index, (words, _) in enumerate(chain):
         argv = list(words)
         cmd_path = path
         while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):
@@ -415,7 +416,7 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
                 st.pip_installs.append(PipInstall(ins.line, venv, files, tuple(origin_of(st, f) for f in files),
                                                   tuple(pkgs), tuple(st.placements["app/requirements.txt"])))
             elif kind == "pytest":
-                stage.pytest_runs.append(_pytest_run(st, ins, venv, cwd, rest))
+                stage.pytest_runs.append(_pytest_run(st, ins, venv, cwd, rest, failure_stops_script(chain, index)))
 
 
 def _venv_target(argv: list[str], name: str, cwd: str) -> str | None:
@@ -474,7 +475,8 @@ def _pip_args(args: list[str]) -> tuple[list[str], list[str]]:
     return reqs, pkgs
 
 
-def _pytest_run(st: State, ins: Instruction, venv: str | None, cwd: str, args: list[str]) -> PytestRun:
+def _pytest_run(st: State, ins: Instruction, venv: str | None, cwd: str, args: list[str],
+                fails_build: bool) -> PytestRun:
     targets, skip = [], False
     for a in args:
         if skip:
@@ -493,7 +495,7 @@ def _pytest_run(st: State, ins: Instruction, venv: str | None, cwd: str, args: l
                             or any(pkg.lower().startswith("pytest") for pkg in p.packages))
         for p in st.pip_installs
     )
-    return PytestRun(ins.line, venv, cwd, runs, installed, ins.original)
+    return PytestRun(ins.line, venv, cwd, runs, installed, ins.original, fails_build)
 
 
 def suggest_instruction(word: str) -> str:

@@ -38,24 +38,45 @@ def unquote(word: str) -> str:
     return " ".join(parts) if parts else ""
 
 
-def simple_commands(script: str) -> Iterator[list[str]]:
-    """Split a shell script into simple commands (argv lists), ignoring control operators."""
+def command_chain(script: str) -> list[tuple[list[str], str | None]]:
+    """Simple commands (argv lists) of a shell script, each with the operator that follows it."""
     lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|()")
     lexer.whitespace_split = True
     lexer.commenters = ""
+    chain: list[tuple[list[str], str | None]] = []
     current: list[str] = []
     try:
         for token in lexer:
             if token in _SEPARATORS or set(token) <= set(";&|()"):
                 if current:
-                    yield current
+                    chain.append((current, token))
                 current = []
             else:
                 current.append(token)
     except ValueError:  # unbalanced quotes: use what was read
         pass
     if current:
-        yield current
+        chain.append((current, None))
+    return chain
+
+
+def simple_commands(script: str) -> Iterator[list[str]]:
+    for argv, _ in command_chain(script):
+        yield argv
+
+
+def failure_stops_script(chain: list[tuple[list[str], str | None]], index: int) -> bool:
+    """Whether a failure of command `index` makes the whole script (so the RUN step) fail."""
+    errexit = any(argv[:1] == ["set"] and any(a.startswith("-") and "e" in a for a in argv[1:])
+                  for argv, _ in chain[:index])
+    for argv, op in chain[index:]:
+        if op is None:
+            return True
+        if op in ("||", "|", "&"):
+            return False
+        if op == ";" and not errexit:
+            return False
+    return True
 
 
 def resolve(path: str, cwd: str) -> str:

@@ -141,6 +141,12 @@ def test_builder_tests_static_side(grade_static):
     assert "nothing installs pytest" in r.message and "requirements-dev.txt" in r.hint
     none = solved({"RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/": ""})
     assert grade_static("dockerfile.builder_tests", none).status == "fail"
+    hidden = solved({"python -m pytest -q tests/": "python -m pytest -q tests/ || true"})
+    r = grade_static("dockerfile.builder_tests", hidden)
+    assert r.status == "fail" and "would not stop the build" in r.message and "&&" in r.hint
+    errexit = solved({"RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/":
+                      "RUN set -e; pip install -r requirements-dev.txt; python -m pytest -q tests/; echo tested"})
+    assert grade_static("dockerfile.builder_tests", errexit).status == "skip"  # static side satisfied
     other = solved(text=SOL_WITH_UNUSED_TEST_STAGE)
     r = grade_static("dockerfile.builder_tests", other)
     assert r.status == "fail" and "does not depend on" in r.message

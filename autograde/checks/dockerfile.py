@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, failed, from_problem, passed, skipped
-from autograde.model.dockerfile import FILENAME, Dockerfile, command_words, suggest_instruction
+from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, command_words,
+                                        suggest_instruction)
 from autograde.model.shell import resolve
 
 F = FILENAME
@@ -209,6 +210,10 @@ def builder_tests(ctx: Context) -> Outcome:
             return failed(f"{F}:{r.line} runs pytest in {s.label}, which the final stage does not depend on, so "
                           "the build skips it", "Run the tests in the builder stage the final stage copies from.",
                           F, r.line)
+        if set(r.original.split()) & PYTEST_RUNS_NOTHING:
+            return failed(f"{F}:{r.line} calls pytest in a way that runs no test "
+                          f"({', '.join(sorted(set(r.original.split()) & PYTEST_RUNS_NOTHING))})",
+                          "Run the tests: `python -m pytest tests/`.", F, r.line)
         return failed(f"{F}:{r.line} runs pytest, but not on the app's tests (app/tests was copied to "
                       f"{', '.join(s.state.placements['app/tests']) or 'nowhere'})",
                       "Copy the app (with tests/) into the builder and run `python -m pytest tests/` from its "

@@ -29,6 +29,8 @@ TRACKED = ("app/requirements.txt", "app/requirements-dev.txt", "app/main.py", "a
 TRACKED_DIRS = frozenset({"app/tests"})
 _PYTHON = re.compile(r"^python[0-9.]*$")
 _PIP = re.compile(r"^pip[0-9.]*$")
+PYTEST_RUNS_NOTHING = frozenset({"--collect-only", "--co", "--help", "-h", "--version", "-V", "--fixtures",
+                                  "--markers"})
 _PYTEST_VALUE_OPTS = frozenset({"-k", "-m", "-p", "-c", "-o", "--rootdir", "--confcutdir", "--basetemp", "-W",
                                 "--junitxml", "--junit-xml", "--ignore", "--deselect", "--log-level", "--tb",
                                 "--maxfail", "-n", "--import-mode", "--cov"})
@@ -486,7 +488,9 @@ def _pytest_run(st: State, ins: Instruction, venv: str | None, cwd: str, args: l
         elif not a.startswith("-"):
             targets.append(resolve(a.split("::")[0], cwd))
     test_dirs = st.placements["app/tests"]
-    if targets:
+    if set(args) & PYTEST_RUNS_NOTHING:
+        runs = False
+    elif targets:
         runs = any(is_under(t, d) for t in targets for d in test_dirs)
     else:
         runs = any(is_under(d, cwd) for d in test_dirs)

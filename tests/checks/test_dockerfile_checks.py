@@ -147,6 +147,9 @@ def test_builder_tests_static_side(grade_static):
     errexit = solved({"RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/":
                       "RUN set -e; pip install -r requirements-dev.txt; python -m pytest -q tests/; echo tested"})
     assert grade_static("dockerfile.builder_tests", errexit).status == "skip"  # static side satisfied
+    listed = solved({"python -m pytest -q tests/": "python -m pytest --collect-only -q tests/"})
+    r = grade_static("dockerfile.builder_tests", listed)
+    assert r.status == "fail" and "runs no test (--collect-only)" in r.message
     other = solved(text=SOL_WITH_UNUSED_TEST_STAGE)
     r = grade_static("dockerfile.builder_tests", other)
     assert r.status == "fail" and "does not depend on" in r.message

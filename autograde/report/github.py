@@ -116,9 +116,23 @@ def clean_log(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+_CODE_SPAN = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _cell(text: object) -> str:
-    """Inline text for a Markdown table cell: no HTML, no row breaks, no column breaks."""
-    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Inline text for a Markdown table cell: no HTML, no row breaks, no column breaks.
+
+    Code spans are kept as they are: Markdown shows their content literally, entities included,
+    so escaping there would print `&amp;&amp;` where a hint says `&&`."""
+    raw, parts, last = str(text), [], 0
+    for m in _CODE_SPAN.finditer(raw):
+        parts += [_html_escape(raw[last:m.start()]), m.group(0)]
+        last = m.end()
+    s = "".join(parts) + _html_escape(raw[last:])
     s = s.replace("|", "\\|").replace("\r", "")
     return "<br>".join(part.strip() for part in s.split("\n") if part.strip())
 

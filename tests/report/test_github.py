@@ -179,3 +179,11 @@ def test_emit_survives_an_unwritable_summary(tmp_path):
     out = io.StringIO()
     github.emit(results_fixture(), out, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(tmp_path)})  # a dir
     assert out.getvalue().splitlines()[-1].startswith("::warning::autograde could not write the job summary")
+
+
+def test_code_spans_in_hints_stay_literal_and_html_outside_is_inert():
+    r = GradingResults(checks=[CheckResult("dockerfile.builder_tests", "t", "fail", 0, 5, "msg <b>x</b>",
+                                           hint="Use `pip install -r r.txt && python -m pytest` <img src=x>")])
+    row = next(line for line in github.step_summary(r).splitlines() if "dockerfile.builder_tests" in line)
+    assert "`pip install -r r.txt && python -m pytest`" in row
+    assert "&lt;img src=x&gt;" in row and "&lt;b&gt;x&lt;/b&gt;" in row

@@ -92,6 +92,11 @@ def run(args: argparse.Namespace) -> int:
     except RubricError as e:
         print(f"autograde: {e}", file=sys.stderr)
         return EXIT_ERROR
+    for option, target in (("--json", args.json), ("--junit", args.junit)):
+        if target and not Path(target).resolve().parent.is_dir():
+            print(f"autograde: {option} {target}: the folder {Path(target).resolve().parent} does not exist",
+                  file=sys.stderr)
+            return EXIT_ERROR
     interrupted = Interrupted()
     timings: dict[str, float] = {}
     session = None
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             facts = session.facts
             facts.interrupted = True
     interrupted.defer()
+    reports_written = False
     try:
         if "static" not in timings:  # interrupted while parsing: nothing graded
             print("autograde: interrupted before grading", file=sys.stderr)
@@ -149,40 +155,47 @@ def run(args: argparse.Namespace) -> int:
 
         results.modified_files = modified(root)
         results.grader["duration_s"] = round(time.time() - started, 3)
-        _report(results, args)
+        reports_written = _report(results, args)
     finally:
         if session is not None:
             problems = session.cleanup()
             for p in problems:
                 print(f"autograde: could not remove {p}", file=sys.stderr)
-    if session is not None and args.json:
+    if session is not None and args.json and reports_written:  # now with the cleanup's timing
         results.timings.update(session.timings)
         results.grader["duration_s"] = round(time.time() - started, 3)
-        from autograde.report import json_report
-
-        json_report.write(results, args.json)
+        _write("json_report", args.json, results)
     if args.classroom_notice:
         from autograde.report import classroom
 
         for notice in classroom.notices(results):
             print(notice)
-    if interrupted.seen or results.has_error:
+    if interrupted.seen or results.has_error or not reports_written:
         return EXIT_ERROR
     graded = [c for c in results.checks if not (args.static_only and c.status == "skip")]
     return EXIT_OK if all(c.status == "pass" for c in graded) else EXIT_POINTS_LOST
 
 
-def _report(results: GradingResults, args: argparse.Namespace) -> None:
+def _write(kind: str, path: str, results: GradingResults) -> bool:
+    import importlib
+
+    try:
+        importlib.import_module(f"autograde.report.{kind}").write(results, path)
+    except OSError as e:
+        print(f"autograde: cannot write {path}: {e.strerror or e}", file=sys.stderr)
+        return False
+    return True
+
+
+def _report(results: GradingResults, args: argparse.Namespace) -> bool:
+    """Write every report asked for; False if one could not be written."""
     from autograde.report import console
 
+    written = True
     if args.json:
-        from autograde.report import json_report
-
-        json_report.write(results, args.json)
+        written &= _write("json_report", args.json, results)
     if args.junit:
-        from autograde.report import junit
-
-        junit.write(results, args.junit)
+        written &= _write("junit", args.junit, results)
     if os.environ.get("GITHUB_ACTIONS") == "true":
         import io
 
@@ -198,8 +211,13 @@ def _report(results: GradingResults, args: argparse.Namespace) -> None:
     if args.classroom and os.environ.get("GITHUB_OUTPUT"):
         from autograde.report import classroom
 
-        classroom.write_step_outputs(results, os.environ["GITHUB_OUTPUT"])
+        try:
+            classroom.write_step_outputs(results, os.environ["GITHUB_OUTPUT"])
+        except OSError as e:
+            print(f"autograde: cannot write the step outputs to $GITHUB_OUTPUT: {e.strerror or e}", file=sys.stderr)
+            written = False
     sys.stdout.flush()
+    return written
 
 
 def _unfinished(check: Any) -> Any:

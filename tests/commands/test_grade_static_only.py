@@ -19,3 +19,15 @@ def test_static_only_needs_no_docker_engine(tmp_path):
     assert {c["status"] for c in report["checks"] if c["id"].split(".")[0] in ("runtime", "images")} == {"skip"}
     assert "static checks only" in p.stdout
     assert "docker" not in json.dumps(report["timings"])
+
+
+def test_unwritable_report_paths_are_told_not_traced(tmp_path):
+    root = make_checkout(tmp_path / "c")
+    missing = subprocess.run([sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json",
+                              str(tmp_path / "no" / "such" / "r.json")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    folder = subprocess.run([sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json",
+                             str(tmp_path), "--junit", str(tmp_path / "r.xml")], capture_output=True, text=True)
+    assert folder.returncode == 2 and "cannot write" in folder.stderr and "Traceback" not in folder.stderr
+    assert (tmp_path / "r.xml").is_file(), "the other report is still written"
+    assert "Total: 50/100" in folder.stdout

@@ -162,3 +162,19 @@ def test_runner_ids_are_unique_and_alphanumeric():
         CheckResult(id="a.b", name="x", status="pass", score=1, max_score=1, message=""),
         CheckResult(id="ab", name="y", status="pass", score=1, max_score=1, message="")])
     assert list(classroom.runner_results(twins)) == ["ab", "ab2"]
+
+
+def test_result_output_is_the_single_runner_payload_the_reporter_reads(tmp_path):
+    """`runners: autograde` with AUTOGRADE_RESULTS = the `result` output: right schema, right notice."""
+    results = make_results(failing=WEIGHTED_FAIL)
+    out = tmp_path / "github_output"
+    classroom.write_step_outputs(results, str(out))
+    outputs = parse_github_output(out.read_text(encoding="utf-8"))
+    loaded = reporter_load("autograde", {"AUTOGRADE_RESULTS": outputs["result"]})
+    (_, payload), = loaded
+    assert payload["version"] == 1 and payload["status"] == "fail" and payload["max_score"] == 100
+    assert len(payload["tests"]) == 12 and sum(t["score"] for t in payload["tests"]) == 70
+    assert classroom_notice_totals(loaded) == (70, 100)
+    errored = GradingResults(checks=[], error="engine gone")
+    (_, payload), = reporter_load("autograde", {"AUTOGRADE_RESULTS": classroom.step_outputs(errored)["result"]})
+    assert payload["max_score"] == 100 and len(payload["tests"]) == 12 and payload["status"] == "error"

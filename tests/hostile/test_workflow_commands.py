@@ -87,6 +87,13 @@ def test_student_text_is_printed_inert(graded, name):
     expected = set(classroom.step_outputs(GradingResults.from_dict(g.report)))
     keys = _output_keys(out.read_text())
     assert keys == expected, f"GITHUB_OUTPUT keys {keys}, the grader's are {expected}"
-    assert "result" not in keys
+    # the forged `::set-output name=result::x` did not set it: `result` is the grader's own payload
+    import base64
+    import json
+
+    from report.models import parse_github_output
+
+    result = json.loads(base64.b64decode(parse_github_output(out.read_text())["result"]))
+    assert result["max_score"] == 100 and len(result["tests"]) == 12
     assert summary.read_text().startswith("## "), "the job summary was written"
     assert_clean(g, before)

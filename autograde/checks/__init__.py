@@ -30,6 +30,10 @@ def run_check(check_id: str, ctx: Context) -> CheckResult:
     except Exception as e:  # a grader bug must not cost the student points silently
         outcome = errored(f"the grader failed while checking this ({type(e).__name__}: {e})",
                           "This is a fault of the grader, not of your files; tell your instructor.")
+    if ctx.facts is not None and ctx.facts.interrupted and outcome.status not in ("pass", "error"):
+        # cut short, not judged: an interrupted run says nothing about the student's files
+        outcome = outcome._replace(status="error", message=f"not finished: grading was interrupted ({outcome.message})",
+                                   hint="Grade again; an interrupted run says nothing about your files.")
     return result_of(check_id, ctx, outcome, time.perf_counter() - start)
 
 

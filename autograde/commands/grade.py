@@ -130,8 +130,6 @@ def run(args: argparse.Namespace) -> int:
             print("autograde: interrupted before grading", file=sys.stderr)
             return EXIT_ERROR
         runtime = grade_checks(Context(sub, rubric, facts), phase="runtime")
-        if facts is not None and facts.interrupted:
-            runtime = [_unfinished(c) for c in runtime]
         by_id = {c.id: c for c in static + runtime}
         if session is not None:
             timings.update(session.timings)
@@ -218,17 +216,6 @@ def _report(results: GradingResults, args: argparse.Namespace) -> bool:
             written = False
     sys.stdout.flush()
     return written
-
-
-def _unfinished(check: Any) -> Any:
-    """After an interruption a runtime check that did not pass was cut short: the grader's `error`, not a fail."""
-    if check.status in ("pass", "error"):
-        return check
-    import dataclasses
-
-    return dataclasses.replace(check, status="error", score=0,
-                               message=f"not finished: grading was interrupted ({check.message})",
-                               hint="Grade again; an interrupted run says nothing about your files.")
 
 
 def _error(facts: Any) -> str | None:

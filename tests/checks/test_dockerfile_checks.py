@@ -130,8 +130,6 @@ def test_missing_dockerfile(grade_static):
 
 
 def test_builder_tests_static_side(grade_static):
-    from autograde.checks import run_check  # noqa: F401
-
     ok = grade_static("dockerfile.builder_tests")
     assert ok.status == "skip" and "--static-only" in ok.message  # needs the build to pass
     published = solved({"RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostile.harness import COMPOSE, DOCKERFILE, RUNTIME, assert_clean, checkout, grade, snapshot, solution
+from hostile.harness import DOCKERFILE, RUNTIME, assert_clean, checkout, grade, snapshot, solution
 
 pytestmark = pytest.mark.docker
 

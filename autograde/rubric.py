@@ -15,7 +15,7 @@ class RubricItem:
     points: int
     checklist: str  # item of the lab's validation checklist, "-" for none
     phase: str  # "static" or "runtime"
-    passes_when: str
+    passes_when: str  # may name thresholds as {size_ratio_max}: Rubric.passes_when fills in their values
 
 
 DEFAULT_ITEMS: tuple[RubricItem, ...] = (
@@ -23,7 +23,7 @@ DEFAULT_ITEMS: tuple[RubricItem, ...] = (
                "Dockerfile.prod has >= 2 stages, one named `builder`, and the last stage is not the builder"),
     RubricItem("dockerfile.builder_venv", "Builder installs app/requirements.txt into a virtual environment", 10, "2", "static",
                "the builder creates a venv and installs app/requirements.txt with the venv's pip"),
-    RubricItem("dockerfile.builder_tests", "Builder runs the app's tests with pytest (bonus)", 5, "3", "runtime",
+    RubricItem("dockerfile.builder_tests", "Builder runs the app's tests with pytest", 5, "3", "runtime",
                "pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, and the prod build succeeds"),
     RubricItem("dockerfile.final_slim", "Final stage uses a slim Python base image", 5, "4", "static",
                "the final stage's base is python:<tag> with `slim` or `alpine` in the tag"),
@@ -41,7 +41,7 @@ DEFAULT_ITEMS: tuple[RubricItem, ...] = (
     RubricItem("runtime.counter", "Hit counter on port 5005 counts in Redis", 15, "9", "runtime",
                "GET / answers 200 twice with n then n+1, Redis holds the count, and counting goes on after a restart"),
     RubricItem("images.size_ratio", "Prod image is at most half the size of the dev image", 15, "10", "runtime",
-               "prod image size <= size_ratio_max x dev image size"),
+               "prod image size <= {size_ratio_max} x dev image size"),
     RubricItem("images.prod_lean", "Prod image holds the venv with Flask, no pytest, no tests/", 5, "-", "runtime",
                "Flask imports with the image's python, pytest does not, and the app's tests/ is absent"),
 )
@@ -69,11 +69,15 @@ class Rubric:
                 return i
         raise KeyError(check_id)
 
+    def passes_when(self, item: RubricItem) -> str:
+        """The item's pass condition with the thresholds in effect written out (e.g. `<= 0.5 x`)."""
+        return item.passes_when.format_map({k: f"{v:g}" for k, v in self.thresholds.items()})
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "max_score": self.possible,
-            "checks": [dataclasses.asdict(i) for i in self.items],
+            "checks": [{**dataclasses.asdict(i), "passes_when": self.passes_when(i)} for i in self.items],
             "thresholds": dict(self.thresholds),
         }
 

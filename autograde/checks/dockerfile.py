@@ -200,7 +200,7 @@ def builder_tests(ctx: Context) -> Outcome:
     runs = [(s, r) for s in df.stages for r in s.pytest_runs]
     if not runs:
         builder = df.builder or df.stages[0]
-        return failed("no stage runs pytest on the app's tests (bonus)",
+        return failed("no stage runs pytest on the app's tests",
                       "In the builder, install app/requirements-dev.txt with the image's own pip (not into the "
                       "venv) and `RUN python -m pytest tests/`.", F, builder.line)
     good = [(s, r) for s, r in runs if s.index in needed and r.runs_app_tests]

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Rubric ({rubric.source}), {rubric.possible} points")
     print(f"{'id':<26} {'pts':>3}  {'item':<4}  passes when")
     for item in rubric.items:
-        print(f"{item.id:<26} {item.points:>3}  {item.checklist:<4}  {item.passes_when}")
+        print(f"{item.id:<26} {item.points:>3}  {item.checklist:<4}  {rubric.passes_when(item)}")
     for key, value in rubric.thresholds.items():
         print(f"threshold {key} = {value:g}")
     return 0

@@ -19,12 +19,40 @@ def between(marker: str) -> str:
 
 
 def test_rubric_table_matches_autograde_rubric():
-    rows = re.findall(r"^\| `([a-z_.]+)` \| ([^|]*) \|[^|]*\| (\d+) \|$", between("rubric-table"), re.M)
-    assert [(i, int(p)) for i, _, p in rows] == [(i.id, i.points) for i in Rubric().items]
+    rows = re.findall(r"^\| `([a-z_.]+)` \| ([^|]*) \| ([^|]*) \| (\d+) \|$", between("rubric-table"), re.M)
+    rubric = Rubric()
+    assert [(i, c, w, int(p)) for i, c, w, p in rows] == [(i.id, i.checklist, rubric.passes_when(i), i.points)
+                                                           for i in rubric.items]
     out = subprocess.run([sys.executable, "-m", "autograde", "rubric"], capture_output=True, text=True, check=True)
-    for check_id, _, points in rows:
-        assert re.search(rf"^{re.escape(check_id)}\s+{points}\s", out.stdout, re.M), check_id
-    assert f"**{Rubric().possible}**" in between("rubric-table")
+    for check_id, checklist, passes_when, points in rows:
+        assert re.search(rf"^{re.escape(check_id)}\s+{points}\s+{re.escape(checklist)}\s+{re.escape(passes_when)}$",
+                         out.stdout, re.M), check_id
+    assert f"**{rubric.possible}**" in between("rubric-table")
+
+
+LAB = README.split("## How grading works", 1)[0]  # the part students work from
+
+
+def section(title: str) -> str:
+    return LAB.split(f"\n## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def test_size_limit_is_stated_where_students_read_it():
+    limit = f"{Rubric().thresholds['size_ratio_max']:g}"
+    assert f"<= {limit}" in section("Part 3")
+    item = next(line for line in section("Validation checklist").split("- [ ]") if "docker images" in line)
+    assert f"<= {limit}" in item
+    assert f"<= {limit} x dev image size" in between("rubric-table")
+
+
+def test_tests_step_is_required_as_it_earns_points():
+    assert Rubric().item("dockerfile.builder_tests").points > 0
+    assert "bonus" not in LAB.lower() and "bonus" not in Rubric().item("dockerfile.builder_tests").name.lower()
+    item = next(line for line in section("Validation checklist").split("- [ ]") if "pytest" in line)
+    assert "required" in item and "optional" not in item
+    todo7 = (REPO / "Dockerfile.prod").read_text(encoding="utf-8").split("# TODO 7", 1)[1].split("# TODO 8")[0]
+    assert "required" in todo7 and "optional" not in todo7
+    assert "python -m pytest tests/" in todo7 and "python -m pytest tests/" in section("Part 1")
 
 
 def test_exactly_two_setup_commands_and_ci_runs_the_test_one():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -39,3 +40,18 @@ def test_cli_reports_a_bad_rubric_without_traceback(tmp_path):
     for verb in (["rubric"], ["grade", str(tmp_path), "--static-only"]):
         p = subprocess.run([sys.executable, "-m", "autograde", *verb, "--rubric", str(f)], capture_output=True, text=True)
         assert p.returncode == 2 and "unknown check id 'nope'" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_thresholds_in_effect_are_written_into_passes_when(tmp_path):
+    """`autograde rubric` shows the limit an instructor set, not a placeholder or the default."""
+    f = tmp_path / "r.yml"
+    f.write_text("thresholds:\n  size_ratio_max: 0.4\n")
+    text = subprocess.run([sys.executable, "-m", "autograde", "rubric", "--rubric", str(f)],
+                          capture_output=True, text=True, check=True).stdout
+    assert "prod image size <= 0.4 x dev image size" in text and "{" not in text
+    as_json = subprocess.run([sys.executable, "-m", "autograde", "rubric", "--rubric", str(f), "--json"],
+                             capture_output=True, text=True, check=True).stdout
+    check = next(c for c in json.loads(as_json)["checks"] if c["id"] == "images.size_ratio")
+    assert check["passes_when"] == "prod image size <= 0.4 x dev image size"
+    default = load_rubric(None)
+    assert default.passes_when(default.item("images.size_ratio")) == "prod image size <= 0.5 x dev image size"

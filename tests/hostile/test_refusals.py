@@ -11,9 +11,10 @@ from hostile.harness import DOCKERFILE, RUNTIME, assert_clean, checkout, grade, 
 
 pytestmark = pytest.mark.docker
 
-ANCHOR = "    image: docker-cd-lab04-web-prod\n"  # line 6 of the published docker-compose.prod.yml
+ANCHOR = "    image: docker-cd-lab04-web-prod\n"  # in the published docker-compose.prod.yml
 
-# (id, lines added to web_prod right after line 6, expected line of the refusal, words the message must hold)
+# (id, lines added to web_prod right after ANCHOR, expected line of the refusal if ANCHOR were line 6, words
+# the message must hold)
 CASES = [
     ("privileged", "    privileged: true\n", 7, ["privileged"]),
     ("docker-socket", "    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock\n", 8, ["docker.sock"]),
@@ -43,6 +44,7 @@ def test_refused_before_anything_runs(tmp_path, case):
     name, added, line, words = case
     compose = solution("docker-compose.prod.yml")
     assert ANCHOR in compose
+    line += compose[:compose.index(ANCHOR)].count("\n") + 1 - 6  # where ANCHOR really is
     if name == "build-tags":
         compose = compose.replace("      dockerfile: Dockerfile.prod\n",
                                   "      dockerfile: Dockerfile.prod\n      tags: [\"python:3.13-slim\"]\n")

@@ -22,6 +22,7 @@ _PYTEST_SUMMARY = re.compile(r"^=+ (?P<summary>.*\b(?:failed|error|errors)\b.*?)
 _NO_MODULE = re.compile(r"No module named '?(?P<module>[\w.]+)'?")
 _PIP_RESOLVE = re.compile(r"^ERROR: (?:Could not find a version that satisfies.*|No matching distribution found.*|"
                           r"ResolutionImpossible.*|Cannot install .*)$", re.M)
+_PYTEST_NO_PATH = re.compile(r"ERROR: file or directory not found: (?P<p>\S+)")
 _PIP_NO_FILE = re.compile(r"Could not open requirements file: \[Errno 2\] No such file or directory: '(?P<f>[^']+)'")
 
 
@@ -97,6 +98,16 @@ def _explain_run(df: Dockerfile, ins: Instruction, build: BuildFacts, where: str
         return (f"{where}: the app's tests failed during the build ({_quote(said, 100)})",
                 "Read the pytest output below; a failing test stops the build, as intended. Fix the code or the "
                 "test and push again.")
+    not_there = _PYTEST_NO_PATH.search(log)
+    if found is not None and not_there:
+        stage, run = found
+        tests = stage.state.placements["app/tests"]
+        at = f"; the app's tests are at {', '.join(tests)} in that stage" if tests else ""
+        return (f"{where}: pytest cannot find {not_there.group('p')} in {run.cwd} ({code}){at}",
+                (f"Run pytest on the folder where the tests are (`python -m pytest "
+                 f"{posixpath.relpath(tests[0], run.cwd)}`), or copy the contents of app/ into WORKDIR "
+                 f"(`COPY {df.in_context('app')}/ .`)." if tests else
+                 f"Copy the app with its tests into the stage first (`COPY {df.in_context('app')}/ .`)."))
     if "pytest" in ins.original and build.exit_code == 5:
         return (f"{where}: pytest found no tests to run (exit code 5)",
                 "Run it where the app's tests are: from the builder's WORKDIR, `python -m pytest tests/`.")

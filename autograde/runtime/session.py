@@ -33,9 +33,12 @@ from autograde.util import Processes
 PROJECT_LABEL = "com.docker.compose.project"
 MIN_COMPOSE = (2, 24)
 SERVICE_LABEL = "com.docker.compose.service"
-# After the app first answers with an error (5xx, 404 ...), how long to keep asking for a 200: long
-# enough for Redis to finish starting, short enough not to sit out the whole ready timeout.
+# After the app first answers with an error (5xx, 404 ...) while Redis may still be starting, how long
+# to keep asking for a 200. An error answer to a request sent once Redis answered PING is final at once.
 ANSWER_GRACE_S = 8.0
+# An app that accepted the connection but answers slowly (its own Redis retries) gets this long per
+# request, so that its answer is seen rather than cut off at --request-timeout.
+SLOW_ANSWER_S = 15.0
 LEAN_SCRIPT = r"""
 import importlib.util, json, os, sys
 r = {"prefix": sys.prefix, "base": sys.base_prefix, "exe": sys.executable}
@@ -316,21 +319,28 @@ class Session:
     def _until_answer(self, port: int, deadline: float) -> Response:
         """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.
 
-        An app that answers, but not 200, has answered: after ANSWER_GRACE_S more of such answers the
-        last one is what was seen (no need to wait out the whole deadline).
+        An app that answers, but not 200, has answered: that answer is what was seen once Redis was
+        ready when the request was sent (or after ANSWER_GRACE_S more of such answers), without
+        sitting out the whole deadline.
         """
         last = Response(None, "", "no answer yet")
         checked = 0.0
         answered_at: float | None = None
+        redis_ready: float | None = None
+        timeout = self.options.request_timeout
         while time.monotonic() < deadline:
-            last = http.get("127.0.0.1", port, timeout=min(self.options.request_timeout,
-                                                         max(0.1, deadline - time.monotonic())))
+            sent = time.monotonic()
+            if redis_ready is None and self._redis_ping():
+                redis_ready = sent
+            last = http.get("127.0.0.1", port, timeout=min(timeout, max(0.1, deadline - time.monotonic())))
             if last.status == 200:
                 return last
             if last.status is not None:
                 answered_at = answered_at or time.monotonic()
-                if time.monotonic() - answered_at >= ANSWER_GRACE_S:
+                if redis_ready is not None or time.monotonic() - answered_at >= ANSWER_GRACE_S:
                     return last
+            elif last.error.startswith(("timed out", "HTTP ")):  # connected, but the answer is slow
+                timeout = max(timeout, SLOW_ANSWER_S)
             if time.monotonic() - checked > 0.5:
                 checked = time.monotonic()
                 web = self._container("web_prod")
@@ -340,6 +350,19 @@ class Session:
         if last.status is not None:
             return last
         return Response(None, last.body, last.error or f"no 200 within {self.options.ready_timeout:g} s")
+
+    def _redis_ping(self) -> bool:
+        """Whether redis_prod answers PING (so an error answer of the app is not Redis still starting)."""
+        redis = self._container("redis_prod")
+        if redis is None or redis.status != "running":
+            return False
+        try:
+            code, out = redis.exec_run(["redis-cli", "PING"])
+        except Exception as e:
+            if _engine_gone(e):
+                raise
+            return False
+        return code == 0 and b"PONG" in out
 
     def _app_interpreter(self) -> tuple[str, str] | None:
         """The Python the running web_prod process uses, from the engine's process list."""

@@ -23,6 +23,8 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
 
 import redis  # noqa: E402  (imported after the signal handler on purpose)
+from redis.backoff import NoBackoff  # noqa: E402
+from redis.retry import Retry  # noqa: E402
 from flask import Flask, Response  # noqa: E402
 
 # How often a request tries Redis before giving up, and the pause before the first retry
@@ -48,7 +50,11 @@ def get_redis():
     global _client
     if _client is None:
         host, port = redis_config()
-        _client = redis.Redis(host=host, port=port, socket_connect_timeout=2, socket_timeout=2)
+        # retry=Retry(NoBackoff(), 0): the client does not retry on its own (redis-py's default would
+        # retry each attempt with growing pauses), so get_hit_count's retries are the only ones and a
+        # request that cannot reach Redis is answered within a few seconds.
+        _client = redis.Redis(host=host, port=port, socket_connect_timeout=2, socket_timeout=2,
+                              retry=Retry(NoBackoff(), 0))
     return _client
 
 

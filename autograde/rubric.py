@@ -42,8 +42,8 @@ DEFAULT_ITEMS: tuple[RubricItem, ...] = (
                "GET / answers 200 twice with n then n+1, Redis holds the count, and counting goes on after a restart"),
     RubricItem("images.size_ratio", "Prod image is at most half the size of the dev image", 15, "10", "runtime",
                "prod image size <= {size_ratio_max} x dev image size"),
-    RubricItem("images.prod_lean", "Prod image holds the venv with Flask, no pytest, no tests/", 5, "-", "runtime",
-               "Flask imports with the image's python, pytest does not, and the app's tests/ is absent"),
+    RubricItem("images.prod_lean", "Prod image: Flask imports, pytest does not, no tests/", 5, "-", "runtime",
+               "Flask imports with the Python the app runs with, pytest does not, and the app's tests/ is absent"),
 )
 
 DEFAULT_THRESHOLDS: dict[str, float] = {"size_ratio_max": 0.5}

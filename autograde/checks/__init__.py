@@ -30,10 +30,12 @@ def run_check(check_id: str, ctx: Context) -> CheckResult:
     except Exception as e:  # a grader bug must not cost the student points silently
         outcome = errored(f"the grader failed while checking this ({type(e).__name__}: {e})",
                           "This is a fault of the grader, not of your files; tell your instructor.")
-    if ctx.facts is not None and ctx.facts.interrupted and outcome.status not in ("pass", "error"):
-        # cut short, not judged: an interrupted run says nothing about the student's files
-        outcome = outcome._replace(status="error", message=f"not finished: grading was interrupted ({outcome.message})",
-                                   hint="Grade again; an interrupted run says nothing about your files.")
+    facts = ctx.facts
+    if facts is not None and (facts.interrupted or facts.engine_lost) and outcome.status not in ("pass", "error"):
+        # cut short, not judged: a run that was interrupted or lost its engine says nothing about the files
+        why = "grading was interrupted" if facts.interrupted else f"the Docker engine went away ({facts.engine_lost})"
+        outcome = outcome._replace(status="error", message=f"not finished: {why} ({outcome.message})",
+                                   hint="Grade again; a run cut short says nothing about your files.")
     return result_of(check_id, ctx, outcome, time.perf_counter() - start)
 
 

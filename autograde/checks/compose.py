@@ -114,7 +114,8 @@ def web_build(ctx: Context) -> Outcome:
     cf, web = found
     build = cf.build(web)
     if build is None:
-        return failed(f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours",
+        return failed(f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours "
+                      "(to grade the rest, the grader built Dockerfile.prod from the repository root)",
                       "Add `build: {context: ., dockerfile: Dockerfile.prod}`.", F, web.line)
     wrong = []
     if build.context != ".":
@@ -122,7 +123,14 @@ def web_build(ctx: Context) -> Outcome:
     if build.dockerfile != "Dockerfile.prod":
         wrong.append(f"dockerfile is {build.dockerfile!r}, not 'Dockerfile.prod'")
     if wrong:
-        return failed(f"{F}:{build.line}: web_prod's build " + " and ".join(wrong),
-                      "Use `build:` with `context: .` and `dockerfile: Dockerfile.prod` (the Dockerfile copies "
-                      "app/..., so the context must be the root).", F, build.line)
+        used = ctx.submission.build
+        if used.students:
+            note = (" (it still builds Dockerfile.prod, so the grader built and ran it that way)")
+            hint = ("Use `context: .` and `dockerfile: Dockerfile.prod`, as the lab asks. COPY sources are relative "
+                    "to the build context, so in Dockerfile.prod paths then start with app/ (e.g. "
+                    "`COPY app/requirements.txt ...`, `COPY app/ .`).")
+        else:
+            note = f" ({used.reason}: to grade the rest, the grader built Dockerfile.prod from the repository root)"
+            hint = "Use `build:` with `context: .` and `dockerfile: Dockerfile.prod`."
+        return failed(f"{F}:{build.line}: web_prod's build " + " and ".join(wrong) + note, hint, F, build.line)
     return passed("web_prod builds from Dockerfile.prod with context .", F, build.line)

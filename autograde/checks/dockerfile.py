@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, failed, from_problem, passed, skipped
-from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, command_words,
+from autograde.checks.hints import pytest_hint, split_image, test_step
+from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, Stage, command_words,
                                         suggest_instruction)
 from autograde.model.shell import resolve
 
@@ -76,8 +77,9 @@ def builder_venv(ctx: Context) -> Outcome:
             where = (f"app/requirements.txt was copied to {', '.join(p.requirements_at)}" if p.requirements_at
                      else "app/requirements.txt was not copied into the builder before this line")
             return failed(f"{F}:{p.line} installs {', '.join(p.requirement_files)}, but {where}",
-                          "COPY app/requirements.txt into the builder first, and give pip that path "
-                          "(relative paths are relative to WORKDIR).", F, p.line)
+                          f"COPY {df.in_context('app/requirements.txt')} into the builder first (COPY sources are "
+                          f"relative to the build context, {df.context_words}), and give pip that path (relative "
+                          "paths are relative to WORKDIR).", F, p.line)
         if p.venv is not None and p.packages:
             return failed(f"{F}:{p.line} installs {' '.join(p.packages)} by name instead of from app/requirements.txt",
                           "Install the pinned list: `pip install -r requirements.txt`.", F, p.line)
@@ -104,19 +106,6 @@ def final_slim(ctx: Context) -> Outcome:
                       "Use `FROM python:3.13-slim` for the final stage.", F, line)
     return failed(f"the final stage is based on {seen}, the full image with compilers and headers",
                   "Use a minimal tag such as `python:3.13-slim` for the final stage.", F, line)
-
-
-def split_image(ref: str) -> tuple[str, str]:
-    ref = ref.split("@", 1)[0].strip()
-    name, tag = ref, ""
-    if ":" in ref.rsplit("/", 1)[-1]:
-        name, tag = ref.rsplit(":", 1)
-    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-    if name.startswith("library/"):
-        name = name[len("library/"):]
-    return name.lower(), tag
 
 
 def final_copies(ctx: Context) -> Outcome:
@@ -154,8 +143,7 @@ def final_copies(ctx: Context) -> Outcome:
                              run_ins.line if run_ins else final.line))
     mains = st.placements["app/main.py"]
     if not mains:
-        problems.append(("does not copy main.py", "Add `COPY --from=builder <builder WORKDIR>/main.py .`.",
-                         final.line))
+        problems.append(_missing_main(df, final))
     exposed = [p for p, _ in st.exposes if p.split("/")[0] == "5000"]
     if not exposed:
         problems.append(("does not EXPOSE 5000", "Add `EXPOSE 5000` to the final stage.", final.line))
@@ -175,6 +163,23 @@ def final_copies(ctx: Context) -> Outcome:
     v = venvs[0]
     return passed(f"the final stage copies the venv to {v.path} (line {v.line}) and main.py to {mains[0]}, "
                   f"exposes 5000 and runs `{' '.join(words)}`", F, v.line)
+
+
+def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
+    """Why main.py is not in the final stage: a COPY --from naming a path its stage lacks, or no copy at all."""
+    for c in final.copies_from:
+        if c.stage is None:
+            continue
+        source = df.stages[c.stage]
+        has = source.state.placements["app/main.py"]
+        for src in c.sources:
+            if src.endswith("main.py") and src not in has or src.endswith("/app") and not has:
+                ref = source.alias or str(source.index)
+                where = f"; main.py is at {', '.join(has)} there" if has else "; that stage has no main.py"
+                fix = f"`COPY --from={ref} {has[0]} .`" if has else "COPY main.py into that stage first"
+                return (f"copies {src} from stage {ref} on line {c.line}, a path that stage does not have{where}",
+                        f"The source of COPY --from is a path inside that stage: {fix}.", c.line)
+    return ("does not copy main.py", "Add `COPY --from=builder <builder WORKDIR>/main.py .`.", final.line)
 
 
 def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
@@ -221,17 +226,23 @@ def builder_tests(ctx: Context) -> Outcome:
     stage, run = good[0]
     if not run.pytest_installed:
         where = f"the venv {run.venv}" if run.venv else "the image's own Python"
-        return failed(f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: the build fails "
-                      "with 'pytest: not found' / 'No module named pytest'",
-                      "pytest is in app/requirements-dev.txt, not app/requirements.txt. Before the test run, "
-                      "install it outside the venv: `RUN pip install -r requirements-dev.txt && python -m pytest "
-                      "tests/` with the image's own pip, so the venv you copy stays free of test tools.",
-                      F, run.line)
+        build = ctx.facts.prod_build if ctx.facts is not None else None
+        failing = df.instruction_for(build.failed_step) if build and not build.ok and build.failed_step else None
+        if build is not None and failing is not None and failing.line == run.line:
+            seen = next((ln.strip() for ln in reversed(build.step_log.splitlines()) if ln.strip()), "")
+            evidence = [f"exit code {build.exit_code}"] if build.exit_code is not None else []
+            evidence += [f"the log says `{seen[:100]}`"] if seen else []
+            result = f"the build failed there ({'; '.join(evidence) or 'see runtime.up'})"
+        else:
+            result = "so this step fails when it is built"
+        return failed(f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: {result}",
+                      "pytest is in app/requirements-dev.txt, not app/requirements.txt. "
+                      + pytest_hint(df, stage, run), F, run.line)
     if not run.fails_build:
         return failed(f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "
                       "carries on after pytest (`|| true`, `; another command` or a pipe)",
                       "Chain the test run with `&&` and let it be the last command, so a failing test fails the "
-                      "build: `RUN pip install -r requirements-dev.txt && python -m pytest tests/`.", F, run.line)
+                      f"build: `{test_step(df, stage, run)}`.", F, run.line)
     facts = ctx.facts
     if facts is None:
         return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)

@@ -35,6 +35,10 @@ def size_ratio(ctx: Context) -> Outcome:
 
 
 def prod_lean(ctx: Context) -> Outcome:
+    """Judges exactly its row: Flask imports with the Python the app runs with, pytest does not, no tests/.
+
+    Whether that Python is a venv's is `dockerfile.final_copies`' business, not this check's.
+    """
     facts = precondition(ctx)
     if isinstance(facts, Outcome):
         return facts
@@ -43,20 +47,53 @@ def prod_lean(ctx: Context) -> Outcome:
     lean = facts.lean
     if lean is None:
         return errored("the prod image was not inspected" + (" (interrupted)" if facts.interrupted else ""))
+    how = f" (found from {lean.found_by})" if lean.found_by else ""
     if lean.error:
-        return failed(f"could not run `{lean.python}` in the prod image: {lean.error}",
+        return failed(f"could not run `{lean.python}`{how} in the prod image: {lean.error}",
                       "The final stage needs a Python that can import the app's dependencies.")
     problems = []
+    hints = []
+    file, line = "Dockerfile.prod", None
     if not lean.flask_ok:
-        problems.append(f"Flask does not import with {lean.python}")
-    if lean.flask_ok and not lean.in_venv:
-        problems.append(f"{lean.python} is not a virtual environment's interpreter")
+        problems.append(f"Flask does not import with `{lean.python}`{how}")
+        hints.append("Run the app with the venv's Python (put the venv's bin first on PATH in the final stage).")
     if lean.pytest_importable:
-        problems.append("pytest is importable (a test tool in the production image)")
+        problems.append(f"pytest is importable with `{lean.python}` (a test tool in the production image)")
+        cause = _pytest_cause(ctx)
+        if cause is not None:
+            text, hint, line = cause
+            problems[-1] += f": {text}"
+            hints.append(hint)
+        else:
+            hints.append("Install only app/requirements.txt into the venv, and the dev requirements with the "
+                         "builder image's own pip, outside the venv.")
     if lean.tests_dirs:
         problems.append(f"the app's tests are in the image ({', '.join(lean.tests_dirs[:3])})")
+        hints.append("Copy only main.py (and the venv) into the final stage, not the whole app folder.")
     if problems:
-        return failed("the prod image: " + "; ".join(problems),
-                      "Install only app/requirements.txt into the venv, run pytest outside it, and copy just "
-                      "the venv and main.py into the final stage.", "Dockerfile.prod")
-    return passed(f"the prod image runs {lean.python} from a venv with Flask, without pytest and without tests/")
+        return failed("the prod image: " + "; ".join(problems), " ".join(hints), file, line)
+    return passed(f"the prod app's Python `{lean.python}`{how} imports Flask, not pytest, and the image has no tests/")
+
+
+def _pytest_cause(ctx: Context) -> tuple[str, str, int] | None:
+    """Which line put pytest into the venv the final stage copies, and why (the PATH line), if the model knows."""
+    from autograde.checks.hints import copied_venvs, path_note, pytest_into_venv, system_python
+
+    df = ctx.submission.dockerfile
+    if df is None:
+        return None
+    found = pytest_into_venv(df, copied_venvs(df))
+    if found is None:
+        return None
+    install, stage = found
+    what = "the dev requirements" if "app/requirements-dev.txt" in install.requirement_origins else "pytest"
+    note = path_note(install, install.venv)
+    if note:
+        py = system_python(df, stage)
+        return (f"Dockerfile.prod:{install.line} installs {what} with `{install.tool}`, which is the venv's: {note}",
+                f"Install the dev requirements with the image's own Python by its full path (`{py} -m pip install "
+                f"-r requirements-dev.txt`, then `{py} -m pytest tests/`), or move the ENV PATH line "
+                f"(line {install.path_line}) to the final stage.", install.line)
+    return (f"Dockerfile.prod:{install.line} installs {what} into the venv {install.venv}",
+            "Install only app/requirements.txt into the venv; install the dev requirements with the image's own "
+            "pip, outside the venv.", install.line)

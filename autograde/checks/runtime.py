@@ -1,6 +1,8 @@
 """Checks of the running prod stack, graded from the session's facts."""
 from __future__ import annotations
 
+import re
+
 from autograde.checks.base import Context, Outcome, errored, failed, passed, skipped
 from autograde.runtime.facts import BuildFacts, Facts, Response
 
@@ -18,11 +20,10 @@ def precondition(ctx: Context) -> Facts | Outcome:
 
 
 def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
-    """A failed build, told with the failing instruction and a targeted hint."""
-    from autograde.runtime.diagnose import explain_build
+    """A failed build, told with the failing instruction and a targeted hint (an error if not the student's)."""
+    from autograde.checks.build_diagnosis import explain_build
 
-    message, hint, file, line = explain_build(ctx.submission, build, what)
-    return failed(message, hint, file, line, build.output_tail)
+    return explain_build(ctx.submission, build, what)
 
 
 def up(ctx: Context) -> Outcome:
@@ -53,7 +54,47 @@ def _said(r: Response | None) -> str:
         return "no request was made"
     if r.status is None:
         return f"no answer ({r.error})"
-    return f"HTTP {r.status}: {r.body.strip()[:120]!r}"
+    return f"answered HTTP {r.status}: {_excerpt(r.body)!r}"
+
+
+def _excerpt(body: str, limit: int = 120) -> str:
+    """A short, printable excerpt of a body the student's app sent."""
+    text = " ".join("".join(ch if ch.isprintable() else " " for ch in body).split())
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+_UNRESOLVED = (re.compile(r"Error -?\d+ connecting to (?P<host>[\w.-]+):\d+\. (?:-?\d+\. )?(?:Name or service not known|"
+                          r"Temporary failure in name resolution|Name does not resolve)"),
+               re.compile(r"(?:cannot|could not) (?:reach|resolve) (?:Redis at )?(?P<host>[\w.-]+):\d+"))
+
+
+def _unresolved_hosts(ctx: Context, facts: Facts, body: str) -> str:
+    """A cause the evidence names: hosts the app's log says it cannot resolve, or a host its answer names
+    that no service of docker-compose.prod.yml is called. "" when there is none."""
+    logged = list(dict.fromkeys(m.group("host") for m in _UNRESOLVED[0].finditer(_tail(facts))))
+    if logged:
+        return f"; the app's log shows it cannot resolve the host {', '.join(logged)}"
+    prod = ctx.submission.prod
+    names = set(prod.services) if prod is not None else set()
+    named = [m.group("host") for m in _UNRESOLVED[1].finditer(body) if m.group("host") not in names]
+    if named and prod is not None:
+        return f"; the app tries {named[0]}, but no service of docker-compose.prod.yml is named {named[0]}"
+    return ""
+
+
+def _port_note(ctx: Context, facts: Facts) -> str:
+    """When the student's file does not publish 5005 -> 5000, say that the grader's own mapping was used."""
+    prod = ctx.submission.prod
+    web = prod.services.get("web_prod") if prod is not None else None
+    if prod is None or web is None or facts.host_port is None:
+        return ""
+    ports = prod.ports(web)
+    if any(p.published in ("5005", "5005-5005") and p.target == "5000" for p in ports):
+        return ""
+    seen = ", ".join(f"{p.published or '(none)'}->{p.target}" for p in ports) or "no port"
+    return (f" (the grader published web_prod on its own port {facts.host_port} to keep grading; as written, "
+            f"docker-compose.prod.yml publishes {seen}, so `curl localhost:5005` does not answer your stack: "
+            "see compose.web_prod)")
 
 
 def counter(ctx: Context) -> Outcome:
@@ -67,9 +108,10 @@ def counter(ctx: Context) -> Outcome:
         return errored("the counter was not probed" + (" (interrupted)" if facts.interrupted else ""))
     for label, r in (("first request", c.first), ("second request", c.second)):
         if r is None or r.status != 200:
-            return failed(f"{label} to {c.url}: {_said(r)}",
-                          "The app must answer 200 on /; check its logs and that REDIS_HOST names the redis "
-                          "service.", log_tail=_tail(facts))
+            cause = _unresolved_hosts(ctx, facts, r.body if r is not None else "")
+            return failed(f"{label} to {c.url}: {_said(r)}{cause}",
+                          "The app must answer 200 on /. Read its log below, and check that REDIS_HOST names the "
+                          "redis service (`REDIS_HOST=redis_prod`).", log_tail=_tail(facts))
         if r.count is None:
             return failed(f"{label} to {c.url} answered 200 without a hit count: {r.body.strip()[:120]!r}",
                           "Keep the app's message with the number of views.")
@@ -90,7 +132,8 @@ def counter(ctx: Context) -> Outcome:
     if r.count != n + 2:
         return failed(f"after a restart of web_prod the count was {r.count}, expected {n + 2}: state was lost",
                       "Keep the counter in Redis so it survives restarts of the web service.")
-    return passed(f"{c.url} counted {n}, {n + 1}; Redis holds {n + 1}; after a restart of web_prod: {n + 2}")
+    return passed(f"{c.url} counted {n}, {n + 1}; Redis holds {n + 1}; after a restart of web_prod: {n + 2}"
+                  + _port_note(ctx, facts))
 
 
 def _tail(facts: Facts) -> str:

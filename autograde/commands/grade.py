@@ -148,6 +148,11 @@ def run(args: argparse.Namespace) -> int:
                     setattr(results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes))
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
+            if session.facts.removed_leftovers:
+                results.grader["removed_leftovers"] = list(session.facts.removed_leftovers)
+                for line in session.facts.removed_leftovers:
+                    print(f"autograde: removed what an abandoned grading run left on the engine: {line}",
+                          file=sys.stderr)
         results.advice = _advice(root) if sub.dockerfile is not None else []  # only a file read safely
         from autograde.integrity import modified
 
@@ -223,6 +228,8 @@ def _error(facts: Any) -> str | None:
         return None
     if facts.interrupted:
         return "grading was interrupted; unfinished checks are marked error"
+    if facts.engine_lost:
+        return f"the Docker engine went away mid-run ({facts.engine_lost}); unfinished checks are marked error"
     return facts.error
 
 

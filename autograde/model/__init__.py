@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograde.model import compose, dockerfile
+from autograde.model.build import ProdBuild, prod_build
 from autograde.model.files import FileProblem, Problem
 
 
@@ -17,13 +18,15 @@ class Submission:
     prod_problem: Problem | None
     dev: compose.ComposeFile | None
     dev_problem: Problem | None
+    build: ProdBuild  # how web_prod is built, and so the context Dockerfile.prod's COPY sources are read in
 
 
 def load_submission(root: Path) -> Submission:
-    df, df_problem = _attempt(lambda: dockerfile.load(root))
     prod, prod_problem = _attempt(lambda: compose.load(root, compose.PROD_FILE))
+    build = prod_build(prod)
+    df, df_problem = _attempt(lambda: dockerfile.load(root, build.context))
     dev, dev_problem = _attempt(lambda: compose.load(root, compose.DEV_FILE))
-    return Submission(root, df, df_problem, prod, prod_problem, dev, dev_problem)
+    return Submission(root, df, df_problem, prod, prod_problem, dev, dev_problem, build)
 
 
 def _attempt(fn):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import difflib
 import fnmatch
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograde.model.files import FileProblem, Problem, inside, read_text
@@ -61,6 +61,8 @@ class PipInstall:
     requirement_origins: tuple[str | None, ...]  # build-context file each came from
     packages: tuple[str, ...]
     requirements_at: tuple[str, ...] = ()  # where app/requirements.txt was in the image at that point
+    path_line: int | None = None  # the venv was chosen through PATH, as set on this line (ENV, or activate in RUN)
+    tool: str = "pip"  # the command word as written
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,8 @@ class PytestRun:
     pytest_installed: bool
     original: str
     fails_build: bool = True  # a failing test stops the build (not hidden by `|| true`, `; cmd`, a pipe)
+    path_line: int | None = None  # the venv was chosen through PATH, as set on this line
+    requirements_dev_at: tuple[str, ...] = ()  # where app/requirements-dev.txt was at that point
 
 
 @dataclass(frozen=True)
@@ -94,10 +98,12 @@ class State:
     cmd: Instruction | None = None
     entrypoint: Instruction | None = None
     exposes: list[tuple[str, int]] = field(default_factory=list)
+    path_line: int | None = None  # the ENV instruction that last set PATH
 
     def copy(self) -> State:
         return State(self.workdir, dict(self.env), {k: list(v) for k, v in self.placements.items()}, set(self.dirs),
-                     list(self.venvs), list(self.pip_installs), self.cmd, self.entrypoint, list(self.exposes))
+                     list(self.venvs), list(self.pip_installs), self.cmd, self.entrypoint, list(self.exposes),
+                     self.path_line)
 
     def venv_of_bin(self, bindir: str) -> str | None:
         bindir = posixpath.normpath(bindir)
@@ -145,6 +151,15 @@ class Dockerfile:
     stages: list[Stage]
     unknown: list[Instruction]
     instructions: list[Instruction]
+    context: str = "."  # the build context, relative to the repository root
+
+    def in_context(self, repo_path: str) -> str:
+        """How a COPY source names `repo_path` (relative to the repository root) in this build context."""
+        return repo_path if self.context == "." else posixpath.relpath(repo_path, self.context)
+
+    @property
+    def context_words(self) -> str:
+        return "the repository root" if self.context == "." else f"{self.context}/"
 
     def stage(self, ref: str) -> Stage | None:
         """A stage by alias (case-insensitive, as Docker treats them) or by index."""
@@ -206,13 +221,16 @@ def parse_flags(flags: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def load(root: Path) -> Dockerfile:
-    """Parse root/Dockerfile.prod, or raise FileProblem with file, line and what to do."""
+def load(root: Path, context: str = ".") -> Dockerfile:
+    """Parse root/Dockerfile.prod, or raise FileProblem with file, line and what to do.
+
+    `context`: the build context it is built with, relative to root (COPY sources are resolved in it).
+    """
     text = read_text(root, FILENAME, what="the multi-stage production Dockerfile")
-    return parse(text, root)
+    return parse(text, root, context)
 
 
-def parse(text: str, root: Path | None = None) -> Dockerfile:
+def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile:
     import dockerfile as buildkit
 
     try:
@@ -232,7 +250,8 @@ def parse(text: str, root: Path | None = None) -> Dockerfile:
                                 c.start_line, c.end_line)
                     for c in commands if c.cmd]  # a lone trailing `\` yields a command without cmd or text
     unknown = [i for i in instructions if i.cmd not in KNOWN]
-    df = Dockerfile(text=text, stages=[], unknown=unknown, instructions=instructions)
+    df = Dockerfile(text=text, stages=[], unknown=unknown, instructions=instructions,
+                    context=posixpath.normpath(context or "."))
     global_args: dict[str, str] = {}
     stage: Stage | None = None
     for ins in instructions:
@@ -275,6 +294,8 @@ def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str
         pairs = list(ins.args)
         for key, value in zip(pairs[0::2], pairs[1::2]):
             st.env[key] = expand(unquote(value), {**global_args, **st.env})
+            if key == "PATH":
+                st.path_line = ins.line
     elif ins.cmd == "ARG":
         for a in ins.args:
             name, eq, default = a.partition("=")
@@ -310,8 +331,9 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
     ref = ins.flags.get("from")
     if ref is None:
         for src in sources:
-            rel = posixpath.normpath(src.lstrip("/")) if src.strip("/") else "."
-            _place_from_context(st, rel, dest, many, root)
+            # a source is a path inside the build context; `..` cannot leave it (BuildKit clamps at its root)
+            rel = posixpath.normpath(posixpath.join("/", df.context, posixpath.normpath("/" + src).lstrip("/")))
+            _place_from_context(st, rel.lstrip("/") or ".", dest, many, root)
     else:
         source_stage = df.stage(expand(ref, env))
         src_index = source_stage.index if source_stage is not None and source_stage.index < stage.index else None
@@ -348,7 +370,7 @@ def _place_from_context(st: State, rel: str, dest: str, many: bool, root: Path |
             # a directory source copies its contents into dest
             target = posixpath.normpath(dest) if is_dir else _dest(dest, not (many or glob), posixpath.basename(tracked), st)
         elif not glob and src_is_dir and (rel == "." or is_under(tracked, rel)):
-            target = posixpath.join(posixpath.normpath(dest), tracked if rel == "." else posixpath.relpath(tracked, rel))
+            target = posixpath.join(posixpath.normpath(dest), posixpath.relpath(tracked, rel))
         else:
             continue
         _add(st.placements[tracked], target)
@@ -381,6 +403,7 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
     chain = [(list(ins.args), None)] if ins.json else command_chain(" ".join(ins.args))
     cwd = st.workdir
     path = st.env.get("PATH", DEFAULT_PATH)
+    path_line = st.path_line
     local_env = dict(env)
     for index, (words, _) in enumerate(chain):
         argv = list(words)
@@ -398,13 +421,14 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
             cwd = resolve(argv[1], cwd)
         elif argv[0] in (".", "source") and len(argv) > 1 and argv[1].endswith("bin/activate"):
             path = posixpath.dirname(resolve(argv[1], cwd)) + ":" + path
+            path_line = ins.line
         elif argv[0] == "export":
             for assignment in argv[1:]:
                 key, eq, value = assignment.partition("=")
                 if eq:
                     local_env[key] = value
                     if key == "PATH":
-                        path = value
+                        path, path_line = value, ins.line
         elif venv_path := _venv_target(argv, name, cwd):
             venv = Venv(venv_path, ins.line)
             st.venvs.append(venv)
@@ -412,13 +436,17 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
         elif (tool := _tool(argv, name)) is not None:
             kind, rest = tool
             venv = st.interpreter_env(argv[0], cwd, cmd_path)
+            via = (ins.line if cmd_path != path else path_line) if venv is not None and "/" not in argv[0] else None
             if kind == "pip" and rest[:1] == ["install"]:
                 reqs, pkgs = _pip_args(rest[1:])
                 files = tuple(resolve(r, cwd) for r in reqs)
                 st.pip_installs.append(PipInstall(ins.line, venv, files, tuple(origin_of(st, f) for f in files),
-                                                  tuple(pkgs), tuple(st.placements["app/requirements.txt"])))
+                                                  tuple(pkgs), tuple(st.placements["app/requirements.txt"]), via,
+                                                  argv[0]))
             elif kind == "pytest":
-                stage.pytest_runs.append(_pytest_run(st, ins, venv, cwd, rest, failure_stops_script(chain, index)))
+                run = _pytest_run(st, ins, venv, cwd, rest, failure_stops_script(chain, index))
+                stage.pytest_runs.append(replace(run, path_line=via,
+                                                 requirements_dev_at=tuple(st.placements["app/requirements-dev.txt"])))
 
 
 def _venv_target(argv: list[str], name: str, cwd: str) -> str | None:

@@ -15,6 +15,9 @@ class BuildFacts:
     error: str = ""  # the builder's own error line
     failed_step: str | None = None  # instruction text the builder quotes as failing
     output_tail: str = ""  # student-controlled
+    exit_code: int | None = None  # of the failing RUN step, when the builder says it
+    step_log: str = ""  # the failing step's own last output lines (student-controlled)
+    infrastructure: str = ""  # not the student's doing (registry or engine trouble): why, else ""
 
 
 @dataclass
@@ -55,12 +58,13 @@ class CounterFacts:
 
 @dataclass
 class LeanFacts:
-    python: str
+    python: str  # the interpreter probed, as the app's process names it
     flask_ok: bool
     pytest_importable: bool
     tests_dirs: list[str] = field(default_factory=list)
     in_venv: bool = False
     error: str = ""
+    found_by: str = ""  # how the interpreter was chosen: the running app's process, the image's command, PATH
 
 
 @dataclass
@@ -69,6 +73,8 @@ class Facts:
     error: str | None = None  # the grader or the machine failed; not the student's fault
     error_hint: str = ""
     interrupted: bool = False
+    engine_lost: str = ""  # the engine went away mid-run: what was seen
+    removed_leftovers: list[str] = field(default_factory=list)  # abandoned runs' remains removed first
     host_port: int | None = None
     prod_build: BuildFacts | None = None
     dev_build: BuildFacts | None = None

@@ -17,20 +17,28 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
-from autograde.runtime import http
+from autograde.runtime import http, leftovers
 from autograde.runtime.diagnose import parse_build_output
 from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, Response, ServiceFacts,
                                      UpFacts)
+from autograde.runtime.interpreter import from_command, from_processes
+from autograde.runtime.override import Caps, dev_override, prod_override
 from autograde.runtime.safety import scan
 from autograde.util import Processes
 
 PROJECT_LABEL = "com.docker.compose.project"
 MIN_COMPOSE = (2, 24)
 SERVICE_LABEL = "com.docker.compose.service"
+# After the app first answers with an error (5xx, 404 ...) while Redis may still be starting, how long
+# to keep asking for a 200. An error answer to a request sent once Redis answered PING is final at once.
+ANSWER_GRACE_S = 8.0
+# An app that accepted the connection but answers slowly (its own Redis retries) gets this long per
+# request, so that its answer is seen rather than cut off at --request-timeout.
+SLOW_ANSWER_S = 15.0
 LEAN_SCRIPT = r"""
 import importlib.util, json, os, sys
 r = {"prefix": sys.prefix, "base": sys.base_prefix, "exe": sys.executable}
@@ -82,6 +90,7 @@ class Session:
         self.facts = Facts()
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._lock = threading.Lock()
+        self._run_lock = leftovers.RunLock(self.project)
 
     # -- the session -------------------------------------------------------------------------
     def run(self) -> Facts:
@@ -100,6 +109,8 @@ class Session:
             return
         if not self._connect():
             return
+        self._run_lock.acquire()
+        self._sweep_leftovers()
         port = self._port()
         if port is None:
             return
@@ -109,8 +120,11 @@ class Session:
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde") as pool:
             try:
                 self._parallel(pool, prod_files, dev_files, port)
-            except BaseException:
+            except BaseException as e:
                 self.procs.stop_all()  # before the pool waits for its threads
+                if not isinstance(e, KeyboardInterrupt) and _engine_gone(e):
+                    self.facts.engine_lost = f"{type(e).__name__}: {str(e)[:200]}"
+                    return
                 raise
 
     def _parallel(self, pool: ThreadPoolExecutor, prod_files: list[str], dev_files: list[str] | None,
@@ -125,13 +139,19 @@ class Session:
         prod = pool.submit(self._build, prod_files, [], self.prod_tag, "build_prod")
         facts.prod_build = prod.result()
         if facts.prod_build.ok:
-            lean = pool.submit(self._lean)
-            self._up_and_probe(prod_files, port)
+            interpreter = self._up_and_probe(prod_files, port)
+            lean = pool.submit(self._lean, interpreter)
             teardown = pool.submit(self._teardown_stack)
             facts.lean = lean.result()
             teardown.result()
         if dev is not None:
             facts.dev_build = dev.result()
+        for build in (facts.prod_build, facts.dev_build):
+            if build is not None and not build.ok and not build.infrastructure and not self._engine_alive():
+                build.infrastructure = "the Docker engine stopped answering during the build"
+        if any(b is not None and b.infrastructure.startswith("the connection to the Docker engine")
+               for b in (facts.prod_build, facts.dev_build)):
+            facts.engine_lost = facts.engine_lost or "the engine went away during the build"
 
     # -- guards ------------------------------------------------------------------------------
     def _refusal(self) -> str | None:
@@ -208,43 +228,23 @@ class Session:
         env["DOCKER_CLI_HINTS"] = "false"
         return env
 
-    def _caps(self) -> str:
-        o = self.options
-        # memswap_limit = mem_limit: no swap on top of the memory cap
-        return (f"    mem_limit: {o.memory}\n    memswap_limit: {o.memory}\n    pids_limit: {o.pids}\n"
-                f"    cpus: {o.cpus}\n    container_name: !reset null\n")
+    def _caps(self) -> Caps:
+        return Caps(self.options.memory, self.options.pids, self.options.cpus)
 
     def _write_prod_override(self, port: int) -> list[str]:
         assert self.sub.prod is not None
-        lines = ["services:"]
-        for name in self.sub.prod.services:
-            lines.append(f"  {json.dumps(name)}:")
-            lines.append(self._caps().rstrip("\n"))
-            if name == "web_prod":
-                lines += [
-                    f"    image: {json.dumps(self.prod_tag)}",
-                    "    build: !override",
-                    f"      context: {json.dumps(str(self.root))}",
-                    "      dockerfile: Dockerfile.prod",
-                    "    ports: !override",
-                    f"      - \"127.0.0.1:{port}:5000\"",
-                ]
-            else:
-                lines.append("    ports: !reset []")
-                if self.sub.prod.services[name].get("build") is not None:
-                    # never the student's `image:` name: building would overwrite that tag on a shared engine
-                    tag = f"{self.project}-svc{len(self.other_tags)}:graded"
-                    self.other_tags.append(tag)
-                    lines.append(f"    image: {json.dumps(tag)}")
+        text, self.other_tags = prod_override(self.sub.prod, self.sub.build, self.root, prod_tag=self.prod_tag,
+                                              other_tag=f"{self.project}-svc{{index}}:graded", port=port,
+                                              caps=self._caps())
         path = self.tmp / "prod-override.yml"
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(text)
         return [str(self.root / PROD_FILE), str(path)]
 
     def _dev_files(self) -> list[str] | None:
         if self._dev_refusal:
             return None
         path = self.tmp / "dev-override.yml"
-        path.write_text(f"services:\n  web_dev:\n    image: {json.dumps(self.dev_tag)}\n{self._caps()}")
+        path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps()))
         return [str(self.root / DEV_FILE), str(path)]
 
     def _compose(self, files: list[str], *args: str, timeout: float) -> Any:
@@ -259,9 +259,10 @@ class Session:
         ran = self._compose(files, "build", *services, timeout=self.options.build_timeout)
         self._time(timing, ran.seconds)
         if ran.returncode != 0 or ran.timed_out:
-            step, error = parse_build_output(ran.tail)
-            return BuildFacts(False, ran.seconds, timed_out=ran.timed_out, error=error, failed_step=step,
-                              output_tail=ran.tail)
+            out = parse_build_output(ran.tail)
+            return BuildFacts(False, ran.seconds, timed_out=ran.timed_out, error=out.error, failed_step=out.step,
+                              output_tail=ran.tail, exit_code=out.exit_code, step_log=out.step_log,
+                              infrastructure="" if ran.timed_out else out.infrastructure)
         try:
             image = self.client.images.get(tag)
         except Exception as e:
@@ -283,7 +284,8 @@ class Session:
                     return
 
     # -- run and probe -----------------------------------------------------------------------
-    def _up_and_probe(self, files: list[str], port: int) -> None:
+    def _up_and_probe(self, files: list[str], port: int) -> tuple[str, str] | None:
+        """Start the stack and probe it; returns the app's interpreter and how it was found, if known."""
         o = self.options
         start = time.monotonic()
         ran = self._compose(files, "up", "-d", "--no-build", "web_prod", "redis_prod",
@@ -291,16 +293,17 @@ class Session:
         if ran.returncode != 0:
             self.facts.up = UpFacts(False, "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
                                     self._services(), ran.tail)
-            return
+            return None
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)
         services = self._services(logs=first.status != 200)
         self._time("up", time.monotonic() - start)
+        interpreter = self._app_interpreter()
         running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod",
                                                                                                  "redis_prod"}
         if not running:
             self.facts.up = UpFacts(False, "not every service is running", services, ran.tail)
-            return
+            return interpreter
         self.facts.up = UpFacts(True, "", services, ran.tail, time.monotonic() - start)
         probes = time.monotonic()
         counter = CounterFacts(url)
@@ -311,23 +314,74 @@ class Session:
             counter.redis_value, counter.redis_error = self._redis_get()
             counter.after_restart, counter.restart_error = self._restart_and_get(port)
         self._time("probes", time.monotonic() - probes)
+        return interpreter
 
     def _until_answer(self, port: int, deadline: float) -> Response:
-        """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1."""
+        """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.
+
+        An app that answers, but not 200, has answered: that answer is what was seen once Redis was
+        ready when the request was sent (or after ANSWER_GRACE_S more of such answers), without
+        sitting out the whole deadline.
+        """
         last = Response(None, "", "no answer yet")
         checked = 0.0
+        answered_at: float | None = None
+        redis_ready: float | None = None
+        timeout = self.options.request_timeout
         while time.monotonic() < deadline:
-            last = http.get("127.0.0.1", port, timeout=min(self.options.request_timeout,
-                                                         max(0.1, deadline - time.monotonic())))
+            sent = time.monotonic()
+            if redis_ready is None and self._redis_ping():
+                redis_ready = sent
+            last = http.get("127.0.0.1", port, timeout=min(timeout, max(0.1, deadline - time.monotonic())))
             if last.status == 200:
                 return last
+            if last.status is not None:
+                answered_at = answered_at or time.monotonic()
+                if redis_ready is not None or time.monotonic() - answered_at >= ANSWER_GRACE_S:
+                    return last
+            elif last.error.startswith(("timed out", "HTTP ")):  # connected, but the answer is slow
+                timeout = max(timeout, SLOW_ANSWER_S)
             if time.monotonic() - checked > 0.5:
                 checked = time.monotonic()
                 web = self._container("web_prod")
                 if web is None or web.status in ("exited", "dead"):
                     return Response(None, "", "web_prod stopped")
             time.sleep(0.05)
-        return Response(last.status, last.body, last.error or f"no 200 within {self.options.ready_timeout:g} s")
+        if last.status is not None:
+            return last
+        return Response(None, last.body, last.error or f"no 200 within {self.options.ready_timeout:g} s")
+
+    def _redis_ping(self) -> bool:
+        """Whether redis_prod answers PING (so an error answer of the app is not Redis still starting)."""
+        redis = self._container("redis_prod")
+        if redis is None or redis.status != "running":
+            return False
+        try:
+            code, out = redis.exec_run(["redis-cli", "PING"])
+        except Exception as e:
+            if _engine_gone(e):
+                raise
+            return False
+        return code == 0 and b"PONG" in out
+
+    def _app_interpreter(self) -> tuple[str, str] | None:
+        """The Python the running web_prod process uses, from the engine's process list."""
+        web = self._container("web_prod")
+        if web is None or web.status != "running":
+            return None
+        try:
+            top = web.top(ps_args="-eo pid,args")
+        except Exception:  # some engines refuse ps arguments: try their default columns
+            try:
+                top = web.top()
+            except Exception:
+                return None
+        titles = [t.upper() for t in top.get("Titles") or []]
+        column = next((i for i, t in enumerate(titles) if t in ("ARGS", "CMD", "COMMAND")), None)
+        if column is None:
+            return None
+        found = from_processes([p[column] for p in top.get("Processes") or [] if len(p) > column])
+        return (found, "the running app's process") if found else None
 
     def _restart_and_get(self, port: int) -> tuple[Response | None, str]:
         web = self._container("web_prod")
@@ -336,6 +390,8 @@ class Session:
         try:
             web.restart(timeout=self.options.stop_timeout)
         except Exception as e:
+            if _engine_gone(e):
+                raise
             return None, f"restart failed: {e}"
         return self._until_answer(port, time.monotonic() + self.options.ready_timeout), ""
 
@@ -346,6 +402,8 @@ class Session:
         try:
             code, out = redis.exec_run(["redis-cli", "GET", "hits"])
         except Exception as e:
+            if _engine_gone(e):
+                raise
             return None, f"could not run redis-cli in redis_prod ({e})"
         text = out.decode("utf-8", "replace")[:200].strip()
         if code != 0:
@@ -387,17 +445,24 @@ class Session:
         return out
 
     # -- image inspection --------------------------------------------------------------------
-    def _lean(self) -> LeanFacts:
+    def _lean(self, interpreter: tuple[str, str] | None) -> LeanFacts:
+        """Run LEAN_SCRIPT in the prod image with the interpreter the app runs with.
+
+        That is the running app's own process when it could be seen; otherwise the image's command
+        (exec or shell form); otherwise `python` on the image's PATH.
+        """
         start = time.monotonic()
+        python, found_by = interpreter or ("python", "")
         try:
             image = self.client.images.get(self.prod_tag)
             config = image.attrs.get("Config") or {}
-            words = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
-            python = words[0] if words and os.path.basename(words[0]).startswith("python") else "python"
+            if interpreter is None:
+                python, found_by = from_command(config.get("Entrypoint") or [], config.get("Cmd") or [])
+            env = [e for e in config.get("Env") or [] if e.startswith("PATH=")]
             container = self.client.containers.create(
                 self.prod_tag, entrypoint=[python], command=["-c", LEAN_SCRIPT], network_disabled=True,
                 mem_limit=self.options.memory, memswap_limit=self.options.memory, pids_limit=self.options.pids,
-                nano_cpus=int(self.options.cpus * 1e9),
+                nano_cpus=int(self.options.cpus * 1e9), environment=env,
                 labels={PROJECT_LABEL: self.project}, working_dir="/")
             try:
                 container.start()
@@ -407,38 +472,90 @@ class Session:
             finally:
                 container.remove(force=True)
             if result.get("StatusCode") != 0 or not out:
-                return LeanFacts(python, False, False, error=(err or out or "no output")[-300:])
+                return LeanFacts(python, False, False, error=(err or out or "no output")[-300:], found_by=found_by)
             data = json.loads(out.splitlines()[-1])
             return LeanFacts(python, bool(data.get("flask")), bool(data.get("pytest")), list(data.get("tests") or []),
-                             data.get("prefix") != data.get("base"))
+                             data.get("prefix") != data.get("base"), found_by=found_by)
         except Exception as e:
-            return LeanFacts("python", False, False, error=f"{type(e).__name__}: {str(e)[:200]}")
+            if _engine_gone(e):
+                self.facts.engine_lost = self.facts.engine_lost or f"{type(e).__name__}: {str(e)[:200]}"
+            return LeanFacts(python, False, False, error=f"{type(e).__name__}: {str(e)[:200]}", found_by=found_by)
         finally:
             self._time("inspect", time.monotonic() - start)
 
     # -- cleanup -----------------------------------------------------------------------------
     def cleanup(self) -> list[str]:
-        """Remove every container, network, volume and image of this run. Returns what could not be removed."""
+        """Remove every container, network, volume and image of this run. Returns what could not be removed.
+
+        If the engine cannot be reached, the run's lock file stays behind (released): the next grade on
+        this machine then knows these remains are abandoned and removes them.
+        """
         start = time.monotonic()
         self.procs.stop_all()
         problems: list[str] = []
         if self.client is not None:
-            problems += self._remove_resources(lambda c: True)
+            problems += self._remove_resources(self.project, lambda c: True)
             if not self.options.keep_images:
                 problems += self._remove_images()
+        if problems:
+            self._run_lock.release(keep_file=True)
+        else:
+            self._run_lock.release()
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._time("cleanup", time.monotonic() - start)
         return problems
 
+    def _sweep_leftovers(self) -> None:
+        """Remove what runs of this machine whose grader is gone left on the engine, and say so."""
+        try:
+            projects = leftovers.projects_on_engine(self.client)
+        except Exception:
+            return
+        for project in sorted(projects - {self.project}):
+            if not leftovers.abandoned(project):
+                continue
+            counts = self._remove_resources(project, lambda c: True, count=True)
+            images = 0
+            try:
+                for image in self.client.images.list():
+                    if any(t.startswith(f"{project}-") and t.endswith(":graded") for t in image.tags) or \
+                            (image.labels or {}).get(PROJECT_LABEL) == project:
+                        self.client.images.remove(image.id, force=True)
+                        images += 1
+            except Exception:
+                continue
+            leftovers.forget(project)
+            what = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in
+                             (*counts, ("image", images)) if n) or "nothing but its lock"
+            self.facts.removed_leftovers.append(f"{project}: {what}")
+
+    def _engine_alive(self) -> bool:
+        try:
+            self.client.ping()
+            return True
+        except Exception:
+            return False
+
     def _teardown_stack(self) -> None:
         """Remove the prod stack once probed, while inspection and the dev build may still run."""
         start = time.monotonic()
-        self._remove_resources(lambda c: SERVICE_LABEL in c.labels)
+        self._remove_resources(self.project, lambda c: SERVICE_LABEL in c.labels)
         self._time("teardown", time.monotonic() - start)
 
-    def _remove_resources(self, which: Any) -> list[str]:
-        label = {"label": f"{PROJECT_LABEL}={self.project}"}
+    @overload
+    def _remove_resources(self, project: str, which: Any) -> list[str]: ...
+
+    @overload
+    def _remove_resources(self, project: str, which: Any, count: Literal[True]) -> list[tuple[str, int]]: ...
+
+    def _remove_resources(self, project: str, which: Any, count: bool = False) -> Any:
+        """Remove a project's containers (those `which` accepts), networks and volumes.
+
+        Returns the problems, or with `count` how many of each kind were removed.
+        """
+        label = {"label": f"{PROJECT_LABEL}={project}"}
         problems: list[str] = []
+        removed: list[tuple[str, int]] = []
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-rm") as pool:
             for kind, listing, remove in (
                 ("container", lambda: [c for c in self.client.containers.list(all=True, filters=label) if which(c)],
@@ -448,7 +565,9 @@ class Session:
             ):
                 for attempt in range(3):
                     try:
-                        list(pool.map(remove, listing()))  # containers go in parallel: each kill takes a moment
+                        items = listing()
+                        list(pool.map(remove, items))  # containers go in parallel: each kill takes a moment
+                        removed.append((kind, len(items)))
                         break
                     except Exception as e:
                         if _gone(e):
@@ -456,7 +575,7 @@ class Session:
                         if attempt == 2:
                             problems.append(f"{kind}: {e}")
                         time.sleep(0.3)
-        return problems
+        return removed if count else problems
 
     def _remove_images(self) -> list[str]:
         problems: list[str] = []
@@ -486,6 +605,17 @@ class Session:
 def compose_version(text: str) -> tuple[int, int] | None:
     m = re.search(r"(\d+)\.(\d+)", text)
     return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def _engine_gone(e: BaseException) -> bool:
+    """Whether an exception from the docker SDK means the engine itself cannot be reached."""
+    import requests
+
+    if isinstance(e, requests.exceptions.ConnectionError):
+        return True
+    text = str(e)
+    return any(s in text for s in ("Connection aborted", "Connection refused", "Cannot connect to the Docker daemon",
+                                   "No such file or directory', 'docker.sock", "Remote end closed connection"))
 
 
 def _gone(e: Exception) -> bool:

@@ -150,7 +150,6 @@ def test_dev_build_failure_is_reported_not_hidden(submission):
     (LeanFacts("python", False, False, [], False), "Flask does not import"),
     (LeanFacts("python", True, True, [], True), "pytest is importable"),
     (LeanFacts("python", True, False, ["/usr/src/app/tests"], True), "the app's tests are in the image"),
-    (LeanFacts("python", True, False, [], False), "not a virtual environment's interpreter"),
     (LeanFacts("/venv/bin/python", False, False, error="exec: not found"), "could not run"),
 ])
 def test_prod_lean_failures(submission, lean, words):
@@ -158,6 +157,13 @@ def test_prod_lean_failures(submission, lean, words):
     facts.lean = lean
     r = grade(submission, "images.prod_lean", facts)
     assert r.status == "fail" and words in r.message, r.message
+
+
+def test_prod_lean_does_not_ask_for_a_venv(submission):
+    """A system interpreter with Flask is what `final_copies` judges, not `prod_lean` (one mistake, one check)."""
+    facts = good_facts()
+    facts.lean = LeanFacts("python", True, False, [], False)
+    assert grade(submission, "images.prod_lean", facts).status == "pass"
 
 
 def test_interrupted_run_marks_unfinished_checks_error(submission):

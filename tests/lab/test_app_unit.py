@@ -70,3 +70,28 @@ def test_app_unit_tests_catch_a_broken_app(app_python, tmp_path, breakage):
     output = result.stdout + result.stderr
     assert result.returncode == 1, f"the app's tests did not notice '{breakage}':\n{output}"
     assert " failed" in output, output
+
+
+def test_unreachable_redis_is_tried_exactly_retries_times(app_python, tmp_path):
+    """The app's own retries are the only ones: redis-py's default retries would multiply them, and a
+    request that cannot reach Redis would take tens of seconds to answer 503 instead of a few."""
+    script = (
+        "import socket, main\n"
+        "from redis.connection import Connection\n"
+        "main.BACKOFF_SECONDS = 0\n"
+        "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()  # nothing listens\n"
+        "import os; os.environ['REDIS_HOST'] = '127.0.0.1'; os.environ['REDIS_PORT'] = str(port)\n"
+        "calls = []\n"
+        "real = Connection._connect\n"
+        "def counting(self, *a, **k):\n"
+        "    calls.append(1)\n"
+        "    return real(self, *a, **k)\n"
+        "Connection._connect = counting\n"
+        "status = main.app.test_client().get('/').status_code\n"
+        "print(status, len(calls), main.RETRIES)\n"
+    )
+    result = subprocess.run([str(app_python), "-c", script], cwd=REPO / "app", capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    status, calls, retries = result.stdout.split()
+    assert status == "503" and calls == retries, result.stdout

@@ -17,6 +17,7 @@ import pytest
 from autograde.checks import REGISTRY, grade
 from autograde.checks.base import Context
 from autograde.model import Submission, compose, dockerfile
+from autograde.model.build import prod_build
 from autograde.model.files import FileProblem
 from autograde.rubric import load_rubric
 from autograde.runtime.facts import Facts
@@ -135,10 +136,11 @@ def test_fuzz_static_checks(tmp_path: Path, rubric):
         dev_text = _mutate(rng, dev_seed, YAML_WORDS) if rng.random() < 0.3 else dev_seed
         where = f"seed {SEED} case {case}\n--- Dockerfile.prod\n{df_text}\n--- prod\n{prod_text}\n--- dev\n{dev_text}"
         try:
-            df, df_problem = _parse(lambda: dockerfile.parse(df_text, tmp_path))
             prod, prod_problem = _parse(lambda: compose.parse(prod_text, compose.PROD_FILE))
+            build = prod_build(prod)
+            df, df_problem = _parse(lambda: dockerfile.parse(df_text, tmp_path, build.context))
             dev, dev_problem = _parse(lambda: compose.parse(dev_text, compose.DEV_FILE))
-            sub = Submission(tmp_path, df, df_problem, prod, prod_problem, dev, dev_problem)
+            sub = Submission(tmp_path, df, df_problem, prod, prod_problem, dev, dev_problem, build)
             for cf in (prod, dev):
                 if cf is not None:
                     for refusal in scan(cf, tmp_path):

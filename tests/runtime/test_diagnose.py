@@ -31,19 +31,21 @@ The command '/bin/sh -c pytest tests/' returned a non-zero code: 127
 
 
 def test_failing_run_step_wins_over_cancelled_steps():
-    step, error = parse_build_output(PARALLEL)
+    out = parse_build_output(PARALLEL)
+    step, error = out.step, out.error
     assert step == "RUN pip install -r r.txt  && python -m pytest -q tests/"
     assert error.startswith("failed to solve")
 
 
 def test_failing_copy_step_by_its_error_marker():
-    assert parse_build_output(COPY)[0] == "COPY --from=builder /venv /x"
+    assert parse_build_output(COPY).step == "COPY --from=builder /venv /x"
 
 
 def test_newer_buildkit_and_classic_builder_output():
-    assert parse_build_output(NEWER)[0] == "RUN pytest tests/"
-    step, error = parse_build_output(CLASSIC)
-    assert step == "RUN pytest tests/" and "non-zero code: 127" in error
+    assert parse_build_output(NEWER).step == "RUN pytest tests/"
+    out = parse_build_output(CLASSIC)
+    assert out.step == "RUN pytest tests/" and "non-zero code: 127" in out.error
+    assert out.exit_code == 127 and "pytest: not found" in out.step_log
 
 
 def test_compose_version_parsing():

@@ -1,0 +1,47 @@
+"""What the grader builds for web_prod: the student's own build section whenever it builds Dockerfile.prod.
+
+Pure policy, no Docker: the runtime session writes its override from this, and the Dockerfile
+model resolves COPY sources in the same build context, so static and runtime verdicts agree.
+"""
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from autograde.model.compose import ComposeFile
+from autograde.model.dockerfile import FILENAME
+
+
+@dataclass(frozen=True)
+class ProdBuild:
+    context: str  # relative to the repository root, normalized ("." is the root)
+    dockerfile: str  # relative to the repository root
+    students: bool  # True: built exactly as docker-compose.prod.yml describes
+    reason: str = ""  # when not the student's: why the grader builds Dockerfile.prod from the root instead
+
+
+LAB_DEFAULT = ProdBuild(".", FILENAME, False)
+
+
+def prod_build(prod: ComposeFile | None) -> ProdBuild:
+    """The student's build of web_prod if it builds Dockerfile.prod from a context inside the repository.
+
+    Otherwise (no build section, another Dockerfile, a remote or absolute context) the grader builds
+    Dockerfile.prod with the repository root as context, as the lab describes: the build section then
+    loses `compose.web_build` only, and Dockerfile.prod is still graded on its own.
+    """
+    if prod is None or "web_prod" not in prod.services:
+        return ProdBuild(".", FILENAME, False, "docker-compose.prod.yml has no usable web_prod service")
+    build = prod.build(prod.services["web_prod"])
+    if build is None:
+        return ProdBuild(".", FILENAME, False, "web_prod has no build section")
+    context, dockerfile = build.context, build.dockerfile
+    if "://" in context or context.startswith(("git@", "/", "~", "$")) or posixpath.isabs(dockerfile):
+        return ProdBuild(".", FILENAME, False, f"web_prod builds from {context!r}, not from this repository")
+    context = posixpath.normpath(context)
+    if context == ".." or context.startswith("../"):
+        return ProdBuild(".", FILENAME, False, f"web_prod's build context {context!r} is outside the repository")
+    target = posixpath.normpath(posixpath.join(context, dockerfile))
+    if target != FILENAME:
+        return ProdBuild(".", FILENAME, False, f"web_prod builds {target}, not {FILENAME}")
+    return ProdBuild(context, FILENAME, True)

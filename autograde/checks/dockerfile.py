@@ -5,7 +5,7 @@ from autograde.checks.base import Context, Outcome, failed, from_problem, passed
 from autograde.checks.hints import pytest_hint, split_image, test_step
 from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, Stage, command_words,
                                         suggest_instruction)
-from autograde.model.shell import resolve
+from autograde.model.shell import app_command, resolve
 
 F = FILENAME
 
@@ -130,7 +130,7 @@ def final_copies(ctx: Context) -> Outcome:
         tried = [c for c in final.copies_from]
         line = tried[0].line if tried else final.line
         problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
-    words = command_words(st.entrypoint) + command_words(st.cmd)
+    words = app_command(command_words(st.entrypoint) + command_words(st.cmd))
     run_ins = st.cmd or st.entrypoint
     if venvs and words:
         env = st.interpreter_env(words[0], st.workdir, st.env.get("PATH", ""))

@@ -619,5 +619,12 @@ def _engine_gone(e: BaseException) -> bool:
 
 
 def _gone(e: Exception) -> bool:
+    """Whether removing something failed only because it is already gone (never: the engine is gone)."""
+    if _engine_gone(e):
+        return False
+    import docker.errors
+
+    if isinstance(e, docker.errors.NotFound):
+        return True
     text = str(e)
     return "No such" in text or "404" in text or "not found" in text.lower()

@@ -1,7 +1,7 @@
 """Checks of Dockerfile.prod, graded from the parsed model (and, for the tests, the build)."""
 from __future__ import annotations
 
-from autograde.checks.base import Context, Outcome, failed, from_problem, passed, skipped
+from autograde.checks.base import Context, Outcome, errored, failed, from_problem, passed, skipped
 from autograde.checks.hints import pytest_hint, split_image, test_step
 from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, Stage, command_words,
                                         suggest_instruction)
@@ -246,10 +246,14 @@ def builder_tests(ctx: Context) -> Outcome:
     facts = ctx.facts
     if facts is None:
         return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)
-    if facts.skipped or facts.error or facts.prod_build is None:
-        return skipped(f"the prod build was not run: {facts.skipped or facts.error or 'see runtime.up'}",
-                       F, run.line)
+    if facts.error:  # the machine's trouble: whether the tests pass is unknown, not the student's loss
+        return errored(f"the prod build was not run: {facts.error}", facts.error_hint)
+    if facts.skipped or facts.prod_build is None:
+        return skipped(f"the prod build was not run: {facts.skipped or 'see runtime.up'}", F, run.line)
     build = facts.prod_build
+    if not build.ok and build.infrastructure:
+        return errored(f"the prod build failed for a reason outside your files ({build.infrastructure}), so "
+                       "whether the tests pass is unknown", "Grade again.")
     if not build.ok:
         failing = df.instruction_for(build.failed_step) if build.failed_step else None
         if failing is not None and failing.line == run.line:

@@ -21,7 +21,7 @@ CASES = {
                                              "COPY --from=builder /venv", "does not exist there",
                                              "exact path"),
     "base image tag that does not exist": (DF.replace("FROM python:3.13-slim", "FROM python:3.99-slim"),
-                                           "FROM python:3.99-slim", "does not exist or cannot be pulled", "tag"),
+                                           "FROM python:3.99-slim", "does not exist", "tag"),
     "a failing test": (DF.replace("COPY app/ .", "COPY app/ .\nRUN printf 'def test_x():\\n    assert False\\n' > tests/test_fail.py"),
                        "python -m pytest", "tests failed", "pytest output"),
 }

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, errored, failed, passed, skipped
-from autograde.checks.runtime import precondition
+from autograde.checks.runtime import not_built, precondition
 
 
 def mb(size: int) -> str:
@@ -15,9 +15,11 @@ def size_ratio(ctx: Context) -> Outcome:
         return facts
     prod, dev = facts.prod_build, facts.dev_build
     if prod is None or not prod.ok or prod.size_bytes is None:
-        return skipped("the prod image did not build (see runtime.up)")
+        return not_built(prod, "the prod image")
     if dev is None:
         return errored("the dev image was not built")
+    if not dev.ok and dev.infrastructure:
+        return not_built(dev, "the dev image")
     if not dev.ok or not dev.size_bytes:
         why = "timed out" if dev.timed_out else (dev.error or "failed")
         return failed(f"the dev image (web_dev in docker-compose.yml, from app/Dockerfile) did not build: {why}",
@@ -43,7 +45,7 @@ def prod_lean(ctx: Context) -> Outcome:
     if isinstance(facts, Outcome):
         return facts
     if facts.prod_build is None or not facts.prod_build.ok:
-        return skipped("the prod image did not build (see runtime.up)")
+        return not_built(facts.prod_build, "the prod image")
     lean = facts.lean
     if lean is None:
         return errored("the prod image was not inspected" + (" (interrupted)" if facts.interrupted else ""))

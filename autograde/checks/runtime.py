@@ -19,6 +19,14 @@ def precondition(ctx: Context) -> Facts | Outcome:
     return facts
 
 
+def not_built(build: BuildFacts | None, what: str) -> Outcome:
+    """The check needed an image that was not built: skipped, or an error when that was the machine's doing."""
+    if build is not None and build.infrastructure:
+        return errored(f"{what} was not built, for a reason outside your files: {build.infrastructure}",
+                       "Grade again; tell your instructor if it keeps happening.")
+    return skipped(f"{what} did not build (see runtime.up)")
+
+
 def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
     """A failed build, told with the failing instruction and a targeted hint (an error if not the student's)."""
     from autograde.checks.build_diagnosis import explain_build
@@ -37,6 +45,9 @@ def up(ctx: Context) -> Outcome:
         return build_failure(ctx, build, "the prod image")
     if facts.up is None:
         return errored("the prod stack was not started" + (" (interrupted)" if facts.interrupted else ""))
+    if not facts.up.ok and facts.up.infrastructure:
+        return errored(f"{facts.up.message}, but not because of your files: {facts.up.infrastructure}",
+                       "Nothing to fix in your files. Grade again; tell your instructor if it keeps happening.")
     if not facts.up.ok:
         down = [s for s in facts.up.services if s.state != "running"]
         detail = "; ".join(f"{s.name} is {s.state}" + (f" (exit code {s.exit_code})" if s.exit_code is not None
@@ -102,6 +113,11 @@ def counter(ctx: Context) -> Outcome:
     if isinstance(facts, Outcome):
         return facts
     if facts.up is None or not facts.up.ok:
+        if facts.prod_build is not None and not facts.prod_build.ok:
+            return not_built(facts.prod_build, "the prod image")
+        if facts.up is not None and facts.up.infrastructure:
+            return errored(f"the prod stack did not start, for a reason outside your files: "
+                           f"{facts.up.infrastructure}", "Grade again.")
         return skipped("the prod stack did not come up (see runtime.up)")
     c = facts.counter
     if c is None:

@@ -35,6 +35,7 @@ class UpFacts:
     services: list[ServiceFacts] = field(default_factory=list)
     output_tail: str = ""
     seconds: float = 0.0
+    infrastructure: str = ""  # `up` failed for the machine's reasons (a pull, the engine): why, else ""
 
 
 @dataclass

@@ -22,7 +22,7 @@ from typing import Any, Literal, overload
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import http, leftovers
-from autograde.runtime.diagnose import parse_build_output
+from autograde.runtime.diagnose import parse_build_output, up_infrastructure
 from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, Response, ServiceFacts,
                                      UpFacts)
 from autograde.runtime.interpreter import from_command, from_processes
@@ -292,7 +292,7 @@ class Session:
                             timeout=o.ready_timeout + 60)
         if ran.returncode != 0:
             self.facts.up = UpFacts(False, "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
-                                    self._services(), ran.tail)
+                                    self._services(), ran.tail, infrastructure=up_infrastructure(ran.tail))
             return None
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)

@@ -130,3 +130,30 @@ def test_student_output_cannot_claim_engine_trouble(tmp_path):
     cmd = "pip install --no-cache-dir -r requirements-dev.txt  && python -m pytest -q tests/"
     log = ["failed to receive status: rpc error: code = Unavailable", "no such host", "=== 1 failed in 0.1s ==="]
     assert up_for(tmp_path, DF, run_failed(cmd, log, 1))["runtime.up"].status == "fail"
+
+
+def test_every_check_that_needed_the_image_is_an_error_when_the_registry_failed(tmp_path):
+    sub = load_submission(make_checkout(tmp_path / "c"))
+    out = parse_build_output(FROM_FAILED.format(error="failed to do request: dial tcp: lookup x: no such host"))
+    facts = Facts(host_port=5005, prod_build=BuildFacts(False, 3.0, error=out.error, failed_step=out.step,
+                                                        output_tail="", infrastructure=out.infrastructure),
+                  dev_build=BuildFacts(True, 1.0, "sha256:d", "d", 600_000_000))
+    for check_id in ("runtime.up", "runtime.counter", "images.size_ratio", "images.prod_lean",
+                     "dockerfile.builder_tests"):
+        assert run_check(check_id, Context(sub, Rubric(), facts)).status == "error", check_id
+
+
+def test_a_pull_that_failed_for_the_network_is_an_error_at_up(tmp_path):
+    from autograde.runtime.diagnose import up_infrastructure
+    from autograde.runtime.facts import UpFacts
+
+    sub = load_submission(make_checkout(tmp_path / "c"))
+    seen = ("redis_prod Error Head \"https://registry-1.docker.io/v2/library/redis/manifests/alpine\": dial tcp: "
+            "lookup registry-1.docker.io: no such host")
+    facts = Facts(host_port=5005, prod_build=BuildFacts(True, 3.0, "sha256:p", "p", 1),
+                  dev_build=BuildFacts(True, 1.0, "sha256:d", "d", 6),
+                  up=UpFacts(False, "`docker compose up` failed", [], seen, infrastructure=up_infrastructure(seen)))
+    assert run_check("runtime.up", Context(sub, Rubric(), facts)).status == "error"
+    assert run_check("runtime.counter", Context(sub, Rubric(), facts)).status == "error"
+    denied = "pull access denied for kv, repository does not exist or may require 'docker login'"
+    assert up_infrastructure(denied) == ""

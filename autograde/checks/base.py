@@ -36,8 +36,8 @@ def skipped(message: str, file: str | None = None, line: int | None = None) -> O
     return Outcome("skip", message, "", file, line)
 
 
-def errored(message: str, hint: str = "") -> Outcome:
-    return Outcome("error", message, hint)
+def errored(message: str, hint: str = "", file: str | None = None, line: int | None = None) -> Outcome:
+    return Outcome("error", message, hint, file, line)
 
 
 def from_problem(problem: Problem) -> Outcome:

@@ -157,7 +157,7 @@ class Links:
             return text
         alternatives = "|".join(re.escape(_html_escape(_place(f, ln))) for f, ln in self.places)
         by_text = {_html_escape(_place(f, ln)): (f, ln) for f, ln in self.places}
-        pattern = re.compile(rf"(?<![\w/.\[-])(?:{alternatives})(?![\w:]|\]\()")
+        pattern = re.compile(rf"(?<![\w/.\[-])(?:{alternatives})(?!\w|:\d|\]\()")
         return pattern.sub(lambda m: self.link(*by_text[m.group(0)]), text)
 
 
@@ -261,7 +261,9 @@ def _fix_first(results: GradingResults, links: Links) -> list[str]:
     c = fix.check
     lost_total = sum(triage.lost(x) for x in results.checks)
     place = links.link(c.file, c.line) if c.file else f"`{c.id}`"
-    what = f" — `{fix.command.replace('`', '')}` failed" if fix.command else ""
+    command = fix.command.replace("`", "")
+    command = command if len(command) <= 100 else command[:99] + "…"
+    what = f" — `{command}` failed" if command else ""
     lines = [f"**Fix first:** {place}{what}. {_cell(fix.hint, links) if fix.hint else _cell(c.message, links)}",
              "",
              f"{fix.points} of the {lost_total} lost points depend on it: {_ids(fix.checks)}.", ""]

@@ -349,6 +349,9 @@ def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_p
     errors = [props for name, props, _ in runner_commands(run.log) if name == "error"]
     assert errors == []  # every static check passes: no error annotation
     assert run.exit_codes["grade"] == 0  # skipped runtime checks do not count under --static-only
+    # progress in Actions: one plain line per phase, no spinner, no ANSI
+    assert re.search(r"^autograde: static checks \.\.\. \d+\.\d s$", run.log, re.M), run.log
+    assert "\x1b[" not in run.log
 
 
 @needs_grade

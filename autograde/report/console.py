@@ -34,7 +34,8 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
         lost_total = sum(triage.lost(x) for x in results.checks)
         place = triage.where(fix.check) or fix.check.id
         command = f" `{fix.command}` failed" if fix.command else ""
-        print(f"Fix first: {place}{command} — {fix.points} of the {lost_total} lost points depend on it "
+        share = f"all {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
+        print(f"Fix first: {place}{command} — {share} lost points depend on it "
               f"({', '.join(x.id for x in fix.checks)}).", file=out)
         print("", file=out)
     for c in results.checks:

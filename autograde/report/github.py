@@ -264,27 +264,37 @@ def _fix_first(results: GradingResults, links: Links) -> list[str]:
     command = fix.command.replace("`", "")
     command = command if len(command) <= 100 else command[:99] + "…"
     what = f" — `{command}` failed" if command else ""
+    share = f"All {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
     lines = [f"**Fix first:** {place}{what}. {_cell(fix.hint, links) if fix.hint else _cell(c.message, links)}",
              "",
-             f"{fix.points} of the {lost_total} lost points depend on it: {_ids(fix.checks)}.", ""]
+             f"{share} lost points depend on it: {_ids(fix.checks)}.", ""]
     return lines
 
 
 def _lost_list(results: GradingResults, links: Links) -> list[str]:
-    """One item per distinct hint of the checks that lost points (duplicates merged)."""
-    lost = [c for c in results.checks if triage.lost(c) and c.status != "pass"]
-    if not lost:
-        return []
-    if results.static_only:
-        lost = [c for c in lost if c.status != "skip"]
+    """What to do, one item per problem: the Fix first failure with every check that fails with
+    it (its hint once), then the other lost checks, a hint shared by several given once."""
+    lost = [c for c in results.checks if triage.lost(c) and c.status != "pass"
+            and not (results.static_only and c.status == "skip")]
     items = []
+    fix = triage.fix_first(results)
+    if fix is not None:
+        together = [x for x in fix.checks if x.status != "skip"]
+        lost = [c for c in lost if c not in fix.checks]
+        if fix.hint:
+            items.append(_item(together, fix.hint, links, first=True))
     for hint, group in triage.hint_groups(lost):
-        head = group[0]
-        place = f" — {links.link(head.file, head.line)}" if head.file else ""
-        points = sum(triage.lost(x) for x in group)
-        items.append(f"- {_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points){place}: "
-                     f"{_cell(hint, links)}")
+        items.append(_item(group, hint, links))
     return ["### What to do", "", *items, ""] if items else []
+
+
+def _item(group: list[CheckResult], hint: str, links: Links, first: bool = False) -> str:
+    head = group[0]
+    place = f" — {links.link(head.file, head.line)}" if head.file else ""
+    points = sum(triage.lost(x) for x in group)
+    label = "**Fix first:** " if first else ""
+    return (f"- {label}{_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points){place}: "
+            f"{_cell(hint, links)}")
 
 
 def _result_cell(c: CheckResult, links: Links) -> str:

@@ -3,7 +3,8 @@
 A check that loses points is a `<failure>` (or an `<error>` when the grader or the machine
 failed), never `<skipped>`: a JUnit consumer such as mikepenz/action-junit-report counts
 only failures and errors against the run, so a skipped check worth points would leave the
-check green while points were lost. A skip worth nothing (0 of 0 points) stays `<skipped>`.
+check green while points were lost. A skip worth nothing (0 of 0 points) stays `<skipped>`, and so do the runtime checks
+of a `--static-only` run, which were not graded.
 
 Where a check points at the student's file, the testcase carries `file` and `line`
 attributes (what JUnit consumers read) as well as the `file`/`line` properties. The
@@ -41,11 +42,12 @@ def lost_points(check: CheckResult) -> int:
     return max(check.max_score - check.score, 0)
 
 
-def outcome(check: CheckResult) -> str:
-    """How the check is told in JUnit: pass, failure, error or skipped."""
+def outcome(check: CheckResult, static_only: bool = False) -> str:
+    """How the check is told in JUnit: pass, failure, error or skipped. Under --static-only the
+    runtime checks were not graded at all (the exit status ignores them too): they stay skipped."""
     if check.status == "error":
         return "error"
-    if check.status == "fail" or lost_points(check) > 0:
+    if check.status == "fail" or (lost_points(check) > 0 and not (static_only and check.status == "skip")):
         return "failure"
     if check.status == "skip":
         return "skipped"
@@ -80,7 +82,7 @@ def build(results: GradingResults) -> JUnitXml:
         if c.line:
             case.add_property("line", str(c.line))
         text = clean("\n".join(x for x in (c.message, f"hint: {c.hint}" if c.hint else "", c.log_tail) if x))
-        kind = outcome(c)
+        kind = outcome(c, results.static_only)
         if kind == "failure":
             case.result = [Failure(clean(_headline(c)), "skipped" if c.status == "skip" else "points lost")]
             case.result[0].text = text

@@ -61,3 +61,14 @@ def test_json_round_trip(tmp_path):
     assert data["score"] == 5 and data["max_score"] == 35 and data["images"]["ratio"] == 0.3333
     back = GradingResults.from_dict(data)
     assert back.to_dict() == data
+
+
+def test_static_only_leaves_the_ungraded_runtime_checks_skipped(tmp_path):
+    r = GradingResults(checks=[CheckResult("runtime.counter", "Counter", "skip", 0, 15, "not run: --static-only"),
+                               CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "no port")],
+                       static_only=True)
+    path = tmp_path / "r.xml"
+    junit.write(r, path)
+    cases = {c.name: c for c in next(iter(JUnitXml.fromfile(str(path))))}
+    assert isinstance(cases["runtime.counter"].result[0], Skipped)
+    assert isinstance(cases["compose.web_prod"].result[0], Failure)

@@ -208,3 +208,35 @@ def test_a_place_in_the_message_is_linked_where_it_stands(message):
     cell = row_for(table(tokens(github.step_summary(r, env=ENV))), "runtime.up")[3]
     assert links(cell) == [(f"{BLOB}/Dockerfile.prod#L25", "Dockerfile.prod:25")]
     assert plain(cell).count("Dockerfile.prod:25") == 1
+
+
+def list_items(toks, heading_text: str) -> list:
+    heading = next(i for i, t in enumerate(toks) if t.type == "heading_open" and toks[i + 1].content == heading_text)
+    items = []
+    for i in range(heading + 3, len(toks)):
+        if toks[i].type == "bullet_list_close":
+            break
+        if toks[i].type == "list_item_open":
+            items.append(inline_after(toks, i))
+    return items
+
+
+def test_checks_failing_with_the_fix_first_failure_share_one_item_even_with_other_wording():
+    r = failed_build()
+    tests = next(c for c in r.checks if c.id == "dockerfile.builder_tests")
+    tests.hint = "pytest is not in the venv. Before the test run, install it outside the venv."
+    items = list_items(tokens(github.step_summary(r, env=ENV)), "What to do")
+    assert len(items) == 2
+    first = items[0]
+    assert plain(first).startswith("Fix first:") and {"runtime.up", "dockerfile.builder_tests"} <= set(codes(first))
+    assert "docker compose -f docker-compose.prod.yml build" in codes(first)
+    assert not any("Before the test run" in plain(it) for it in items)  # the same problem, told once
+    toks = tokens(github.step_summary(r, env=ENV))
+    assert plain(paragraphs(toks)[1]).startswith("45 of the 50 lost points depend on it")
+
+
+def test_all_lost_points_depending_on_one_failure_say_so():
+    r = failed_build()
+    r.checks = [c for c in r.checks if c.id != "dockerfile.final_slim"]
+    toks = tokens(github.step_summary(r, env=ENV))
+    assert plain(paragraphs(toks)[1]).startswith("All 45 lost points depend on it")

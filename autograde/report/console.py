@@ -38,17 +38,19 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
         print(f"Fix first: {place}{command} — {share} lost points depend on it "
               f"({', '.join(x.id for x in fix.checks)}).", file=out)
         print("", file=out)
+    logs_shown: set[str] = set()
     for c in results.checks:
         print(f"{MARK[c.status]}  {c.id:<{width}}  {c.score:>3}/{c.max_score:<3} {c.message}", file=out)
         where = f"{c.file}:{c.line}" if c.file and c.line else (c.file or "")
         if c.status != "pass":
             indent = " " * (6 + width + 2 + 8)
-            if where:
+            if where and where not in (c.message or ""):
                 print(f"{indent}at {where}", file=out)
             for i, line in enumerate(wrap(c.hint, 96)):
                 print(f"{indent}{'hint: ' if i == 0 else '      '}{line}", file=out)
-            if show_logs and c.log_tail:
-                for line in c.log_tail.splitlines()[-15:]:
+            if show_logs and c.log_tail and c.log_tail not in logs_shown:
+                logs_shown.add(c.log_tail)  # a log two checks share (the prod build) is shown once
+                for line in triage.log_excerpt(c.log_tail):
                     print(f"{indent}| {line}", file=out)
     if results.dev_image and results.prod_image and results.ratio is not None:
         print("", file=out)

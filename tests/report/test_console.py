@@ -52,3 +52,14 @@ def test_fix_first_line_in_the_console():
     console.write(failed_build(), out)
     line = next(x for x in out.getvalue().splitlines() if x.startswith("Fix first:"))
     assert line.startswith("Fix first: Dockerfile.prod:25 `RUN python -m pytest -q tests/` failed — 45 of the 50")
+
+
+def test_the_console_shows_the_lines_that_explain_a_failed_build_once():
+    out = io.StringIO()
+    console.write(failed_build(), out)
+    text = out.getvalue()
+    logged = [line.strip()[2:] for line in text.splitlines() if line.strip().startswith("| ")]
+    assert "E   AssertionError: assert 1 == 2" in logged
+    assert not any("Downloading" in line for line in logged)
+    assert text.count("[web_prod builder 5/6] RUN python -m pytest -q tests/") == 1  # shared log, shown once
+    assert "at Dockerfile.prod:25" not in [line.strip() for line in text.splitlines()]  # named in both messages

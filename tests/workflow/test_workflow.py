@@ -29,9 +29,11 @@ from autograde.report import classroom
 from autograde.rubric import DEFAULT_ITEMS
 
 try:
+    from report.junit_action import parse as junit_check_run
     from report.models import (classroom_notice_totals, console_table_totals, parse_github_output,
                                reporter_load, reporter_notices, runner_commands)
 except ImportError:  # tests/ became a package
+    from tests.report.junit_action import parse as junit_check_run
     from tests.report.models import (classroom_notice_totals, console_table_totals, parse_github_output,
                                      reporter_load, reporter_notices, runner_commands)
 
@@ -331,6 +333,16 @@ def assert_consistent(run: Run) -> tuple[int, int]:
     cases = [c for suite in (xml if hasattr(xml, "__iter__") else [xml]) for c in suite]
     names = " ".join(f"{c.classname} {c.name}" for c in cases)
     assert len(cases) == len(report["checks"]) and all(c["id"] in names for c in report["checks"])
+    # ... and the Autograde check made from it, as the action would, is red exactly when points were lost
+    check = next(s for s in steps() if s.get("uses", "").startswith("mikepenz/action-junit-report@"))
+    summary = evaluate(check["with"]["summary"], run, {})
+    check_run = junit_check_run(run.checkout / "autograde-report.xml", run.checkout, include_passed=True,
+                                check_annotations=check["with"]["check_annotations"],
+                                check_title_template=check["with"]["check_title_template"], summary=summary)
+    lost = [c for c in report["checks"] if c["status"] in ("fail", "error")
+            or (c["score"] < c["max_score"] and not report["static_only"])]
+    assert check_run.conclusion == ("failure" if lost else "success"), (check_run, lost)
+    assert check_run.summary.startswith(f"Points {total}/{possible}.")
     return total, possible
 
 

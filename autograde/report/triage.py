@@ -52,10 +52,13 @@ def _depends_on(other: CheckResult, root: CheckResult) -> bool:
 
 
 def fix_first(results: GradingResults) -> FixFirst | None:
-    """The failing check that most lost points depend on, if any other check depends on it."""
+    """The failing check that most lost points depend on, if any other check depends on it.
+
+    Only a `fail` (the student's file) can come first: an `error` is the machine's trouble, and
+    there is nothing in the student's files to fix for it."""
     best: FixFirst | None = None
     for c in results.checks:
-        if c.status not in ("fail", "error") or not lost(c):
+        if c.status != "fail" or not lost(c):
             continue
         candidate = FixFirst(c, [d for d in results.checks if _depends_on(d, c)])
         if candidate.dependents and (best is None or candidate.points > best.points):
@@ -72,7 +75,7 @@ def failing_command(check: CheckResult) -> str:
     if check.log_tail:
         from autograde.runtime.diagnose import parse_build_output
 
-        step, _ = parse_build_output(check.log_tail)
+        step = parse_build_output(check.log_tail).step
         if step:
             return " ".join(step.split())
     m = re.search(r"`([^`]+)`", check.message or "")
@@ -91,35 +94,25 @@ def hint_groups(checks: list[CheckResult]) -> list[tuple[str, list[CheckResult]]
 
 # --- build logs -------------------------------------------------------------------------------
 
+_BUILD_LOG = re.compile(r"^#\d+ \[|^Step \d+/\d+ : |^\s*> \[[^\]]*\] ", re.M)
+
+
 def log_excerpt(log: str, limit: int = EXCERPT_LINES) -> list[str]:
-    """The few lines of a build or app log that explain its failure: the failing step, its last
-    output, and the error. Progress bars and other steps' output are left out."""
+    """The few lines of a build or app log that explain its failure: for a build, the failing
+    step, its last output and the builder's error (as runtime.diagnose reads them); for an app,
+    its last lines. Progress bars are left out."""
+    if _BUILD_LOG.search(log):
+        from autograde.runtime.diagnose import parse_build_output
+
+        out = parse_build_output(log)
+        if out.step or out.error:
+            header = [f"failed step: {out.step}"] if out.step else []
+            error = [out.error] if out.error else []
+            body = [line for line in out.step_log.splitlines()
+                    if line.strip() and not _PROGRESS.search(line) and line.strip() != out.error]
+            room = max(limit - len(header) - len(error), 3)
+            return _clip(header + body[-room:] + error, limit)
     lines = [line.rstrip() for line in log.splitlines()]
-    failed = None
-    for line in lines:
-        m = re.match(r"#(\d+) ERROR\b", line)
-        if m:
-            failed = m.group(1)
-    if failed is not None:
-        prefix = re.compile(rf"^#{failed} (?:\d+\.\d+ )?")
-        own = [line for line in lines if line.startswith(f"#{failed} ")]
-        header = [prefix.sub("", own[0])] if own and own[0].startswith(f"#{failed} [") else []
-        errors = [prefix.sub("", line) for line in own if line.startswith(f"#{failed} ERROR")]
-        output = [prefix.sub("", line) for line in own
-                  if re.match(rf"#{failed} \d+\.\d+ ", line) and not _PROGRESS.search(line)]
-        final = [line for line in lines if re.match(r"^(?:ERROR: )?failed to solve", line)]
-        said = [e.split("ERROR: ", 1)[-1] for e in errors]
-        tail = final[-1:] if final and not any(x and x in final[-1] for x in said) else []
-        room = max(limit - len(header) - len(errors) - len(tail), 3)
-        return _clip(header + output[-room:] + errors + tail, limit)
-    block = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith(" > [")), None)
-    if block is not None:  # newer BuildKit: ` > [stage n/m] STEP:` then the step's last output
-        return _clip([line for line in lines[block:] if line.strip() and line.strip() != "------"
-                      and not _PROGRESS.search(line)], limit, keep_end=True)
-    step = next((i for i in range(len(lines) - 1, -1, -1) if lines[i].startswith("Step ")), None)
-    if step is not None:  # the classic builder
-        return _clip([line for line in lines[step:] if line.strip() and not _PROGRESS.search(line)], limit,
-                     keep_end=True)
     return _clip([line for line in lines if line.strip() and not _PROGRESS.search(line)], limit, keep_end=True)
 
 

@@ -138,7 +138,7 @@ class Links:
         self.server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         self.repo = env.get("GITHUB_REPOSITORY") or results.source.get("repository", "")
         self.sha = env.get("GITHUB_SHA") or results.source.get("commit", "")
-        self.places = sorted({(c.file, c.line) for c in results.checks if c.file}, key=lambda p: -len(_place(*p)))
+        self.files = sorted({c.file for c in results.checks if c.file}, key=len, reverse=True)
 
     def url(self, file: str, line: int | None) -> str | None:
         if not (self.repo and self.sha and re.fullmatch(r"[\w.-]+/[\w.-]+", self.repo)
@@ -152,13 +152,13 @@ class Links:
         return f"[{text}]({url})" if url else text
 
     def sub(self, text: str) -> str:
-        """Link every known place in (already escaped) text; a place is `file:line` or `file`."""
-        if not self.places:
+        """Link every `file:line` and `file` of the files the checks name in (already escaped) text."""
+        if not self.files:
             return text
-        alternatives = "|".join(re.escape(_html_escape(_place(f, ln))) for f, ln in self.places)
-        by_text = {_html_escape(_place(f, ln)): (f, ln) for f, ln in self.places}
-        pattern = re.compile(rf"(?<![\w/.\[-])(?:{alternatives})(?!\w|:\d|\]\()")
-        return pattern.sub(lambda m: self.link(*by_text[m.group(0)]), text)
+        alternatives = "|".join(re.escape(_html_escape(f)) for f in self.files)
+        by_text = {_html_escape(f): f for f in self.files}
+        pattern = re.compile(rf"(?<![\w/.\[-])({alternatives})(?::(\d+))?(?!\w|[.:]\w|\]\()")
+        return pattern.sub(lambda m: self.link(by_text[m.group(1)], int(m.group(2)) if m.group(2) else None), text)
 
 
 def _place(file: str, line: int | None) -> str:

@@ -249,3 +249,13 @@ def test_the_machines_trouble_is_never_a_fix_first():
             c.status, c.message, c.hint = "error", "the registry did not answer (not your fault)", "Grade again later."
     toks = tokens(github.step_summary(r, env=ENV))
     assert not any("Fix first" in plain(p) for p in paragraphs(toks))
+
+
+def test_every_line_of_a_named_file_is_linked_and_other_text_is_not():
+    r = GradingResults(checks=[CheckResult("dockerfile.final_copies", "Copies", "fail", 0, 10,
+                                           "Dockerfile.prod:30 copies main.py, but Dockerfile.prod:12 never made it; "
+                                           "see Dockerfile.prod.bak and x/Dockerfile.prod:3",
+                                           file="Dockerfile.prod", line=30)])
+    cell = row_for(table(tokens(github.step_summary(r, env=ENV))), "dockerfile.final_copies")[3]
+    assert links(cell) == [(f"{BLOB}/Dockerfile.prod#L30", "Dockerfile.prod:30"),
+                           (f"{BLOB}/Dockerfile.prod#L12", "Dockerfile.prod:12")]

@@ -5,17 +5,21 @@ and prod at once, pulling, starting, probing, inspecting, cleaning up), and the 
 verdicts as soon as they are known. Anywhere else (GitHub Actions, a pipe, a file, a dumb
 terminal): one plain line per finished phase with its duration, no spinner, no ANSI codes.
 
-The runtime session calls `phase(name, event)` from its worker threads, with event "start" or
-"end"; anything else is ignored. Only phase names and durations are printed here, never text
-the student controls, so nothing here can act as a workflow command.
+The runtime session calls `phase(name, event)` from its worker threads, with event "start",
+"end" or "line:TEXT" (a line of build output). The live display shows, next to a build, the
+step it is at or how far a base image has been pulled; the plain lines never carry build
+output (text the student controls) and so cannot act as workflow commands.
 """
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Mapping
 from typing import TextIO
+
+from rich.markup import escape
 
 from autograde.results import CheckResult
 
@@ -32,6 +36,24 @@ LABELS = {
     "cleanup": "cleaning up",
 }
 MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
+# BuildKit's plain output: `#7 [web_prod builder 3/6] RUN pip install ...` starts a step;
+# `#2 sha256:3c1f... 52.43MB / 1.05GB 3.2s` is a layer being pulled
+_STEP = re.compile(r"^#\d+ (\[[^\]]+\] .+)$")
+_PULL = re.compile(r"^#\d+ sha256:[0-9a-f]{6,} (\d+(?:\.\d+)?[kMG]?B / \d+(?:\.\d+)?[kMG]?B)")
+_FROM = re.compile(r"^#\d+ \[[^\]]+\] FROM (\S+)")
+DETAIL_WIDTH = 60
+
+
+def detail(line: str) -> str | None:
+    """What to show next to a build for one line of its output, or None to keep what is shown."""
+    pulled = _PULL.match(line)
+    if pulled:
+        return f"pulling a base image layer: {pulled.group(1)}"
+    step = _STEP.match(line)
+    if step:
+        text = " ".join(step.group(1).split())
+        return text if len(text) <= DETAIL_WIDTH else text[:DETAIL_WIDTH - 1] + "…"
+    return None
 
 
 def is_live(stream: TextIO, env: Mapping[str, str]) -> bool:
@@ -99,7 +121,11 @@ class Live:
             if event == "start" and name not in self.tasks:
                 self.tasks[name] = self.bar.add_task(label(name), total=1)
             elif event == "end" and name in self.tasks:
-                self.bar.update(self.tasks[name], completed=1)
+                self.bar.update(self.tasks[name], completed=1, description=label(name))
+            elif event.startswith("line:") and name in self.tasks:
+                shown = detail(event[5:])
+                if shown is not None:
+                    self.bar.update(self.tasks[name], description=f"{label(name)} [dim]{escape(shown)}[/]")
 
     def timed(self, name: str, seconds: float) -> None:
         with self.lock:

@@ -75,7 +75,8 @@ class Session:
     options: Options = field(default_factory=Options)
     project: str = field(default_factory=lambda: f"autograde-{uuid.uuid4().hex[:12]}")
     timings: dict[str, float] = field(default_factory=dict)
-    # told (phase, "start") when a phase begins and (phase, "end") when it is timed; for display only
+    # told (phase, "start") when a phase begins, (phase, "end") when it is timed and (phase, "line:TEXT")
+    # for a line of build output; for display only
     progress: Callable[[str, str], None] | None = None
 
     def __post_init__(self) -> None:
@@ -246,17 +247,18 @@ class Session:
         path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps()))
         return [str(self.root / DEV_FILE), str(path)]
 
-    def _compose(self, files: list[str], *args: str, timeout: float) -> Any:
+    def _compose(self, files: list[str], *args: str, timeout: float, on_line: Any = None) -> Any:
         argv = ["docker", "compose", "--progress", "plain", "-p", self.project]
         for f in files:
             argv += ["-f", f]
         argv += ["--project-directory", str(self.root), *args]
-        return self.procs.run(argv, timeout=timeout, cwd=str(self.root), env=self._env())
+        return self.procs.run(argv, timeout=timeout, cwd=str(self.root), env=self._env(), on_line=on_line)
 
     # -- build -------------------------------------------------------------------------------
     def _build(self, files: list[str], services: list[str], tag: str, timing: str) -> BuildFacts:
         self._phase(timing, "start")
-        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout)
+        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout,
+                            on_line=lambda line: self._phase(timing, "line:" + line))  # display only
         self._time(timing, ran.seconds)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)

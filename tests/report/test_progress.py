@@ -115,3 +115,35 @@ def test_grade_on_a_terminal_shows_live_progress_and_keeps_stdout_plain(tmp_path
     assert "PASS  dockerfile.stages" in terminal  # the static verdicts, as soon as known
     assert "static checks" in terminal
     assert stdout.startswith("LAB04 autograde") and not ANSI.search(stdout)  # the table is unchanged
+
+
+def test_build_output_becomes_a_short_detail_next_to_the_build():
+    assert progress.detail("#7 [web_prod builder 3/6] RUN pip install -r requirements.txt") == \
+        "[web_prod builder 3/6] RUN pip install -r requirements.txt"
+    assert progress.detail("#2 sha256:3c1f0a9e8b7d 52.43MB / 1.05GB 3.2s") == \
+        "pulling a base image layer: 52.43MB / 1.05GB"
+    assert progress.detail("#7 0.512 Collecting flask") is None  # a step's own output: keep the step shown
+    long = progress.detail("#7 [web_prod builder 3/6] RUN " + "x" * 200)
+    assert len(long) == progress.DETAIL_WIDTH and long.endswith("…")
+
+
+def test_plain_lines_never_carry_build_output():
+    out = io.StringIO()
+    shown = progress.Plain(out)
+    shown.phase("build_prod", "start")
+    shown.phase("build_prod", "line:#5 [web_prod builder 2/6] RUN echo '::notice::forged'")
+    shown.phase("build_prod", "end")
+    assert "forged" not in out.getvalue() and len(out.getvalue().splitlines()) == 1
+
+
+def test_live_shows_the_step_a_build_is_at_with_markup_taken_literally():
+    out = io.StringIO()
+    out.isatty = lambda: True
+    shown = progress.Live(out)
+    shown.phase("build_prod", "start")
+    shown.phase("build_prod", "line:#5 [web_prod builder 2/6] RUN echo [bold]hi[/bold]")
+    task = shown.bar.tasks[0]
+    assert "RUN echo \\[bold]hi\\[/bold]" in task.description  # escaped: shown as typed
+    shown.phase("build_prod", "end")
+    assert shown.bar.tasks[0].description == "building the prod image"
+    shown.close()

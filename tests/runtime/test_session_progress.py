@@ -27,3 +27,17 @@ def test_a_broken_display_does_not_break_grading(tmp_path):
     s = session(tmp_path, broken)
     s._time("up", 2.0)
     assert s.cleanup() == [] and s.timings["up"] == 2.0
+
+
+def test_processes_show_each_line_as_it_comes_and_a_broken_display_loses_nothing():
+    from autograde.util import Processes
+
+    seen: list[str] = []
+    ran = Processes().run(["sh", "-c", "echo one; echo two"], timeout=30, on_line=seen.append)
+    assert seen == ["one", "two"] and ran.tail == "one\ntwo" and ran.returncode == 0
+
+    def broken(line):
+        raise RuntimeError("terminal gone")
+
+    ran = Processes().run(["sh", "-c", "echo one; echo two"], timeout=30, on_line=broken)
+    assert ran.tail == "one\ntwo"

@@ -41,6 +41,7 @@ MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
 _STEP = re.compile(r"^#\d+ (\[[^\]]+\] .+)$")
 _PULL = re.compile(r"^#\d+ sha256:[0-9a-f]{6,} (\d+(?:\.\d+)?[kMG]?B / \d+(?:\.\d+)?[kMG]?B)")
 _FROM = re.compile(r"^#\d+ \[[^\]]+\] FROM (\S+)")
+_FAILED = re.compile(r"^(?:#\d+ ERROR\b|(?:ERROR: )?failed to solve\b)")
 DETAIL_WIDTH = 60
 
 
@@ -113,6 +114,7 @@ class Live:
         self.bar = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
                             TimeElapsedColumn(), console=self.console, transient=False)
         self.tasks: dict[str, int] = {}
+        self.failed: set[str] = set()
         self.lock = threading.Lock()
         self.bar.start()
 
@@ -121,8 +123,11 @@ class Live:
             if event == "start" and name not in self.tasks:
                 self.tasks[name] = self.bar.add_task(label(name), total=1)
             elif event == "end" and name in self.tasks:
-                self.bar.update(self.tasks[name], completed=1, description=label(name))
+                failed = " [red](failed)[/]" if name in self.failed else ""
+                self.bar.update(self.tasks[name], completed=1, description=label(name) + failed)
             elif event.startswith("line:") and name in self.tasks:
+                if _FAILED.match(event[5:]):  # the builder's own error line, not a step's output
+                    self.failed.add(name)
                 shown = detail(event[5:])
                 if shown is not None:
                     self.bar.update(self.tasks[name], description=f"{label(name)} [dim]{escape(shown)}[/]")

@@ -147,3 +147,15 @@ def test_live_shows_the_step_a_build_is_at_with_markup_taken_literally():
     shown.phase("build_prod", "end")
     assert shown.bar.tasks[0].description == "building the prod image"
     shown.close()
+
+
+def test_live_marks_a_build_that_failed():
+    out = io.StringIO()
+    out.isatty = lambda: True
+    shown = progress.Live(out)
+    shown.phase("build_prod", "start")
+    shown.phase("build_prod", "line:#9 0.3 ERROR: this is only what a RUN step printed")
+    shown.phase("build_prod", "line:#9 ERROR: process \"/bin/sh -c pytest\" did not complete successfully")
+    shown.phase("build_prod", "end")
+    assert shown.bar.tasks[0].description == "building the prod image [red](failed)[/]"
+    shown.close()

@@ -107,8 +107,6 @@ def parse(xml_path: Path, workspace: Path, *, include_passed: bool = False, anno
           exclude: tuple[str, ...] = ("/build/", "/__pycache__/")) -> CheckRun:
     """The check run the action would create for `xml_path`, run from `workspace` (GITHUB_WORKSPACE)."""
     root = ET.parse(xml_path).getroot()
-    suites = [root] if root.tag == "testsuite" else []
-    crumbs: dict[int, str] = {}
     total = skipped = failed = 0
     annotations: list[Annotation] = []
     cwd = os.getcwd()
@@ -166,11 +164,12 @@ def parse(xml_path: Path, workspace: Path, *, include_passed: bool = False, anno
                                                   title, message))
             child_crumb = f"{crumb}{suite_name}/" if suite_name else crumb
             pending += [(child, child_crumb) for child in suite.findall("testsuite")]
-            crumbs[id(suite)] = child_crumb
     finally:
         os.chdir(cwd)
     passed = total - failed - skipped
     sent = [a for a in annotations if annotate_notice or a.level != "notice"] if check_annotations else []
+    lines = [line.strip() for line in summary.split("\n") if line.strip()]
+    summary = lines[0] if len(lines) == 1 else ""  # getMultilineInput + retrieve(): one line or nothing
     title = f"{total} tests run, {passed} passed, {skipped} skipped, {failed} failed." if total else \
         "No test results found!"
     return CheckRun("failure" if failed > 0 else "success", title, summary, total, passed, skipped, failed,

@@ -3,8 +3,8 @@
 A check that loses points is a `<failure>` (or an `<error>` when the grader or the machine
 failed), never `<skipped>`: a JUnit consumer such as mikepenz/action-junit-report counts
 only failures and errors against the run, so a skipped check worth points would leave the
-check green while points were lost. A skip worth nothing (0 of 0 points) stays `<skipped>`, and so do the runtime checks
-of a `--static-only` run, which were not graded.
+check green while points were lost. A skip worth nothing (0 of 0 points) stays `<skipped>`,
+and so do the runtime checks of a `--static-only` run, which were not graded.
 
 Where a check points at the student's file, the testcase carries `file` and `line`
 attributes (what JUnit consumers read) as well as the `file`/`line` properties. The

@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     timings: dict[str, float] = {}
     session = None
     facts = None
+    from autograde.report import progress
+
+    shown = progress.reporter(sys.stderr)  # phases as they happen; the table on stdout stays as it was
     try:
         t = time.perf_counter()
         sub = load_submission(root)
@@ -108,13 +111,15 @@ def run(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         static = grade_checks(Context(sub, rubric, None), phase="static")
         timings["static"] = time.perf_counter() - t
+        shown.timed("static", timings["parse"] + timings["static"])
+        shown.static(static)
         if not args.static_only:
             from autograde.runtime.session import Options, Session
 
             session = Session(sub, Options(
                 host_port=args.host_port, build_timeout=args.build_timeout, ready_timeout=args.ready_timeout,
                 request_timeout=args.request_timeout, stop_timeout=args.stop_timeout, keep_images=args.keep_images,
-                memory=args.memory, pids=args.pids, cpus=args.cpus))
+                memory=args.memory, pids=args.pids, cpus=args.cpus), progress=shown.phase)
             facts = session.run()
             if interrupted.seen or facts.interrupted:  # the session swallows Ctrl-C to stop its children
                 facts.interrupted = interrupted.seen = True
@@ -123,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
         if session is not None:
             facts = session.facts
             facts.interrupted = True
+    finally:
+        shown.close()
+    if session is not None and not isinstance(shown, progress.Plain):
+        session.progress = None  # the live display is closed before the table; plain lines go on (cleanup)
     interrupted.defer()
     reports_written = False
     try:

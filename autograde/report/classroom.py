@@ -135,6 +135,9 @@ def step_outputs(results: GradingResults) -> dict[str, str]:
     possible = sum(p["max_score"] for p in runners.values())
     outputs.update(runners=",".join(runners), points=f"{total}/{possible}",
                    total=str(total), possible=str(possible))
+    from autograde.report import junit
+
+    outputs["check_summary"] = junit.check_summary(results)  # the Autograde check's summary line
     return outputs
 
 

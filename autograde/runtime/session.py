@@ -17,7 +17,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Callable, Literal, overload
 
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
@@ -78,6 +78,9 @@ class Session:
     options: Options = field(default_factory=Options)
     project: str = field(default_factory=lambda: f"autograde-{uuid.uuid4().hex[:12]}")
     timings: dict[str, float] = field(default_factory=dict)
+    # told (phase, "start") when a phase begins, (phase, "end") when it is timed and (phase, "line:TEXT")
+    # for a line of build output; for display only
+    progress: Callable[[str, str], None] | None = None
 
     def __post_init__(self) -> None:
         self.root = self.sub.root.resolve()
@@ -247,16 +250,18 @@ class Session:
         path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps()))
         return [str(self.root / DEV_FILE), str(path)]
 
-    def _compose(self, files: list[str], *args: str, timeout: float) -> Any:
+    def _compose(self, files: list[str], *args: str, timeout: float, on_line: Any = None) -> Any:
         argv = ["docker", "compose", "--progress", "plain", "-p", self.project]
         for f in files:
             argv += ["-f", f]
         argv += ["--project-directory", str(self.root), *args]
-        return self.procs.run(argv, timeout=timeout, cwd=str(self.root), env=self._env())
+        return self.procs.run(argv, timeout=timeout, cwd=str(self.root), env=self._env(), on_line=on_line)
 
     # -- build -------------------------------------------------------------------------------
     def _build(self, files: list[str], services: list[str], tag: str, timing: str) -> BuildFacts:
-        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout)
+        self._phase(timing, "start")
+        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout,
+                            on_line=lambda line: self._phase(timing, "line:" + line))  # display only
         self._time(timing, ran.seconds)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
@@ -279,8 +284,10 @@ class Session:
                 try:
                     self.client.images.get(image)
                 except Exception:
+                    self._phase("pull", "start")
                     self._compose(files, "pull", "--ignore-buildable", "--ignore-pull-failures", "--quiet",
                                   timeout=self.options.build_timeout)
+                    self._phase("pull", "end")
                     return
 
     # -- run and probe -----------------------------------------------------------------------
@@ -288,6 +295,7 @@ class Session:
         """Start the stack and probe it; returns the app's interpreter and how it was found, if known."""
         o = self.options
         start = time.monotonic()
+        self._phase("up", "start")
         ran = self._compose(files, "up", "-d", "--no-build", "web_prod", "redis_prod",
                             timeout=o.ready_timeout + 60)
         if ran.returncode != 0:
@@ -306,6 +314,7 @@ class Session:
             return interpreter
         self.facts.up = UpFacts(True, "", services, ran.tail, time.monotonic() - start)
         probes = time.monotonic()
+        self._phase("probes", "start")
         counter = CounterFacts(url)
         self.facts.counter = counter
         counter.first = first
@@ -452,6 +461,7 @@ class Session:
         (exec or shell form); otherwise `python` on the image's PATH.
         """
         start = time.monotonic()
+        self._phase("inspect", "start")
         python, found_by = interpreter or ("python", "")
         try:
             image = self.client.images.get(self.prod_tag)
@@ -491,6 +501,7 @@ class Session:
         this machine then knows these remains are abandoned and removes them.
         """
         start = time.monotonic()
+        self._phase("cleanup", "start")
         self.procs.stop_all()
         problems: list[str] = []
         if self.client is not None:
@@ -539,6 +550,7 @@ class Session:
     def _teardown_stack(self) -> None:
         """Remove the prod stack once probed, while inspection and the dev build may still run."""
         start = time.monotonic()
+        self._phase("teardown", "start")
         self._remove_resources(self.project, lambda c: SERVICE_LABEL in c.labels)
         self._time("teardown", time.monotonic() - start)
 
@@ -600,6 +612,14 @@ class Session:
     def _time(self, key: str, seconds: float) -> None:
         with self._lock:
             self.timings[key] = round(self.timings.get(key, 0.0) + seconds, 3)
+        self._phase(key, "end")
+
+    def _phase(self, name: str, event: str) -> None:
+        if self.progress is not None:
+            try:
+                self.progress(name, event)
+            except Exception:  # a display problem must not change a grade
+                pass
 
 
 def compose_version(text: str) -> tuple[int, int] | None:

@@ -1,7 +1,7 @@
 """Checks of Dockerfile.prod, graded from the parsed model (and, for the tests, the build)."""
 from __future__ import annotations
 
-from autograde.checks.base import Context, Outcome, errored, failed, from_problem, passed, skipped
+from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
 from autograde.checks.hints import pytest_hint, split_image, test_step
 from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, Stage, command_words,
                                         suggest_instruction)
@@ -10,7 +10,8 @@ from autograde.model.shell import app_command, resolve
 F = FILENAME
 
 
-def _model(ctx: Context) -> Dockerfile | Outcome:
+def dockerfile_model(ctx: Context) -> Dockerfile | Outcome:
+    """Need: Dockerfile.prod parsed, with instructions Docker knows and at least one stage."""
     sub = ctx.submission
     if sub.dockerfile_problem is not None:
         return from_problem(sub.dockerfile_problem)
@@ -26,10 +27,10 @@ def _model(ctx: Context) -> Dockerfile | Outcome:
     return df
 
 
-def stages(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
+@check("dockerfile.stages", name="Dockerfile.prod has a builder stage and a separate final stage", points=5, checklist="1", phase="static",
+       passes_when="Dockerfile.prod has >= 2 stages, one named `builder`, and the last stage is not the builder",
+       needs=(dockerfile_model,))
+def stages(ctx: Context, df: Dockerfile) -> Outcome:
     found = ", ".join(f"{s.alias or '(no name)'} on line {s.line}" for s in df.stages)
     if len(df.stages) < 2:
         s = df.stages[0]
@@ -48,10 +49,10 @@ def stages(ctx: Context) -> Outcome:
     return passed(f"{len(df.stages)} stages: {found}", F, final.line)
 
 
-def builder_venv(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
+@check("dockerfile.builder_venv", name="Builder installs app/requirements.txt into a virtual environment", points=10, checklist="2",
+       phase="static", passes_when="the builder creates a venv and installs app/requirements.txt with the venv's pip",
+       needs=(dockerfile_model,))
+def builder_venv(ctx: Context, df: Dockerfile) -> Outcome:
     builder = df.builder
     if builder is None:
         return failed(f"{F} has no builder stage to install dependencies in",
@@ -88,10 +89,79 @@ def builder_venv(ctx: Context) -> Outcome:
                   F, st.venvs[0].line)
 
 
-def final_slim(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
+@check("dockerfile.builder_tests", name="Builder runs the app's tests with pytest (bonus)", points=5, checklist="3", phase="runtime",
+       passes_when="pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, "
+                   "and the prod build succeeds",
+       needs=(dockerfile_model,))
+def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
+    final = df.stages[-1]
+    needed = df.dependencies(final)
+    runs = [(s, r) for s in df.stages for r in s.pytest_runs]
+    if not runs:
+        builder = df.builder or df.stages[0]
+        return failed("no stage runs pytest on the app's tests",
+                      "In the builder, install app/requirements-dev.txt with the image's own pip (not into the "
+                      "venv) and `RUN python -m pytest tests/`.", F, builder.line)
+    good = [(s, r) for s, r in runs if s.index in needed and r.runs_app_tests]
+    if not good:
+        s, r = runs[0]
+        if s.index not in needed:
+            return failed(f"{F}:{r.line} runs pytest in {s.label}, which the final stage does not depend on, so "
+                          "the build skips it", "Run the tests in the builder stage the final stage copies from.",
+                          F, r.line)
+        if set(r.original.split()) & PYTEST_RUNS_NOTHING:
+            return failed(f"{F}:{r.line} calls pytest in a way that runs no test "
+                          f"({', '.join(sorted(set(r.original.split()) & PYTEST_RUNS_NOTHING))})",
+                          "Run the tests: `python -m pytest tests/`.", F, r.line)
+        return failed(f"{F}:{r.line} runs pytest, but not on the app's tests (app/tests was copied to "
+                      f"{', '.join(s.state.placements['app/tests']) or 'nowhere'})",
+                      "Copy the app (with tests/) into the builder and run `python -m pytest tests/` from its "
+                      "WORKDIR.", F, r.line)
+    stage, run = good[0]
+    if not run.pytest_installed:
+        where = f"the venv {run.venv}" if run.venv else "the image's own Python"
+        build = ctx.facts.prod_build if ctx.facts is not None else None
+        failing = df.instruction_for(build.failed_step) if build and not build.ok and build.failed_step else None
+        if build is not None and failing is not None and failing.line == run.line:
+            seen = next((ln.strip() for ln in reversed(build.step_log.splitlines()) if ln.strip()), "")
+            evidence = [f"exit code {build.exit_code}"] if build.exit_code is not None else []
+            evidence += [f"the log says `{seen[:100]}`"] if seen else []
+            result = f"the build failed there ({'; '.join(evidence) or 'see runtime.up'})"
+        else:
+            result = "so this step fails when it is built"
+        return failed(f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: {result}",
+                      "pytest is in app/requirements-dev.txt, not app/requirements.txt. "
+                      + pytest_hint(df, stage, run), F, run.line)
+    if not run.fails_build:
+        return failed(f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "
+                      "carries on after pytest (`|| true`, `; another command` or a pipe)",
+                      "Chain the test run with `&&` and let it be the last command, so a failing test fails the "
+                      f"build: `{test_step(df, stage, run)}`.", F, run.line)
+    facts = ctx.facts
+    if facts is None:
+        return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)
+    if facts.error:  # the machine's trouble: whether the tests pass is unknown, not the student's loss
+        return errored(f"the prod build was not run: {facts.error}", facts.error_hint)
+    if facts.skipped or facts.prod_build is None:
+        return skipped(f"the prod build was not run: {facts.skipped or 'see runtime.up'}", F, run.line)
+    build = facts.prod_build
+    if not build.ok and build.infrastructure:
+        return errored(f"the prod build failed for a reason outside your files ({build.infrastructure}), so "
+                       "whether the tests pass is unknown", "Grade again.")
+    if not build.ok:
+        failing = df.instruction_for(build.failed_step) if build.failed_step else None
+        if failing is not None and failing.line == run.line:
+            return failed(f"{F}:{run.line}: the tests failed during the prod build",
+                          "Read the pytest output below, fix the code or the test, and push again.", F, run.line,
+                          build.output_tail)
+        return skipped("the prod build failed before the tests could count (see runtime.up)", F, run.line)
+    return passed(f"{stage.label} runs the app's tests on line {run.line} and the prod build succeeded", F, run.line)
+
+
+@check("dockerfile.final_slim", name="Final stage uses a slim Python base image", points=5, checklist="4", phase="static",
+       passes_when="the final stage's base is python:<tag> with `slim` or `alpine` in the tag",
+       needs=(dockerfile_model,))
+def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
     stage = df.stages[-1]
     line = stage.line
     while stage.parent is not None:
@@ -108,10 +178,11 @@ def final_slim(ctx: Context) -> Outcome:
                   "Use a minimal tag such as `python:3.13-slim` for the final stage.", F, line)
 
 
-def final_copies(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
+@check("dockerfile.final_copies", name="Final stage copies the venv and main.py and runs the app", points=10, checklist="5",
+       phase="static", passes_when="the final stage copies the venv and main.py from an earlier stage, puts the venv on "
+                                   "PATH, exposes 5000 and runs main.py",
+       needs=(dockerfile_model,))
+def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
     final = df.stages[-1]
     if len(df.stages) < 2:
         return failed("there is no final stage separate from the builder to copy into",
@@ -194,72 +265,3 @@ def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
         if w.startswith("--app=main") or w.startswith("main:"):
             return True
     return False
-
-
-def builder_tests(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
-    final = df.stages[-1]
-    needed = df.dependencies(final)
-    runs = [(s, r) for s in df.stages for r in s.pytest_runs]
-    if not runs:
-        builder = df.builder or df.stages[0]
-        return failed("no stage runs pytest on the app's tests",
-                      "In the builder, install app/requirements-dev.txt with the image's own pip (not into the "
-                      "venv) and `RUN python -m pytest tests/`.", F, builder.line)
-    good = [(s, r) for s, r in runs if s.index in needed and r.runs_app_tests]
-    if not good:
-        s, r = runs[0]
-        if s.index not in needed:
-            return failed(f"{F}:{r.line} runs pytest in {s.label}, which the final stage does not depend on, so "
-                          "the build skips it", "Run the tests in the builder stage the final stage copies from.",
-                          F, r.line)
-        if set(r.original.split()) & PYTEST_RUNS_NOTHING:
-            return failed(f"{F}:{r.line} calls pytest in a way that runs no test "
-                          f"({', '.join(sorted(set(r.original.split()) & PYTEST_RUNS_NOTHING))})",
-                          "Run the tests: `python -m pytest tests/`.", F, r.line)
-        return failed(f"{F}:{r.line} runs pytest, but not on the app's tests (app/tests was copied to "
-                      f"{', '.join(s.state.placements['app/tests']) or 'nowhere'})",
-                      "Copy the app (with tests/) into the builder and run `python -m pytest tests/` from its "
-                      "WORKDIR.", F, r.line)
-    stage, run = good[0]
-    if not run.pytest_installed:
-        where = f"the venv {run.venv}" if run.venv else "the image's own Python"
-        build = ctx.facts.prod_build if ctx.facts is not None else None
-        failing = df.instruction_for(build.failed_step) if build and not build.ok and build.failed_step else None
-        if build is not None and failing is not None and failing.line == run.line:
-            seen = next((ln.strip() for ln in reversed(build.step_log.splitlines()) if ln.strip()), "")
-            evidence = [f"exit code {build.exit_code}"] if build.exit_code is not None else []
-            evidence += [f"the log says `{seen[:100]}`"] if seen else []
-            result = f"the build failed there ({'; '.join(evidence) or 'see runtime.up'})"
-        else:
-            result = "so this step fails when it is built"
-        return failed(f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: {result}",
-                      "pytest is in app/requirements-dev.txt, not app/requirements.txt. "
-                      + pytest_hint(df, stage, run), F, run.line)
-    if not run.fails_build:
-        return failed(f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "
-                      "carries on after pytest (`|| true`, `; another command` or a pipe)",
-                      "Chain the test run with `&&` and let it be the last command, so a failing test fails the "
-                      f"build: `{test_step(df, stage, run)}`.", F, run.line)
-    facts = ctx.facts
-    if facts is None:
-        return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)
-    if facts.error:  # the machine's trouble: whether the tests pass is unknown, not the student's loss
-        return errored(f"the prod build was not run: {facts.error}", facts.error_hint)
-    if facts.skipped or facts.prod_build is None:
-        return skipped(f"the prod build was not run: {facts.skipped or 'see runtime.up'}", F, run.line)
-    build = facts.prod_build
-    if not build.ok and build.infrastructure:
-        return errored(f"the prod build failed for a reason outside your files ({build.infrastructure}), so "
-                       "whether the tests pass is unknown", "Grade again.")
-    if not build.ok:
-        failing = df.instruction_for(build.failed_step) if build.failed_step else None
-        if failing is not None and failing.line == run.line:
-            return failed(f"{F}:{run.line}: the tests failed during the prod build",
-                          "Read the pytest output below, fix the code or the test, and push again.", F, run.line,
-                          build.output_tail)
-        return skipped("the prod build failed before the tests could count (see runtime.up)", F, run.line)
-    return passed(f"{stage.label} runs the app's tests on line {run.line} and the prod build succeeded", F, run.line)
-

@@ -1,18 +1,17 @@
 """Checks of the built images: relative size, and what the prod image carries."""
 from __future__ import annotations
 
-from autograde.checks.base import Context, Outcome, errored, failed, passed, skipped
-from autograde.checks.runtime import not_built, precondition
+from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts
+from autograde.runtime.facts import Facts
 
 
 def mb(size: int) -> str:
     return f"{size / 1e6:.0f} MB"
 
 
-def size_ratio(ctx: Context) -> Outcome:
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
+@check("images.size_ratio", name="Prod image is at most half the size of the dev image", points=15, checklist="10",
+       phase="runtime", passes_when="prod image size <= size_ratio_max x dev image size", needs=(runtime_facts,))
+def size_ratio(ctx: Context, facts: Facts) -> Outcome:
     prod, dev = facts.prod_build, facts.dev_build
     if prod is None or not prod.ok or prod.size_bytes is None:
         return not_built(prod, "the prod image")
@@ -36,14 +35,14 @@ def size_ratio(ctx: Context) -> Outcome:
                   if ctx.submission.dockerfile and ctx.submission.dockerfile.stages else None)
 
 
-def prod_lean(ctx: Context) -> Outcome:
+@check("images.prod_lean", name="Prod image: Flask imports, pytest does not, no tests/", points=5, checklist="-",
+       phase="runtime", passes_when="Flask imports with the Python the app runs with, pytest does not, and the app's "
+                                    "tests/ is absent", needs=(runtime_facts,))
+def prod_lean(ctx: Context, facts: Facts) -> Outcome:
     """Judges exactly its row: Flask imports with the Python the app runs with, pytest does not, no tests/.
 
     Whether that Python is a venv's is `dockerfile.final_copies`' business, not this check's.
     """
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
     if facts.prod_build is None or not facts.prod_build.ok:
         return not_built(facts.prod_build, "the prod image")
     lean = facts.lean

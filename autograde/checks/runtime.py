@@ -3,28 +3,8 @@ from __future__ import annotations
 
 import re
 
-from autograde.checks.base import Context, Outcome, errored, failed, passed, skipped
+from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts, skipped
 from autograde.runtime.facts import BuildFacts, Facts, Response
-
-
-def precondition(ctx: Context) -> Facts | Outcome:
-    """The facts, or why runtime checks cannot be graded (skip: student's side; error: the grader's)."""
-    facts = ctx.facts
-    if facts is None:
-        return skipped("not run: --static-only grades the files only")
-    if facts.skipped:
-        return skipped(facts.skipped)
-    if facts.error:
-        return errored(facts.error, facts.error_hint)
-    return facts
-
-
-def not_built(build: BuildFacts | None, what: str) -> Outcome:
-    """The check needed an image that was not built: skipped, or an error when that was the machine's doing."""
-    if build is not None and build.infrastructure:
-        return errored(f"{what} was not built, for a reason outside your files: {build.infrastructure}",
-                       "Grade again; tell your instructor if it keeps happening.")
-    return skipped(f"{what} did not build (see runtime.up)")
 
 
 def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
@@ -34,10 +14,10 @@ def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
     return explain_build(ctx.submission, build, what)
 
 
-def up(ctx: Context) -> Outcome:
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
+@check("runtime.up", name="Prod stack builds and both services run", points=10, checklist="8", phase="runtime",
+       passes_when="`docker compose -f docker-compose.prod.yml up --build -d` builds and both services are running",
+       needs=(runtime_facts,))
+def up(ctx: Context, facts: Facts) -> Outcome:
     build = facts.prod_build
     if build is None:
         return errored("the prod build did not run")
@@ -108,10 +88,10 @@ def _port_note(ctx: Context, facts: Facts) -> str:
             "see compose.web_prod)")
 
 
-def counter(ctx: Context) -> Outcome:
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
+@check("runtime.counter", name="Hit counter on port 5005 counts in Redis", points=15, checklist="9", phase="runtime",
+       passes_when="GET / answers 200 twice with n then n+1, Redis holds the count, and counting goes on after a "
+                   "restart", needs=(runtime_facts,))
+def counter(ctx: Context, facts: Facts) -> Outcome:
     if facts.up is None or not facts.up.ok:
         if facts.prod_build is not None and not facts.prod_build.ok:
             return not_built(facts.prod_build, "the prod image")

@@ -5,6 +5,7 @@ which the grade command calls after the report is written, also on errors and si
 """
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import re
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, overload
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
+
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import http, leftovers
@@ -27,7 +30,7 @@ from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts,
                                      UpFacts)
 from autograde.runtime.interpreter import from_command, from_processes
 from autograde.runtime.override import Caps, dev_override, prod_override
-from autograde.runtime.safety import scan
+from autograde.runtime.policy import refusals
 from autograde.util import Processes
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -39,24 +42,7 @@ ANSWER_GRACE_S = 8.0
 # An app that accepted the connection but answers slowly (its own Redis retries) gets this long per
 # request, so that its answer is seen rather than cut off at --request-timeout.
 SLOW_ANSWER_S = 15.0
-LEAN_SCRIPT = r"""
-import importlib.util, json, os, sys
-r = {"prefix": sys.prefix, "base": sys.base_prefix, "exe": sys.executable}
-try:
-    import flask  # noqa: F401
-    r["flask"] = True
-except Exception as e:
-    r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
-r["pytest"] = importlib.util.find_spec("pytest") is not None
-skip = {"/proc", "/sys", "/dev", "/usr/lib", "/usr/share", "/usr/include", "/lib", "/usr/local/lib", "/var/lib"}
-found = []
-for top, dirs, files in os.walk("/"):
-    dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip and "site-packages" not in d]
-    if os.path.basename(top) == "tests" and any(f.startswith("test_") and f.endswith(".py") for f in files):
-        found.append(top)
-r["tests"] = found[:5]
-print(json.dumps(r))
-"""
+LEAN_SCRIPT = (importlib.resources.files("autograde.runtime") / "lean_probe.py").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -106,9 +92,10 @@ class Session:
 
     def _run(self) -> None:
         facts = self.facts
-        reason = self._refusal()
-        if reason:
-            facts.skipped = reason
+        refused = refusals(self.sub, self.root)
+        self._dev_refusal = refused.dev
+        if refused.prod:
+            facts.skipped = refused.prod
             return
         if not self._connect():
             return
@@ -157,31 +144,6 @@ class Session:
             facts.engine_lost = facts.engine_lost or "the engine went away during the build"
 
     # -- guards ------------------------------------------------------------------------------
-    def _refusal(self) -> str | None:
-        sub = self.sub
-        if sub.prod_problem is not None:
-            return f"{PROD_FILE} cannot be used: {sub.prod_problem.message}"
-        if sub.dockerfile_problem is not None:
-            return f"Dockerfile.prod cannot be built: {sub.dockerfile_problem.message}"
-        assert sub.prod is not None
-        missing = [s for s in ("web_prod", "redis_prod") if not sub.prod.services.get(s) or
-                   not sub.prod.services[s].data]
-        if missing:
-            return f"{PROD_FILE} does not define {' and '.join(missing)} yet, so there is nothing to start"
-        refusals = scan(sub.prod, self.root)
-        if refusals:
-            return ("refused to run: " + "; ".join(map(str, refusals[:3])) +
-                    " (the grader does not start privileged or host-reaching containers)")
-        if sub.dev is None:
-            self._dev_refusal = f"{DEV_FILE} cannot be used: {sub.dev_problem.message if sub.dev_problem else ''}"
-        else:
-            dev_refusals = scan(sub.dev, self.root)
-            if dev_refusals:
-                self._dev_refusal = "refused to build the dev image: " + "; ".join(map(str, dev_refusals[:3]))
-            elif "web_dev" not in sub.dev.services:
-                self._dev_refusal = f"{DEV_FILE} has no web_dev service"
-        return None
-
     def _connect(self) -> bool:
         try:
             import docker
@@ -422,11 +384,14 @@ class Session:
     def _containers(self) -> list[Any]:
         import docker.errors
 
-        for attempt in range(5):
-            try:
-                return self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
-            except docker.errors.NotFound:  # one was removed between listing and inspecting (the lean probe's)
-                time.sleep(0.1)
+        try:  # a container can go between listing and inspecting (the lean probe's): list again
+            for attempt in Retrying(retry=retry_if_exception_type(docker.errors.NotFound), stop=stop_after_attempt(5),
+                                    wait=wait_fixed(0.1), reraise=True):
+                with attempt:
+                    return list(self.client.containers.list(all=True,
+                                                            filters={"label": f"{PROJECT_LABEL}={self.project}"}))
+        except docker.errors.NotFound:
+            pass
         return []
 
     def _container(self, service: str) -> Any:
@@ -575,18 +540,15 @@ class Session:
                 ("network", lambda: self.client.networks.list(filters=label), lambda x: x.remove()),
                 ("volume", lambda: self.client.volumes.list(filters=label), lambda x: x.remove(force=True)),
             ):
-                for attempt in range(3):
-                    try:
-                        items = listing()
-                        list(pool.map(remove, items))  # containers go in parallel: each kill takes a moment
-                        removed.append((kind, len(items)))
-                        break
-                    except Exception as e:
-                        if _gone(e):
-                            continue
-                        if attempt == 2:
-                            problems.append(f"{kind}: {e}")
-                        time.sleep(0.3)
+                try:
+                    for attempt in Retrying(stop=stop_after_attempt(3), wait=wait_fixed(0.3), reraise=True):
+                        with attempt:
+                            items = listing()
+                            list(pool.map(remove, items))  # in parallel: each container's kill takes a moment
+                            removed.append((kind, len(items)))
+                except Exception as e:
+                    if not _gone(e):
+                        problems.append(f"{kind}: {e}")
         return removed if count else problems
 
     def _remove_images(self) -> list[str]:

@@ -6,6 +6,7 @@ import importlib
 import sys
 
 from autograde import __version__
+from autograde.errors import EXIT_ERROR, EXIT_INTERRUPTED, UserError
 
 # verb -> (module, one-line help). Modules are imported only when their verb runs, which
 # keeps `autograde grade --static-only` free of heavy imports.
@@ -15,8 +16,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("autograde.commands.export", "turn a folder of grade reports into a CSV gradebook"),
     "collect": ("autograde.commands.collect", "download a class's grade reports from GitHub and export them"),
 }
-
-EXIT_OK, EXIT_POINTS_LOST, EXIT_ERROR = 0, 1, 2
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -47,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return int(modules[args.command].run(args))  # type: ignore[attr-defined]
+    except UserError as e:  # the one place a user-facing failure becomes a message and an exit code
+        print(f"autograde: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("autograde: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

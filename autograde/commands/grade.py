@@ -20,9 +20,9 @@ from autograde.checks import grade as grade_checks
 from autograde.checks.base import Context
 from autograde.model import load_submission
 from autograde.results import GradingResults, ImageFacts
+from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
 from autograde.rubric import RubricError, load_rubric
 
-EXIT_OK, EXIT_POINTS_LOST, EXIT_ERROR = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,18 +85,14 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     root = Path(args.dir)
     if not root.is_dir():
-        print(f"autograde: {args.dir} is not a directory", file=sys.stderr)
-        return EXIT_ERROR
+        raise UserError(f"{args.dir} is not a directory")
     try:
         rubric = load_rubric(args.rubric)
     except RubricError as e:
-        print(f"autograde: {e}", file=sys.stderr)
-        return EXIT_ERROR
+        raise UserError(str(e)) from None
     for option, target in (("--json", args.json), ("--junit", args.junit)):
         if target and not Path(target).resolve().parent.is_dir():
-            print(f"autograde: {option} {target}: the folder {Path(target).resolve().parent} does not exist",
-                  file=sys.stderr)
-            return EXIT_ERROR
+            raise UserError(f"{option} {target}: the folder {Path(target).resolve().parent} does not exist")
     interrupted = Interrupted()
     timings: dict[str, float] = {}
     session = None

@@ -90,8 +90,8 @@ def runtime_facts(ctx: Context) -> Facts | Outcome:
     facts = ctx.facts
     if facts is None:
         return skipped("not run: --static-only grades the files only")
-    if facts.skipped:
-        return skipped(facts.skipped)
+    if facts.refused:
+        return skipped(facts.refused)
     if facts.error:
         return errored(facts.error, facts.error_hint)
     return facts

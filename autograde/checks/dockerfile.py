@@ -142,8 +142,8 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
         return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)
     if facts.error:  # the machine's trouble: whether the tests pass is unknown, not the student's loss
         return errored(f"the prod build was not run: {facts.error}", facts.error_hint)
-    if facts.skipped or facts.prod_build is None:
-        return skipped(f"the prod build was not run: {facts.skipped or 'see runtime.up'}", F, run.line)
+    if facts.refused or facts.prod_build is None:
+        return skipped(f"the prod build was not run: {facts.refused or 'see runtime.up'}", F, run.line)
     build = facts.prod_build
     if not build.ok and build.infrastructure:
         return errored(f"the prod build failed for a reason outside your files ({build.infrastructure}), so "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts, skipped
-from autograde.runtime.facts import BuildFacts, Facts, Response
+from autograde.runtime.facts import BuildFacts, Facts, HttpAnswer
 
 
 def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
@@ -40,7 +40,7 @@ def up(ctx: Context, facts: Facts) -> Outcome:
     return passed(f"the prod image built in {build.seconds:.1f} s and {names} are running")
 
 
-def _said(r: Response | None) -> str:
+def _said(r: HttpAnswer | None) -> str:
     if r is None:
         return "no request was made"
     if r.status is None:

@@ -110,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
         shown.timed("static", timings["parse"] + timings["static"])
         shown.static(static)
         if not args.static_only:
-            from autograde.runtime.session import Options, Session
+            from autograde.runtime.session import SessionOptions, Session
 
-            session = Session(sub, Options(
+            session = Session(sub, SessionOptions(
                 host_port=args.host_port, build_timeout=args.build_timeout, ready_timeout=args.ready_timeout,
                 request_timeout=args.request_timeout, stop_timeout=args.stop_timeout, keep_images=args.keep_images,
                 memory=args.memory, pids=args.pids, cpus=args.cpus), progress=shown.phase)

@@ -39,7 +39,7 @@ class UpFacts:
 
 
 @dataclass
-class Response:
+class HttpAnswer:
     status: int | None  # None: no answer
     body: str = ""  # first bytes only, student-controlled
     error: str = ""
@@ -49,11 +49,11 @@ class Response:
 @dataclass
 class CounterFacts:
     url: str
-    first: Response | None = None
-    second: Response | None = None
+    first: HttpAnswer | None = None
+    second: HttpAnswer | None = None
     redis_value: str | None = None
     redis_error: str = ""
-    after_restart: Response | None = None
+    after_restart: HttpAnswer | None = None
     restart_error: str = ""
 
 
@@ -70,7 +70,7 @@ class LeanFacts:
 
 @dataclass
 class Facts:
-    skipped: str | None = None  # reason the runtime checks were not run (student's side)
+    refused: str | None = None  # why the runtime checks were not run (the student's side)
     error: str | None = None  # the grader or the machine failed; not the student's fault
     error_hint: str = ""
     interrupted: bool = False

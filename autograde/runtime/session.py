@@ -26,7 +26,7 @@ from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import http, leftovers
 from autograde.runtime.diagnose import parse_build_output, up_infrastructure
-from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, Response, ServiceFacts,
+from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, HttpAnswer, ServiceFacts,
                                      UpFacts)
 from autograde.runtime.interpreter import from_command, from_processes
 from autograde.runtime.override import Caps, dev_override, prod_override
@@ -46,7 +46,7 @@ LEAN_SCRIPT = (importlib.resources.files("autograde.runtime") / "lean_probe.py")
 
 
 @dataclass
-class Options:
+class SessionOptions:
     host_port: int | None = 5005  # None: pick a free port
     build_timeout: float = 600.0
     ready_timeout: float = 60.0
@@ -61,7 +61,7 @@ class Options:
 @dataclass
 class Session:
     sub: Submission
-    options: Options = field(default_factory=Options)
+    options: SessionOptions = field(default_factory=SessionOptions)
     project: str = field(default_factory=lambda: f"autograde-{uuid.uuid4().hex[:12]}")
     timings: dict[str, float] = field(default_factory=dict)
     # told (phase, "start") when a phase begins, (phase, "end") when it is timed and (phase, "line:TEXT")
@@ -95,7 +95,7 @@ class Session:
         refused = refusals(self.sub, self.root)
         self._dev_refusal = refused.dev
         if refused.prod:
-            facts.skipped = refused.prod
+            facts.refused = refused.prod
             return
         if not self._connect():
             return
@@ -287,14 +287,14 @@ class Session:
         self._time("probes", time.monotonic() - probes)
         return interpreter
 
-    def _until_answer(self, port: int, deadline: float) -> Response:
+    def _until_answer(self, port: int, deadline: float) -> HttpAnswer:
         """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.
 
         An app that answers, but not 200, has answered: that answer is what was seen once Redis was
         ready when the request was sent (or after ANSWER_GRACE_S more of such answers), without
         sitting out the whole deadline.
         """
-        last = Response(None, "", "no answer yet")
+        last = HttpAnswer(None, "", "no answer yet")
         checked = 0.0
         answered_at: float | None = None
         redis_ready: float | None = None
@@ -316,11 +316,11 @@ class Session:
                 checked = time.monotonic()
                 web = self._container("web_prod")
                 if web is None or web.status in ("exited", "dead"):
-                    return Response(None, "", "web_prod stopped")
+                    return HttpAnswer(None, "", "web_prod stopped")
             time.sleep(0.05)
         if last.status is not None:
             return last
-        return Response(None, last.body, last.error or f"no 200 within {self.options.ready_timeout:g} s")
+        return HttpAnswer(None, last.body, last.error or f"no 200 within {self.options.ready_timeout:g} s")
 
     def _redis_ping(self) -> bool:
         """Whether redis_prod answers PING (so an error answer of the app is not Redis still starting)."""
@@ -354,7 +354,7 @@ class Session:
         found = from_processes([p[column] for p in top.get("Processes") or [] if len(p) > column])
         return (found, "the running app's process") if found else None
 
-    def _restart_and_get(self, port: int) -> tuple[Response | None, str]:
+    def _restart_and_get(self, port: int) -> tuple[HttpAnswer | None, str]:
         web = self._container("web_prod")
         if web is None:
             return None, "web_prod is gone"

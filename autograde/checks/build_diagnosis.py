@@ -88,8 +88,8 @@ def _explain_run(df: Dockerfile, ins: Instruction, build: BuildFacts, where: str
                 pytest_hint(df, stage, run))
     if missing and (build.exit_code == 127 or "not found" in missing.group(0)):
         prog = missing.group("prog")
-        stage = _stage_of(df, ins)
-        venvs = [v.path for v in stage.state.venvs] if stage is not None else []
+        own = _stage_of(df, ins)
+        venvs = [v.path for v in own.state.venvs] if own is not None else []
         message = (f"{where} calls `{prog}`, which does not exist in that stage ({code}; the log says "
                    f"`{_quote(missing.group(0).strip(), 100)}`)")
         if prog.endswith(("/bin/pip", "/bin/python", "/bin/pytest")) or "/bin/pip" in prog or "/bin/python" in prog:

@@ -195,8 +195,9 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
     if not venvs:
         builder = df.builder
         made = builder.state.venvs if builder is not None else []
-        where = f" (stage {builder.alias or builder.index} has it at {made[0].path})" if made else ""
-        example = f"COPY --from={builder.alias or builder.index} {made[0].path} {made[0].path}" if made and builder else \
+        ref = (builder.alias or str(builder.index)) if builder is not None else "builder"
+        where = f" (stage {ref} has it at {made[0].path})" if made else ""
+        example = f"COPY --from={ref} {made[0].path} {made[0].path}" if made else \
             "COPY --from=builder /opt/venv /opt/venv"
         tried = [c for c in final.copies_from]
         line = tried[0].line if tried else final.line
@@ -231,9 +232,9 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
         first = problems[0]
         message = "the final stage " + "; ".join(p[0] for p in problems)
         return failed(message, " ".join(p[1] for p in problems), F, first[2])
-    v = venvs[0]
-    return passed(f"the final stage copies the venv to {v.path} (line {v.line}) and main.py to {mains[0]}, "
-                  f"exposes 5000 and runs `{' '.join(words)}`", F, v.line)
+    copied = venvs[0]
+    return passed(f"the final stage copies the venv to {copied.path} (line {copied.line}) and main.py to {mains[0]}, "
+                  f"exposes 5000 and runs `{' '.join(words)}`", F, copied.line)
 
 
 def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:

@@ -19,9 +19,10 @@ from autograde import __version__
 from autograde.checks import grade as grade_checks
 from autograde.checks.base import Context
 from autograde.model import load_submission
-from autograde.results import GradingResults, ImageFacts
 from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
+from autograde.results import GradingResults, ImageFacts
 from autograde.rubric import RubricError, load_rubric
+from autograde.runtime.facts import Facts
 
 
 
@@ -228,7 +229,7 @@ def _report(results: GradingResults, args: argparse.Namespace) -> bool:
     return written
 
 
-def _error(facts: Any) -> str | None:
+def _error(facts: Facts | None) -> str | None:
     if facts is None:
         return None
     if facts.interrupted:

@@ -63,7 +63,7 @@ class ComposeFile:
         return None
 
     def ports(self, service: Service) -> list[Port]:
-        out = []
+        out: list[Port] = []
         raw = service.get("ports") or []
         if not isinstance(raw, list):
             return out

@@ -397,7 +397,8 @@ def origin_of(st: StageState, path: str) -> str | None:
 
 def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
     st = stage.state
-    chain = [(list(ins.args), None)] if ins.json else command_chain(" ".join(ins.args))
+    chain: list[tuple[list[str], str | None]] = [(list(ins.args), None)] if ins.json else \
+        command_chain(" ".join(ins.args))
     cwd = st.workdir
     path = st.env.get("PATH", DEFAULT_PATH)
     path_line = st.path_line
@@ -427,8 +428,7 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
                     if key == "PATH":
                         path, path_line = value, ins.line
         elif venv_path := _venv_target(argv, name, cwd):
-            venv = Venv(venv_path, ins.line)
-            st.venvs.append(venv)
+            st.venvs.append(Venv(venv_path, ins.line))
         elif (tool := _tool(argv, name)) is not None:
             kind, rest = tool
             venv = st.interpreter_env(argv[0], cwd, cmd_path)

@@ -27,6 +27,7 @@ import base64
 import json
 import re
 import uuid
+from typing import Any
 
 from autograde.report.github import command, neutralize
 from autograde.results import CheckResult, GradingResults
@@ -71,7 +72,7 @@ def _test_status(check: CheckResult, error: str | None) -> str:
     return "error" if error and check.status == "skip" else "fail"
 
 
-def runner_payload(check: CheckResult, error: str | None = None) -> dict:
+def runner_payload(check: CheckResult, error: str | None = None) -> dict[str, Any]:
     status = _test_status(check, error)
     message = check.message
     if check.status == "skip":
@@ -98,9 +99,9 @@ def runner_payload(check: CheckResult, error: str | None = None) -> dict:
     return {"version": PAYLOAD_VERSION, "status": runner_status, "max_score": int(check.max_score), "tests": tests}
 
 
-def runner_results(results: GradingResults) -> dict[str, dict]:
+def runner_results(results: GradingResults) -> dict[str, dict[str, Any]]:
     """{runner id: payload}, in check order; ids are made unique if two checks collide."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for check in _checks(results):
         rid, n = runner_id(check.id), 2
         while rid in out:
@@ -109,11 +110,11 @@ def runner_results(results: GradingResults) -> dict[str, dict]:
     return out
 
 
-def encode(payload: dict) -> str:
+def encode(payload: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(payload, ensure_ascii=False).encode("utf-8")).decode("ascii")
 
 
-def single_runner_payload(results: GradingResults) -> dict:
+def single_runner_payload(results: GradingResults) -> dict[str, Any]:
     """Every check as one test of a single runner (`runners: autograde`, env AUTOGRADE_RESULTS).
 
     The reporter's notice sums these tests' scores, so the dashboard is right; its console

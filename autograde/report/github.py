@@ -86,7 +86,7 @@ def _lost_points(check: CheckResult) -> bool:
     return check.status in ("fail", "error") or check.score < check.max_score and check.status != "skip"
 
 
-def annotations(results: GradingResults) -> list[str]:
+def annotation_lines(results: GradingResults) -> list[str]:
     out: list[str] = []
     for check in results.checks:
         if not check.file or not _lost_points(check):
@@ -369,7 +369,7 @@ def emit(results: GradingResults, out: TextIO, env: Mapping[str, str]) -> None:
     """In GitHub Actions: annotations to `out`, the summary appended to $GITHUB_STEP_SUMMARY."""
     if not in_actions(env):
         return
-    for line in annotations(results):
+    for line in annotation_lines(results):
         print(line, file=out)
     path = env.get("GITHUB_STEP_SUMMARY")
     if path:

@@ -16,12 +16,15 @@ import os
 import re
 import threading
 import time
-from collections.abc import Mapping
-from typing import TextIO
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TextIO
 
 from rich.markup import escape
 
 from autograde.results import CheckResult
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 LABELS = {
     "parse": "reading the files",
@@ -74,7 +77,7 @@ def label(name: str) -> str:
 class Plain:
     """One line per finished phase: `autograde: building the prod image ... 12.3 s`."""
 
-    def __init__(self, out: TextIO, clock=time.monotonic) -> None:
+    def __init__(self, out: TextIO, clock: Callable[[], float] = time.monotonic) -> None:
         self.out, self.clock = out, clock
         self.started: dict[str, float] = {}
         self.lock = threading.Lock()
@@ -113,7 +116,7 @@ class Live:
         self.console = Console(file=out, highlight=False)
         self.bar = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
                             TimeElapsedColumn(), console=self.console, transient=False)
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
         self.failed: set[str] = set()
         self.lock = threading.Lock()
         self.bar.start()

@@ -18,7 +18,8 @@ def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> HttpAnsw
     try:
         conn.request("GET", path, headers={"User-Agent": "autograde", "Connection": "close"})
         resp = conn.getresponse()
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while size < MAX_BODY:
             remaining = deadline - time.monotonic()
             if remaining <= 0:

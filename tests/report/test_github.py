@@ -77,7 +77,7 @@ def results_fixture() -> GradingResults:
 
 
 def test_annotations_for_failed_checks_with_a_file_and_for_advice():
-    lines = github.annotations(results_fixture())
+    lines = github.annotation_lines(results_fixture())
     assert lines == [
         "::error file=Dockerfile.prod,line=12,title=dockerfile.final_slim — lost 5 of 5 points::"
         "final stage is FROM python:3.13, 100%25 full-size%0Anot slim%0AHint: use python:3.13-slim",
@@ -101,7 +101,7 @@ def test_escaping_matches_the_toolkit():
 def test_annotation_text_cannot_inject_a_second_command():
     r = GradingResults(checks=[CheckResult("compose.services", "s", "fail", 0, 5,
                                            "service named\n" + FORGED, file="docker-compose.prod.yml")])
-    parsed = runner_commands("\n".join(github.annotations(r)))
+    parsed = runner_commands("\n".join(github.annotation_lines(r)))
     assert [p[0] for p in parsed] == ["error"]
 
 
@@ -162,7 +162,7 @@ def test_emit_in_actions_prints_annotations_and_appends_summary(tmp_path):
     summary.write_text("# earlier step\n", encoding="utf-8")
     out = io.StringIO()
     github.emit(results_fixture(), out, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
-    assert out.getvalue().splitlines() == github.annotations(results_fixture())
+    assert out.getvalue().splitlines() == github.annotation_lines(results_fixture())
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# earlier step\n") and "Autograde: 5 / 50 points" in text
 

@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             timings=timings,
             source=_source(root),
             grader={"version": __version__, "started_at": _iso(started), "rubric": rubric.source,
-                    "thresholds": dict(rubric.thresholds)},
+                    "thresholds": dict(rubric.thresholds), "points": {i.id: i.points for i in rubric.items}},
             error=_error(facts),
         )
         if facts is not None:

@@ -56,7 +56,8 @@ def _checks(results: GradingResults) -> list[CheckResult]:
     if results.checks:
         return list(results.checks)
     reason = results.error or "grading stopped before any check ran"
-    return [CheckResult(id=i.id, name=i.name, status="error", score=0, max_score=i.points,
+    points = results.grader.get("points") or {}  # the rubric in effect, an instructor's override included
+    return [CheckResult(id=i.id, name=i.name, status="error", score=0, max_score=int(points.get(i.id, i.points)),
                         message=f"not graded: {reason}") for i in DEFAULT_ITEMS]
 
 

@@ -1,0 +1,18 @@
+"""Makes the corpus' helper modules importable and prints the corpus' wall time at the end."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+WALL_TIME = pytest.StashKey[tuple[int, int, float]]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if WALL_TIME in config.stash:
+        cases, jobs, seconds = config.stash[WALL_TIME]
+        terminalreporter.write_line(
+            f"corpus: {cases} submissions graded in {seconds:.0f} s wall time, {jobs} at a time")

@@ -4,11 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-WALL_TIME = pytest.StashKey[tuple[int, int, float]]()
+from expectations import WALL_TIME  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -5,6 +5,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 from autograde.rubric import DEFAULT_ITEMS
@@ -13,6 +14,9 @@ CORPUS = Path(__file__).resolve().parent
 CHECK_IDS = tuple(item.id for item in DEFAULT_ITEMS)
 STATUSES = ("pass", "fail", "skip", "error")
 TOP_KEYS = {"why", "default", "checks", "offline"}
+
+# (cases graded, grades at a time, seconds): set by test_corpus.py, printed by conftest.py
+WALL_TIME = pytest.StashKey[tuple[int, int, float]]()
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from types import ModuleType
 
 from autograde import __version__
+from autograde.errors import EXIT_ERROR, EXIT_INTERRUPTED, UserError
 
 # verb -> (module, one-line help). Modules are imported only when their verb runs, which
 # keeps `autograde grade --static-only` free of heavy imports.
@@ -16,20 +18,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("autograde.commands.collect", "download a class's grade reports from GitHub and export them"),
 }
 
-EXIT_OK, EXIT_POINTS_LOST, EXIT_ERROR = 0, 1, 2
 
-
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     parser = argparse.ArgumentParser(prog="autograde", description="Autograder for LAB04 (multi-stage Docker builds).")
     parser.add_argument("--version", action="version", version=f"autograde {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules: dict[str, object] = {}
+    modules: dict[str, ModuleType] = {}
     wanted = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     for verb, (module_name, help_text) in COMMANDS.items():
         p = sub.add_parser(verb, help=help_text, description=help_text)
         if verb == wanted:
             module = importlib.import_module(module_name)
-            module.add_arguments(p)  # type: ignore[attr-defined]
+            module.add_arguments(p)
             modules[verb] = module
     return parser, modules
 
@@ -46,7 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
-        return int(modules[args.command].run(args))  # type: ignore[attr-defined]
+        return int(modules[args.command].run(args))
+    except UserError as e:  # the one place a user-facing failure becomes a message and an exit code
+        print(f"autograde: {e}", file=sys.stderr)
+        return e.exit_code
     except KeyboardInterrupt:
         print("autograde: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED

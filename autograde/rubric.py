@@ -18,34 +18,6 @@ class RubricItem:
     passes_when: str  # may name thresholds as {size_ratio_max}: Rubric.passes_when fills in their values
 
 
-DEFAULT_ITEMS: tuple[RubricItem, ...] = (
-    RubricItem("dockerfile.stages", "Dockerfile.prod has a builder stage and a separate final stage", 5, "1", "static",
-               "Dockerfile.prod has >= 2 stages, one named `builder`, and the last stage is not the builder"),
-    RubricItem("dockerfile.builder_venv", "Builder installs app/requirements.txt into a virtual environment", 10, "2", "static",
-               "the builder creates a venv and installs app/requirements.txt with the venv's pip"),
-    RubricItem("dockerfile.builder_tests", "Builder runs the app's tests with pytest", 5, "3", "runtime",
-               "pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, and the prod build succeeds"),
-    RubricItem("dockerfile.final_slim", "Final stage uses a slim Python base image", 5, "4", "static",
-               "the final stage's base is python:<tag> with `slim` or `alpine` in the tag"),
-    RubricItem("dockerfile.final_copies", "Final stage copies the venv and main.py and runs the app", 10, "5", "static",
-               "the final stage copies the venv and main.py from an earlier stage, puts the venv on PATH, "
-               "exposes 5000 and runs main.py"),
-    RubricItem("compose.services", "docker-compose.prod.yml defines web_prod and redis_prod", 5, "6", "static",
-               "services web_prod and redis_prod exist; redis_prod runs a redis image"),
-    RubricItem("compose.web_prod", "web_prod: port 5005, REDIS_HOST, depends_on, image name", 10, "6", "static",
-               "web_prod publishes 5005 -> 5000, sets REDIS_HOST=redis_prod, depends on redis_prod and names its image"),
-    RubricItem("compose.web_build", "web_prod builds from Dockerfile.prod", 5, "7", "static",
-               "web_prod builds with context `.` and dockerfile `Dockerfile.prod`"),
-    RubricItem("runtime.up", "Prod stack builds and both services run", 10, "8", "runtime",
-               "`docker compose -f docker-compose.prod.yml up --build -d` builds and both services are running"),
-    RubricItem("runtime.counter", "Hit counter on port 5005 counts in Redis", 15, "9", "runtime",
-               "GET / answers 200 twice with n then n+1, Redis holds the count, and counting goes on after a restart"),
-    RubricItem("images.size_ratio", "Prod image is at most half the size of the dev image", 15, "10", "runtime",
-               "prod image size <= {size_ratio_max} x dev image size"),
-    RubricItem("images.prod_lean", "Prod image: Flask imports, pytest does not, no tests/", 5, "-", "runtime",
-               "Flask imports with the Python the app runs with, pytest does not, and the app's tests/ is absent"),
-)
-
 DEFAULT_THRESHOLDS: dict[str, float] = {"size_ratio_max": 0.5}
 
 
@@ -53,9 +25,24 @@ class RubricError(Exception):
     """An instructor's rubric file is invalid; the message says where and why."""
 
 
+def __getattr__(name: str) -> Any:
+    """`DEFAULT_ITEMS`: the rubric as the checks declare it (`@check` next to each check function)."""
+    if name == "DEFAULT_ITEMS":
+        from autograde.checks import default_items
+
+        return default_items()
+    raise AttributeError(name)
+
+
+def _default_items() -> tuple[RubricItem, ...]:
+    from autograde.checks import default_items
+
+    return default_items()
+
+
 @dataclass(frozen=True)
 class Rubric:
-    items: tuple[RubricItem, ...] = DEFAULT_ITEMS
+    items: tuple[RubricItem, ...] = dataclasses.field(default_factory=_default_items)
     thresholds: dict[str, float] = dataclasses.field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     source: str = "default"
 
@@ -116,12 +103,13 @@ def load_rubric(path: str | Path | None) -> Rubric:
         key = sorted(map(str, unknown))[0]
         raise RubricError(f"{p}: unknown key {key!r}" + _suggest(key, ["points", "thresholds"]))
 
-    ids = [i.id for i in DEFAULT_ITEMS]
+    defaults = _default_items()
+    ids = [i.id for i in defaults]
     points = data.get("points") or {}
     if not isinstance(points, dict):
         raise RubricError(f"{p}: `points` must map check ids to whole numbers")
     items = []
-    for item in DEFAULT_ITEMS:
+    for item in defaults:
         value = points.get(item.id, item.points)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise RubricError(f"{p}: points for {item.id} must be a whole number >= 0, got {value!r}")

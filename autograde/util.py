@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 MAX_LINE = 400
@@ -30,7 +31,8 @@ class Processes:
         self.stopping = False
 
     def run(self, argv: list[str], *, timeout: float, cwd: str | None = None, env: dict[str, str] | None = None,
-            keep: int = TAIL_LINES) -> Ran:
+            keep: int = TAIL_LINES, on_line: Callable[[str], None] | None = None) -> Ran:
+        """Run argv to its end or the deadline; `on_line` (display only) sees each output line as it comes."""
         start = time.monotonic()
         if self.stopping:
             return Ran(None, "", 0.0, False)
@@ -39,7 +41,7 @@ class Processes:
         with self._lock:
             self._procs.add(proc)
         lines: collections.deque[str] = collections.deque(maxlen=keep)
-        reader = threading.Thread(target=_drain, args=(proc, lines), daemon=True)
+        reader = threading.Thread(target=_drain, args=(proc, lines, on_line), daemon=True)
         reader.start()
         timed_out = False
         try:
@@ -61,11 +63,17 @@ class Processes:
             _kill(proc)
 
 
-def _drain(proc: subprocess.Popen[bytes], lines: collections.deque[str]) -> None:
+def _drain(proc: subprocess.Popen[bytes], lines: collections.deque[str],
+           on_line: Callable[[str], None] | None = None) -> None:
     assert proc.stdout is not None
     for raw in proc.stdout:  # reads everything, keeps only the tail: output size is the student's choice
         text = raw.decode("utf-8", "replace").rstrip("\n")
         lines.append(text if len(text) <= MAX_LINE else text[:MAX_LINE] + " [...]")
+        if on_line is not None:
+            try:
+                on_line(lines[-1])
+            except Exception:  # a display problem must not stop reading the output
+                pass
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

@@ -1,32 +1,36 @@
-"""The registry: every rubric check id mapped to the function that grades it."""
+"""The registry: every check registers itself with `@check` in its module; importing them fills it.
+
+The modules are imported in rubric order, and within a module the checks are declared in rubric
+order: that order is the rubric's.
+"""
 from __future__ import annotations
 
 import time
 
-from autograde.checks import compose, dockerfile, images, runtime
-from autograde.checks.base import Check, Context, Outcome, errored
+from autograde.checks import compose as _compose  # noqa: F401  (registers the compose checks)
+from autograde.checks import dockerfile as _dockerfile  # noqa: F401
+from autograde.checks import images as _images  # noqa: F401
+from autograde.checks import runtime as _runtime  # noqa: F401
+from autograde.checks.base import REGISTRY, Context, Outcome, errored
 from autograde.results import CheckResult
+from autograde.rubric import RubricItem
 
-REGISTRY: dict[str, Check] = {
-    "dockerfile.stages": dockerfile.stages,
-    "dockerfile.builder_venv": dockerfile.builder_venv,
-    "dockerfile.builder_tests": dockerfile.builder_tests,
-    "dockerfile.final_slim": dockerfile.final_slim,
-    "dockerfile.final_copies": dockerfile.final_copies,
-    "compose.services": compose.services,
-    "compose.web_prod": compose.web_prod,
-    "compose.web_build": compose.web_build,
-    "runtime.up": runtime.up,
-    "runtime.counter": runtime.counter,
-    "images.size_ratio": images.size_ratio,
-    "images.prod_lean": images.prod_lean,
-}
+ORDER = ("dockerfile.", "compose.", "runtime.", "images.")
+
+
+def default_items() -> tuple[RubricItem, ...]:
+    """The default rubric, as the checks declare it."""
+    specs = sorted(REGISTRY.values(), key=lambda s: next(i for i, p in enumerate(ORDER) if s.item.id.startswith(p)))
+    return tuple(s.item for s in specs)
 
 
 def run_check(check_id: str, ctx: Context) -> CheckResult:
     start = time.perf_counter()
+    spec = REGISTRY[check_id]
     try:
-        outcome = REGISTRY[check_id](ctx)
+        given = [need(ctx) for need in spec.needs]
+        missing = next((g for g in given if isinstance(g, Outcome)), None)
+        outcome = missing if missing is not None else spec.fn(ctx, *given)
     except Exception as e:  # a grader bug must not cost the student points silently
         outcome = errored(f"the grader failed while checking this ({type(e).__name__}: {e})",
                           "This is a fault of the grader, not of your files; tell your instructor.")

@@ -3,15 +3,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from autograde.model.files import Problem
 from autograde.results import Status
+from autograde.rubric import RubricItem
 
 if TYPE_CHECKING:
     from autograde.model import Submission
     from autograde.rubric import Rubric
-    from autograde.runtime.facts import Facts
+    from autograde.runtime.facts import BuildFacts, Facts
 
 
 class Outcome(NamedTuple):
@@ -36,8 +37,8 @@ def skipped(message: str, file: str | None = None, line: int | None = None) -> O
     return Outcome("skip", message, "", file, line)
 
 
-def errored(message: str, hint: str = "") -> Outcome:
-    return Outcome("error", message, hint)
+def errored(message: str, hint: str = "", file: str | None = None, line: int | None = None) -> Outcome:
+    return Outcome("error", message, hint, file, line)
 
 
 def from_problem(problem: Problem) -> Outcome:
@@ -51,4 +52,54 @@ class Context:
     facts: Facts | None  # None: runtime not run (--static-only)
 
 
-Check = Callable[[Context], Outcome]
+Need = Callable[[Context], Any]
+"""What a check needs, from the context: the thing itself, or the Outcome that stands in when it is missing."""
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    item: RubricItem  # the check's default rubric row
+    fn: Callable[..., Outcome]  # called as fn(ctx, *what its needs gave)
+    needs: tuple[Need, ...]
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+"""Every check, in rubric order (the order the check modules register them)."""
+
+
+def check(check_id: str, *, name: str, points: int, checklist: str, phase: Literal["static", "runtime"],
+          passes_when: str, needs: tuple[Need, ...] = ()) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
+    """Declare a check where its function is: its id, its default rubric row, and what it needs.
+
+    Each need is called with the context first; if one returns an Outcome (the file is missing, the
+    runtime did not run ...), that is the check's outcome and the function is not called.
+    """
+
+    def register(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        if check_id in REGISTRY:
+            raise ValueError(f"check {check_id} is declared twice")
+        REGISTRY[check_id] = CheckSpec(RubricItem(check_id, name, points, checklist, phase, passes_when), fn,
+                                       needs)
+        return fn
+
+    return register
+
+
+def runtime_facts(ctx: Context) -> Facts | Outcome:
+    """The session's facts, or why runtime checks cannot be graded (skip: student's side; error: the grader's)."""
+    facts = ctx.facts
+    if facts is None:
+        return skipped("not run: --static-only grades the files only")
+    if facts.refused:
+        return skipped(facts.refused)
+    if facts.error:
+        return errored(facts.error, facts.error_hint)
+    return facts
+
+
+def not_built(build: BuildFacts | None, what: str) -> Outcome:
+    """The check needed an image that was not built: skipped, or an error when that was the machine's doing."""
+    if build is not None and build.infrastructure:
+        return errored(f"{what} was not built, for a reason outside your files: {build.infrastructure}",
+                       "Grade again; tell your instructor if it keeps happening.")
+    return skipped(f"{what} did not build (see runtime.up)")

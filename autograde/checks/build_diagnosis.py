@@ -35,10 +35,15 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
     """The outcome of a check that needed `what` (e.g. "the prod image") when its build failed."""
     df = sub.dockerfile
     if build.infrastructure:
-        return errored(f"building {what} failed, but not because of your files: {build.infrastructure}"
-                       + (f" (the builder said: {_quote(build.error)})" if build.error else ""),
+        step = build.failed_step or ""
+        image = step.removeprefix("load metadata for ").strip() if step.startswith("load metadata for ") else ""
+        ins = _from_for(df, image) if image else None
+        at = f" (resolving {image} for {FILENAME}:{ins.line})" if ins else ""
+        return errored(f"building {what} failed, but not because of your files: {build.infrastructure}{at}"
+                       + (f"; the builder said: {_quote(build.error)}" if build.error else ""),
                        "Nothing to fix in your files. Grade again (push again, or ask your instructor to "
-                       "re-run the job); tell your instructor if it keeps happening.")
+                       "re-run the job); tell your instructor if it keeps happening.",
+                       FILENAME if ins else None, ins.line if ins else None)
     if build.timed_out:
         return failed(f"building {what} did not finish within {build.seconds:.0f} s and was stopped",
                       "Look for a RUN step that never ends or waits for input.", FILENAME, None, build.output_tail)
@@ -83,8 +88,8 @@ def _explain_run(df: Dockerfile, ins: Instruction, build: BuildFacts, where: str
                 pytest_hint(df, stage, run))
     if missing and (build.exit_code == 127 or "not found" in missing.group(0)):
         prog = missing.group("prog")
-        stage = _stage_of(df, ins)
-        venvs = [v.path for v in stage.state.venvs] if stage is not None else []
+        own = _stage_of(df, ins)
+        venvs = [v.path for v in own.state.venvs] if own is not None else []
         message = (f"{where} calls `{prog}`, which does not exist in that stage ({code}; the log says "
                    f"`{_quote(missing.group(0).strip(), 100)}`)")
         if prog.endswith(("/bin/pip", "/bin/python", "/bin/pytest")) or "/bin/pip" in prog or "/bin/python" in prog:

@@ -1,15 +1,16 @@
 """Checks of docker-compose.prod.yml, graded from the normalized model."""
 from __future__ import annotations
 
-from autograde.checks.base import Context, Outcome, failed, from_problem, passed
-from autograde.checks.dockerfile import split_image
+from autograde.checks.base import Context, Outcome, check, failed, from_problem, passed
+from autograde.checks.hints import split_image
 from autograde.model.compose import PROD_FILE, ComposeFile, Service
 from autograde.model.files import FileProblem, read_text
 
 F = PROD_FILE
 
 
-def _model(ctx: Context) -> ComposeFile | Outcome:
+def prod_model(ctx: Context) -> ComposeFile | Outcome:
+    """Need: docker-compose.prod.yml parsed."""
     sub = ctx.submission
     if sub.prod_problem is not None:
         return from_problem(sub.prod_problem)
@@ -28,10 +29,10 @@ def _service(cf: ComposeFile, name: str) -> Service | Outcome:
     return service
 
 
-def services(ctx: Context) -> Outcome:
-    cf = _model(ctx)
-    if isinstance(cf, Outcome):
-        return cf
+@check("compose.services", name="docker-compose.prod.yml defines web_prod and redis_prod", points=5, checklist="6",
+       phase="static", passes_when="services web_prod and redis_prod exist; redis_prod runs a redis image",
+       needs=(prod_model,))
+def services(ctx: Context, cf: ComposeFile) -> Outcome:
     for name in ("web_prod", "redis_prod"):
         s = _service(cf, name)
         if isinstance(s, Outcome):
@@ -49,19 +50,16 @@ def services(ctx: Context) -> Outcome:
     return passed(f"web_prod and redis_prod are defined; redis_prod runs {image}", F, redis.line)
 
 
-def _web(ctx: Context) -> tuple[ComposeFile, Service] | Outcome:
-    cf = _model(ctx)
-    if isinstance(cf, Outcome):
-        return cf
-    web = _service(cf, "web_prod")
-    return web if isinstance(web, Outcome) else (cf, web)
+def web_service(ctx: Context) -> Service | Outcome:
+    """Need: the web_prod service, with settings."""
+    cf = prod_model(ctx)
+    return cf if isinstance(cf, Outcome) else _service(cf, "web_prod")
 
 
-def web_prod(ctx: Context) -> Outcome:
-    found = _web(ctx)
-    if isinstance(found, Outcome):
-        return found
-    cf, web = found
+@check("compose.web_prod", name="web_prod: port 5005, REDIS_HOST, depends_on, image name", points=10, checklist="6",
+       phase="static", passes_when="web_prod publishes 5005 -> 5000, sets REDIS_HOST=redis_prod, depends on redis_prod "
+                                   "and names its image", needs=(prod_model, web_service))
+def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     problems: list[tuple[str, str, int | None]] = []
     ports = cf.ports(web)
     if not any(p.published in ("5005", "5005-5005") and p.target == "5000" and p.protocol == "tcp" for p in ports):
@@ -107,11 +105,9 @@ def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:
     return env
 
 
-def web_build(ctx: Context) -> Outcome:
-    found = _web(ctx)
-    if isinstance(found, Outcome):
-        return found
-    cf, web = found
+@check("compose.web_build", name="web_prod builds from Dockerfile.prod", points=5, checklist="7", phase="static",
+       passes_when="web_prod builds with context `.` and dockerfile `Dockerfile.prod`", needs=(prod_model, web_service))
+def web_build(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     build = cf.build(web)
     if build is None:
         return failed(f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours "

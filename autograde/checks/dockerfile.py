@@ -1,16 +1,17 @@
 """Checks of Dockerfile.prod, graded from the parsed model (and, for the tests, the build)."""
 from __future__ import annotations
 
-from autograde.checks.base import Context, Outcome, failed, from_problem, passed, skipped
+from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
 from autograde.checks.hints import pytest_hint, split_image, test_step
 from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, Stage, command_words,
                                         suggest_instruction)
-from autograde.model.shell import resolve
+from autograde.model.shell import app_command, resolve
 
 F = FILENAME
 
 
-def _model(ctx: Context) -> Dockerfile | Outcome:
+def dockerfile_model(ctx: Context) -> Dockerfile | Outcome:
+    """Need: Dockerfile.prod parsed, with instructions Docker knows and at least one stage."""
     sub = ctx.submission
     if sub.dockerfile_problem is not None:
         return from_problem(sub.dockerfile_problem)
@@ -26,10 +27,10 @@ def _model(ctx: Context) -> Dockerfile | Outcome:
     return df
 
 
-def stages(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
+@check("dockerfile.stages", name="Dockerfile.prod has a builder stage and a separate final stage", points=5, checklist="1", phase="static",
+       passes_when="Dockerfile.prod has >= 2 stages, one named `builder`, and the last stage is not the builder",
+       needs=(dockerfile_model,))
+def stages(ctx: Context, df: Dockerfile) -> Outcome:
     found = ", ".join(f"{s.alias or '(no name)'} on line {s.line}" for s in df.stages)
     if len(df.stages) < 2:
         s = df.stages[0]
@@ -48,10 +49,10 @@ def stages(ctx: Context) -> Outcome:
     return passed(f"{len(df.stages)} stages: {found}", F, final.line)
 
 
-def builder_venv(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
+@check("dockerfile.builder_venv", name="Builder installs app/requirements.txt into a virtual environment", points=10, checklist="2",
+       phase="static", passes_when="the builder creates a venv and installs app/requirements.txt with the venv's pip",
+       needs=(dockerfile_model,))
+def builder_venv(ctx: Context, df: Dockerfile) -> Outcome:
     builder = df.builder
     if builder is None:
         return failed(f"{F} has no builder stage to install dependencies in",
@@ -88,118 +89,11 @@ def builder_venv(ctx: Context) -> Outcome:
                   F, st.venvs[0].line)
 
 
-def final_slim(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
-    stage = df.stages[-1]
-    line = stage.line
-    while stage.parent is not None:
-        stage = df.stages[stage.parent]
-    repo, tag = split_image(stage.base)
-    seen = f"{repo}:{tag}" if tag else repo
-    if repo == "python" and tag and ("slim" in tag or "alpine" in tag):
-        kind = "slim" if "slim" in tag else "alpine"
-        return passed(f"the final stage is based on {seen} ({kind})", F, line)
-    if repo != "python":
-        return failed(f"the final stage is based on {seen}, not an official python image",
-                      "Use `FROM python:3.13-slim` for the final stage.", F, line)
-    return failed(f"the final stage is based on {seen}, the full image with compilers and headers",
-                  "Use a minimal tag such as `python:3.13-slim` for the final stage.", F, line)
-
-
-def final_copies(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
-    final = df.stages[-1]
-    if len(df.stages) < 2:
-        return failed("there is no final stage separate from the builder to copy into",
-                      "Add a final stage (`FROM python:3.13-slim`) that copies from the builder.", F, final.line)
-    st = final.state
-    copy_lines = {c.line for c in final.copies_from if c.stage is not None}
-    venvs = [v for v in st.venvs if v.line in copy_lines]
-    problems: list[tuple[str, str, int]] = []
-
-    if not venvs:
-        builder = df.builder
-        made = builder.state.venvs if builder is not None else []
-        where = f" (stage {builder.alias or builder.index} has it at {made[0].path})" if made else ""
-        example = f"COPY --from={builder.alias or builder.index} {made[0].path} {made[0].path}" if made and builder else \
-            "COPY --from=builder /opt/venv /opt/venv"
-        tried = [c for c in final.copies_from]
-        line = tried[0].line if tried else final.line
-        problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
-    words = command_words(st.entrypoint) + command_words(st.cmd)
-    run_ins = st.cmd or st.entrypoint
-    if venvs and words:
-        env = st.interpreter_env(words[0], st.workdir, st.env.get("PATH", ""))
-        if env not in {v.path for v in venvs}:
-            v = venvs[0].path
-            on_path = [d for d in st.env.get("PATH", "").split(":") if d.endswith("/bin") and "venv" in d]
-            detail = f"; PATH has {on_path[0]} but the venv is at {v}" if on_path else ""
-            problems.append((f"runs `{words[0]}` from outside the venv{detail}",
-                             f"Add `ENV PATH=\"{v}/bin:$PATH\"` (or run `{v}/bin/python main.py`).",
-                             run_ins.line if run_ins else final.line))
-    mains = st.placements["app/main.py"]
-    if not mains:
-        problems.append(_missing_main(df, final))
-    exposed = [p for p, _ in st.exposes if p.split("/")[0] == "5000"]
-    if not exposed:
-        problems.append(("does not EXPOSE 5000", "Add `EXPOSE 5000` to the final stage.", final.line))
-    if not words:
-        problems.append(("has no CMD or ENTRYPOINT that starts the app", 'Add `CMD ["python", "main.py"]`.',
-                         final.line))
-    else:
-        runs = _runs_main(words, st.workdir, mains)
-        if runs is not True:
-            problems.append((runs or f"its command `{' '.join(words)}` does not run main.py",
-                             'Run the app: `CMD ["python", "main.py"]` in the WORKDIR where main.py is.',
-                             run_ins.line if run_ins else final.line))
-    if problems:
-        first = problems[0]
-        message = "the final stage " + "; ".join(p[0] for p in problems)
-        return failed(message, " ".join(p[1] for p in problems), F, first[2])
-    v = venvs[0]
-    return passed(f"the final stage copies the venv to {v.path} (line {v.line}) and main.py to {mains[0]}, "
-                  f"exposes 5000 and runs `{' '.join(words)}`", F, v.line)
-
-
-def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
-    """Why main.py is not in the final stage: a COPY --from naming a path its stage lacks, or no copy at all."""
-    for c in final.copies_from:
-        if c.stage is None:
-            continue
-        source = df.stages[c.stage]
-        has = source.state.placements["app/main.py"]
-        for src in c.sources:
-            if src.endswith("main.py") and src not in has or src.endswith("/app") and not has:
-                ref = source.alias or str(source.index)
-                where = f"; main.py is at {', '.join(has)} there" if has else "; that stage has no main.py"
-                fix = f"`COPY --from={ref} {has[0]} .`" if has else "COPY main.py into that stage first"
-                return (f"copies {src} from stage {ref} on line {c.line}, a path that stage does not have{where}",
-                        f"The source of COPY --from is a path inside that stage: {fix}.", c.line)
-    return ("does not copy main.py", "Add `COPY --from=builder <builder WORKDIR>/main.py .`.", final.line)
-
-
-def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
-    for i, w in enumerate(words):
-        if w.endswith("main.py"):
-            path = resolve(w, workdir)
-            if not mains or path in mains:
-                return True
-            return f"its command runs {path}, but main.py is at {mains[0]}"
-        if w in ("main:app", "main") and i > 0 and words[i - 1] in ("-m", "--app", "-A"):
-            return True
-        if w.startswith("--app=main") or w.startswith("main:"):
-            return True
-    return False
-
-
-def builder_tests(ctx: Context) -> Outcome:
-    df = _model(ctx)
-    if isinstance(df, Outcome):
-        return df
+@check("dockerfile.builder_tests", name="Builder runs the app's tests with pytest", points=5, checklist="3", phase="runtime",
+       passes_when="pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, "
+                   "and the prod build succeeds",
+       needs=(dockerfile_model,))
+def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
     final = df.stages[-1]
     needed = df.dependencies(final)
     runs = [(s, r) for s in df.stages for r in s.pytest_runs]
@@ -246,10 +140,14 @@ def builder_tests(ctx: Context) -> Outcome:
     facts = ctx.facts
     if facts is None:
         return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)
-    if facts.skipped or facts.error or facts.prod_build is None:
-        return skipped(f"the prod build was not run: {facts.skipped or facts.error or 'see runtime.up'}",
-                       F, run.line)
+    if facts.error:  # the machine's trouble: whether the tests pass is unknown, not the student's loss
+        return errored(f"the prod build was not run: {facts.error}", facts.error_hint)
+    if facts.refused or facts.prod_build is None:
+        return skipped(f"the prod build was not run: {facts.refused or 'see runtime.up'}", F, run.line)
     build = facts.prod_build
+    if not build.ok and build.infrastructure:
+        return errored(f"the prod build failed for a reason outside your files ({build.infrastructure}), so "
+                       "whether the tests pass is unknown", "Grade again.")
     if not build.ok:
         failing = df.instruction_for(build.failed_step) if build.failed_step else None
         if failing is not None and failing.line == run.line:
@@ -259,3 +157,112 @@ def builder_tests(ctx: Context) -> Outcome:
         return skipped("the prod build failed before the tests could count (see runtime.up)", F, run.line)
     return passed(f"{stage.label} runs the app's tests on line {run.line} and the prod build succeeded", F, run.line)
 
+
+@check("dockerfile.final_slim", name="Final stage uses a slim Python base image", points=5, checklist="4", phase="static",
+       passes_when="the final stage's base is python:<tag> with `slim` or `alpine` in the tag",
+       needs=(dockerfile_model,))
+def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
+    stage = df.stages[-1]
+    line = stage.line
+    while stage.parent is not None:
+        stage = df.stages[stage.parent]
+    repo, tag = split_image(stage.base)
+    seen = f"{repo}:{tag}" if tag else repo
+    if repo == "python" and tag and ("slim" in tag or "alpine" in tag):
+        kind = "slim" if "slim" in tag else "alpine"
+        return passed(f"the final stage is based on {seen} ({kind})", F, line)
+    if repo != "python":
+        return failed(f"the final stage is based on {seen}, not an official python image",
+                      "Use `FROM python:3.13-slim` for the final stage.", F, line)
+    return failed(f"the final stage is based on {seen}, the full image with compilers and headers",
+                  "Use a minimal tag such as `python:3.13-slim` for the final stage.", F, line)
+
+
+@check("dockerfile.final_copies", name="Final stage copies the venv and main.py and runs the app", points=10, checklist="5",
+       phase="static", passes_when="the final stage copies the venv and main.py from an earlier stage, puts the venv on "
+                                   "PATH, exposes 5000 and runs main.py",
+       needs=(dockerfile_model,))
+def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
+    final = df.stages[-1]
+    if len(df.stages) < 2:
+        return failed("there is no final stage separate from the builder to copy into",
+                      "Add a final stage (`FROM python:3.13-slim`) that copies from the builder.", F, final.line)
+    st = final.state
+    copy_lines = {c.line for c in final.copies_from if c.stage is not None}
+    venvs = [v for v in st.venvs if v.line in copy_lines]
+    problems: list[tuple[str, str, int]] = []
+
+    if not venvs:
+        builder = df.builder
+        made = builder.state.venvs if builder is not None else []
+        ref = (builder.alias or str(builder.index)) if builder is not None else "builder"
+        where = f" (stage {ref} has it at {made[0].path})" if made else ""
+        example = f"COPY --from={ref} {made[0].path} {made[0].path}" if made else \
+            "COPY --from=builder /opt/venv /opt/venv"
+        tried = [c for c in final.copies_from]
+        line = tried[0].line if tried else final.line
+        problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
+    words = app_command(command_words(st.entrypoint) + command_words(st.cmd))
+    run_ins = st.cmd or st.entrypoint
+    if venvs and words:
+        env = st.interpreter_env(words[0], st.workdir, st.env.get("PATH", ""))
+        if env not in {v.path for v in venvs}:
+            v = venvs[0].path
+            on_path = [d for d in st.env.get("PATH", "").split(":") if d.endswith("/bin") and "venv" in d]
+            detail = f"; PATH has {on_path[0]} but the venv is at {v}" if on_path else ""
+            problems.append((f"runs `{words[0]}` from outside the venv{detail}",
+                             f"Add `ENV PATH=\"{v}/bin:$PATH\"` (or run `{v}/bin/python main.py`).",
+                             run_ins.line if run_ins else final.line))
+    mains = st.placements["app/main.py"]
+    if not mains:
+        problems.append(_missing_main(df, final))
+    exposed = [p for p, _ in st.exposes if p.split("/")[0] == "5000"]
+    if not exposed:
+        problems.append(("does not EXPOSE 5000", "Add `EXPOSE 5000` to the final stage.", final.line))
+    if not words:
+        problems.append(("has no CMD or ENTRYPOINT that starts the app", 'Add `CMD ["python", "main.py"]`.',
+                         final.line))
+    else:
+        runs = _runs_main(words, st.workdir, mains)
+        if runs is not True:
+            problems.append((runs or f"its command `{' '.join(words)}` does not run main.py",
+                             'Run the app: `CMD ["python", "main.py"]` in the WORKDIR where main.py is.',
+                             run_ins.line if run_ins else final.line))
+    if problems:
+        first = problems[0]
+        message = "the final stage " + "; ".join(p[0] for p in problems)
+        return failed(message, " ".join(p[1] for p in problems), F, first[2])
+    copied = venvs[0]
+    return passed(f"the final stage copies the venv to {copied.path} (line {copied.line}) and main.py to {mains[0]}, "
+                  f"exposes 5000 and runs `{' '.join(words)}`", F, copied.line)
+
+
+def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
+    """Why main.py is not in the final stage: a COPY --from naming a path its stage lacks, or no copy at all."""
+    for c in final.copies_from:
+        if c.stage is None:
+            continue
+        source = df.stages[c.stage]
+        has = source.state.placements["app/main.py"]
+        for src in c.sources:
+            if src.endswith("main.py") and src not in has or src.endswith("/app") and not has:
+                ref = source.alias or str(source.index)
+                where = f"; main.py is at {', '.join(has)} there" if has else "; that stage has no main.py"
+                fix = f"`COPY --from={ref} {has[0]} .`" if has else "COPY main.py into that stage first"
+                return (f"copies {src} from stage {ref} on line {c.line}, a path that stage does not have{where}",
+                        f"The source of COPY --from is a path inside that stage: {fix}.", c.line)
+    return ("does not copy main.py", "Add `COPY --from=builder <builder WORKDIR>/main.py .`.", final.line)
+
+
+def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
+    for i, w in enumerate(words):
+        if w.endswith("main.py"):
+            path = resolve(w, workdir)
+            if not mains or path in mains:
+                return True
+            return f"its command runs {path}, but main.py is at {mains[0]}"
+        if w in ("main:app", "main") and i > 0 and words[i - 1] in ("-m", "--app", "-A"):
+            return True
+        if w.startswith("--app=main") or w.startswith("main:"):
+            return True
+    return False

@@ -1,23 +1,24 @@
 """Checks of the built images: relative size, and what the prod image carries."""
 from __future__ import annotations
 
-from autograde.checks.base import Context, Outcome, errored, failed, passed, skipped
-from autograde.checks.runtime import precondition
+from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts
+from autograde.runtime.facts import Facts
 
 
 def mb(size: int) -> str:
     return f"{size / 1e6:.0f} MB"
 
 
-def size_ratio(ctx: Context) -> Outcome:
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
+@check("images.size_ratio", name="Prod image is at most half the size of the dev image", points=15, checklist="10",
+       phase="runtime", passes_when="prod image size <= {size_ratio_max} x dev image size", needs=(runtime_facts,))
+def size_ratio(ctx: Context, facts: Facts) -> Outcome:
     prod, dev = facts.prod_build, facts.dev_build
     if prod is None or not prod.ok or prod.size_bytes is None:
-        return skipped("the prod image did not build (see runtime.up)")
+        return not_built(prod, "the prod image")
     if dev is None:
         return errored("the dev image was not built")
+    if not dev.ok and dev.infrastructure:
+        return not_built(dev, "the dev image")
     if not dev.ok or not dev.size_bytes:
         why = "timed out" if dev.timed_out else (dev.error or "failed")
         return failed(f"the dev image (web_dev in docker-compose.yml, from app/Dockerfile) did not build: {why}",
@@ -34,16 +35,16 @@ def size_ratio(ctx: Context) -> Outcome:
                   if ctx.submission.dockerfile and ctx.submission.dockerfile.stages else None)
 
 
-def prod_lean(ctx: Context) -> Outcome:
+@check("images.prod_lean", name="Prod image: Flask imports, pytest does not, no tests/", points=5, checklist="-",
+       phase="runtime", passes_when="Flask imports with the Python the app runs with, pytest does not, and the app's "
+                                    "tests/ is absent", needs=(runtime_facts,))
+def prod_lean(ctx: Context, facts: Facts) -> Outcome:
     """Judges exactly its row: Flask imports with the Python the app runs with, pytest does not, no tests/.
 
     Whether that Python is a venv's is `dockerfile.final_copies`' business, not this check's.
     """
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
     if facts.prod_build is None or not facts.prod_build.ok:
-        return skipped("the prod image did not build (see runtime.up)")
+        return not_built(facts.prod_build, "the prod image")
     lean = facts.lean
     if lean is None:
         return errored("the prod image was not inspected" + (" (interrupted)" if facts.interrupted else ""))

@@ -3,20 +3,8 @@ from __future__ import annotations
 
 import re
 
-from autograde.checks.base import Context, Outcome, errored, failed, passed, skipped
-from autograde.runtime.facts import BuildFacts, Facts, Response
-
-
-def precondition(ctx: Context) -> Facts | Outcome:
-    """The facts, or why runtime checks cannot be graded (skip: student's side; error: the grader's)."""
-    facts = ctx.facts
-    if facts is None:
-        return skipped("not run: --static-only grades the files only")
-    if facts.skipped:
-        return skipped(facts.skipped)
-    if facts.error:
-        return errored(facts.error, facts.error_hint)
-    return facts
+from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts, skipped
+from autograde.runtime.facts import BuildFacts, Facts, HttpAnswer
 
 
 def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
@@ -26,10 +14,10 @@ def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
     return explain_build(ctx.submission, build, what)
 
 
-def up(ctx: Context) -> Outcome:
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
+@check("runtime.up", name="Prod stack builds and both services run", points=10, checklist="8", phase="runtime",
+       passes_when="`docker compose -f docker-compose.prod.yml up --build -d` builds and both services are running",
+       needs=(runtime_facts,))
+def up(ctx: Context, facts: Facts) -> Outcome:
     build = facts.prod_build
     if build is None:
         return errored("the prod build did not run")
@@ -37,6 +25,9 @@ def up(ctx: Context) -> Outcome:
         return build_failure(ctx, build, "the prod image")
     if facts.up is None:
         return errored("the prod stack was not started" + (" (interrupted)" if facts.interrupted else ""))
+    if not facts.up.ok and facts.up.infrastructure:
+        return errored(f"{facts.up.message}, but not because of your files: {facts.up.infrastructure}",
+                       "Nothing to fix in your files. Grade again; tell your instructor if it keeps happening.")
     if not facts.up.ok:
         down = [s for s in facts.up.services if s.state != "running"]
         detail = "; ".join(f"{s.name} is {s.state}" + (f" (exit code {s.exit_code})" if s.exit_code is not None
@@ -49,7 +40,7 @@ def up(ctx: Context) -> Outcome:
     return passed(f"the prod image built in {build.seconds:.1f} s and {names} are running")
 
 
-def _said(r: Response | None) -> str:
+def _said(r: HttpAnswer | None) -> str:
     if r is None:
         return "no request was made"
     if r.status is None:
@@ -97,11 +88,16 @@ def _port_note(ctx: Context, facts: Facts) -> str:
             "see compose.web_prod)")
 
 
-def counter(ctx: Context) -> Outcome:
-    facts = precondition(ctx)
-    if isinstance(facts, Outcome):
-        return facts
+@check("runtime.counter", name="Hit counter on port 5005 counts in Redis", points=15, checklist="9", phase="runtime",
+       passes_when="GET / answers 200 twice with n then n+1, Redis holds the count, and counting goes on after a "
+                   "restart", needs=(runtime_facts,))
+def counter(ctx: Context, facts: Facts) -> Outcome:
     if facts.up is None or not facts.up.ok:
+        if facts.prod_build is not None and not facts.prod_build.ok:
+            return not_built(facts.prod_build, "the prod image")
+        if facts.up is not None and facts.up.infrastructure:
+            return errored(f"the prod stack did not start, for a reason outside your files: "
+                           f"{facts.up.infrastructure}", "Grade again.")
         return skipped("the prod stack did not come up (see runtime.up)")
     c = facts.counter
     if c is None:

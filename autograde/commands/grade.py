@@ -19,10 +19,11 @@ from autograde import __version__
 from autograde.checks import grade as grade_checks
 from autograde.checks.base import Context
 from autograde.model import load_submission
+from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
 from autograde.results import GradingResults, ImageFacts
 from autograde.rubric import RubricError, load_rubric
+from autograde.runtime.facts import Facts
 
-EXIT_OK, EXIT_POINTS_LOST, EXIT_ERROR = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,22 +86,21 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     root = Path(args.dir)
     if not root.is_dir():
-        print(f"autograde: {args.dir} is not a directory", file=sys.stderr)
-        return EXIT_ERROR
+        raise UserError(f"{args.dir} is not a directory")
     try:
         rubric = load_rubric(args.rubric)
     except RubricError as e:
-        print(f"autograde: {e}", file=sys.stderr)
-        return EXIT_ERROR
+        raise UserError(str(e)) from None
     for option, target in (("--json", args.json), ("--junit", args.junit)):
         if target and not Path(target).resolve().parent.is_dir():
-            print(f"autograde: {option} {target}: the folder {Path(target).resolve().parent} does not exist",
-                  file=sys.stderr)
-            return EXIT_ERROR
+            raise UserError(f"{option} {target}: the folder {Path(target).resolve().parent} does not exist")
     interrupted = Interrupted()
     timings: dict[str, float] = {}
     session = None
     facts = None
+    from autograde.report import progress
+
+    shown = progress.reporter(sys.stderr)  # phases as they happen; the table on stdout stays as it was
     try:
         t = time.perf_counter()
         sub = load_submission(root)
@@ -108,13 +108,15 @@ def run(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         static = grade_checks(Context(sub, rubric, None), phase="static")
         timings["static"] = time.perf_counter() - t
+        shown.timed("static", timings["parse"] + timings["static"])
+        shown.static(static)
         if not args.static_only:
-            from autograde.runtime.session import Options, Session
+            from autograde.runtime.session import SessionOptions, Session
 
-            session = Session(sub, Options(
+            session = Session(sub, SessionOptions(
                 host_port=args.host_port, build_timeout=args.build_timeout, ready_timeout=args.ready_timeout,
                 request_timeout=args.request_timeout, stop_timeout=args.stop_timeout, keep_images=args.keep_images,
-                memory=args.memory, pids=args.pids, cpus=args.cpus))
+                memory=args.memory, pids=args.pids, cpus=args.cpus), progress=shown.phase)
             facts = session.run()
             if interrupted.seen or facts.interrupted:  # the session swallows Ctrl-C to stop its children
                 facts.interrupted = interrupted.seen = True
@@ -123,6 +125,10 @@ def run(args: argparse.Namespace) -> int:
         if session is not None:
             facts = session.facts
             facts.interrupted = True
+    finally:
+        shown.close()
+    if session is not None and not isinstance(shown, progress.Plain):
+        session.progress = None  # the live display is closed before the table; plain lines go on (cleanup)
     interrupted.defer()
     reports_written = False
     try:
@@ -139,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             timings=timings,
             source=_source(root),
             grader={"version": __version__, "started_at": _iso(started), "rubric": rubric.source,
-                    "thresholds": dict(rubric.thresholds)},
+                    "thresholds": dict(rubric.thresholds), "points": {i.id: i.points for i in rubric.items}},
             error=_error(facts),
         )
         if facts is not None:
@@ -223,7 +229,7 @@ def _report(results: GradingResults, args: argparse.Namespace) -> bool:
     return written
 
 
-def _error(facts: Any) -> str | None:
+def _error(facts: Facts | None) -> str | None:
     if facts is None:
         return None
     if facts.interrupted:

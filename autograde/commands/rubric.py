@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from autograde.errors import EXIT_OK, UserError
 from autograde.rubric import RubricError, load_rubric
 
 
@@ -16,15 +16,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         rubric = load_rubric(args.rubric)
     except RubricError as e:
-        print(f"autograde: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from None
     if args.json:
         print(json.dumps(rubric.to_dict(), indent=2))
-        return 0
+        return EXIT_OK
     print(f"Rubric ({rubric.source}), {rubric.possible} points")
     print(f"{'id':<26} {'pts':>3}  {'item':<4}  passes when")
     for item in rubric.items:
         print(f"{item.id:<26} {item.points:>3}  {item.checklist:<4}  {rubric.passes_when(item)}")
     for key, value in rubric.thresholds.items():
         print(f"threshold {key} = {value:g}")
-    return 0
+    return EXIT_OK

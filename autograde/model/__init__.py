@@ -1,12 +1,17 @@
 """Student inputs parsed once: Dockerfile.prod and the two compose files."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from pathlib import Path
 
 from autograde.model import compose, dockerfile
 from autograde.model.build import ProdBuild, prod_build
 from autograde.model.files import FileProblem, Problem
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -29,7 +34,7 @@ def load_submission(root: Path) -> Submission:
     return Submission(root, df, df_problem, prod, prod_problem, dev, dev_problem, build)
 
 
-def _attempt(fn):  # type: ignore[no-untyped-def]
+def _attempt(fn: Callable[[], T]) -> tuple[T | None, Problem | None]:
     try:
         return fn(), None
     except FileProblem as e:

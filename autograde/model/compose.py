@@ -18,7 +18,7 @@ DEV_FILE = "docker-compose.yml"
 NODE_BUDGET = 50_000
 _INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
-Path_ = tuple[Any, ...]
+NodePath = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class ComposeFile:
     name: str
     data: dict[str, Any]
     services: dict[str, Service]
-    lines: dict[Path_, int]
+    lines: dict[NodePath, int]
 
     def line(self, *path: Any) -> int | None:
         """Line of the deepest known node on `path` (1-based)."""
@@ -63,7 +63,7 @@ class ComposeFile:
         return None
 
     def ports(self, service: Service) -> list[Port]:
-        out = []
+        out: list[Port] = []
         raw = service.get("ports") or []
         if not isinstance(raw, list):
             return out
@@ -164,7 +164,7 @@ def parse(text: str, name: str) -> ComposeFile:
             node = loader.get_single_node()
             if node is None:
                 raise FileProblem(Problem(name, f"{name} has no content", "Define `services:` with your services."))
-            lines: dict[Path_, int] = {}
+            lines: dict[NodePath, int] = {}
             _walk(node, (), lines, [0], name)
             data = loader.construct_document(node)
         finally:
@@ -198,7 +198,7 @@ def parse(text: str, name: str) -> ComposeFile:
     return ComposeFile(name, data, services, lines)
 
 
-def _walk(node: Any, path: Path_, lines: dict[Path_, int], budget: list[int], name: str) -> None:
+def _walk(node: Any, path: NodePath, lines: dict[NodePath, int], budget: list[int], name: str) -> None:
     import yaml
 
     budget[0] += 1

@@ -44,7 +44,6 @@ class Instruction:
     json: bool
     original: str
     line: int
-    end_line: int
 
 
 @dataclass(frozen=True)
@@ -88,7 +87,7 @@ class CopyFrom:
 
 
 @dataclass
-class State:
+class StageState:
     workdir: str = "/"
     env: dict[str, str] = field(default_factory=lambda: {"PATH": DEFAULT_PATH})
     placements: dict[str, list[str]] = field(default_factory=lambda: {t: [] for t in TRACKED})
@@ -100,8 +99,8 @@ class State:
     exposes: list[tuple[str, int]] = field(default_factory=list)
     path_line: int | None = None  # the ENV instruction that last set PATH
 
-    def copy(self) -> State:
-        return State(self.workdir, dict(self.env), {k: list(v) for k, v in self.placements.items()}, set(self.dirs),
+    def copy(self) -> StageState:
+        return StageState(self.workdir, dict(self.env), {k: list(v) for k, v in self.placements.items()}, set(self.dirs),
                      list(self.venvs), list(self.pip_installs), self.cmd, self.entrypoint, list(self.exposes),
                      self.path_line)
 
@@ -135,8 +134,7 @@ class Stage:
     line: int
     parent: int | None  # index of the stage this one is built FROM, if any
     instructions: list[Instruction] = field(default_factory=list)
-    state: State = field(default_factory=State)
-    venv_creations: list[Venv] = field(default_factory=list)
+    state: StageState = field(default_factory=StageState)
     pytest_runs: list[PytestRun] = field(default_factory=list)
     copies_from: list[CopyFrom] = field(default_factory=list)
 
@@ -147,7 +145,6 @@ class Stage:
 
 @dataclass
 class Dockerfile:
-    text: str
     stages: list[Stage]
     unknown: list[Instruction]
     instructions: list[Instruction]
@@ -247,10 +244,10 @@ def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile
                                   "parser does not accept", "Keep Dockerfile.prod to plain text without control "
                                   "characters.")) from None
     instructions = [Instruction(c.cmd.upper(), tuple(c.value), parse_flags(c.flags), c.json, c.original,
-                                c.start_line, c.end_line)
+                                c.start_line)
                     for c in commands if c.cmd]  # a lone trailing `\` yields a command without cmd or text
     unknown = [i for i in instructions if i.cmd not in KNOWN]
-    df = Dockerfile(text=text, stages=[], unknown=unknown, instructions=instructions,
+    df = Dockerfile(stages=[], unknown=unknown, instructions=instructions,
                     context=posixpath.normpath(context or "."))
     global_args: dict[str, str] = {}
     stage: Stage | None = None
@@ -314,7 +311,7 @@ def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str
         _apply_run(stage, ins, env)
 
 
-def _dest(dest: str, single_file: bool, name: str, st: State) -> str:
+def _dest(dest: str, single_file: bool, name: str, st: StageState) -> str:
     if dest.endswith("/") or not single_file or posixpath.normpath(dest) in st.dirs:
         return posixpath.join(posixpath.normpath(dest), name)
     return posixpath.normpath(dest)
@@ -361,7 +358,7 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
         st.dirs.add(posixpath.normpath(dest))
 
 
-def _place_from_context(st: State, rel: str, dest: str, many: bool, root: Path | None) -> None:
+def _place_from_context(st: StageState, rel: str, dest: str, many: bool, root: Path | None) -> None:
     glob = any(ch in rel for ch in "*?[")
     src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and _is_dir_inside(root, rel))
     for tracked in TRACKED:
@@ -390,7 +387,7 @@ def _add(locations: list[str], path: str) -> None:
         locations.append(path)
 
 
-def origin_of(st: State, path: str) -> str | None:
+def origin_of(st: StageState, path: str) -> str | None:
     path = posixpath.normpath(path)
     for tracked, locations in st.placements.items():
         if path in locations:
@@ -400,7 +397,8 @@ def origin_of(st: State, path: str) -> str | None:
 
 def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
     st = stage.state
-    chain = [(list(ins.args), None)] if ins.json else command_chain(" ".join(ins.args))
+    chain: list[tuple[list[str], str | None]] = [(list(ins.args), None)] if ins.json else \
+        command_chain(" ".join(ins.args))
     cwd = st.workdir
     path = st.env.get("PATH", DEFAULT_PATH)
     path_line = st.path_line
@@ -430,9 +428,7 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
                     if key == "PATH":
                         path, path_line = value, ins.line
         elif venv_path := _venv_target(argv, name, cwd):
-            venv = Venv(venv_path, ins.line)
-            st.venvs.append(venv)
-            stage.venv_creations.append(venv)
+            st.venvs.append(Venv(venv_path, ins.line))
         elif (tool := _tool(argv, name)) is not None:
             kind, rest = tool
             venv = st.interpreter_env(argv[0], cwd, cmd_path)
@@ -505,7 +501,7 @@ def _pip_args(args: list[str]) -> tuple[list[str], list[str]]:
     return reqs, pkgs
 
 
-def _pytest_run(st: State, ins: Instruction, venv: str | None, cwd: str, args: list[str],
+def _pytest_run(st: StageState, ins: Instruction, venv: str | None, cwd: str, args: list[str],
                 fails_build: bool) -> PytestRun:
     targets, skip = [], False
     for a in args:

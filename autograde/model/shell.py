@@ -86,3 +86,28 @@ def resolve(path: str, cwd: str) -> str:
 def is_under(path: str, parent: str) -> bool:
     path, parent = posixpath.normpath(path), posixpath.normpath(parent)
     return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+SHELLS = frozenset({"sh", "bash", "dash", "ash"})
+_WRAPPERS = frozenset({"exec", "env", "tini", "dumb-init", "--"})
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def app_command(words: list[str]) -> list[str]:
+    """The command that really runs the app, looking through `sh -c '...; exec python main.py'`, `exec`, `env`,
+    tini/dumb-init and variable assignments. For `sh -c`, the first simple command that starts Python or
+    names main.py; otherwise the words without their wrappers."""
+    i = 0
+    while i < len(words) and (posixpath.basename(words[i]) in _WRAPPERS or _ASSIGNMENT.match(words[i])
+                              or i > 0 and words[i].startswith("-") and posixpath.basename(words[i - 1]) in
+                              _WRAPPERS):
+        i += 1
+    words = words[i:]
+    if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c":
+        commands = [app_command(argv) for argv in simple_commands(words[2])]
+        for argv in commands:
+            if argv and (re.match(r"^python[0-9.]*$", posixpath.basename(argv[0]))
+                         or any(w.endswith("main.py") for w in argv)):
+                return argv
+        return commands[-1] if commands else words
+    return words

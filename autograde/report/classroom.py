@@ -27,6 +27,7 @@ import base64
 import json
 import re
 import uuid
+from typing import Any
 
 from autograde.report.github import command, neutralize
 from autograde.results import CheckResult, GradingResults
@@ -55,7 +56,8 @@ def _checks(results: GradingResults) -> list[CheckResult]:
     if results.checks:
         return list(results.checks)
     reason = results.error or "grading stopped before any check ran"
-    return [CheckResult(id=i.id, name=i.name, status="error", score=0, max_score=i.points,
+    points = results.grader.get("points") or {}  # the rubric in effect, an instructor's override included
+    return [CheckResult(id=i.id, name=i.name, status="error", score=0, max_score=int(points.get(i.id, i.points)),
                         message=f"not graded: {reason}") for i in DEFAULT_ITEMS]
 
 
@@ -71,7 +73,7 @@ def _test_status(check: CheckResult, error: str | None) -> str:
     return "error" if error and check.status == "skip" else "fail"
 
 
-def runner_payload(check: CheckResult, error: str | None = None) -> dict:
+def runner_payload(check: CheckResult, error: str | None = None) -> dict[str, Any]:
     status = _test_status(check, error)
     message = check.message
     if check.status == "skip":
@@ -98,9 +100,9 @@ def runner_payload(check: CheckResult, error: str | None = None) -> dict:
     return {"version": PAYLOAD_VERSION, "status": runner_status, "max_score": int(check.max_score), "tests": tests}
 
 
-def runner_results(results: GradingResults) -> dict[str, dict]:
+def runner_results(results: GradingResults) -> dict[str, dict[str, Any]]:
     """{runner id: payload}, in check order; ids are made unique if two checks collide."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for check in _checks(results):
         rid, n = runner_id(check.id), 2
         while rid in out:
@@ -109,11 +111,11 @@ def runner_results(results: GradingResults) -> dict[str, dict]:
     return out
 
 
-def encode(payload: dict) -> str:
+def encode(payload: dict[str, Any]) -> str:
     return base64.b64encode(json.dumps(payload, ensure_ascii=False).encode("utf-8")).decode("ascii")
 
 
-def single_runner_payload(results: GradingResults) -> dict:
+def single_runner_payload(results: GradingResults) -> dict[str, Any]:
     """Every check as one test of a single runner (`runners: autograde`, env AUTOGRADE_RESULTS).
 
     The reporter's notice sums these tests' scores, so the dashboard is right; its console
@@ -135,6 +137,9 @@ def step_outputs(results: GradingResults) -> dict[str, str]:
     possible = sum(p["max_score"] for p in runners.values())
     outputs.update(runners=",".join(runners), points=f"{total}/{possible}",
                    total=str(total), possible=str(possible))
+    from autograde.report import junit
+
+    outputs["check_summary"] = junit.check_summary(results)  # the Autograde check's summary line
     return outputs
 
 

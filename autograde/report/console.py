@@ -1,12 +1,24 @@
 """The table a student reads in a terminal or a CI log."""
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import TextIO
 
+from autograde.report import triage
 from autograde.results import GradingResults
 
 MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
+_CODE_SPAN = re.compile(r"`[^`]+`")
+_GLUE = "\x00"  # stands for a space inside a code span while wrapping
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` characters, except that a code span is never broken: a command
+    copied from the log must work. A span longer than the width gets a line of its own."""
+    glued = _CODE_SPAN.sub(lambda m: m.group(0).replace(" ", _GLUE), " ".join(text.split()))
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
+    return [line.replace(_GLUE, " ") for line in lines]
 
 
 def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> None:
@@ -17,17 +29,28 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
     if results.error:
         print(f"  grader problem: {results.error}", file=out)
     print("", file=out)
+    fix = triage.fix_first(results)
+    if fix is not None:
+        lost_total = sum(triage.lost(x) for x in results.checks)
+        place = triage.where(fix.check) or fix.check.id
+        command = f" `{fix.command}` failed" if fix.command else ""
+        share = f"all {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
+        print(f"Fix first: {place}{command} — {share} lost points depend on it "
+              f"({', '.join(x.id for x in fix.checks)}).", file=out)
+        print("", file=out)
+    logs_shown: set[str] = set()
     for c in results.checks:
         print(f"{MARK[c.status]}  {c.id:<{width}}  {c.score:>3}/{c.max_score:<3} {c.message}", file=out)
         where = f"{c.file}:{c.line}" if c.file and c.line else (c.file or "")
         if c.status != "pass":
             indent = " " * (6 + width + 2 + 8)
-            if where:
+            if where and where not in (c.message or ""):
                 print(f"{indent}at {where}", file=out)
-            for i, line in enumerate(textwrap.wrap(c.hint, 96)):
+            for i, line in enumerate(wrap(c.hint, 96)):
                 print(f"{indent}{'hint: ' if i == 0 else '      '}{line}", file=out)
-            if show_logs and c.log_tail:
-                for line in c.log_tail.splitlines()[-15:]:
+            if show_logs and c.log_tail and c.log_tail not in logs_shown:
+                logs_shown.add(c.log_tail)  # a log two checks share (the prod build) is shown once
+                for line in triage.log_excerpt(c.log_tail):
                     print(f"{indent}| {line}", file=out)
     if results.dev_image and results.prod_image and results.ratio is not None:
         print("", file=out)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from urllib.parse import quote
 from collections.abc import Mapping
 from typing import TextIO
 
+from autograde.report import triage
 from autograde.results import CheckResult, GradingResults
 
 SIZE_RATIO_DEFAULT = 0.5
@@ -84,7 +86,7 @@ def _lost_points(check: CheckResult) -> bool:
     return check.status in ("fail", "error") or check.score < check.max_score and check.status != "skip"
 
 
-def annotations(results: GradingResults) -> list[str]:
+def annotation_lines(results: GradingResults) -> list[str]:
     out: list[str] = []
     for check in results.checks:
         if not check.file or not _lost_points(check):
@@ -96,7 +98,7 @@ def annotations(results: GradingResults) -> list[str]:
         props: dict[str, object] = {"file": check.file}
         if check.line:
             props["line"] = check.line
-        props["title"] = f"{check.id} (-{lost}/{check.max_score} pts)"
+        props["title"] = f"{check.id} — lost {lost} of {check.max_score} points"
         out.append(command("error", message, **props))
     for a in results.advice:
         props = {"file": a.file, "line": a.line or None, "title": f"hadolint {a.code}"}
@@ -123,16 +125,68 @@ def _html_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _cell(text: object) -> str:
-    """Inline text for a Markdown table cell: no HTML, no row breaks, no column breaks.
+_LOCAL_URL = re.compile(r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::\d+)?[^\s`<>()|]*")
+
+
+class Links:
+    """`file:line` as links to the file at the graded commit
+    ($GITHUB_SERVER_URL/$GITHUB_REPOSITORY/blob/$GITHUB_SHA/FILE#LLINE); plain text when the
+    repository or commit is unknown."""
+
+    def __init__(self, results: GradingResults, env: Mapping[str, str] | None = None) -> None:
+        env = env or {}
+        self.server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
+        self.repo = env.get("GITHUB_REPOSITORY") or results.source.get("repository", "")
+        self.sha = env.get("GITHUB_SHA") or results.source.get("commit", "")
+        self.files = sorted({c.file for c in results.checks if c.file}, key=len, reverse=True)
+
+    def url(self, file: str, line: int | None) -> str | None:
+        if not (self.repo and self.sha and re.fullmatch(r"[\w.-]+/[\w.-]+", self.repo)
+                and re.fullmatch(r"[0-9a-fA-F]{7,64}", self.sha)):
+            return None
+        return f"{self.server}/{self.repo}/blob/{self.sha}/{quote(file, safe='/')}" + (f"#L{line}" if line else "")
+
+    def link(self, file: str, line: int | None) -> str:
+        text = _html_escape(_place(file, line))
+        url = self.url(file, line)
+        return f"[{text}]({url})" if url else text
+
+    def sub(self, text: str) -> str:
+        """Link every `file:line` and `file` of the files the checks name in (already escaped) text."""
+        if not self.files:
+            return text
+        alternatives = "|".join(re.escape(_html_escape(f)) for f in self.files)
+        by_text = {_html_escape(f): f for f in self.files}
+        pattern = re.compile(rf"(?<![\w/.\[-])({alternatives})(?::(\d+))?(?!\w|[.:]\w|\]\()")
+        return pattern.sub(lambda m: self.link(by_text[m.group(1)], int(m.group(2)) if m.group(2) else None), text)
+
+
+def _place(file: str, line: int | None) -> str:
+    return f"{file}:{line}" if line else file
+
+
+def _cell(text: object, links: Links | None = None) -> str:
+    """Inline text for a Markdown table cell or list item: no HTML, no row breaks, no column breaks.
 
     Code spans are kept as they are: Markdown shows their content literally, entities included,
-    so escaping there would print `&amp;&amp;` where a hint says `&&`."""
+    so escaping there would print `&amp;&amp;` where a hint says `&&`. Outside them, a local URL
+    (the grader's own, on a random port) becomes a code span, not a link a student would try,
+    and `file:line` becomes a link to the file when `links` is given."""
     raw, parts, last = str(text), [], 0
+
+    def plain(chunk: str) -> str:
+        out, at = [], 0
+        for m in _LOCAL_URL.finditer(chunk):
+            out += [_html_escape(chunk[at:m.start()]), f"`{m.group(0)}`"]
+            at = m.end()
+        out.append(_html_escape(chunk[at:]))
+        escaped = "".join(out)
+        return links.sub(escaped) if links else escaped
+
     for m in _CODE_SPAN.finditer(raw):
-        parts += [_html_escape(raw[last:m.start()]), m.group(0)]
+        parts += [plain(raw[last:m.start()]), m.group(0)]
         last = m.end()
-    s = "".join(parts) + _html_escape(raw[last:])
+    s = "".join(parts) + plain(raw[last:])
     s = s.replace("|", "\\|").replace("\r", "")
     return "<br>".join(part.strip() for part in s.split("\n") if part.strip())
 
@@ -192,13 +246,94 @@ def _sizes_section(results: GradingResults) -> list[str]:
     return lines
 
 
-def step_summary(results: GradingResults, fence_free: bool = True) -> str:
+def _points(n: int) -> str:
+    return f"{n} point" + ("" if n == 1 else "s")
+
+
+def _ids(checks: list[CheckResult]) -> str:
+    return ", ".join(f"`{c.id}`" for c in checks)
+
+
+def _fix_first(results: GradingResults, links: Links) -> list[str]:
+    fix = triage.fix_first(results)
+    if fix is None:
+        return []
+    c = fix.check
+    lost_total = sum(triage.lost(x) for x in results.checks)
+    place = links.link(c.file, c.line) if c.file else f"`{c.id}`"
+    command = fix.command.replace("`", "")
+    command = command if len(command) <= 100 else command[:99] + "…"
+    what = f" — `{command}` failed" if command else ""
+    share = f"All {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
+    lines = [f"**Fix first:** {place}{what}. {_cell(fix.hint, links) if fix.hint else _cell(c.message, links)}",
+             "",
+             f"{share} lost points depend on it: {_ids(fix.checks)}.", ""]
+    return lines
+
+
+def _lost_list(results: GradingResults, links: Links) -> list[str]:
+    """What to do, one item per problem: the Fix first failure with every check that fails with
+    it (its hint once), then the other lost checks, a hint shared by several given once."""
+    lost = [c for c in results.checks if triage.lost(c) and c.status != "pass"
+            and not (results.static_only and c.status == "skip")]
+    items = []
+    fix = triage.fix_first(results)
+    if fix is not None:
+        together = [x for x in fix.checks if x.status != "skip"]
+        lost = [c for c in lost if c not in fix.checks]
+        if fix.hint:
+            items.append(_item(together, fix.hint, links, first=True))
+    for hint, group in triage.hint_groups(lost):
+        items.append(_item(group, hint, links))
+    return ["### What to do", "", *items, ""] if items else []
+
+
+def _item(group: list[CheckResult], hint: str, links: Links, first: bool = False) -> str:
+    head = group[0]
+    place = f" — {links.link(head.file, head.line)}" if head.file else ""
+    points = sum(triage.lost(x) for x in group)
+    label = "**Fix first:** " if first else ""
+    return (f"- {label}{_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points){place}: "
+            f"{_cell(hint, links)}")
+
+
+def _result_cell(c: CheckResult, links: Links) -> str:
+    message = (c.message or "").strip()
+    place = triage.where(c)
+    if c.status == "pass" or not c.file:
+        return _cell(message, links if c.status != "pass" else None)
+    if place and place in message:  # the message names the place already: link it there
+        return _cell(message, links)
+    return f"{links.link(c.file, c.line)}: {_cell(message, links)}"
+
+
+def _logs_section(results: GradingResults) -> list[str]:
+    lines: list[str] = []
+    seen: dict[str, list[CheckResult]] = {}
+    for c in results.checks:
+        if c.status == "pass" or not c.log_tail.strip():
+            continue
+        seen.setdefault(c.log_tail, []).append(c)
+    for tail, group in seen.items():
+        log = clean_log(tail)
+        excerpt = triage.log_excerpt(log)
+        if len(log) > LOG_TAIL_MAX_CHARS:
+            log = "…\n" + log[-LOG_TAIL_MAX_CHARS:]
+        lines += [f"#### Log of {_ids(group)}", "", code_block("\n".join(excerpt) or "(empty)"), "",
+                  f"<details><summary>Full log tail of {', '.join(f'<code>{_cell(c.id)}</code>' for c in group)}"
+                  "</summary>", "", code_block(log), "", "</details>", ""]
+    return lines
+
+
+def step_summary(results: GradingResults, fence_free: bool = True, env: Mapping[str, str] | None = None) -> str:
     """Markdown for $GITHUB_STEP_SUMMARY.
 
     fence_free=True: the text goes to the summary file, which the runner never scans for
     workflow commands. With fence_free=False the caller means to print it to a log without
-    a Fence, so any workflow-command syntax in it is neutralized.
+    a Fence, so any workflow-command syntax in it is neutralized. `env` gives the
+    GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA that file:line links point at.
     """
+    links = Links(results, env)
     lines: list[str] = []
     icon = "✅" if results.full_marks else ("⚠️" if results.has_error else "❌")
     lines.append(f"## {icon} Autograde: {results.total} / {results.possible} points")
@@ -207,29 +342,23 @@ def step_summary(results: GradingResults, fence_free: bool = True) -> str:
         lines += [f"> **Grading error:** {_cell(results.error)}", ""]
     if results.static_only:
         lines += ["_Static checks only: runtime checks were not run._", ""]
-    lines += ["| | Check | Points | Result | Hint |", "|---|---|---:|---|---|"]
+    lines += _fix_first(results, links)
+    lines += ["| | Check | Points | Result |", "|---|---|---:|---|"]
     for c in results.checks:
-        where = f" ({_cell(c.file)}{':' + str(c.line) if c.line else ''})" if c.file else ""
-        lines.append(
-            f"| {STATUS_EMOJI.get(c.status, '?')} | `{c.id}` {_cell(c.name)} | {c.score}/{c.max_score} "
-            f"| {_cell(c.message)}{where} | {_cell(c.hint) if c.status != 'pass' else ''} |")
-    lines.append(f"| | **Total** | **{results.total}/{results.possible}** | | |")
+        lines.append(f"| {STATUS_EMOJI.get(c.status, '?')} | `{c.id}` {_cell(c.name)} | {c.score}/{c.max_score} "
+                     f"| {_result_cell(c, links)} |")
+    lines.append(f"| | **Total** | **{results.total}/{results.possible}** | |")
     lines.append("")
+    lines += _lost_list(results, links)
     lines += _sizes_section(results)
     if results.advice:
         lines += ["<details><summary>hadolint advice (0 points)</summary>", "",
                   "| Line | Rule | Level | Advice |", "|---:|---|---|---|"]
         for a in results.advice:
-            lines.append(f"| {a.line} | {_cell(a.code)} | {_cell(a.level)} | {_cell(a.message)} |")
+            lines.append(f"| {links.link(a.file, a.line) if a.line else a.line} | {_cell(a.code)} | {_cell(a.level)} "
+                         f"| {_cell(a.message)} |")
         lines += ["", "</details>", ""]
-    for c in results.checks:
-        if c.status == "pass" or not c.log_tail.strip():
-            continue
-        log = clean_log(c.log_tail)
-        if len(log) > LOG_TAIL_MAX_CHARS:
-            log = "…\n" + log[-LOG_TAIL_MAX_CHARS:]
-        lines += [f"<details><summary>Log tail for <code>{_cell(c.id)}</code></summary>", "",
-                  code_block(log), "", "</details>", ""]
+    lines += _logs_section(results)
     text = "\n".join(lines) + "\n"
     return text if fence_free else neutralize(text)
 
@@ -240,13 +369,13 @@ def emit(results: GradingResults, out: TextIO, env: Mapping[str, str]) -> None:
     """In GitHub Actions: annotations to `out`, the summary appended to $GITHUB_STEP_SUMMARY."""
     if not in_actions(env):
         return
-    for line in annotations(results):
+    for line in annotation_lines(results):
         print(line, file=out)
     path = env.get("GITHUB_STEP_SUMMARY")
     if path:
         try:
             with open(path, "a", encoding="utf-8") as f:
-                f.write(step_summary(results))
+                f.write(step_summary(results, env=env))
         except OSError as e:
             print(command("warning", f"autograde could not write the job summary: {e.strerror or e}"), file=out)
     out.flush()

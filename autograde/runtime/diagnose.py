@@ -107,3 +107,17 @@ def infrastructure(step: str | None, error: str, output: str) -> str:
     if PIP_NETWORK.search(output):
         return "pip could not reach the package index from inside the build (the network, not your file)"
     return ""
+
+
+def up_infrastructure(output: str) -> str:
+    """Why `docker compose up` failed for the machine's reasons (pulling an image, the engine), or ""."""
+    text = output.lower()
+    for needle in ENGINE_TROUBLE:
+        if needle in text:
+            return f"the connection to the Docker engine was lost ({needle})"
+    if "manifest unknown" in text or "access denied" in text or " not found" in text:
+        return ""
+    for needle in REGISTRY_TROUBLE:
+        if needle in text:
+            return f"an image could not be pulled: the registry could not be reached or refused ({needle.strip()})"
+    return ""

@@ -35,10 +35,11 @@ class UpFacts:
     services: list[ServiceFacts] = field(default_factory=list)
     output_tail: str = ""
     seconds: float = 0.0
+    infrastructure: str = ""  # `up` failed for the machine's reasons (a pull, the engine): why, else ""
 
 
 @dataclass
-class Response:
+class HttpAnswer:
     status: int | None  # None: no answer
     body: str = ""  # first bytes only, student-controlled
     error: str = ""
@@ -48,11 +49,11 @@ class Response:
 @dataclass
 class CounterFacts:
     url: str
-    first: Response | None = None
-    second: Response | None = None
+    first: HttpAnswer | None = None
+    second: HttpAnswer | None = None
     redis_value: str | None = None
     redis_error: str = ""
-    after_restart: Response | None = None
+    after_restart: HttpAnswer | None = None
     restart_error: str = ""
 
 
@@ -69,7 +70,7 @@ class LeanFacts:
 
 @dataclass
 class Facts:
-    skipped: str | None = None  # reason the runtime checks were not run (student's side)
+    refused: str | None = None  # why the runtime checks were not run (the student's side)
     error: str | None = None  # the grader or the machine failed; not the student's fault
     error_hint: str = ""
     interrupted: bool = False

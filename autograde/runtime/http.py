@@ -6,23 +6,24 @@ import re
 import socket
 import time
 
-from autograde.runtime.facts import Response
+from autograde.runtime.facts import HttpAnswer
 
 MAX_BODY = 64 * 1024
 _INT = re.compile(r"(?<![\w.])\d{1,18}(?![\w.]*\d)")
 
 
-def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> Response:
+def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> HttpAnswer:
     deadline = time.monotonic() + timeout
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request("GET", path, headers={"User-Agent": "autograde", "Connection": "close"})
         resp = conn.getresponse()
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         while size < MAX_BODY:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return Response(None, _text(chunks), f"HTTP {resp.status} came, but the body did not finish within "
+                return HttpAnswer(None, _text(chunks), f"HTTP {resp.status} came, but the body did not finish within "
                                                      f"{timeout:g} s")
             if conn.sock:
                 conn.sock.settimeout(remaining)
@@ -32,9 +33,9 @@ def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> Response
             chunks.append(chunk)
             size += len(chunk)
         body = _text(chunks)
-        return Response(resp.status, body, "", count(body) if resp.status == 200 else None)
+        return HttpAnswer(resp.status, body, "", count(body) if resp.status == 200 else None)
     except (OSError, http.client.HTTPException, socket.timeout) as e:
-        return Response(None, "", _describe(e))
+        return HttpAnswer(None, "", _describe(e))
     finally:
         conn.close()
 

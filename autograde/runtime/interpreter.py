@@ -5,29 +5,15 @@ import posixpath
 import re
 import shlex
 
+from autograde.model.shell import app_command
+
 _PYTHON = re.compile(r"^python[0-9.]*$")
-_SHELLS = frozenset({"sh", "bash", "dash", "ash"})
-_WRAPPERS = frozenset({"exec", "env", "tini", "dumb-init", "--"})
 
 
 def _python_word(words: list[str]) -> str | None:
     """The interpreter a command line starts, looking through `sh -c`, `exec`, `env`, tini and assignments."""
-    i = 0
-    while i < len(words):
-        word = words[i]
-        name = posixpath.basename(word)
-        if _PYTHON.match(name):
-            return word
-        if name in _SHELLS and i + 2 < len(words) and words[i + 1] == "-c":
-            try:
-                return _python_word(shlex.split(words[i + 2]))
-            except ValueError:
-                return None
-        if name in _WRAPPERS or "=" in word and not word.startswith("-") or word.startswith("-") and i > 0:
-            i += 1
-            continue
-        return None
-    return None
+    argv = app_command(words)
+    return argv[0] if argv and _PYTHON.match(posixpath.basename(argv[0])) else None
 
 
 def from_processes(command_lines: list[str]) -> str | None:

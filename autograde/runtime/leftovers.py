@@ -13,7 +13,8 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, IO
+from collections.abc import Callable
+from typing import IO, Any
 
 PROJECT_LABEL = "com.docker.compose.project"
 PROJECT = re.compile(r"^autograde-[0-9a-f]{12}$")  # the grader's own project names, and nothing else
@@ -64,7 +65,7 @@ def abandoned(project: str) -> bool:
 def projects_on_engine(client: Any) -> set[str]:
     """Compose projects of grader runs that still own something on the engine."""
     found: set[str] = set()
-    listings = (lambda: client.containers.list(all=True, filters={"label": PROJECT_LABEL}),
+    listings: tuple[Callable[[], list[Any]], ...] = (lambda: client.containers.list(all=True, filters={"label": PROJECT_LABEL}),
                 lambda: client.networks.list(filters={"label": PROJECT_LABEL}),
                 lambda: client.volumes.list(filters={"label": PROJECT_LABEL}),
                 lambda: client.images.list(filters={"label": PROJECT_LABEL}))

@@ -5,6 +5,7 @@ which the grade command calls after the report is written, also on errors and si
 """
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import re
@@ -17,17 +18,19 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Callable, Literal, overload
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import http, leftovers
-from autograde.runtime.diagnose import parse_build_output
-from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, Response, ServiceFacts,
+from autograde.runtime.diagnose import parse_build_output, up_infrastructure
+from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, HttpAnswer, ServiceFacts,
                                      UpFacts)
 from autograde.runtime.interpreter import from_command, from_processes
 from autograde.runtime.override import Caps, dev_override, prod_override
-from autograde.runtime.safety import scan
+from autograde.runtime.policy import refusals
 from autograde.util import Processes
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -39,28 +42,11 @@ ANSWER_GRACE_S = 8.0
 # An app that accepted the connection but answers slowly (its own Redis retries) gets this long per
 # request, so that its answer is seen rather than cut off at --request-timeout.
 SLOW_ANSWER_S = 15.0
-LEAN_SCRIPT = r"""
-import importlib.util, json, os, sys
-r = {"prefix": sys.prefix, "base": sys.base_prefix, "exe": sys.executable}
-try:
-    import flask  # noqa: F401
-    r["flask"] = True
-except Exception as e:
-    r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
-r["pytest"] = importlib.util.find_spec("pytest") is not None
-skip = {"/proc", "/sys", "/dev", "/usr/lib", "/usr/share", "/usr/include", "/lib", "/usr/local/lib", "/var/lib"}
-found = []
-for top, dirs, files in os.walk("/"):
-    dirs[:] = [d for d in dirs if os.path.join(top, d) not in skip and "site-packages" not in d]
-    if os.path.basename(top) == "tests" and any(f.startswith("test_") and f.endswith(".py") for f in files):
-        found.append(top)
-r["tests"] = found[:5]
-print(json.dumps(r))
-"""
+LEAN_SCRIPT = (importlib.resources.files("autograde.runtime") / "lean_probe.py").read_text(encoding="utf-8")
 
 
 @dataclass
-class Options:
+class SessionOptions:
     host_port: int | None = 5005  # None: pick a free port
     build_timeout: float = 600.0
     ready_timeout: float = 60.0
@@ -75,9 +61,12 @@ class Options:
 @dataclass
 class Session:
     sub: Submission
-    options: Options = field(default_factory=Options)
+    options: SessionOptions = field(default_factory=SessionOptions)
     project: str = field(default_factory=lambda: f"autograde-{uuid.uuid4().hex[:12]}")
     timings: dict[str, float] = field(default_factory=dict)
+    # told (phase, "start") when a phase begins, (phase, "end") when it is timed and (phase, "line:TEXT")
+    # for a line of build output; for display only
+    progress: Callable[[str, str], None] | None = None
 
     def __post_init__(self) -> None:
         self.root = self.sub.root.resolve()
@@ -103,9 +92,10 @@ class Session:
 
     def _run(self) -> None:
         facts = self.facts
-        reason = self._refusal()
-        if reason:
-            facts.skipped = reason
+        refused = refusals(self.sub, self.root)
+        self._dev_refusal = refused.dev
+        if refused.prod:
+            facts.refused = refused.prod
             return
         if not self._connect():
             return
@@ -154,31 +144,6 @@ class Session:
             facts.engine_lost = facts.engine_lost or "the engine went away during the build"
 
     # -- guards ------------------------------------------------------------------------------
-    def _refusal(self) -> str | None:
-        sub = self.sub
-        if sub.prod_problem is not None:
-            return f"{PROD_FILE} cannot be used: {sub.prod_problem.message}"
-        if sub.dockerfile_problem is not None:
-            return f"Dockerfile.prod cannot be built: {sub.dockerfile_problem.message}"
-        assert sub.prod is not None
-        missing = [s for s in ("web_prod", "redis_prod") if not sub.prod.services.get(s) or
-                   not sub.prod.services[s].data]
-        if missing:
-            return f"{PROD_FILE} does not define {' and '.join(missing)} yet, so there is nothing to start"
-        refusals = scan(sub.prod, self.root)
-        if refusals:
-            return ("refused to run: " + "; ".join(map(str, refusals[:3])) +
-                    " (the grader does not start privileged or host-reaching containers)")
-        if sub.dev is None:
-            self._dev_refusal = f"{DEV_FILE} cannot be used: {sub.dev_problem.message if sub.dev_problem else ''}"
-        else:
-            dev_refusals = scan(sub.dev, self.root)
-            if dev_refusals:
-                self._dev_refusal = "refused to build the dev image: " + "; ".join(map(str, dev_refusals[:3]))
-            elif "web_dev" not in sub.dev.services:
-                self._dev_refusal = f"{DEV_FILE} has no web_dev service"
-        return None
-
     def _connect(self) -> bool:
         try:
             import docker
@@ -247,16 +212,18 @@ class Session:
         path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps()))
         return [str(self.root / DEV_FILE), str(path)]
 
-    def _compose(self, files: list[str], *args: str, timeout: float) -> Any:
+    def _compose(self, files: list[str], *args: str, timeout: float, on_line: Any = None) -> Any:
         argv = ["docker", "compose", "--progress", "plain", "-p", self.project]
         for f in files:
             argv += ["-f", f]
         argv += ["--project-directory", str(self.root), *args]
-        return self.procs.run(argv, timeout=timeout, cwd=str(self.root), env=self._env())
+        return self.procs.run(argv, timeout=timeout, cwd=str(self.root), env=self._env(), on_line=on_line)
 
     # -- build -------------------------------------------------------------------------------
     def _build(self, files: list[str], services: list[str], tag: str, timing: str) -> BuildFacts:
-        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout)
+        self._phase(timing, "start")
+        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout,
+                            on_line=lambda line: self._phase(timing, "line:" + line))  # display only
         self._time(timing, ran.seconds)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
@@ -279,8 +246,10 @@ class Session:
                 try:
                     self.client.images.get(image)
                 except Exception:
+                    self._phase("pull", "start")
                     self._compose(files, "pull", "--ignore-buildable", "--ignore-pull-failures", "--quiet",
                                   timeout=self.options.build_timeout)
+                    self._phase("pull", "end")
                     return
 
     # -- run and probe -----------------------------------------------------------------------
@@ -288,11 +257,12 @@ class Session:
         """Start the stack and probe it; returns the app's interpreter and how it was found, if known."""
         o = self.options
         start = time.monotonic()
+        self._phase("up", "start")
         ran = self._compose(files, "up", "-d", "--no-build", "web_prod", "redis_prod",
                             timeout=o.ready_timeout + 60)
         if ran.returncode != 0:
             self.facts.up = UpFacts(False, "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
-                                    self._services(), ran.tail)
+                                    self._services(), ran.tail, infrastructure=up_infrastructure(ran.tail))
             return None
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)
@@ -306,6 +276,7 @@ class Session:
             return interpreter
         self.facts.up = UpFacts(True, "", services, ran.tail, time.monotonic() - start)
         probes = time.monotonic()
+        self._phase("probes", "start")
         counter = CounterFacts(url)
         self.facts.counter = counter
         counter.first = first
@@ -316,14 +287,14 @@ class Session:
         self._time("probes", time.monotonic() - probes)
         return interpreter
 
-    def _until_answer(self, port: int, deadline: float) -> Response:
+    def _until_answer(self, port: int, deadline: float) -> HttpAnswer:
         """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.
 
         An app that answers, but not 200, has answered: that answer is what was seen once Redis was
         ready when the request was sent (or after ANSWER_GRACE_S more of such answers), without
         sitting out the whole deadline.
         """
-        last = Response(None, "", "no answer yet")
+        last = HttpAnswer(None, "", "no answer yet")
         checked = 0.0
         answered_at: float | None = None
         redis_ready: float | None = None
@@ -345,11 +316,11 @@ class Session:
                 checked = time.monotonic()
                 web = self._container("web_prod")
                 if web is None or web.status in ("exited", "dead"):
-                    return Response(None, "", "web_prod stopped")
+                    return HttpAnswer(None, "", "web_prod stopped")
             time.sleep(0.05)
         if last.status is not None:
             return last
-        return Response(None, last.body, last.error or f"no 200 within {self.options.ready_timeout:g} s")
+        return HttpAnswer(None, last.body, last.error or f"no 200 within {self.options.ready_timeout:g} s")
 
     def _redis_ping(self) -> bool:
         """Whether redis_prod answers PING (so an error answer of the app is not Redis still starting)."""
@@ -383,7 +354,7 @@ class Session:
         found = from_processes([p[column] for p in top.get("Processes") or [] if len(p) > column])
         return (found, "the running app's process") if found else None
 
-    def _restart_and_get(self, port: int) -> tuple[Response | None, str]:
+    def _restart_and_get(self, port: int) -> tuple[HttpAnswer | None, str]:
         web = self._container("web_prod")
         if web is None:
             return None, "web_prod is gone"
@@ -413,11 +384,14 @@ class Session:
     def _containers(self) -> list[Any]:
         import docker.errors
 
-        for attempt in range(5):
-            try:
-                return self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
-            except docker.errors.NotFound:  # one was removed between listing and inspecting (the lean probe's)
-                time.sleep(0.1)
+        try:  # a container can go between listing and inspecting (the lean probe's): list again
+            for attempt in Retrying(retry=retry_if_exception_type(docker.errors.NotFound), stop=stop_after_attempt(5),
+                                    wait=wait_fixed(0.1), reraise=True):
+                with attempt:
+                    return list(self.client.containers.list(all=True,
+                                                            filters={"label": f"{PROJECT_LABEL}={self.project}"}))
+        except docker.errors.NotFound:
+            pass
         return []
 
     def _container(self, service: str) -> Any:
@@ -452,6 +426,7 @@ class Session:
         (exec or shell form); otherwise `python` on the image's PATH.
         """
         start = time.monotonic()
+        self._phase("inspect", "start")
         python, found_by = interpreter or ("python", "")
         try:
             image = self.client.images.get(self.prod_tag)
@@ -491,6 +466,7 @@ class Session:
         this machine then knows these remains are abandoned and removes them.
         """
         start = time.monotonic()
+        self._phase("cleanup", "start")
         self.procs.stop_all()
         problems: list[str] = []
         if self.client is not None:
@@ -539,6 +515,7 @@ class Session:
     def _teardown_stack(self) -> None:
         """Remove the prod stack once probed, while inspection and the dev build may still run."""
         start = time.monotonic()
+        self._phase("teardown", "start")
         self._remove_resources(self.project, lambda c: SERVICE_LABEL in c.labels)
         self._time("teardown", time.monotonic() - start)
 
@@ -563,18 +540,15 @@ class Session:
                 ("network", lambda: self.client.networks.list(filters=label), lambda x: x.remove()),
                 ("volume", lambda: self.client.volumes.list(filters=label), lambda x: x.remove(force=True)),
             ):
-                for attempt in range(3):
-                    try:
-                        items = listing()
-                        list(pool.map(remove, items))  # containers go in parallel: each kill takes a moment
-                        removed.append((kind, len(items)))
-                        break
-                    except Exception as e:
-                        if _gone(e):
-                            continue
-                        if attempt == 2:
-                            problems.append(f"{kind}: {e}")
-                        time.sleep(0.3)
+                try:
+                    for attempt in Retrying(stop=stop_after_attempt(3), wait=wait_fixed(0.3), reraise=True):
+                        with attempt:
+                            items = listing()
+                            list(pool.map(remove, items))  # in parallel: each container's kill takes a moment
+                            removed.append((kind, len(items)))
+                except Exception as e:
+                    if not _gone(e):
+                        problems.append(f"{kind}: {e}")
         return removed if count else problems
 
     def _remove_images(self) -> list[str]:
@@ -600,6 +574,14 @@ class Session:
     def _time(self, key: str, seconds: float) -> None:
         with self._lock:
             self.timings[key] = round(self.timings.get(key, 0.0) + seconds, 3)
+        self._phase(key, "end")
+
+    def _phase(self, name: str, event: str) -> None:
+        if self.progress is not None:
+            try:
+                self.progress(name, event)
+            except Exception:  # a display problem must not change a grade
+                pass
 
 
 def compose_version(text: str) -> tuple[int, int] | None:
@@ -619,5 +601,12 @@ def _engine_gone(e: BaseException) -> bool:
 
 
 def _gone(e: Exception) -> bool:
+    """Whether removing something failed only because it is already gone (never: the engine is gone)."""
+    if _engine_gone(e):
+        return False
+    import docker.errors
+
+    if isinstance(e, docker.errors.NotFound):
+        return True
     text = str(e)
     return "No such" in text or "404" in text or "not found" in text.lower()

@@ -20,8 +20,6 @@ CASES = {
                                                         "COPY --from=builder /venv /opt/venv"),
                                              "COPY --from=builder /venv", "does not exist there",
                                              "exact path"),
-    "base image tag that does not exist": (DF.replace("FROM python:3.13-slim", "FROM python:3.99-slim"),
-                                           "FROM python:3.99-slim", "does not exist or cannot be pulled", "tag"),
     "a failing test": (DF.replace("COPY app/ .", "COPY app/ .\nRUN printf 'def test_x():\\n    assert False\\n' > tests/test_fail.py"),
                        "python -m pytest", "tests failed", "pytest output"),
 }
@@ -41,4 +39,16 @@ def test_failed_build_is_explained(tmp_path, docker_engine, name):
     for dependent in ("runtime.counter", "images.size_ratio", "images.prod_lean"):
         assert checks[dependent]["status"] == "skip", dependent
     assert code == 1
+    assert_clean(report)
+
+
+def test_a_tag_the_offline_registry_cannot_resolve_is_the_machines_trouble(tmp_path, docker_engine):
+    """Here no registry is reachable, so a tag that is not on the engine cannot be looked up: that is an
+    `error` naming the FROM line (on GitHub the registry answers "not found", a `fail`: see the unit tests)."""
+    dockerfile = DF.replace("FROM python:3.13-slim", "FROM python:3.99-slim")
+    code, report, out = grade(make_checkout(tmp_path / "c", files={"Dockerfile.prod": dockerfile}), "--build-timeout", "120")
+    up = next(c for c in report["checks"] if c["id"] == "runtime.up")
+    assert up["status"] == "error" and "not because of your files" in up["message"], up
+    assert up["line"] == next(i for i, row in enumerate(dockerfile.splitlines(), 1) if "python:3.99-slim" in row)
+    assert code == 2
     assert_clean(report)

@@ -5,8 +5,9 @@ import json
 import time
 
 import pytest
-from support import leftovers, make_checkout, solution_files, unique_project
 from test_grade_e2e import assert_clean, grade
+
+from support import leftovers, make_checkout, solution_files, unique_project
 
 pytestmark = pytest.mark.docker
 

@@ -148,21 +148,15 @@ def snapshot() -> dict[str, set[str]]:
     """Ids of every container, network, volume and image on the engine (others' too)."""
     c = _client()
     try:
+        # the low-level listings are one call each: no per-item inspect that races with other people's removals
         return {
-            "containers": {x.id for x in c.containers.list(all=True)},
-            "networks": {x.id for x in c.networks.list()},
-            "volumes": {x.name for x in c.volumes.list()},
-            "images": {x.id for x in c.images.list(all=True)},
+            "containers": {x["Id"] for x in c.api.containers(all=True)},
+            "networks": {x["Id"] for x in c.api.networks()},
+            "volumes": {x["Name"] for x in (c.api.volumes().get("Volumes") or [])},
+            "images": {x["Id"] for x in c.api.images(all=True)},
         }
     finally:
         c.close()
-
-
-def _mentions(obj: Any, project: str) -> bool:
-    attrs = getattr(obj, "attrs", {}) or {}
-    labels = attrs.get("Labels") or (attrs.get("Config") or {}).get("Labels") or {}
-    names = [getattr(obj, "name", "") or "", *(getattr(obj, "tags", None) or [])]
-    return labels.get(PROJECT_LABEL) == project or any(project in n for n in names)
 
 
 def new_resources_of(before: dict[str, set[str]], project: str) -> list[str]:
@@ -170,14 +164,16 @@ def new_resources_of(before: dict[str, set[str]], project: str) -> list[str]:
     c = _client()
     found = []
     try:
-        for kind, listing in (("container", lambda: c.containers.list(all=True)),
-                              ("network", lambda: c.networks.list()),
-                              ("volume", lambda: c.volumes.list()),
-                              ("image", lambda: c.images.list(all=True))):
-            for obj in listing():
-                key = obj.name if kind == "volume" else obj.id
-                if key not in before[kind + "s"] and _mentions(obj, project):
-                    found.append(f"{kind} {getattr(obj, 'name', None) or obj.id}")
+        api = c.api
+        for kind, items in (("container", api.containers(all=True)), ("network", api.networks()),
+                            ("volume", api.volumes().get("Volumes") or []), ("image", api.images(all=True))):
+            for item in items:  # one listing call each: nothing to race with other people's removals
+                key = item["Name"] if kind == "volume" else item["Id"]
+                labels = item.get("Labels") or {}
+                names = [*(item.get("Names") or []), item.get("Name") or "", *(item.get("RepoTags") or [])]
+                if key not in before[kind + "s"] and (labels.get(PROJECT_LABEL) == project
+                                                      or any(project in n for n in names)):
+                    found.append(f"{kind} {item.get('Name') or (item.get('Names') or [key])[0]}")
     finally:
         c.close()
     return found

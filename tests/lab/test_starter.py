@@ -8,8 +8,17 @@ import subprocess
 import pytest
 import yaml
 
-from support import REPO, compose, down, leftovers, make_checkout, solution_files, unique_project, \
-    wait_http, wait_port_free
+from support import (
+    REPO,
+    compose,
+    down,
+    leftovers,
+    make_checkout,
+    solution_files,
+    unique_project,
+    wait_http,
+    wait_port_free,
+)
 
 PROD = "docker-compose.prod.yml"
 README = (REPO / "README.md").read_text(encoding="utf-8")

@@ -146,7 +146,7 @@ def test_fuzz_static_checks(tmp_path: Path, rubric):
                     for refusal in scan(cf, tmp_path):
                         str(refusal)
             results = grade(Context(sub, rubric, None), phase="static")
-            results += grade(Context(sub, rubric, Facts(skipped="fuzz")), phase="runtime")
+            results += grade(Context(sub, rubric, Facts(refused="fuzz")), phase="runtime")
         except Exception as e:  # noqa: BLE001 - the point of the test
             raise AssertionError(f"{type(e).__name__}: {e}\n{where}") from e
         errors = [f"{c.id}: {c.message}" for c in results if c.status == "error"]

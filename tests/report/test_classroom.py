@@ -178,3 +178,13 @@ def test_result_output_is_the_single_runner_payload_the_reporter_reads(tmp_path)
     errored = GradingResults(checks=[], error="engine gone")
     (_, payload), = reporter_load("autograde", {"AUTOGRADE_RESULTS": classroom.step_outputs(errored)["result"]})
     assert payload["max_score"] == 100 and len(payload["tests"]) == 12 and payload["status"] == "error"
+
+
+def test_checks_not_run_keep_the_instructors_points():
+    """With no check graded, Classroom still gets the rubric in effect, not the defaults."""
+    from autograde.results import GradingResults
+
+    override = {i.id: 0 for i in DEFAULT_ITEMS} | {"runtime.up": 42}
+    results = GradingResults(checks=[], error="the Docker engine is not reachable", grader={"points": override})
+    payloads = classroom.runner_results(results)
+    assert sum(p["max_score"] for p in payloads.values()) == 42

@@ -77,17 +77,17 @@ def results_fixture() -> GradingResults:
 
 
 def test_annotations_for_failed_checks_with_a_file_and_for_advice():
-    lines = github.annotations(results_fixture())
+    lines = github.annotation_lines(results_fixture())
     assert lines == [
-        "::error file=Dockerfile.prod,line=12,title=dockerfile.final_slim (-5/5 pts)::"
+        "::error file=Dockerfile.prod,line=12,title=dockerfile.final_slim — lost 5 of 5 points::"
         "final stage is FROM python:3.13, 100%25 full-size%0Anot slim%0AHint: use python:3.13-slim",
-        "::error file=docker-compose.prod.yml,title=compose.web_prod (-10/10 pts)::no port 5005",
+        "::error file=docker-compose.prod.yml,title=compose.web_prod — lost 10 of 10 points::no port 5005",
         "::warning file=Dockerfile.prod,line=7,title=hadolint DL3042::"
         "Avoid use of cache directory with pip, a,b:c (warning, advice, 0 points)",
     ]
     # and the runner reads them back as meant
     parsed = runner_commands("\n".join(lines))
-    assert parsed[0] == ("error", {"file": "Dockerfile.prod", "line": "12", "title": "dockerfile.final_slim (-5/5 pts)"},
+    assert parsed[0] == ("error", {"file": "Dockerfile.prod", "line": "12", "title": "dockerfile.final_slim — lost 5 of 5 points"},
                          "final stage is FROM python:3.13, 100% full-size\nnot slim\nHint: use python:3.13-slim")
     assert parsed[2][2].startswith("Avoid use of cache directory with pip, a,b:c")
 
@@ -101,7 +101,7 @@ def test_escaping_matches_the_toolkit():
 def test_annotation_text_cannot_inject_a_second_command():
     r = GradingResults(checks=[CheckResult("compose.services", "s", "fail", 0, 5,
                                            "service named\n" + FORGED, file="docker-compose.prod.yml")])
-    parsed = runner_commands("\n".join(github.annotations(r)))
+    parsed = runner_commands("\n".join(github.annotation_lines(r)))
     assert [p[0] for p in parsed] == ["error"]
 
 
@@ -117,12 +117,12 @@ def test_step_summary_shows_total_table_sizes_chart_and_safe_logs():
     chart = re.search(r"```mermaid\n(.*?)\n```", md, re.S).group(1)
     assert chart.startswith("xychart-beta") and "bar [1100.0, 880.0]" in chart and "line [550.0, 550.0]" in chart
     # the log tail sits in a code fence longer than any backtick run inside it
-    block = re.search(r"<summary>Log tail for <code>runtime.counter</code></summary>\n\n(`{4,})text\n(.*?)\n\1\n",
+    block = re.search(r"<summary>Full log tail of <code>runtime.counter</code></summary>\n\n(`{4,})text\n(.*?)\n\1\n",
                       md, re.S)
     assert block and "</details><script>" in block.group(2)
-    assert md.count("<details>") == md.count("</details>") - 1  # the one inside the code block is text
+    assert md.count("<details>") == md.count("</details>") - 2  # the excerpt and the full tail quote it as text
     # pass checks have no log section
-    assert "Log tail for <code>dockerfile.stages" not in md
+    assert "<code>dockerfile.stages" not in md
 
 
 def test_step_summary_for_printing_is_neutralized():
@@ -135,7 +135,7 @@ def test_table_cells_cannot_break_the_table_or_inject_html():
     r = GradingResults(checks=[CheckResult("compose.services", "s", "fail", 0, 5, "a | b\n<img src=x onerror=1>")])
     row = next(line for line in github.step_summary(r).splitlines() if "compose.services" in line)
     assert "a \\| b<br>&lt;img src=x onerror=1&gt;" in row
-    assert len(re.findall(r"(?<!\\)\|", row)) == 6  # five columns, as in the header
+    assert len(re.findall(r"(?<!\\)\|", row)) == 5  # four columns, as in the header
 
 
 def test_summary_without_images_and_with_error():
@@ -162,7 +162,7 @@ def test_emit_in_actions_prints_annotations_and_appends_summary(tmp_path):
     summary.write_text("# earlier step\n", encoding="utf-8")
     out = io.StringIO()
     github.emit(results_fixture(), out, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)})
-    assert out.getvalue().splitlines() == github.annotations(results_fixture())
+    assert out.getvalue().splitlines() == github.annotation_lines(results_fixture())
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("# earlier step\n") and "Autograde: 5 / 50 points" in text
 
@@ -184,6 +184,8 @@ def test_emit_survives_an_unwritable_summary(tmp_path):
 def test_code_spans_in_hints_stay_literal_and_html_outside_is_inert():
     r = GradingResults(checks=[CheckResult("dockerfile.builder_tests", "t", "fail", 0, 5, "msg <b>x</b>",
                                            hint="Use `pip install -r r.txt && python -m pytest` <img src=x>")])
-    row = next(line for line in github.step_summary(r).splitlines() if "dockerfile.builder_tests" in line)
-    assert "`pip install -r r.txt && python -m pytest`" in row
-    assert "&lt;img src=x&gt;" in row and "&lt;b&gt;x&lt;/b&gt;" in row
+    md = github.step_summary(r).splitlines()
+    row = next(line for line in md if line.startswith("| ") and "dockerfile.builder_tests" in line)
+    item = next(line for line in md if line.startswith("- ") and "dockerfile.builder_tests" in line)
+    assert "`pip install -r r.txt && python -m pytest`" in item
+    assert "&lt;img src=x&gt;" in item and "&lt;b&gt;x&lt;/b&gt;" in row

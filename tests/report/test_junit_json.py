@@ -37,9 +37,21 @@ def test_junit_has_points_per_testcase_and_totals(tmp_path):
     assert points["dockerfile.stages"]["points"] == "5" and points["runtime.up"]["max_points"] == "10"
     assert cases["dockerfile.stages"].is_passed
     assert isinstance(cases["runtime.up"].result[0], Failure)
-    assert isinstance(cases["runtime.counter"].result[0], Skipped)
+    # a skip that costs points is a failure: the check must not be green while points are lost
+    assert isinstance(cases["runtime.counter"].result[0], Failure)
+    assert cases["runtime.counter"].result[0].message == "lost 15 of 15 points: needs up"
     assert isinstance(cases["images.prod_lean"].result[0], Error)
     assert "\x00" not in path.read_text() and "\x1b" not in path.read_text()
+
+
+def test_only_a_skip_worth_nothing_stays_skipped(tmp_path):
+    r = GradingResults(checks=[CheckResult("runtime.counter", "Counter", "skip", 0, 0, "not in this rubric"),
+                               CheckResult("images.size_ratio", "Ratio", "skip", 0, 15, "no image")])
+    path = tmp_path / "r.xml"
+    junit.write(r, path)
+    cases = {c.name: c for c in next(iter(JUnitXml.fromfile(str(path))))}
+    assert isinstance(cases["runtime.counter"].result[0], Skipped)
+    assert isinstance(cases["images.size_ratio"].result[0], Failure)
 
 
 def test_json_round_trip(tmp_path):
@@ -49,3 +61,14 @@ def test_json_round_trip(tmp_path):
     assert data["score"] == 5 and data["max_score"] == 35 and data["images"]["ratio"] == 0.3333
     back = GradingResults.from_dict(data)
     assert back.to_dict() == data
+
+
+def test_static_only_leaves_the_ungraded_runtime_checks_skipped(tmp_path):
+    r = GradingResults(checks=[CheckResult("runtime.counter", "Counter", "skip", 0, 15, "not run: --static-only"),
+                               CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "no port")],
+                       static_only=True)
+    path = tmp_path / "r.xml"
+    junit.write(r, path)
+    cases = {c.name: c for c in next(iter(JUnitXml.fromfile(str(path))))}
+    assert isinstance(cases["runtime.counter"].result[0], Skipped)
+    assert isinstance(cases["compose.web_prod"].result[0], Failure)

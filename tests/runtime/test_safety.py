@@ -1,0 +1,91 @@
+"""The refusal policy, without an engine: each setting that reaches past the containers is refused, with its line."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograde.model.compose import parse
+from autograde.runtime.safety import FORBIDDEN_KEYS, HOST_NAMESPACES, scan
+
+BASE = "services:\n  web_prod:\n    build: .\n"
+
+
+def refused(extra: str, top: str = "", root: Path = Path("/repo")) -> list[str]:
+    cf = parse(BASE + extra + top, "docker-compose.prod.yml")
+    return [str(r) for r in scan(cf, root)]
+
+
+@pytest.mark.parametrize("key", FORBIDDEN_KEYS)
+def test_forbidden_keys(key):
+    found = refused(f"    {key}: [x]\n")
+    assert len(found) == 1 and f"`{key}`" in found[0] and found[0].startswith("docker-compose.prod.yml:4:"), found
+
+
+@pytest.mark.parametrize("key", HOST_NAMESPACES)
+def test_host_namespaces(key):
+    assert refused(f"    {key}: host\n")
+    assert refused(f"    {key}: ${{NS:-host}}\n"), "variables are expanded first"
+    assert not refused(f"    {key}: private\n")
+
+
+@pytest.mark.parametrize("opt", ["seccomp:unconfined", "apparmor=unconfined", "label=disable", "label:disable",
+                                 "no-new-privileges=false", "systempaths=unconfined"])
+def test_security_opt_that_turns_confinement_off(opt):
+    assert refused(f"    security_opt: ['{opt}']\n")
+
+
+@pytest.mark.parametrize("volume, bad", [
+    ("/var/run/docker.sock:/var/run/docker.sock", True),
+    ("/etc:/host-etc", True),
+    ("../outside:/x", True),
+    ("~/.ssh:/x", True),
+    ("./app:/app", False),
+    ("data:/data", False),
+    ("{type: bind, source: /, target: /host}", True),
+    ("{type: npipe, source: x, target: /y}", True),
+])
+def test_volumes(volume, bad, tmp_path):
+    (tmp_path / "app").mkdir()
+    assert bool(refused(f"    volumes: [{volume if volume.startswith('{') else repr(volume)}]\n", root=tmp_path)) == bad
+
+
+@pytest.mark.parametrize("build, bad", [
+    ("{context: .., dockerfile: Dockerfile.prod}", True),
+    ("{context: 'https://github.com/x/y.git'}", True),
+    ("{context: ., network: host}", True),
+    ("{context: ., privileged: true}", True),
+    ("{context: ., tags: ['python:3.13-slim']}", True),
+    ("{context: ., cache_from: ['type=local,src=/tmp/c']}", True),
+    ("{context: ., dockerfile: ../../etc/x}", True),
+    ("{context: ., secrets: [s]}", True),
+    ("{context: ./app, dockerfile: ../Dockerfile.prod}", False),
+])
+def test_builds(build, bad, tmp_path):
+    (tmp_path / "app").mkdir()
+    cf = parse(f"services:\n  web_prod:\n    build: {build}\n", "docker-compose.prod.yml")
+    assert bool(scan(cf, tmp_path)) == bad
+
+
+@pytest.mark.parametrize("top", [
+    "include: [other.yml]\n",
+    "volumes:\n  v: {external: true}\n",
+    "networks:\n  n: {external: true}\n",
+    "networks:\n  n: {driver: host}\n",
+    "volumes:\n  v: {driver_opts: {type: none, o: bind, device: /}}\n",
+    "secrets:\n  s: {file: /etc/shadow}\n",
+])
+def test_top_level_sections(top):
+    assert refused("", top)
+
+
+def test_env_file_outside_the_repository(tmp_path):
+    assert refused("    env_file: /etc/environment\n", root=tmp_path)
+    assert not refused("    env_file: .env\n", root=tmp_path)
+
+
+def test_the_solution_is_not_refused(tmp_path):
+    from support import solution_files
+
+    cf = parse(solution_files()["docker-compose.prod.yml"], "docker-compose.prod.yml")
+    assert scan(cf, tmp_path) == []

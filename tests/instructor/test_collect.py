@@ -175,7 +175,8 @@ def test_collect_end_to_end(tmp_path, fake, sleeps, monkeypatch, capsys):
     assert fake.count("/organizations/1/repos") == 5 and fake.count(f"/orgs/{ORG}/repos") == 1
     # rate limits: a 429 with retry-after: 7, and a 403 with x-ratelimit-reset ~90 s ahead
     assert sum(sleeps) >= 7 + 85
-    assert "rate limited by GitHub: waiting" in err and "left" in err
+    assert "rate limited by GitHub (secondary limit): waiting 7s (until" in err
+    assert "rate limited by GitHub (primary limit): waiting 1m3" in err
     # the artifact storage host never saw the token; the template was neither listed nor graded
     storage = [e for e in fake.log if e.path.startswith("/storage/")]
     assert storage and all(e.authorization is None for e in storage)

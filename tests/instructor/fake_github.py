@@ -65,8 +65,9 @@ class FakeGitHub:
     org: str = "cs-class"
     page_size: int = 2  # the server's page size: the client must follow Link headers
     api_prefix: str = ""
-    now: float | None = None  # the server's clock (epoch seconds); None: real time
-    remaining: int = 5000  # primary rate-limit budget
+    now: Any = None  # the server's clock: epoch seconds, a function returning them, or None (real time)
+    remaining: int = 5000  # primary rate-limit budget, renewed at `reset_at`
+    reset_at: float | None = None
     run_details_supported: bool = True
     repos: list[dict[str, Any]] = field(default_factory=list)
     branches: dict[str, dict[str, Any]] = field(default_factory=dict)  # full name -> branch JSON
@@ -101,7 +102,14 @@ class FakeGitHub:
         return self.host_url + self.api_prefix
 
     def clock(self) -> float:
-        return time.time() if self.now is None else self.now
+        if self.now is None:
+            return time.time()
+        return float(self.now()) if callable(self.now) else float(self.now)
+
+    def window_reset(self) -> int:
+        if self.reset_at is None:
+            self.reset_at = self.clock() + 1800
+        return int(self.reset_at)
 
     def new_id(self) -> int:
         self._next_id += 1
@@ -226,6 +234,9 @@ class FakeGitHub:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def date_time_string(self, timestamp: float | None = None) -> str:  # `Date`: the server's clock
+                return email.utils.formatdate(fake.clock(), usegmt=True)
+
             def do_GET(self) -> None:
                 fake.handle(self, "GET")
 
@@ -249,7 +260,6 @@ class FakeGitHub:
         entry.status = status
         cut = getattr(h, "cut", None)
         h.send_response(status)
-        h.send_header("Date", email.utils.formatdate(self.clock(), usegmt=True))
         if content_type is None:
             content_type = "application/zip" if raw is not None else "application/json; charset=utf-8"
         h.send_header("Content-Type", content_type)
@@ -258,7 +268,7 @@ class FakeGitHub:
             with self.lock:
                 used = 5000 - self.remaining
             base = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": str(self.remaining),
-                    "x-ratelimit-reset": str(int(self.clock()) + 1800), "x-ratelimit-used": str(used),
+                    "x-ratelimit-reset": str(self.window_reset()), "x-ratelimit-used": str(used),
                     "x-ratelimit-resource": "core", "x-github-api-version-selected": "2022-11-28"}
             extra = {**base, **extra}
         for k, v in extra.items():
@@ -318,6 +328,8 @@ class FakeGitHub:
         if auth != f"Bearer {self.token}":
             return self._send(h, 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"})
         with self.lock:
+            if self.remaining <= 0 and self.clock() >= self.window_reset():
+                self.remaining, self.reset_at = 5000, None  # a new window
             if self.remaining <= 0:
                 self.remaining = 5000  # the client ignored the used-up budget: it gets the 403 (then a new window)
                 failure = "reset"

@@ -205,8 +205,12 @@ class Collector:
             by_name = {str(r["name"]): r for r in repos}
             collaborators: dict[str, list[tuple[str, str]]] = {}
             for name in matching.unmatched:
-                people = self.client.paginate(f"/repos/{by_name[name]['full_name']}/collaborators",
-                                              {"affiliation": "direct"})
+                try:
+                    people = list(self.client.paginate(f"/repos/{by_name[name]['full_name']}/collaborators",
+                                                       {"affiliation": "direct"}))
+                except GitHubError as e:  # e.g. a token that may not list collaborators: names only
+                    self.say(f"autograde: {name}: cannot list its collaborators ({e.message}); matched by name only")
+                    continue
                 collaborators[name] = [(str(p.get("login", "")), str(p.get("id", ""))) for p in people
                                        if isinstance(p, dict)]
             matching = match_repositories(names, self.o.prefix, self.o.roster, created=created,

@@ -482,7 +482,7 @@ class GitHubClient:
             if not api_answer:  # storage refused: expired signed URL, or the like
                 raise _StorageRefused(resp.status_code, "the artifact storage refused the download "
                                       f"({self._message(resp)[:80]})", _bare(resp.url), transient=True)
-            if self._looks_like_web_page(resp):
+            if resp.status_code < 500 and self._looks_like_web_page(resp):  # GitHub's own 5xx pages are HTML too
                 raise self._not_api(resp)
             limit = self.rate_limit_wait(resp)
             if limit is not None:

@@ -168,3 +168,45 @@ def test_row_round_trip_and_flag_order():
               tampered={"b", "a"}, notes=["n"])
     assert Row.from_dict(json.loads(json.dumps(row.to_dict()))) == row
     assert row.flag_text() == "missing;error;stale;tampered:a,b"
+
+
+def test_assignment_repositories_by_roster():
+    alice, bob2, carol, dan = (RosterEntry("a", "alice"), RosterEntry("b", "bob-2"), RosterEntry("c", "Carol", "33"),
+                               RosterEntry("d", "", "44"))
+    eve = RosterEntry("e", "eve", "55")  # has only another assignment's repository
+    roster = [alice, bob2, carol, dan, eve, RosterEntry("f", "")]
+    names = ["lab04-alice", "lab04-Alice-1", "lab04-bob-2", "lab04-extra-alice", "lab04-zed", "lab04-carol-old",
+             "lab04-dan-renamed", "lab04", "lab05-alice", "lab04-alice-x", "lab04-extra-eve"]
+    created = {"lab04-alice": "2024-04-01", "lab04-Alice-1": "2024-04-09"}
+    m = match_repositories(names, "lab04", roster, created=created)
+    assert m.matched == {alice: "lab04-Alice-1", bob2: "lab04-bob-2"}  # the newest accept; `bob-2` is a login
+    assert m.superseded == {alice: ["lab04-alice"]}
+    assert m.unmatched == ["lab04-extra-alice", "lab04-zed", "lab04-carol-old", "lab04-dan-renamed", "lab04-alice-x",
+                           "lab04-extra-eve"]
+    assert m.others == ["lab04", "lab05-alice"]
+    assert m.how == {"lab04-alice": "name", "lab04-Alice-1": "suffix", "lab04-bob-2": "name"}
+    # by account id, through the collaborators of the left-over repositories
+    people = {"lab04-carol-old": [("carol-new", "33")], "lab04-dan-renamed": [("dan", "44")],
+              "lab04-extra-alice": [("alice", "1")], "lab04-zed": [("zed", "99")], "lab04-extra-eve": [("eve", "55")]}
+    m = match_repositories(names, "lab04", roster, created=created, collaborators=people)
+    assert m.matched[carol] == "lab04-carol-old" and m.matched[dan] == "lab04-dan-renamed"
+    assert m.unmatched == ["lab04-extra-alice", "lab04-zed", "lab04-alice-x", "lab04-extra-eve"]
+    assert eve not in m.matched
+    assert m.student_of("LAB04-CAROL-OLD") == carol and m.student_of("lab04-zed") is None
+
+
+def test_pagination_by_cursor(fake):
+    """List endpoints paged by cursor (e.g. a repository's activity) are followed through `Link` too."""
+    fake.add_repo("r0")
+    c = GitHubClient(TOKEN, fake.api_url, sleep=lambda s: None)
+    nxt = f"{fake.api_url}/orgs/{fake.org}/repos?after=Y3Vyc29y&per_page=100"
+    original = fake.route
+
+    def route(h, method, path, query, body):
+        if "after" not in query and path.endswith("/repos"):
+            return fake._send(h, 200, [{"name": "first"}], {"Link": f'<{nxt}>; rel="next"'})
+        return original(h, method, path, query, body)
+
+    fake.route = route
+    assert [r["name"] for r in c.paginate(f"/orgs/{fake.org}/repos")] == ["first", "r0"]
+    assert [e.query.get("after") for e in fake.log] == [None, "Y3Vyc29y"]

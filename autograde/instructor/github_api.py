@@ -32,6 +32,7 @@ Every wait goes through the injected `sleep` (and is announced to `listener`), s
 """
 from __future__ import annotations
 
+import re
 import time
 import urllib.parse
 from datetime import datetime, timezone
@@ -92,7 +93,12 @@ def _bare(url: str) -> str:
     return url.split("?", 1)[0]
 
 
+_QUERY = re.compile(r"""(/[^\s?'"<>]*)\?[^\s'"<>)]*=[^\s'"<>)]*""")  # a path's `?key=value...`
+
+
 def _scrub(text: str, token: str | None) -> str:
+    """No token, and no URL query (a signed storage URL's signature), in a message."""
+    text = _QUERY.sub(r"\1", text)
     return text.replace(token, "***") if token else text
 
 
@@ -300,8 +306,8 @@ class GitHubClient:
         hint = ""
         if not urllib.parse.urlsplit(self.api_url).path.rstrip("/").endswith("/api/v3") \
                 and self._api_origin[1] != "api.github.com":
-            host = self._api_origin[1]
-            hint = f"; for GitHub Enterprise Server use --api-url https://{host}/api/v3"
+            parts = urllib.parse.urlsplit(self.api_url)
+            hint = f"; for GitHub Enterprise Server use --api-url {parts.scheme}://{parts.netloc}/api/v3"
         return NotTheAPI(resp.status_code, f"{self.api_url} answered with a web page, not the GitHub REST API{hint}",
                          _bare(resp.url), transient=False)
 

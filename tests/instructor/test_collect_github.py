@@ -300,7 +300,8 @@ def test_enterprise_server_needs_api_v3(tmp_path, sleeps, capsys):
         args = ["collect", "--org", ORG, "--prefix", "lab04", "-o", str(tmp_path / "g.csv")]
         assert cli.main([*args, "--api-url", fake.host_url]) == 2
         err = capsys.readouterr().err
-        assert "answered with a web page, not the GitHub REST API" in err and "/api/v3" in err
+        assert "answered with a web page, not the GitHub REST API" in err
+        assert f"for GitHub Enterprise Server use --api-url {fake.host_url}/api/v3" in err and "Traceback" not in err
         assert cli.main([*args, "--api-url", "https://github.com"]) == 2
         assert "the API is https://api.github.com" in capsys.readouterr().err
         assert cli.main([*args, "--api-url", fake.api_url]) == 0

@@ -27,7 +27,8 @@ from autograde.instructor.roster import RepoMatch, RosterEntry, login_from_repo,
 STATE_SCHEMA = "autograde-collect-state/2"
 ARTIFACT = "autograde-report"
 RUNS_TO_TRY = 5  # newest usable completed runs searched for a report artifact
-RUNS_TO_LIST = 30  # runs listed per repository (one page)
+RUNS_TO_LIST = 30  # runs listed per page
+RUN_PAGES = 4  # pages of runs read at most per repository
 # Events whose run grades the branch itself. pull_request runs grade a temporary merge commit
 # (and may come from a fork whose branch is also called main): never used.
 GRADED_EVENTS = ("push", "workflow_dispatch", "repository_dispatch")
@@ -255,12 +256,25 @@ class Collector:
     # ------------------------------------------------------------------ one repository
 
     def list_runs(self, full: str, branch: str) -> tuple[list[dict[str, Any]], datetime | None]:
-        """The newest runs of the workflow on branch (any status), and GitHub's time of the answer."""
-        resp = self.client.request("GET", f"/repos/{full}/actions/workflows/{self._q_workflow}/runs",
-                                   params={"branch": branch, "per_page": RUNS_TO_LIST})
-        data = resp.json() if resp.content else {}
-        runs = [r for r in (data.get("workflow_runs") or []) if isinstance(r, dict)] if isinstance(data, dict) else []
-        return runs, server_time(resp)
+        """The newest runs of the workflow on branch (any status), and GitHub's time of the first answer.
+
+        More pages are read (up to RUN_PAGES) only while fewer than RUNS_TO_TRY usable runs were
+        seen, e.g. behind a burst of pull-request runs.
+        """
+        url: str | None = f"/repos/{full}/actions/workflows/{self._q_workflow}/runs"
+        params: dict[str, Any] | None = {"branch": branch, "per_page": RUNS_TO_LIST}
+        runs: list[dict[str, Any]] = []
+        now = None
+        for _ in range(RUN_PAGES):
+            resp = self.client.request("GET", url, params=params)
+            now = now or server_time(resp)
+            data = resp.json() if resp.content else {}
+            page = data.get("workflow_runs") if isinstance(data, dict) else None
+            runs.extend(r for r in page or [] if isinstance(r, dict))
+            url, params = (resp.links.get("next") or {}).get("url"), None
+            if not url or sum(1 for r in runs if usable_run(r, full)) >= RUNS_TO_TRY:
+                break
+        return runs, now
 
     def regrade_run(self, full: str, runs: list[dict[str, Any]], asked: dict[str, Any],
                     now: datetime | None) -> dict[str, Any] | None:

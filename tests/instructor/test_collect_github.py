@@ -111,12 +111,15 @@ def test_the_run_not_the_report_says_which_commit_was_graded(tmp_path, fake, sle
     fake.add_run(full, sha("7"), "2024-05-02T10:00:00Z", artifact_zip(both(pr)), event="pull_request",
                  head_repository="mallory/lab04-alice")
     fake.set_tree(full, sha("7"), {**GRADER_FILES, **STUDENT_ONLY})
+    for i in range(35):  # and a burst of pull-request runs: the push run is on the second page
+        fake.add_run(full, sha("7"), "2024-05-03T10:00:00Z", None, event="pull_request")
     assert collect(tmp_path, fake) == 0
     row = rows(tmp_path)["alice"]
     assert row["commit"] == sha("a")
     assert row["flags"] == "mismatch;tampered:autograde/checks/dockerfile.py"
     assert f"report says commit {sha('0')[:12]}, its push run" in row["notes"]
     assert fake.count(f"/git/trees/{sha('a')}") == 1 and fake.count(f"/git/trees/{sha('0')}") == 0
+    assert fake.count(f"/repos/{full}/actions/workflows/classroom.yml/runs") == 2
 
 
 # ----------------------------------------------------------------------------- 2. cut-off transfers

@@ -12,8 +12,9 @@ Public surface (for `collect` and any other instructor command):
 How it follows GitHub's REST documentation:
 
 - Redirects (301 for renamed or transferred repositories, 302/307 elsewhere) are followed. The token
-  goes only to the API's own origin (scheme, host, port): `rebuild_auth` drops it on any other host,
-  such as the blob storage an artifact download redirects to, and never adds `.netrc` credentials.
+  goes only to the API's own origin (scheme, host, port): the session's auth adds it there only,
+  `rebuild_auth` drops it on a redirect to any other host (such as the blob storage an artifact
+  download redirects to), and `.netrc` credentials are never used instead.
   A POST is re-sent to the new location only on the API's origin, with its body.
 - Idempotent requests (GET) are retried on network errors and 5xx by urllib3's `Retry`
   (exponential back-off, `Retry-After` respected on 503). A POST is retried only when it provably
@@ -41,6 +42,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import requests
 import requests.adapters
+import requests.auth
 import urllib3.exceptions
 from urllib3.util.retry import Retry
 
@@ -151,6 +153,21 @@ class _Session(requests.Session):
             prepared_request.headers.pop("Authorization", None)
 
 
+class _Bearer(requests.auth.AuthBase):
+    """The token, for the API's origin only. Being the session's auth, it also keeps requests from
+    putting `.netrc` credentials in its place."""
+
+    def __init__(self, token: str | None, api_origin: tuple[str, str, int | None]) -> None:
+        self.token = token
+        self.api_origin = api_origin
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers.pop("Authorization", None)
+        if self.token and _origin(r.url or "") == self.api_origin:
+            r.headers["Authorization"] = f"Bearer {self.token}"
+        return r
+
+
 def _never_connected(e: Exception) -> bool:
     """True when the connection itself failed, so the request was never sent."""
     inner = e.args[0] if e.args else None
@@ -215,6 +232,7 @@ class GitHubClient:
         retry.sleeper = sleep
         self.session = _Session(self._api_origin)
         self.session.max_redirects = 10
+        self.session.auth = _Bearer(token, self._api_origin)
         adapter = requests.adapters.HTTPAdapter(max_retries=retry)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -283,10 +301,7 @@ class GitHubClient:
         return path if path.startswith(("http://", "https://")) else self.api_url + path
 
     def _headers(self, url: str, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept}
-        if self._token and _origin(url) == self._api_origin:
-            headers["Authorization"] = f"Bearer {self._token}"
-        return headers
+        return {"Accept": accept}  # the token is added by the session's auth, for the API's origin only
 
     def _json(self, resp: requests.Response) -> Any:
         if not resp.content:

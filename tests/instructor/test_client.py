@@ -194,3 +194,15 @@ def test_bare_enterprise_host_is_recognised(t):
         assert [r["name"] for r in right.paginate(f"/orgs/{fake.org}/repos")] == ["r0"]
     finally:
         fake.stop()
+
+
+def test_netrc_credentials_never_replace_the_token_nor_reach_storage(fake, t, tmp_path, monkeypatch):
+    url, data, _ = artifact(fake)
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine 127.0.0.1 login me password api-secret\nmachine localhost login me password storage-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    assert client(fake, t).download(url, 10**6) == data
+    api = [e for e in fake.log if not e.path.startswith("/storage/")]
+    assert api and all(e.authorization == f"Bearer {TOKEN}" for e in api)
+    assert all(e.authorization is None for e in fake.log if e.path.startswith("/storage/"))

@@ -40,13 +40,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template", metavar="OWNER/REPO",
                         help="template repository to compare the grader's files with (tamper check)")
     parser.add_argument("--template-ref", metavar="REF", help="template branch, tag or commit (default: its default branch)")
-    parser.add_argument("--roster", metavar="CSV", help="GitHub Classroom roster: adds identifiers and missing students")
+    parser.add_argument("--roster", metavar="CSV",
+                        help="GitHub Classroom roster: only its students' repositories are collected (by login, "
+                             "Classroom's -1/-2 suffix, or github_id); adds identifiers and missing students")
     parser.add_argument("--reports-dir", metavar="DIR",
                         help="keep the downloaded artifacts here (default: <output>.reports/)")
     parser.add_argument("--state", metavar="FILE", help="resume file (default: <output>.state.json)")
     parser.add_argument("--restart", action="store_true", help="forget earlier progress and collect everything again")
     parser.add_argument("--regrade", action="store_true",
-                        help="trigger the grading workflow (workflow_dispatch) on every repository instead; "
+                        help="trigger the grading workflow (workflow_dispatch) on every assignment repository "
+                             "instead; "
                              "run collect again once the runs have finished")
     parser.add_argument("--artifact", default=ARTIFACT, help=f"artifact name (default: {ARTIFACT})")
     parser.add_argument("--api-url", default=API_URL,

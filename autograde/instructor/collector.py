@@ -268,7 +268,7 @@ class Collector:
         for _ in range(RUN_PAGES):
             resp = self.client.request("GET", url, params=params)
             now = now or server_time(resp)
-            data = resp.json() if resp.content else {}
+            data = self.client.json(resp)
             page = data.get("workflow_runs") if isinstance(data, dict) else None
             runs.extend(r for r in page or [] if isinstance(r, dict))
             url, params = (resp.links.get("next") or {}).get("url"), None

@@ -6,6 +6,8 @@ Public surface (for `collect` and any other instructor command):
 - `GitHubClient.paginate(path, params, key=None) -> iterator of items` (follows `Link: rel="next"`)
 - `GitHubClient.download(url, limit) -> bytes` (artifact zips: the 302 to storage gets no token)
 - `GitHubClient.post(path, json) -> requests.Response` (never sent twice once GitHub may have acted on it)
+- `GitHubClient.request(method, path, params=...) -> requests.Response` and `.json(resp)`, when the
+  headers matter too (`Link`, `Date`: see `server_time`)
 - `GitHubError` (`.status`, `.message`, `.url`; `.transient` when a rerun may succeed), `NotFound`, `Gone`,
   `Uncertain` (a mutating request whose outcome is unknown), `NotTheAPI` (the URL is not a REST API).
 
@@ -302,6 +304,10 @@ class GitHubClient:
 
     def _headers(self, url: str, accept: str) -> dict[str, str]:
         return {"Accept": accept}  # the token is added by the session's auth, for the API's origin only
+
+    def json(self, resp: requests.Response) -> Any:
+        """The JSON of an answer from `request` (None when empty); a GitHubError if it is not JSON."""
+        return self._json(resp)
 
     def _json(self, resp: requests.Response) -> Any:
         if not resp.content:

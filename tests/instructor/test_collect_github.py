@@ -336,6 +336,7 @@ def misbehave(fake: FakeGitHub) -> tuple[str, list[list[str]]]:
     fake.artifacts[first["id"]].insert(0, {**copy.deepcopy(fake.artifacts[first["id"]][0]),
                                            "id": 1, "created_at": "2024-05-01T09:00:00Z"})
     fake.blobs[1] = artifact_zip(both(worse))
+    first.update(run_attempt=2, run_started_at="2024-05-01T09:30:00Z")  # the second attempt's upload is newer
     # newer runs that must not count: a fork's pull request, Classroom's bot
     fake.add_run(c("erin"), sha("7"), "2024-05-03T10:00:00Z",
                  artifact_zip(both(results(c("erin"), sha("7"), "2024-05-03T10:00:00+00:00"))),

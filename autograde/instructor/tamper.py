@@ -45,3 +45,17 @@ def fetch_tree(client: GitHubClient, repo: str, ref: str, paths: tuple[str, ...]
 def diff(template: dict[str, str], student: dict[str, str]) -> list[str]:
     """Paths added, removed or changed (content or mode) in the student's tree."""
     return sorted(p for p in set(template) | set(student) if template.get(p) != student.get(p))
+
+
+def is_classroom_autograding(workflow_text: str) -> bool:
+    """True for the workflow GitHub Classroom writes when tests are added in the assignment's settings.
+
+    Classroom's generated `classroom.yml` ("Autograding Tests", job `run-autograding-tests`) runs
+    its own graders (`classroom-resources/autograding-*-grader`) and never `autograde grade`.
+    """
+    text = workflow_text.lower()
+    if "autograde grade" in text:
+        return False
+    graders = ("classroom-resources/autograding-command-grader", "classroom-resources/autograding-io-grader",
+               "classroom-resources/autograding-python-grader", "education/autograding")
+    return "run-autograding-tests" in text or any(g in text for g in graders)

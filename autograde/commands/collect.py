@@ -18,7 +18,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from autograde.instructor.collector import ARTIFACT, Collector, Options
+from autograde.errors import UserError
+from autograde.instructor.collector import ARTIFACT, Collector, CollectOptions
 from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError, NotTheAPI
 from autograde.instructor.gradebook import fill_missing_max, merge_roster, save_csv
 from autograde.instructor.roster import RosterError, load_roster
@@ -69,24 +70,21 @@ def api_url_problem(url: str) -> str | None:
 def run(args: argparse.Namespace) -> int:
     problem = api_url_problem(args.api_url)
     if problem:
-        print(f"autograde: {problem}", file=sys.stderr)
-        return 2
+        raise UserError(problem)
     token = args.token or os.environ.get("GITHUB_TOKEN") or None
     if not token:
-        print("autograde: no token: set GITHUB_TOKEN (or pass --token)", file=sys.stderr)
-        return 2
+        raise UserError("no token: set GITHUB_TOKEN (or pass --token)")
     output = args.output or f"{args.prefix}-grades.csv"
     state_path = Path(args.state or f"{output}.state.json")
     reports_dir = Path(args.reports_dir or f"{output}.reports")
     try:
         roster = load_roster(args.roster) if args.roster else None
     except RosterError as e:
-        print(f"autograde: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from None
     if args.restart and state_path.exists():
         state_path.unlink()
     client = GitHubClient(token, args.api_url, sleep=lambda s: _sleep(s))
-    options = Options(org=args.org, prefix=args.prefix, workflow=args.workflow, template=args.template,
+    options = CollectOptions(org=args.org, prefix=args.prefix, workflow=args.workflow, template=args.template,
                       template_ref=args.template_ref, artifact=args.artifact, reports_dir=reports_dir,
                       state_path=state_path, roster=roster)
     collector = Collector(client, options)
@@ -96,12 +94,10 @@ def run(args: argparse.Namespace) -> int:
         else:
             outcome = collector.collect()
     except NotTheAPI as e:
-        print(f"autograde: {e.message}", file=sys.stderr)
-        return 2
+        raise UserError(e.message) from None
     except GitHubError as e:
         what = {401: "bad credentials", 403: "not allowed", 404: "not found"}.get(e.status, "failed")
-        print(f"autograde: {what}: {e}", file=sys.stderr)
-        return 2
+        raise UserError(f"{what}: {e}") from None
     finally:
         client.close()
     for repo, reason in outcome.failed:
@@ -124,8 +120,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         save_csv(rows, output, identifier=roster is not None)
     except OSError as e:
-        print(f"autograde: cannot write {output}: {e.strerror or e}", file=sys.stderr)
-        return 2
+        raise UserError(f"cannot write {output}: {e.strerror or e}") from None
     flagged = sum(1 for r in rows if r.flags or r.tampered)
     print(f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; {len(outcome.failed)} not collected"
           f"; {client.requests} API requests", file=sys.stderr)

@@ -40,7 +40,7 @@ CLASSROOM_NOTE = ("GitHub Classroom replaced {path} with its own autograding wor
 
 
 @dataclass
-class Options:
+class CollectOptions:
     org: str
     prefix: str
     workflow: str = "classroom.yml"
@@ -90,7 +90,7 @@ class Progress:
 # --------------------------------------------------------------------------- state
 
 
-class State:
+class CollectState:
     """Repositories already collected, kept in a JSON file so that a rerun resumes.
 
     `dispatched[repo]`: {"at": GitHub's time of the dispatch, "run_id": id or None} for a regrade
@@ -139,7 +139,7 @@ def safe_dirname(name: str) -> str:
 
 
 @dataclass
-class Outcome:
+class CollectOutcome:
     rows: list[Row] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (repository, reason): not done, retry
     skipped: int = 0  # done in an earlier run
@@ -162,7 +162,7 @@ def newest_artifact(artifacts: list[dict[str, Any]], name: str) -> dict[str, Any
 
 
 class Collector:
-    def __init__(self, client: GitHubClient, options: Options, stream: TextIO | None = None) -> None:
+    def __init__(self, client: GitHubClient, options: CollectOptions, stream: TextIO | None = None) -> None:
         self.client = client
         self.o = options
         self.stream = stream or sys.stderr
@@ -266,6 +266,8 @@ class Collector:
         runs: list[dict[str, Any]] = []
         now = None
         for _ in range(RUN_PAGES):
+            if url is None:
+                break
             resp = self.client.request("GET", url, params=params)
             now = now or server_time(resp)
             data = self.client.json(resp)
@@ -356,6 +358,7 @@ class Collector:
             self._classroom_check(row, full, str(usable[0].get("head_sha") or head_sha or branch))
             return row
 
+        assert run is not None and art is not None  # the loop above found the report in this run's artifact
         run_sha = str(run.get("head_sha") or "")
         graded = row_from_report(report, full)
         graded.repository, graded.login = full, row.login
@@ -413,14 +416,14 @@ class Collector:
 
     # ------------------------------------------------------------------ whole class
 
-    def collect(self, progress_stream: TextIO | None = None) -> Outcome:
-        state = State(self.o.state_path, self.state_key())
+    def collect(self, progress_stream: TextIO | None = None) -> CollectOutcome:
+        state = CollectState(self.o.state_path, self.state_key())
         state.load()
         if state.discarded:
             self.say(f"autograde: {self.o.state_path} is from another collection; starting over")
         listed = self.list_repositories()
         repos, matching = self.assignment_repositories(listed)
-        out = Outcome(matching=matching)
+        out = CollectOutcome(matching=matching)
         todo = []
         for repo in repos:
             done = state.done.get(str(repo["full_name"]))
@@ -486,13 +489,13 @@ class Collector:
                 run_id = None
         return {"at": at.isoformat(timespec="seconds"), "run_id": run_id}
 
-    def regrade(self) -> Outcome:
+    def regrade(self) -> CollectOutcome:
         """Trigger the grading workflow (workflow_dispatch) on every assignment repository's default branch."""
-        state = State(self.o.state_path, self.state_key())
+        state = CollectState(self.o.state_path, self.state_key())
         state.load()
         repos, matching = self.assignment_repositories(self.list_repositories())
         self.report_matching(matching)
-        out = Outcome(matching=matching)
+        out = CollectOutcome(matching=matching)
         progress = Progress(len(repos), self.stream)
         previous, self.client.listener = self.client.listener, progress
         try:

@@ -128,9 +128,9 @@ class _Retry(Retry):
     """urllib3's Retry with an injectable sleep; 429 is left to the client's rate-limit rules."""
 
     RETRY_AFTER_STATUS_CODES = frozenset({503})
-    sleeper: Callable[[float], None] = staticmethod(time.sleep)  # type: ignore[assignment]
+    sleeper: Callable[[float], None] = staticmethod(time.sleep)
 
-    def new(self, **kw: Any) -> _Retry:  # type: ignore[override]
+    def new(self, **kw: Any) -> _Retry:
         fresh = super().new(**kw)
         fresh.sleeper = self.sleeper
         return fresh
@@ -218,7 +218,6 @@ class GitHubClient:
         self.mutation_interval = mutation_interval
         self.backoff = backoff
         self.requests = 0  # HTTP answers received (redirect hops included)
-        self.waited = 0.0  # seconds spent waiting on rate limits
         self.remaining: int | None = None  # x-ratelimit-remaining, as last seen
         self._resume_at: float | None = None  # monotonic time when the primary limit resets
         self._secondary_streak = 0  # secondary-limit answers in a row
@@ -399,7 +398,6 @@ class GitHubClient:
             step = min(remaining, 5.0)
             self.sleep(step)
             remaining -= step
-        self.waited += seconds
 
     def _pause(self, seconds: float, reason: str) -> None:
         if seconds > 0:

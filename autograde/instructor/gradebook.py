@@ -159,7 +159,7 @@ def usual_max(rows: Iterable[Row]) -> int | None:
     counts = Counter(r.max for r in rows if r.max is not None and "missing" not in r.flags)
     if counts:
         return counts.most_common(1)[0][0]
-    return sum(i.points for i in DEFAULT_ITEMS)
+    return int(sum(i.points for i in DEFAULT_ITEMS))
 
 
 def fill_missing_max(rows: list[Row]) -> None:

@@ -114,7 +114,8 @@ def parse_json_report(data: bytes, origin: str) -> Report:
         max_points[cid] = _int(check.get("max_score"), f"checks[{i}].max_score")
         if check.get("status") == "error":
             errored.append(cid)
-    source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+    raw_source = doc.get("source")
+    source: dict[str, Any] = raw_source if isinstance(raw_source, dict) else {}
     error = _str(doc.get("error"))
     if error is None and errored:
         error = "check errored: " + ", ".join(errored)

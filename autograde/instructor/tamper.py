@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import urllib.parse
+from typing import Any
 from dataclasses import dataclass
 
 from autograde.instructor.github_api import GitHubClient
+from autograde.integrity import PROTECTED, WORKFLOW
 
 
 def watched(workflow: str) -> tuple[str, ...]:
-    """Paths a student must not change: the grading workflow, the grader, the app's tests.
+    """Paths a student must not change: the template's given files (`integrity.PROTECTED`, one list for
+    both checks), with the grading workflow under its name in this assignment.
 
     Entries ending in `/` are folders (everything under them).
     """
-    return (f".github/workflows/{workflow}", "autograde/", "app/tests/")
+    return tuple(f".github/workflows/{workflow}" if p == WORKFLOW else p for p in PROTECTED)
 
 
 @dataclass
@@ -25,7 +28,7 @@ def is_watched(path: str, paths: tuple[str, ...]) -> bool:
     return any(path.startswith(p) if p.endswith("/") else path == p for p in paths)
 
 
-def select(entries: list[dict], paths: tuple[str, ...]) -> dict[str, str]:
+def select(entries: list[dict[str, Any]], paths: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for e in entries:
         if isinstance(e, dict) and e.get("type") != "tree" and isinstance(e.get("path"), str):

@@ -20,7 +20,7 @@ GRADER_FILES = {
     "autograde/checks/dockerfile.py": "3" * 40,
     "app/tests/test_app.py": "4" * 40,
 }
-STUDENT_ONLY = {"Dockerfile.prod": "9" * 40, "app/main.py": "8" * 40}
+STUDENT_ONLY = {"Dockerfile.prod": "9" * 40, "docker-compose.prod.yml": "8" * 40}  # what students write
 T0 = "2024-05-01T10:00:00+00:00"
 
 

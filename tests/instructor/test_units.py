@@ -154,7 +154,7 @@ def test_tamper_diff():
         {"path": "autograde-notes.md", "mode": "100644", "type": "blob", "sha": "7"},
     ]
     template = tamper.select(entries, paths)
-    assert sorted(template) == [".github/workflows/classroom.yml", "app/tests/t.py", "autograde/a.py"]
+    assert sorted(template) == [".github/workflows/classroom.yml", "app/main.py", "app/tests/t.py", "autograde/a.py"]
     student = dict(template)
     student["autograde/a.py"] = "100755:4"  # same content, made executable
     del student["app/tests/t.py"]

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
 from autograde.checks.hints import pytest_hint, split_image, test_step
-from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, Stage, command_words,
-                                        suggest_instruction)
+from autograde.model.dockerfile import (
+    FILENAME,
+    PYTEST_RUNS_NOTHING,
+    Dockerfile,
+    Stage,
+    command_words,
+    suggest_instruction,
+)
 from autograde.model.shell import app_command, resolve
 
 F = FILENAME
@@ -202,7 +208,7 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
         where = f" (stage {ref} has it at {made[0].path})" if made else ""
         example = f"COPY --from={ref} {made[0].path} {made[0].path}" if made else \
             "COPY --from=builder /opt/venv /opt/venv"
-        tried = [c for c in final.copies_from]
+        tried = list(final.copies_from)
         line = tried[0].line if tried else final.line
         problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
     words = app_command(command_words(st.entrypoint) + command_words(st.cmd))
@@ -254,7 +260,7 @@ def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
         source = df.stages[c.stage]
         has = source.state.placements["app/main.py"]
         for src in c.sources:
-            if src.endswith("main.py") and src not in has or src.endswith("/app") and not has:
+            if (src.endswith("main.py") and src not in has) or (src.endswith("/app") and not has):
                 ref = source.alias or str(source.index)
                 where = f"; main.py is at {', '.join(has)} there" if has else "; that stage has no main.py"
                 fix = f"`COPY --from={ref} {has[0]} .`" if has else "COPY main.py into that stage first"

@@ -19,7 +19,7 @@ import urllib.parse
 from pathlib import Path
 
 from autograde.errors import UserError
-from autograde.instructor.collector import ARTIFACT, Collector, CollectOptions
+from autograde.instructor.collector import ARTIFACT, CollectOptions, Collector
 from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError, NotTheAPI
 from autograde.instructor.gradebook import fill_missing_max, merge_roster, save_csv
 from autograde.instructor.roster import RosterError, load_roster

@@ -12,7 +12,7 @@ import re
 import sys
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -53,7 +53,7 @@ class CollectOptions:
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:
@@ -79,7 +79,7 @@ class Progress:
 
     def waiting(self, remaining: float, total: float, reason: str) -> None:
         if remaining == total:
-            until = (datetime.now(timezone.utc) + timedelta(seconds=total)).strftime("%H:%M:%S UTC")
+            until = (datetime.now(UTC) + timedelta(seconds=total)).strftime("%H:%M:%S UTC")
             self.say(f"{reason}: waiting {_duration(total)} (until {until})")
         self.bar.set_postfix_str(f"waiting, {_duration(remaining)} left")
 

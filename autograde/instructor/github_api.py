@@ -38,9 +38,10 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
-from datetime import datetime, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 import requests
 import requests.adapters
@@ -121,7 +122,7 @@ def server_time(resp: requests.Response) -> datetime | None:
         when = parsedate_to_datetime(date)
     except (TypeError, ValueError, IndexError):
         return None
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class _Retry(Retry):
@@ -374,7 +375,7 @@ class GitHubClient:
 
     def server_now(self) -> datetime:
         """GitHub's current time as far as we know it (our clock corrected by the last `Date` seen)."""
-        return datetime.fromtimestamp(self.clock() + (self._server_offset or 0.0), timezone.utc)
+        return datetime.fromtimestamp(self.clock() + (self._server_offset or 0.0), UTC)
 
     def _note_limits(self, resp: requests.Response) -> None:
         when = server_time(resp)

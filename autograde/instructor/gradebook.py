@@ -6,8 +6,9 @@ import io
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 from autograde.instructor.reports import BadReport, Report, Scan, best_report
 from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, login_from_repo, match_repositories

@@ -4,8 +4,8 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 
 class RosterError(ValueError):
@@ -50,7 +50,7 @@ def infer_prefix(names: list[str]) -> str | None:
     """Longest common `<prefix>-` of two or more repository names (Classroom's `<prefix>-<login>`)."""
     if len(names) < 2:
         return None
-    common = os.path.commonprefix([n.lower() for n in names])
+    common = os.path.commonprefix([n.lower() for n in names])  # noqa: RUF071 - a string prefix is meant
     cut = common.rfind("-")
     return names[0][:cut] if cut > 0 else None
 

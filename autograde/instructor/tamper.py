@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import urllib.parse
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from autograde.instructor.github_api import GitHubClient
 from autograde.integrity import PROTECTED, WORKFLOW
@@ -31,9 +31,9 @@ def is_watched(path: str, paths: tuple[str, ...]) -> bool:
 def select(entries: list[dict[str, Any]], paths: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for e in entries:
-        if isinstance(e, dict) and e.get("type") != "tree" and isinstance(e.get("path"), str):
-            if is_watched(e["path"], paths):
-                out[e["path"]] = f"{e.get('mode', '')}:{e.get('sha', '')}"
+        if isinstance(e, dict) and e.get("type") != "tree" and isinstance(e.get("path"), str) \
+                and is_watched(e["path"], paths):
+            out[e["path"]] = f"{e.get('mode', '')}:{e.get('sha', '')}"
     return out
 
 

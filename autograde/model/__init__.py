@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 from autograde.model import compose, dockerfile
 from autograde.model.build import ProdBuild, fit_to_sources, prod_build
 from autograde.model.files import FileProblem, Problem
-
 
 T = TypeVar("T")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
-
 from pathlib import Path
 
 from autograde.model.compose import ComposeFile

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograde.model.files import FileProblem, Problem, inside, read_text
-from autograde.model.shell import command_chain, expand, failure_stops_script, is_under, resolve, simple_commands, unquote
+from autograde.model.shell import (
+    command_chain,
+    expand,
+    failure_stops_script,
+    is_under,
+    resolve,
+    simple_commands,
+    unquote,
+)
 
 FILENAME = "Dockerfile.prod"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -290,7 +298,7 @@ def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str
         st.dirs.add(st.workdir)
     elif ins.cmd == "ENV":
         pairs = list(ins.args)
-        for key, value in zip(pairs[0::2], pairs[1::2]):
+        for key, value in zip(pairs[0::2], pairs[1::2], strict=False):  # an odd one out is not set
             st.env[key] = expand(unquote(value), {**global_args, **st.env})
             if key == "PATH":
                 st.path_line = ins.line

@@ -5,9 +5,8 @@ import re
 import subprocess
 import sys
 
-from support import REPO
-
 from autograde.rubric import Rubric
+from support import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -5,10 +5,10 @@ Waits go through an injected clock: nothing here sleeps for real.
 from __future__ import annotations
 
 import pytest
-
-from autograde.instructor.github_api import GitHubClient, GitHubError, NotFound, NotTheAPI, Uncertain
 from fake_github import FakeGitHub
 from instructor_fixtures import artifact_zip, both, results
+
+from autograde.instructor.github_api import GitHubClient, GitHubError, NotFound, NotTheAPI, Uncertain
 
 TOKEN = "ghp_client000000000000000000000000000000"
 

@@ -5,11 +5,11 @@ import csv
 from pathlib import Path
 
 import pytest
+from fake_github import FakeGitHub
+from instructor_fixtures import CHECK_IDS, artifact_zip, both, junit_report, results
 
 from autograde import cli
 from autograde.commands import collect as collect_cmd
-from fake_github import FakeGitHub
-from instructor_fixtures import CHECK_IDS, artifact_zip, both, junit_report, results
 
 TOKEN = "ghp_S3cretT0kenThatMustNeverLeak0123456789"
 ORG = "cs-class"

@@ -8,17 +8,30 @@ from __future__ import annotations
 
 import copy
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-
-from autograde import cli
 from fake_github import FakeGitHub
 from instructor_fixtures import artifact_zip, both, results
 from test_collect import (
-    EXPECTED, GRADER_FILES, HEADER, ORG, ROSTER, STUDENT_ONLY, T0, TEMPLATE, TOKEN, assert_cells, build_class,
-    expected, read_csv, run_collect, sha,
+    EXPECTED,
+    GRADER_FILES,
+    HEADER,
+    ORG,
+    ROSTER,
+    STUDENT_ONLY,
+    T0,
+    TEMPLATE,
+    TOKEN,
+    assert_cells,
+    build_class,
+    expected,
+    read_csv,
+    run_collect,
+    sha,
 )
+
+from autograde import cli
 
 CLASSROOM_WORKFLOW = """name: Autograding Tests
 'on':
@@ -164,7 +177,7 @@ def test_renamed_template_and_repositories_are_followed(tmp_path, fake, sleeps):
 @pytest.mark.parametrize("run_details", [True, False])
 def test_regrade_uses_githubs_clock(tmp_path, fake, sleeps, capsys, run_details):
     fake.run_details_supported = run_details
-    github_now = datetime(2024, 5, 2, 12, 0, tzinfo=timezone.utc).timestamp()  # two years behind our clock
+    github_now = datetime(2024, 5, 2, 12, 0, tzinfo=UTC).timestamp()  # two years behind our clock
     fake.now = github_now
     full = student(fake, "erin", sha("e"), lost={"runtime.up": 10})
     assert collect(tmp_path, fake, template_args=()) == 0

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import json
 
-from support import REPO, make_checkout
-
 from autograde.integrity import DATA, fingerprint, modified
+from support import REPO, make_checkout
 
 
 def test_shipped_fingerprints_match_the_template():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import ast
 
 import pytest
+
 from support import REPO
 
 PACKAGE = REPO / "autograde"

@@ -6,9 +6,8 @@ import subprocess
 import sys
 import tomllib
 
-from support import REPO
-
 from autograde import __version__
+from support import REPO
 
 
 def test_one_version_everywhere():

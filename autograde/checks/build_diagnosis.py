@@ -80,8 +80,8 @@ def _explain_run(df: Dockerfile, ins: Instruction, build: BuildFacts, where: str
     found = _pytest_run(df, ins)
     missing = _NOT_FOUND.search(log)
     no_module = _NO_MODULE.search(log)
-    if found is not None and (no_module and no_module.group("module") == "pytest"
-                              or missing and posixpath.basename(missing.group("prog")) in ("pytest", "py.test")):
+    if found is not None and ((no_module and no_module.group("module") == "pytest")
+                              or (missing and posixpath.basename(missing.group("prog")) in ("pytest", "py.test"))):
         stage, run = found
         seen = no_module.group(0) if no_module else missing.group(0).strip() if missing else ""
         return (f"{where} runs pytest where it is not installed ({code}; the log says `{_quote(seen, 100)}`)",

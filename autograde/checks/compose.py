@@ -57,8 +57,8 @@ def web_service(ctx: Context) -> Service | Outcome:
 
 
 @check("compose.web_prod", name="web_prod: port 5005, REDIS_HOST, depends_on, image name", points=10, checklist="6",
-       phase="static", passes_when="web_prod publishes 5005 -> 5000, sets REDIS_HOST=redis_prod, depends on redis_prod "
-                                   "and names its image", needs=(prod_model, web_service))
+       phase="static", passes_when="web_prod publishes 5005 -> 5000, sets REDIS_HOST to the Redis service "
+                                   "(redis_prod), depends on it and names its image", needs=(prod_model, web_service))
 def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     problems: list[tuple[str, str, int | None]] = []
     ports = cf.ports(web)
@@ -69,12 +69,13 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     env = cf.environment(web)
     env_line = cf.line("services", "web_prod", "environment") or web.line
     redis_host = env.get("REDIS_HOST") if "REDIS_HOST" in env else _env_files(ctx, cf, web).get("REDIS_HOST")
-    if redis_host != "redis_prod":
+    redis = cf.redis_service() or "redis_prod"  # a misnamed Redis service is compose.services' loss, not this one's
+    if redis_host != redis:
         seen = "does not set REDIS_HOST" if redis_host is None else f"sets REDIS_HOST={redis_host}"
-        problems.append((f"{seen}; the app must reach Redis by the service name redis_prod",
-                         "Add `environment: [REDIS_HOST=redis_prod]`.", env_line))
-    if "redis_prod" not in cf.depends_on(web):
-        problems.append(("does not depend on redis_prod", "Add `depends_on: [redis_prod]`.",
+        problems.append((f"{seen}; the app must reach Redis by the service name {redis}",
+                         f"Add `environment: [REDIS_HOST={redis}]`.", env_line))
+    if redis not in cf.depends_on(web):
+        problems.append((f"does not depend on {redis}", f"Add `depends_on: [{redis}]`.",
                          cf.line("services", "web_prod", "depends_on") or web.line))
     if cf.image(web) is None:
         problems.append(("names no image", "Add `image: <yourname>/app-prod:lab04` so the image is easy to find.",
@@ -82,7 +83,7 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     if problems:
         return failed("web_prod " + "; ".join(p[0] for p in problems), " ".join(p[1] for p in problems), F,
                       problems[0][2])
-    return passed(f"web_prod publishes 5005->5000, sets REDIS_HOST=redis_prod, depends on redis_prod and is "
+    return passed(f"web_prod publishes 5005->5000, sets REDIS_HOST={redis}, depends on {redis} and is "
                   f"named {cf.image(web)}", F, web.line)
 
 

@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
 from autograde.checks.hints import pytest_hint, split_image, test_step
-from autograde.model.dockerfile import (FILENAME, PYTEST_RUNS_NOTHING, Dockerfile, Stage, command_words,
-                                        suggest_instruction)
+from autograde.model.dockerfile import (
+    FILENAME,
+    PYTEST_RUNS_NOTHING,
+    Dockerfile,
+    Stage,
+    command_words,
+    suggest_instruction,
+)
 from autograde.model.shell import app_command, resolve
 
 F = FILENAME
@@ -91,7 +97,7 @@ def builder_venv(ctx: Context, df: Dockerfile) -> Outcome:
 
 @check("dockerfile.builder_tests", name="Builder runs the app's tests with pytest", points=5, checklist="3", phase="runtime",
        passes_when="pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, "
-                   "and the prod build succeeds",
+                   "and the tests pass when the prod image is built",
        needs=(dockerfile_model,))
 def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
     final = df.stages[-1]
@@ -154,6 +160,9 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
             return failed(f"{F}:{run.line}: the tests failed during the prod build",
                           "Read the pytest output below, fix the code or the test, and push again.", F, run.line,
                           build.output_tail)
+        if any((ins := df.instruction_for(step)) is not None and ins.line == run.line for step in build.done_steps):
+            return passed(f"{stage.label} ran the app's tests on line {run.line} and they passed; the prod build "
+                          "failed later, at another step (see runtime.up)", F, run.line)
         return skipped("the prod build failed before the tests could count (see runtime.up)", F, run.line)
     return passed(f"{stage.label} runs the app's tests on line {run.line} and the prod build succeeded", F, run.line)
 
@@ -180,7 +189,7 @@ def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
 
 @check("dockerfile.final_copies", name="Final stage copies the venv and main.py and runs the app", points=10, checklist="5",
        phase="static", passes_when="the final stage copies the venv and main.py from an earlier stage, puts the venv on "
-                                   "PATH, exposes 5000 and runs main.py",
+                                   "PATH or runs its interpreter, exposes 5000 and runs main.py",
        needs=(dockerfile_model,))
 def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
     final = df.stages[-1]
@@ -199,7 +208,7 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
         where = f" (stage {ref} has it at {made[0].path})" if made else ""
         example = f"COPY --from={ref} {made[0].path} {made[0].path}" if made else \
             "COPY --from=builder /opt/venv /opt/venv"
-        tried = [c for c in final.copies_from]
+        tried = list(final.copies_from)
         line = tried[0].line if tried else final.line
         problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
     words = app_command(command_words(st.entrypoint) + command_words(st.cmd))
@@ -214,8 +223,14 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
                              f"Add `ENV PATH=\"{v}/bin:$PATH\"` (or run `{v}/bin/python main.py`).",
                              run_ins.line if run_ins else final.line))
     mains = st.placements["app/main.py"]
+    built = [m for m in mains if m not in st.from_context]  # copied from an earlier stage, as the row asks
     if not mains:
         problems.append(_missing_main(df, final))
+    elif not built:
+        line = st.from_context[mains[0]]
+        problems.append((f"copies main.py from the build context (line {line}), not from an earlier stage",
+                         "Copy main.py from the builder, the code its tests ran on: "
+                         "`COPY --from=builder <builder WORKDIR>/main.py .`.", line))
     exposed = [p for p, _ in st.exposes if p.split("/")[0] == "5000"]
     if not exposed:
         problems.append(("does not EXPOSE 5000", "Add `EXPOSE 5000` to the final stage.", final.line))
@@ -245,7 +260,7 @@ def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
         source = df.stages[c.stage]
         has = source.state.placements["app/main.py"]
         for src in c.sources:
-            if src.endswith("main.py") and src not in has or src.endswith("/app") and not has:
+            if (src.endswith("main.py") and src not in has) or (src.endswith("/app") and not has):
                 ref = source.alias or str(source.index)
                 where = f"; main.py is at {', '.join(has)} there" if has else "; that stage has no main.py"
                 fix = f"`COPY --from={ref} {has[0]} .`" if has else "COPY main.py into that stage first"
@@ -261,8 +276,6 @@ def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
             if not mains or path in mains:
                 return True
             return f"its command runs {path}, but main.py is at {mains[0]}"
-        if w in ("main:app", "main") and i > 0 and words[i - 1] in ("-m", "--app", "-A"):
-            return True
-        if w.startswith("--app=main") or w.startswith("main:"):
+        if w == "main" and i > 0 and words[i - 1] == "-m":  # `python -m main` runs main.py as __main__
             return True
     return False

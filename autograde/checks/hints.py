@@ -8,21 +8,10 @@ from __future__ import annotations
 
 import posixpath
 
+from autograde.model.compose import split_image
 from autograde.model.dockerfile import Dockerfile, PipInstall, PytestRun, Stage
 
-
-def split_image(ref: str) -> tuple[str, str]:
-    """(repository, tag) of an image reference, without registry prefixes and digests."""
-    ref = ref.split("@", 1)[0].strip()
-    name, tag = ref, ""
-    if ":" in ref.rsplit("/", 1)[-1]:
-        name, tag = ref.rsplit(":", 1)
-    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
-        if name.startswith(prefix):
-            name = name[len(prefix):]
-    if name.startswith("library/"):
-        name = name[len("library/"):]
-    return name.lower(), tag
+__all__ = ["split_image"]  # re-exported for the checks
 
 
 def system_python(df: Dockerfile, stage: Stage) -> str:

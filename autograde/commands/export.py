@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from autograde.errors import UserError
 from autograde.instructor.gradebook import Row, assign_logins, fill_missing_max, merge_roster, rows_from_scan, save_csv
 from autograde.instructor.reports import BadReport, scan_reports
 from autograde.instructor.roster import RosterError, load_roster
@@ -47,18 +48,15 @@ def build_rows(reports_dir: str | Path, *, prefix: str | None = None, roster_pat
 
 def run(args: argparse.Namespace) -> int:
     if not Path(args.reports_dir).is_dir():
-        print(f"autograde: {args.reports_dir}: not a folder", file=sys.stderr)
-        return 2
+        raise UserError(f"{args.reports_dir}: not a folder")
     try:
         rows, bad, with_roster = build_rows(args.reports_dir, prefix=args.prefix, roster_path=args.roster)
     except RosterError as e:
-        print(f"autograde: {e}", file=sys.stderr)
-        return 2
+        raise UserError(str(e)) from None
     try:
         save_csv(rows, args.output, identifier=with_roster)
     except OSError as e:
-        print(f"autograde: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
-        return 2
+        raise UserError(f"cannot write {args.output}: {e.strerror or e}") from None
     list_bad(bad)
     if not args.quiet:
         flagged = sum(1 for r in rows if r.flags or r.tampered)

@@ -18,12 +18,11 @@ from typing import Any
 from autograde import __version__
 from autograde.checks import grade as grade_checks
 from autograde.checks.base import Context
-from autograde.model import load_submission
 from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
+from autograde.model import load_submission
 from autograde.results import GradingResults, ImageFacts
 from autograde.rubric import RubricError, load_rubric
 from autograde.runtime.facts import Facts
-
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         shown.timed("static", timings["parse"] + timings["static"])
         shown.static(static)
         if not args.static_only:
-            from autograde.runtime.session import SessionOptions, Session
+            from autograde.runtime.session import Session, SessionOptions
 
             session = Session(sub, SessionOptions(
                 host_port=args.host_port, build_timeout=args.build_timeout, ready_timeout=args.ready_timeout,
@@ -249,7 +248,7 @@ def _advice(root: Path) -> list[Any]:
 
 
 def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds")
 
 
 def _source(root: Path) -> dict[str, str]:

@@ -1,30 +1,46 @@
-"""Collect a class's grade reports from GitHub Actions artifacts and turn them into rows."""
+"""Collect a class's grade reports from GitHub Actions artifacts and turn them into rows.
+
+What is trusted: the workflow run as the API describes it (`head_sha`, `event`, `head_repository`,
+`run_attempt`), never what the downloaded report says about itself. A report whose `source`
+disagrees with its run is flagged `mismatch`.
+"""
 from __future__ import annotations
 
 import json
 import os
 import re
 import sys
-import time
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
+
+from tqdm import tqdm
 
 from autograde.instructor import tamper
-from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound
+from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
 from autograde.instructor.gradebook import Row, row_from_report
 from autograde.instructor.reports import MAX_ZIP_BYTES, best_report, parse_time, reports_from_zip_bytes
-from autograde.instructor.roster import login_from_repo
+from autograde.instructor.roster import RepoMatch, RosterEntry, login_from_repo, match_repositories
 
-STATE_SCHEMA = "autograde-collect-state/1"
+STATE_SCHEMA = "autograde-collect-state/2"
 ARTIFACT = "autograde-report"
-RUNS_TO_TRY = 5  # newest completed runs searched for a report artifact
+RUNS_TO_TRY = 5  # newest usable completed runs searched for a report artifact
+RUNS_TO_LIST = 30  # runs listed per page
+RUN_PAGES = 4  # pages of runs read at most per repository
+# Events whose run grades the branch itself. pull_request runs grade a temporary merge commit
+# (and may come from a fork whose branch is also called main): never used.
+GRADED_EVENTS = ("push", "workflow_dispatch", "repository_dispatch")
+CLASSROOM_BOT = "github-classroom[bot]"
+SKEW = timedelta(seconds=5)  # a dispatched run's created_at may precede the 204's Date by this much
+NO_RUN_AFTER = timedelta(hours=1)  # stop waiting for a dispatched run that never appeared
+CLASSROOM_NOTE = ("GitHub Classroom replaced {path} with its own autograding workflow (tests were added in the "
+                  "assignment's settings): remove them there and restore the lab's workflow (see the README)")
 
 
 @dataclass
-class Options:
+class CollectOptions:
     org: str
     prefix: str
     workflow: str = "classroom.yml"
@@ -33,54 +49,11 @@ class Options:
     artifact: str = ARTIFACT
     reports_dir: Path | None = None  # where downloaded artifacts are kept (for `autograde export`)
     state_path: Path | None = None
-
-
-class Progress:
-    """A text progress bar on stderr with an estimate; one line per repository."""
-
-    def __init__(self, total: int, stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self.total = total
-        self.done = 0
-        self.stream = stream or sys.stderr
-        self.clock = clock
-        self.start = clock()
-        self.waited = 0.0  # seconds spent sleeping on rate limits (fake clocks don't advance)
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self._last_shown = 0.0
-
-    def bar(self, width: int = 24) -> str:
-        filled = int(width * self.done / self.total) if self.total else width
-        return f"[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total}"
-
-    def estimate(self, extra: float = 0.0) -> str:
-        if not self.done or self.done >= self.total:
-            return ""
-        spent = self.clock() - self.start + self.waited
-        left = spent / self.done * (self.total - self.done) + extra
-        return f" ~{_duration(left)} left"
-
-    def step(self, name: str, outcome: str) -> None:
-        self.done += 1
-        print("\r" if self.tty else "", end="", file=self.stream)
-        print(f"{self.bar()} {name}: {outcome}{self.estimate()}", file=self.stream, flush=True)
-
-    def waiting(self, remaining: float, total: float, reason: str) -> None:
-        if remaining == total:
-            self.waited += total
-            until = datetime.now(timezone.utc).timestamp() + total
-            at = datetime.fromtimestamp(until, timezone.utc).strftime("%H:%M:%S UTC")
-            print(f"{self.bar()} {reason}: waiting {_duration(total)} (until {at}){self.estimate(total)}",
-                  file=self.stream, flush=True)
-            self._last_shown = total
-        elif self.tty or self._last_shown - remaining >= 60:  # a terminal redraws; a log gets a line a minute
-            self._last_shown = remaining
-            gone = int(20 * (total - remaining) / total) if total else 20
-            line = f"  wait [{'=' * gone}{' ' * (20 - gone)}] {_duration(remaining)} left"
-            print(("\r" + line) if self.tty else line, end="" if self.tty else "\n", file=self.stream, flush=True)
+    roster: list[RosterEntry] | None = None  # with a roster only the students' repositories are used
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:
@@ -88,17 +61,47 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
+class Progress:
+    """tqdm's bar on a terminal (with its estimate); one line per repository and per wait in any case."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, desc: str = "repositories") -> None:
+        self.stream = stream or sys.stderr
+        self.bar = tqdm(total=total, file=self.stream, desc=desc, unit="repo", dynamic_ncols=True,
+                        disable=None if hasattr(self.stream, "isatty") else True, leave=False)
+
+    def say(self, text: str) -> None:
+        tqdm.write(text, file=self.stream)
+
+    def step(self, name: str, outcome: str) -> None:
+        self.say(f"{name}: {outcome}")
+        self.bar.set_postfix_str("")
+        self.bar.update(1)
+
+    def waiting(self, remaining: float, total: float, reason: str) -> None:
+        if remaining == total:
+            until = (datetime.now(UTC) + timedelta(seconds=total)).strftime("%H:%M:%S UTC")
+            self.say(f"{reason}: waiting {_duration(total)} (until {until})")
+        self.bar.set_postfix_str(f"waiting, {_duration(remaining)} left")
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 # --------------------------------------------------------------------------- state
 
 
-class State:
-    """Repositories already collected, kept in a JSON file so that a rerun resumes."""
+class CollectState:
+    """Repositories already collected, kept in a JSON file so that a rerun resumes.
+
+    `dispatched[repo]`: {"at": GitHub's time of the dispatch, "run_id": id or None} for a regrade
+    that was asked for; {"uncertain": GitHub's time} when the dispatch got no clear answer.
+    """
 
     def __init__(self, path: Path | None, key: dict[str, Any]) -> None:
         self.path = path
         self.key = key
         self.done: dict[str, dict[str, Any]] = {}
-        self.dispatched: dict[str, str] = {}
+        self.dispatched: dict[str, dict[str, Any]] = {}
         self.discarded = False
 
     def load(self) -> None:
@@ -113,7 +116,7 @@ class State:
             self.discarded = True  # another class, assignment or template: start over
             return
         self.done = dict(data.get("done") or {})
-        self.dispatched = dict(data.get("dispatched") or {})
+        self.dispatched = {k: v for k, v in (data.get("dispatched") or {}).items() if isinstance(v, dict)}
 
     def save(self) -> None:
         if not self.path:
@@ -136,20 +139,38 @@ def safe_dirname(name: str) -> str:
 
 
 @dataclass
-class Outcome:
+class CollectOutcome:
     rows: list[Row] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (repository, reason): not done, retry
     skipped: int = 0  # done in an earlier run
+    matching: RepoMatch | None = None  # with a roster: which repositories are whose
+    classroom_workflow: list[str] = field(default_factory=list)  # repositories running Classroom's own workflow
+
+
+def usable_run(run: dict[str, Any], full: str) -> bool:
+    """A completed run that graded the repository's own branch (not a PR, not Classroom's bot)."""
+    head_repo = str((run.get("head_repository") or {}).get("full_name") or full)
+    actor = str((run.get("triggering_actor") or run.get("actor") or {}).get("login") or "")
+    return (run.get("status") == "completed" and run.get("event") in GRADED_EVENTS
+            and head_repo.lower() == full.lower() and actor != CLASSROOM_BOT)
+
+
+def newest_artifact(artifacts: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The newest artifact of that name (a re-run of the job may have uploaded another)."""
+    named = [a for a in artifacts if isinstance(a, dict) and a.get("name") == name]
+    return max(named, key=lambda a: (str(a.get("created_at") or ""), int(a.get("id") or 0)), default=None)
 
 
 class Collector:
-    def __init__(self, client: GitHubClient, options: Options, stream: TextIO | None = None) -> None:
+    def __init__(self, client: GitHubClient, options: CollectOptions, stream: TextIO | None = None) -> None:
         self.client = client
         self.o = options
         self.stream = stream or sys.stderr
         self.paths = tamper.watched(options.workflow)
+        self.workflow_path = f".github/workflows/{options.workflow}"
         self.template_tree: tamper.Tree | None = None
         self.template_ref: str | None = options.template_ref
+        self._classroom: dict[tuple[str, str], bool] = {}
 
     def say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -157,6 +178,12 @@ class Collector:
     def state_key(self) -> dict[str, Any]:
         return {"org": self.o.org.lower(), "prefix": self.o.prefix.lower(), "workflow": self.o.workflow,
                 "template": (self.o.template or "").lower(), "template_ref": self.o.template_ref or ""}
+
+    @property
+    def _q_workflow(self) -> str:
+        return urllib.parse.quote(self.o.workflow, safe="")
+
+    # ------------------------------------------------------------------ which repositories
 
     def list_repositories(self) -> list[dict[str, Any]]:
         """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name."""
@@ -167,53 +194,145 @@ class Collector:
                  and not r.get("is_template") and str(r.get("full_name", "")).lower() != template]
         return sorted(repos, key=lambda r: str(r["name"]).lower())
 
+    def assignment_repositories(self, repos: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], RepoMatch | None]:
+        """With a roster: one repository per student (see roster.match_repositories); else all of them."""
+        if self.o.roster is None:
+            return repos, None
+        names = [str(r["name"]) for r in repos]
+        created = {str(r["name"]): str(r.get("created_at") or "") for r in repos}
+        matching = match_repositories(names, self.o.prefix, self.o.roster, created=created)
+        waiting_ids = any(e.github_id and e not in matching.matched for e in self.o.roster)
+        if matching.unmatched and waiting_ids:  # renamed accounts: ask who works in the leftovers
+            by_name = {str(r["name"]): r for r in repos}
+            collaborators: dict[str, list[tuple[str, str]]] = {}
+            for name in matching.unmatched:
+                try:
+                    people = list(self.client.paginate(f"/repos/{by_name[name]['full_name']}/collaborators",
+                                                       {"affiliation": "direct"}))
+                except GitHubError as e:  # e.g. a token that may not list collaborators: names only
+                    self.say(f"autograde: {name}: cannot list its collaborators ({e.message}); matched by name only")
+                    continue
+                collaborators[name] = [(str(p.get("login", "")), str(p.get("id", ""))) for p in people
+                                       if isinstance(p, dict)]
+            matching = match_repositories(names, self.o.prefix, self.o.roster, created=created,
+                                          collaborators=collaborators)
+        chosen = {n.lower() for n in matching.matched.values()}
+        return [r for r in repos if str(r["name"]).lower() in chosen], matching
+
+    def report_matching(self, matching: RepoMatch | None) -> None:
+        if matching is None:
+            return
+        if matching.unmatched:
+            self.say(f"autograde: {len(matching.unmatched)} repositories named {self.o.prefix}-* match no student in "
+                     f"the roster and are left out: {', '.join(matching.unmatched)}")
+        for entry, older in matching.superseded.items():
+            self.say(f"autograde: {entry.login}: using {matching.matched[entry]}, not the older {', '.join(older)}")
+
     def load_template(self) -> None:
         if not self.o.template:
             return
         ref = self.o.template_ref
         if not ref:
-            ref = str(self.client.get_json(f"/repos/{self.o.template}")["default_branch"])
+            ref = str(self.client.get(f"/repos/{self.o.template}")["default_branch"])
         self.template_ref = ref
         self.template_tree = tamper.fetch_tree(self.client, self.o.template, ref, self.paths)
         if not self.template_tree.blobs:
             self.say(f"autograde: warning: the template {self.o.template}@{ref} has none of "
                      f"{', '.join(self.paths)}; the tamper check flags every such file")
 
+    def runs_classroom_workflow(self, full: str, ref: str) -> bool:
+        """Is the grading workflow at ref the one GitHub Classroom writes for its own autograding?"""
+        key = (full.lower(), ref)
+        if key not in self._classroom:
+            try:
+                resp = self.client.request("GET", f"/repos/{full}/contents/{self.workflow_path}", params={"ref": ref},
+                                           accept="application/vnd.github.raw+json", raw=True)
+                text = resp.content.decode("utf-8", "replace")
+            except NotFound:
+                text = ""
+            self._classroom[key] = tamper.is_classroom_autograding(text)
+        return self._classroom[key]
+
     # ------------------------------------------------------------------ one repository
 
-    def collect_repo(self, repo: dict[str, Any], dispatched_at: str | None = None) -> Row:
+    def list_runs(self, full: str, branch: str) -> tuple[list[dict[str, Any]], datetime | None]:
+        """The newest runs of the workflow on branch (any status), and GitHub's time of the first answer.
+
+        More pages are read (up to RUN_PAGES) only while fewer than RUNS_TO_TRY usable runs were
+        seen, e.g. behind a burst of pull-request runs.
+        """
+        url: str | None = f"/repos/{full}/actions/workflows/{self._q_workflow}/runs"
+        params: dict[str, Any] | None = {"branch": branch, "per_page": RUNS_TO_LIST}
+        runs: list[dict[str, Any]] = []
+        now = None
+        for _ in range(RUN_PAGES):
+            if url is None:
+                break
+            resp = self.client.request("GET", url, params=params)
+            now = now or server_time(resp)
+            data = self.client.json(resp)
+            page = data.get("workflow_runs") if isinstance(data, dict) else None
+            runs.extend(r for r in page or [] if isinstance(r, dict))
+            url, params = (resp.links.get("next") or {}).get("url"), None
+            if not url or sum(1 for r in runs if usable_run(r, full)) >= RUNS_TO_TRY:
+                break
+        return runs, now
+
+    def regrade_run(self, full: str, runs: list[dict[str, Any]], asked: dict[str, Any],
+                    now: datetime | None) -> dict[str, Any] | None:
+        """The run a regrade started, if it has finished. Raises a transient error while it has not."""
+        run: dict[str, Any] | None = None
+        if asked.get("run_id"):
+            run = next((r for r in runs if r.get("id") == asked["run_id"]), None)
+            if run is None:
+                try:
+                    run = self.client.get(f"/repos/{full}/actions/runs/{int(asked['run_id'])}")
+                except NotFound:
+                    run = None
+        else:
+            since = parse_time(str(asked.get("at") or asked.get("uncertain") or ""))
+            if since is not None:
+                mine = [r for r in runs if r.get("event") == "workflow_dispatch"
+                        and (parse_time(r.get("created_at")) or since) >= since - SKEW]
+                run = min(mine, key=lambda r: str(r.get("created_at") or ""), default=None)
+                if run is None and "at" in asked and now is not None and now - since < NO_RUN_AFTER:
+                    raise GitHubError(0, "the regrade run has not started yet", f"/repos/{full}", transient=True)
+        if run is not None and run.get("status") != "completed":
+            raise GitHubError(0, "the regrade run has not completed yet", f"/repos/{full}", transient=True)
+        return run
+
+    def collect_repo(self, repo: dict[str, Any], dispatched: dict[str, Any] | None = None) -> Row:
         full = str(repo["full_name"])
         row = Row(repository=full, login=login_from_repo(str(repo["name"]), self.o.prefix))
         branch = str(repo.get("default_branch") or "main")
         q_branch = urllib.parse.quote(branch, safe="")
         try:
-            head = self.client.get_json(f"/repos/{full}/branches/{q_branch}")
+            head = self.client.get(f"/repos/{full}/branches/{q_branch}")
         except NotFound:
             return self._missing(row, f"repository or branch {branch} not found (deleted, empty or no access)")
         head_sha = str(head.get("commit", {}).get("sha") or "")
         head_date = parse_time(((head.get("commit", {}).get("commit") or {}).get("committer") or {}).get("date"))
 
         try:
-            runs = self.client.get_json(
-                f"/repos/{full}/actions/workflows/{urllib.parse.quote(self.o.workflow, safe='')}/runs",
-                {"branch": branch, "status": "completed", "per_page": RUNS_TO_TRY},
-            ).get("workflow_runs") or []
+            runs, now = self.list_runs(full, branch)
         except NotFound:
             return self._missing(row, f"workflow {self.o.workflow} not found")
-        if not runs:
-            return self._missing(row, f"no completed run of {self.o.workflow} on {branch}")
+        regrade = self.regrade_run(full, runs, dispatched, now) if dispatched else None
+        usable = [r for r in runs if usable_run(r, full)]
+        if regrade is not None:
+            usable = [regrade] + [r for r in usable if r.get("id") != regrade.get("id")]
+        if not usable:
+            row = self._missing(row, f"no completed run of {self.o.workflow} on {branch}"
+                                + (" (pull-request runs are not used)" if any(r.get("event") == "pull_request"
+                                                                              for r in runs) else ""))
+            self._classroom_check(row, full, head_sha or branch)
+            return row
 
-        newest = parse_time(runs[0].get("created_at"))
-        asked = parse_time(dispatched_at)
-        if asked and newest and newest < asked:
-            raise GitHubError(0, "the regrade run has not completed yet", f"/repos/{full}")
         report = None
-        run_sha = ""
-        for run in runs[:RUNS_TO_TRY]:
-            artifacts = self.client.get_json(
-                f"/repos/{full}/actions/runs/{int(run['id'])}/artifacts", {"name": self.o.artifact}
-            ).get("artifacts") or []
-            art = next((a for a in artifacts if a.get("name") == self.o.artifact), None)
+        for run in usable[:RUNS_TO_TRY]:
+            artifacts = self.client.get(f"/repos/{full}/actions/runs/{int(run['id'])}/artifacts",
+                                        {"name": self.o.artifact}).get("artifacts") or []
+            art = newest_artifact(artifacts, self.o.artifact)
             if art is None:
                 continue
             if art.get("expired"):
@@ -225,39 +344,63 @@ class Collector:
                 row.flags.add("expired")
                 return self._missing(row, f"artifact of run {run['id']} is gone (expired or deleted)")
             origin = f"{safe_dirname(str(repo['name']))}/{self.o.artifact}.zip"
-            self._keep(origin, data)
             good, bad = reports_from_zip_bytes(data, origin)
+            self._keep(origin, data)
             if not good:
                 row.flags.update({"missing", "bad-report"})
                 row.notes.extend(f"bad report {b.path}: {b.reason}" for b in bad[:3])
                 return row
             report = best_report(good)
-            run_sha = str(run.get("head_sha") or "")
             break
         if report is None:
-            return self._missing(row, f"no {self.o.artifact} artifact in the last {len(runs)} completed runs")
+            row = self._missing(row, f"no {self.o.artifact} artifact in the last "
+                                     f"{min(len(usable), RUNS_TO_TRY)} usable runs")
+            self._classroom_check(row, full, str(usable[0].get("head_sha") or head_sha or branch))
+            return row
 
+        assert run is not None and art is not None  # the loop above found the report in this run's artifact
+        run_sha = str(run.get("head_sha") or "")
         graded = row_from_report(report, full)
         graded.repository, graded.login = full, row.login
-        graded.commit = graded.commit or run_sha
+        graded.commit = run_sha or graded.commit
         if report.repository and report.repository.lower() != full.lower():
+            graded.flags.add("mismatch")
             graded.notes.append(f"report names another repository ({report.repository})")
-            graded.flags.add("error")
-        if head_sha and graded.commit and graded.commit != head_sha:
+        if report.commit and run_sha and report.commit.lower() != run_sha.lower():
+            graded.flags.add("mismatch")
+            graded.notes.append(f"report says commit {report.commit[:12]}, its {run.get('event')} run "
+                                f"{run.get('id')} graded {run_sha[:7]}")
+        attempt = int(run.get("run_attempt") or 1)
+        started = parse_time(run.get("run_started_at"))
+        made = parse_time(art.get("created_at"))
+        if attempt > 1 and started and made and made < started:
             graded.flags.add("stale")
-            graded.notes.append(f"graded {graded.commit[:7]}, branch {branch} is at {head_sha[:7]}")
-        else:
+            graded.notes.append(f"report from an earlier attempt of run {run.get('id')}: attempt {attempt} "
+                                "uploaded none")
+        if head_sha and run_sha and run_sha != head_sha:
+            graded.flags.add("stale")
+            graded.notes.append(f"graded {run_sha[:7]}, branch {branch} is at {head_sha[:7]}")
+        elif not run_sha:
             when = parse_time(graded.graded_at)
             if when and head_date and when < head_date:
                 graded.flags.add("stale")
                 graded.notes.append("graded before the newest commit")
         if self.template_tree is not None and graded.commit:
             student = tamper.fetch_tree(self.client, full, graded.commit, self.paths)
-            changed = tamper.diff(self.template_tree.blobs, student.blobs)
+            changed = set(tamper.diff(self.template_tree.blobs, student.blobs))
+            if self.workflow_path in changed and self._classroom_check(graded, full, graded.commit):
+                changed.discard(self.workflow_path)  # Classroom wrote it, not the student
             graded.tampered.update(changed)
             if student.truncated or self.template_tree.truncated:
                 graded.notes.append("tree listing truncated by GitHub: tamper check incomplete")
         return graded
+
+    def _classroom_check(self, row: Row, full: str, ref: str) -> bool:
+        if not self.runs_classroom_workflow(full, ref):
+            return False
+        row.notes.append(CLASSROOM_NOTE.format(path=self.workflow_path))
+        row.tampered.discard(self.workflow_path)
+        return True
 
     def _missing(self, row: Row, why: str) -> Row:
         row.flags.add("missing")
@@ -273,13 +416,14 @@ class Collector:
 
     # ------------------------------------------------------------------ whole class
 
-    def collect(self, progress_stream: TextIO | None = None) -> Outcome:
-        state = State(self.o.state_path, self.state_key())
+    def collect(self, progress_stream: TextIO | None = None) -> CollectOutcome:
+        state = CollectState(self.o.state_path, self.state_key())
         state.load()
         if state.discarded:
             self.say(f"autograde: {self.o.state_path} is from another collection; starting over")
-        repos = self.list_repositories()
-        out = Outcome()
+        listed = self.list_repositories()
+        repos, matching = self.assignment_repositories(listed)
+        out = CollectOutcome(matching=matching)
         todo = []
         for repo in repos:
             done = state.done.get(str(repo["full_name"]))
@@ -288,8 +432,10 @@ class Collector:
                 out.skipped += 1
             else:
                 todo.append(repo)
-        self.say(f"autograde: {len(repos)} repositories named {self.o.prefix}-* in {self.o.org}"
+        self.say(f"autograde: {len(listed)} repositories named {self.o.prefix}-* in {self.o.org}"
+                 + (f", {len(repos)} of rostered students" if matching is not None else "")
                  + (f"; {out.skipped} already collected, {len(todo)} to go" if out.skipped else ""))
+        self.report_matching(matching)
         if todo:
             self.load_template()
         progress = Progress(len(todo), progress_stream or self.stream)
@@ -312,38 +458,85 @@ class Collector:
                 progress.step(str(repo["name"]), shown)
         finally:
             self.client.listener = previous
+            progress.close()
+        out.classroom_workflow = sorted(r.repository for r in out.rows if any(n.startswith("GitHub Classroom replaced")
+                                                                               for n in r.notes))
         return out
 
-    def regrade(self) -> Outcome:
-        """Trigger the grading workflow (workflow_dispatch) on every repository's default branch."""
-        state = State(self.o.state_path, self.state_key())
+    # ------------------------------------------------------------------ regrade
+
+    def _found_dispatched_run(self, full: str, branch: str, since: datetime) -> dict[str, Any] | None:
+        """A workflow_dispatch run created since `since` (GitHub's time): an earlier unanswered dispatch."""
+        runs, _ = self.list_runs(full, branch)
+        return next((r for r in runs if r.get("event") == "workflow_dispatch"
+                     and (parse_time(r.get("created_at")) or since) >= since - SKEW), None)
+
+    def dispatch(self, full: str, branch: str) -> dict[str, Any]:
+        """Trigger the workflow once; returns the state record ({"at", "run_id"})."""
+        path = f"/repos/{full}/actions/workflows/{self._q_workflow}/dispatches"
+        try:
+            resp = self.client.post(path, {"ref": branch, "return_run_details": True})
+        except GitHubError as e:
+            if e.status != 422 or "return_run_details" not in e.message:
+                raise
+            resp = self.client.post(path, {"ref": branch})  # an older GitHub Enterprise Server: 422, nothing ran
+        at = server_time(resp) or self.client.server_now()
+        run_id = None
+        if resp.status_code == 200 and resp.content:
+            try:
+                run_id = int(resp.json().get("workflow_run_id"))
+            except (AttributeError, TypeError, ValueError):
+                run_id = None
+        return {"at": at.isoformat(timespec="seconds"), "run_id": run_id}
+
+    def regrade(self) -> CollectOutcome:
+        """Trigger the grading workflow (workflow_dispatch) on every assignment repository's default branch."""
+        state = CollectState(self.o.state_path, self.state_key())
         state.load()
-        repos = self.list_repositories()
-        out = Outcome()
+        repos, matching = self.assignment_repositories(self.list_repositories())
+        self.report_matching(matching)
+        out = CollectOutcome(matching=matching)
         progress = Progress(len(repos), self.stream)
         previous, self.client.listener = self.client.listener, progress
         try:
             for repo in repos:
                 full = str(repo["full_name"])
-                if full in state.dispatched:
-                    out.skipped += 1
-                    progress.step(str(repo["name"]), "already triggered")
-                    continue
                 branch = str(repo.get("default_branch") or "main")
+                record = state.dispatched.get(full)
                 try:
-                    self.client.request(
-                        "POST",
-                        f"/repos/{full}/actions/workflows/{urllib.parse.quote(self.o.workflow, safe='')}/dispatches",
-                        json_body={"ref": branch},
-                    )
-                except GitHubError as e:
-                    out.failed.append((full, str(e)))
-                    progress.step(str(repo["name"]), f"not triggered ({e.message})")
+                    if record and "uncertain" in record:
+                        since = parse_time(str(record["uncertain"]))
+                        run = self._found_dispatched_run(full, branch, since) if since else None
+                        if run is not None:
+                            state.dispatched[full] = {"at": record["uncertain"], "run_id": run.get("id")}
+                            state.done.pop(full, None)
+                            state.save()
+                            progress.step(str(repo["name"]), "already triggered (the unanswered request did start "
+                                                             f"run {run.get('id')})")
+                            continue
+                    elif record:
+                        out.skipped += 1
+                        progress.step(str(repo["name"]), "already triggered")
+                        continue
+                    state.dispatched[full] = self.dispatch(full, branch)
+                except Uncertain as e:
+                    state.dispatched[full] = {"uncertain": self.client.server_now().isoformat(timespec="seconds")}
+                    state.save()
+                    out.failed.append((full, f"{e}; the next --regrade looks for its run before sending again"))
+                    progress.step(str(repo["name"]), f"unknown whether triggered ({e.message})")
                     continue
-                state.dispatched[full] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+                except GitHubError as e:
+                    reason = e.message
+                    if e.status == 422 and "workflow_dispatch" in e.message and self.runs_classroom_workflow(full, branch):
+                        reason = CLASSROOM_NOTE.format(path=self.workflow_path)
+                        out.classroom_workflow.append(full)
+                    out.failed.append((full, f"{reason} (HTTP {e.status})" if e.status else reason))
+                    progress.step(str(repo["name"]), f"not triggered ({reason})")
+                    continue
                 state.done.pop(full, None)  # the next collect fetches the new report
                 state.save()
                 progress.step(str(repo["name"]), f"triggered {self.o.workflow} on {branch}")
         finally:
             self.client.listener = previous
+            progress.close()
         return out

@@ -6,15 +6,17 @@ import io
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 from autograde.instructor.reports import BadReport, Report, Scan, best_report
-from autograde.instructor.roster import RosterEntry, infer_prefix, login_from_repo, match_login
+from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, login_from_repo, match_repositories
 from autograde.rubric import DEFAULT_ITEMS
 
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
-FLAG_ORDER = ("missing", "expired", "bad-report", "error", "static-only", "stale", "tampered", "not-in-roster")
+FLAG_ORDER = ("missing", "expired", "bad-report", "error", "static-only", "mismatch", "stale", "tampered",
+              "not-in-roster")
 
 
 @dataclass
@@ -123,21 +125,30 @@ def assign_logins(rows: list[Row], prefix: str | None) -> str | None:
     return prefix
 
 
-def merge_roster(rows: list[Row], roster: list[RosterEntry], prefix: str | None, max_score: int | None) -> list[Row]:
-    """Attach roster identifiers; add a `missing` row for every rostered student without a row."""
-    logins = {e.login.lower(): e for e in roster if e.login}
-    matched: set[str] = set()
+def merge_roster(rows: list[Row], roster: list[RosterEntry], prefix: str | None, max_score: int | None,
+                 matching: RepoMatch | None = None) -> list[Row]:
+    """Attach roster identifiers; add a `missing` row for every rostered student without a row.
+
+    Repositories are matched to students by `roster.match_repositories` (login, Classroom's `-<n>`
+    suffix, account id) unless `matching` is given; rows of no student get `not-in-roster`.
+    """
+    if matching is None:
+        matching = match_repositories([r.name for r in rows if r.repository], prefix, roster)
+    newer = {old.lower(): matching.matched[e] for e, olds in matching.superseded.items() for old in olds}
+    matched: set[RosterEntry] = set()
     for row in rows:
-        entry = match_login(row.name, logins, prefix)
+        entry = matching.student_of(row.name) if row.repository else None
         if entry is None:
             row.flags.add("not-in-roster")
+            if row.name.lower() in newer:
+                row.notes.append(f"an older repository of a student whose newest is {newer[row.name.lower()]}")
             continue
-        row.login = entry.login
+        row.login = entry.login or row.login
         row.identifier = entry.identifier
-        matched.add(entry.login.lower())
+        matched.add(entry)
     out = list(rows)
     for entry in roster:
-        if entry.login and entry.login.lower() in matched:
+        if entry in matched:
             continue
         row = Row(repository="", login=entry.login, identifier=entry.identifier, max=max_score, flags={"missing"})
         row.notes.append("no repository" if entry.login else "no GitHub account linked in the roster")
@@ -149,7 +160,7 @@ def usual_max(rows: Iterable[Row]) -> int | None:
     counts = Counter(r.max for r in rows if r.max is not None and "missing" not in r.flags)
     if counts:
         return counts.most_common(1)[0][0]
-    return sum(i.points for i in DEFAULT_ITEMS)
+    return int(sum(i.points for i in DEFAULT_ITEMS))
 
 
 def fill_missing_max(rows: list[Row]) -> None:

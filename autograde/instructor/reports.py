@@ -10,10 +10,11 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 from xml.etree import ElementTree
 
 from autograde.results import SCHEMA
@@ -114,7 +115,8 @@ def parse_json_report(data: bytes, origin: str) -> Report:
         max_points[cid] = _int(check.get("max_score"), f"checks[{i}].max_score")
         if check.get("status") == "error":
             errored.append(cid)
-    source = doc.get("source") if isinstance(doc.get("source"), dict) else {}
+    raw_source = doc.get("source")
+    source: dict[str, Any] = raw_source if isinstance(raw_source, dict) else {}
     error = _str(doc.get("error"))
     if error is None and errored:
         error = "check errored: " + ", ".join(errored)
@@ -364,10 +366,10 @@ def parse_time(text: str | None) -> datetime | None:
         t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def best_report(reports: list[Report]) -> Report:

@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import urllib.parse
 from dataclasses import dataclass
+from typing import Any
 
 from autograde.instructor.github_api import GitHubClient
+from autograde.integrity import PROTECTED, WORKFLOW
 
 
 def watched(workflow: str) -> tuple[str, ...]:
-    """Paths a student must not change: the grading workflow, the grader, the app's tests.
+    """Paths a student must not change: the template's given files (`integrity.PROTECTED`, one list for
+    both checks), with the grading workflow under its name in this assignment.
 
     Entries ending in `/` are folders (everything under them).
     """
-    return (f".github/workflows/{workflow}", "autograde/", "app/tests/")
+    return tuple(f".github/workflows/{workflow}" if p == WORKFLOW else p for p in PROTECTED)
 
 
 @dataclass
@@ -25,12 +28,12 @@ def is_watched(path: str, paths: tuple[str, ...]) -> bool:
     return any(path.startswith(p) if p.endswith("/") else path == p for p in paths)
 
 
-def select(entries: list[dict], paths: tuple[str, ...]) -> dict[str, str]:
+def select(entries: list[dict[str, Any]], paths: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for e in entries:
-        if isinstance(e, dict) and e.get("type") != "tree" and isinstance(e.get("path"), str):
-            if is_watched(e["path"], paths):
-                out[e["path"]] = f"{e.get('mode', '')}:{e.get('sha', '')}"
+        if isinstance(e, dict) and e.get("type") != "tree" and isinstance(e.get("path"), str) \
+                and is_watched(e["path"], paths):
+            out[e["path"]] = f"{e.get('mode', '')}:{e.get('sha', '')}"
     return out
 
 
@@ -45,3 +48,17 @@ def fetch_tree(client: GitHubClient, repo: str, ref: str, paths: tuple[str, ...]
 def diff(template: dict[str, str], student: dict[str, str]) -> list[str]:
     """Paths added, removed or changed (content or mode) in the student's tree."""
     return sorted(p for p in set(template) | set(student) if template.get(p) != student.get(p))
+
+
+def is_classroom_autograding(workflow_text: str) -> bool:
+    """True for the workflow GitHub Classroom writes when tests are added in the assignment's settings.
+
+    Classroom's generated `classroom.yml` ("Autograding Tests", job `run-autograding-tests`) runs
+    its own graders (`classroom-resources/autograding-*-grader`) and never `autograde grade`.
+    """
+    text = workflow_text.lower()
+    if "autograde grade" in text:
+        return False
+    graders = ("classroom-resources/autograding-command-grader", "classroom-resources/autograding-io-grader",
+               "classroom-resources/autograding-python-grader", "education/autograding")
+    return "run-autograding-tests" in text or any(g in text for g in graders)

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 from pathlib import Path
+from typing import TypeVar
 
 from autograde.model import compose, dockerfile
-from autograde.model.build import ProdBuild, prod_build
+from autograde.model.build import ProdBuild, fit_to_sources, prod_build
 from autograde.model.files import FileProblem, Problem
-
 
 T = TypeVar("T")
 
@@ -30,6 +29,11 @@ def load_submission(root: Path) -> Submission:
     prod, prod_problem = _attempt(lambda: compose.load(root, compose.PROD_FILE))
     build = prod_build(prod)
     df, df_problem = _attempt(lambda: dockerfile.load(root, build.context))
+    if df is not None:
+        fitted = fit_to_sources(build, df, root)
+        if fitted != build:
+            build = fitted
+            df, df_problem = _attempt(lambda: dockerfile.load(root, build.context))
     dev, dev_problem = _attempt(lambda: compose.load(root, compose.DEV_FILE))
     return Submission(root, df, df_problem, prod, prod_problem, dev, dev_problem, build)
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass
+from pathlib import Path
 
 from autograde.model.compose import ComposeFile
-from autograde.model.dockerfile import FILENAME
+from autograde.model.dockerfile import FILENAME, Dockerfile
+from autograde.model.files import inside
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,39 @@ def prod_build(prod: ComposeFile | None) -> ProdBuild:
     if target != FILENAME:
         return ProdBuild(".", FILENAME, False, f"web_prod builds {target}, not {FILENAME}")
     return ProdBuild(context, FILENAME, True)
+
+
+def missing_sources(df: Dockerfile, root: Path, context: str) -> list[str]:
+    """COPY/ADD sources (from the build context, plain paths only) that do not exist in `context`."""
+    base = root / context
+    missing = []
+    for ins in df.instructions:
+        if ins.cmd not in ("COPY", "ADD") or "from" in ins.flags or len(ins.args) < 2:
+            continue
+        for src in ins.args[:-1]:
+            if "$" in src or any(ch in src for ch in "*?[") or "://" in src:
+                continue
+            rel = posixpath.normpath("/" + src).lstrip("/") or "."
+            path = base / rel
+            try:
+                if not (inside(root, path) and path.exists()):
+                    missing.append(src)
+            except OSError:
+                missing.append(src)
+    return missing
+
+
+def fit_to_sources(build: ProdBuild, df: Dockerfile, root: Path) -> ProdBuild:
+    """The student's context, unless Dockerfile.prod's COPY sources are paths of the repository root.
+
+    A build section with `context: ./app` and a Dockerfile written for the lab's context (`COPY
+    app/requirements.txt ...`) is one mistake, the context: the grader then builds as the lab says,
+    so that mistake costs `compose.web_build` only.
+    """
+    if not build.students or build.context == ".":
+        return build
+    here = missing_sources(df, root, build.context)
+    if here and not missing_sources(df, root, "."):
+        return ProdBuild(".", FILENAME, False, f"its COPY sources ({', '.join(here[:2])}) are paths of the "
+                                               f"repository root, not of {build.context}/")
+    return build

@@ -109,9 +109,35 @@ class ComposeFile:
             return Build(_norm(context), _norm(dockerfile), line)
         return None
 
+    def redis_service(self) -> str | None:
+        """The service the stack's Redis runs as: `redis_prod` if there is one; else the service web_prod's
+        REDIS_HOST names, if it runs a redis image; else the only service that runs a redis image."""
+        if "redis_prod" in self.services:
+            return "redis_prod"
+        redis = [s.name for s in self.services.values() if split_image(self.image(s) or "")[0] == "redis"]
+        web = self.services.get("web_prod")
+        named = self.environment(web).get("REDIS_HOST") if web is not None else None
+        if named in redis:
+            return named
+        return redis[0] if len(redis) == 1 else None
+
     def image(self, service: Service) -> str | None:
         raw = service.get("image")
         return interpolate(str(raw)).strip() or None if isinstance(raw, (str, int, float)) else None
+
+
+def split_image(ref: str) -> tuple[str, str]:
+    """(repository, tag) of an image reference, without registry prefixes and digests."""
+    ref = ref.split("@", 1)[0].strip()
+    name, tag = ref, ""
+    if ":" in ref.rsplit("/", 1)[-1]:
+        name, tag = ref.rsplit(":", 1)
+    for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
+        if name.startswith(prefix):
+            name = name[len(prefix):]
+    if name.startswith("library/"):
+        name = name[len("library/"):]
+    return name.lower(), tag
 
 
 def _str(value: Any) -> str | None:

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograde.model.files import FileProblem, Problem, inside, read_text
-from autograde.model.shell import command_chain, expand, failure_stops_script, is_under, resolve, simple_commands, unquote
+from autograde.model.shell import (
+    command_chain,
+    expand,
+    failure_stops_script,
+    is_under,
+    resolve,
+    simple_commands,
+    unquote,
+)
 
 FILENAME = "Dockerfile.prod"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -98,11 +106,12 @@ class StageState:
     entrypoint: Instruction | None = None
     exposes: list[tuple[str, int]] = field(default_factory=list)
     path_line: int | None = None  # the ENV instruction that last set PATH
+    from_context: dict[str, int] = field(default_factory=dict)  # placements copied from the build context: line
 
     def copy(self) -> StageState:
         return StageState(self.workdir, dict(self.env), {k: list(v) for k, v in self.placements.items()}, set(self.dirs),
                      list(self.venvs), list(self.pip_installs), self.cmd, self.entrypoint, list(self.exposes),
-                     self.path_line)
+                     self.path_line, dict(self.from_context))
 
     def venv_of_bin(self, bindir: str) -> str | None:
         bindir = posixpath.normpath(bindir)
@@ -289,7 +298,7 @@ def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str
         st.dirs.add(st.workdir)
     elif ins.cmd == "ENV":
         pairs = list(ins.args)
-        for key, value in zip(pairs[0::2], pairs[1::2]):
+        for key, value in zip(pairs[0::2], pairs[1::2], strict=False):  # an odd one out is not set
             st.env[key] = expand(unquote(value), {**global_args, **st.env})
             if key == "PATH":
                 st.path_line = ins.line
@@ -330,7 +339,7 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
         for src in sources:
             # a source is a path inside the build context; `..` cannot leave it (BuildKit clamps at its root)
             rel = posixpath.normpath(posixpath.join("/", df.context, posixpath.normpath("/" + src).lstrip("/")))
-            _place_from_context(st, rel.lstrip("/") or ".", dest, many, root)
+            _place_from_context(st, rel.lstrip("/") or ".", dest, many, root, ins.line)
     else:
         source_stage = df.stage(expand(ref, env))
         src_index = source_stage.index if source_stage is not None and source_stage.index < stage.index else None
@@ -358,7 +367,7 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
         st.dirs.add(posixpath.normpath(dest))
 
 
-def _place_from_context(st: StageState, rel: str, dest: str, many: bool, root: Path | None) -> None:
+def _place_from_context(st: StageState, rel: str, dest: str, many: bool, root: Path | None, line: int) -> None:
     glob = any(ch in rel for ch in "*?[")
     src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and _is_dir_inside(root, rel))
     for tracked in TRACKED:
@@ -371,6 +380,7 @@ def _place_from_context(st: StageState, rel: str, dest: str, many: bool, root: P
         else:
             continue
         _add(st.placements[tracked], target)
+        st.from_context[target] = line
         st.dirs.add(target if is_dir else posixpath.dirname(target))
 
 
@@ -433,6 +443,10 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
             kind, rest = tool
             venv = st.interpreter_env(argv[0], cwd, cmd_path)
             via = (ins.line if cmd_path != path else path_line) if venv is not None and "/" not in argv[0] else None
+            if kind == "pip":
+                target, rest = _pip_general_options(rest)
+                if target is not None:  # `pip --python <venv>/bin/python install ...` installs into that venv
+                    venv, via = st.interpreter_env(target, cwd, cmd_path), None
             if kind == "pip" and rest[:1] == ["install"]:
                 reqs, pkgs = _pip_args(rest[1:])
                 files = tuple(resolve(r, cwd) for r in reqs)
@@ -481,6 +495,25 @@ def _tool(argv: list[str], name: str) -> tuple[str, list[str]] | None:
     if name == "uv" and argv[1:3] == ["pip", "install"]:
         return "pip", argv[2:]
     return None
+
+
+_PIP_VALUE_OPTIONS = frozenset({"--python", "--cache-dir", "--log", "--proxy", "--cert", "--client-cert", "--retries",
+                                "--timeout", "--exists-action", "--trusted-host", "--root-user-action"})
+
+
+def _pip_general_options(rest: list[str]) -> tuple[str | None, list[str]]:
+    """pip's options before its command (`pip --python X -q install ...`): the --python target, the rest."""
+    target = None
+    while rest and rest[0].startswith("-"):
+        option = rest[0]
+        if option.startswith("--python="):
+            target = option.split("=", 1)[1]
+        elif option in _PIP_VALUE_OPTIONS:
+            if option == "--python" and len(rest) > 1:
+                target = rest[1]
+            rest = rest[1:]
+        rest = rest[1:]
+    return target, rest
 
 
 def _pip_args(args: list[str]) -> tuple[list[str], list[str]]:

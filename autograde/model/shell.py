@@ -69,7 +69,7 @@ def failure_stops_script(chain: list[tuple[list[str], str | None]], index: int) 
     """Whether a failure of command `index` makes the whole script (so the RUN step) fail."""
     errexit = any(argv[:1] == ["set"] and any(a.startswith("-") and "e" in a for a in argv[1:])
                   for argv, _ in chain[:index])
-    for argv, op in chain[index:]:
+    for _argv, op in chain[index:]:
         if op is None:
             return True
         if op in ("||", "|", "&"):
@@ -99,8 +99,8 @@ def app_command(words: list[str]) -> list[str]:
     names main.py; otherwise the words without their wrappers."""
     i = 0
     while i < len(words) and (posixpath.basename(words[i]) in _WRAPPERS or _ASSIGNMENT.match(words[i])
-                              or i > 0 and words[i].startswith("-") and posixpath.basename(words[i - 1]) in
-                              _WRAPPERS):
+                              or (i > 0 and words[i].startswith("-") and posixpath.basename(words[i - 1]) in
+                              _WRAPPERS)):
         i += 1
     words = words[i:]
     if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c":

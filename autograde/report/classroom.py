@@ -87,7 +87,7 @@ def runner_payload(check: CheckResult, error: str | None = None) -> dict[str, An
         "test_code": "" if status == "pass" else _clip(detail),
         "filename": neutralize(check.file or ""),
         "line_no": int(check.line or 0),
-        "duration": int(round(check.duration_s * 1000)),
+        "duration": round(check.duration_s * 1000),
     }
     score = max(0, min(int(check.score), int(check.max_score)))
     if status == "pass" or score in (0, check.max_score):

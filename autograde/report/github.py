@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from urllib.parse import quote
 from collections.abc import Mapping
 from typing import TextIO
+from urllib.parse import quote
 
 from autograde.report import triage
 from autograde.results import CheckResult, GradingResults
@@ -83,7 +83,7 @@ class Fence:
 # --- annotations -----------------------------------------------------------------------------
 
 def _lost_points(check: CheckResult) -> bool:
-    return check.status in ("fail", "error") or check.score < check.max_score and check.status != "skip"
+    return check.status in ("fail", "error") or (check.score < check.max_score and check.status != "skip")
 
 
 def annotation_lines(results: GradingResults) -> list[str]:

@@ -121,3 +121,27 @@ def up_infrastructure(output: str) -> str:
         if needle in text:
             return f"an image could not be pulled: the registry could not be reached or refused ({needle.strip()})"
     return ""
+
+
+class Steps:
+    """Which build steps finished (ran to the end, or came from the cache), fed line by line.
+
+    BuildKit's plain output names a step once (`#12 [builder 6/6] RUN ...`) and later marks it
+    `#12 DONE 3.2s` or `#12 CACHED`; a step that finished before another one failed did its work.
+    """
+
+    _NAMED = re.compile(r"^#(\d+) \[[^\]]*\] (?P<step>.+)$")
+    _FINISHED = re.compile(r"^#(\d+) (?:DONE|CACHED)\b")
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self.done: list[str] = []
+
+    def feed(self, line: str) -> None:
+        named = self._NAMED.match(line)
+        if named:
+            self._names[named.group(1)] = named.group("step").strip()
+            return
+        finished = self._FINISHED.match(line)
+        if finished and finished.group(1) in self._names:
+            self.done.append(self._names[finished.group(1)])

@@ -18,6 +18,7 @@ class BuildFacts:
     exit_code: int | None = None  # of the failing RUN step, when the builder says it
     step_log: str = ""  # the failing step's own last output lines (student-controlled)
     infrastructure: str = ""  # not the student's doing (registry or engine trouble): why, else ""
+    done_steps: list[str] = field(default_factory=list)  # instructions that finished (or were cached)
 
 
 @dataclass

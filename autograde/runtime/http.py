@@ -34,7 +34,7 @@ def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> HttpAnsw
             size += len(chunk)
         body = _text(chunks)
         return HttpAnswer(resp.status, body, "", count(body) if resp.status == 200 else None)
-    except (OSError, http.client.HTTPException, socket.timeout) as e:
+    except (TimeoutError, OSError, http.client.HTTPException) as e:
         return HttpAnswer(None, "", _describe(e))
     finally:
         conn.close()

@@ -12,8 +12,8 @@ import fcntl
 import os
 import re
 import tempfile
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO, Any
 
 PROJECT_LABEL = "com.docker.compose.project"

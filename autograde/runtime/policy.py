@@ -21,7 +21,7 @@ def refusals(sub: Submission, root: Path) -> Refusals:
     if sub.dockerfile_problem is not None:
         return Refusals(f"Dockerfile.prod cannot be built: {sub.dockerfile_problem.message}", None)
     assert sub.prod is not None
-    missing = [s for s in ("web_prod", "redis_prod") if not sub.prod.services.get(s) or
+    missing = [s for s in ("web_prod", sub.prod.redis_service() or "redis_prod") if not sub.prod.services.get(s) or
                not sub.prod.services[s].data]
     if missing:
         return Refusals(f"{PROD_FILE} does not define {' and '.join(missing)} yet, so there is nothing to start",

@@ -40,7 +40,7 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
 
     def local(path_text: str) -> bool:
         text = interpolate(str(path_text))
-        if text.startswith("~") or "$" in str(path_text) and text == "":
+        if text.startswith("~") or ("$" in str(path_text) and text == ""):
             return False
         return inside(root, root / text) if not posixpath.isabs(text) else inside(root, Path(text))
 

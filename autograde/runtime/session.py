@@ -15,19 +15,19 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, overload
+from typing import Any, Literal, overload
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import http, leftovers
-from autograde.runtime.diagnose import parse_build_output, up_infrastructure
-from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, HttpAnswer, ServiceFacts,
-                                     UpFacts)
+from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastructure
+from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
 from autograde.runtime.interpreter import from_command, from_processes
 from autograde.runtime.override import Caps, dev_override, prod_override
 from autograde.runtime.policy import refusals
@@ -80,6 +80,8 @@ class Session:
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._lock = threading.Lock()
         self._run_lock = leftovers.RunLock(self.project)
+        # the stack's Redis: redis_prod, or the redis service web_prod names (its name is compose.services' business)
+        self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or "redis_prod"
 
     # -- the session -------------------------------------------------------------------------
     def run(self) -> Facts:
@@ -222,14 +224,19 @@ class Session:
     # -- build -------------------------------------------------------------------------------
     def _build(self, files: list[str], services: list[str], tag: str, timing: str) -> BuildFacts:
         self._phase(timing, "start")
-        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout,
-                            on_line=lambda line: self._phase(timing, "line:" + line))  # display only
+        steps = Steps()
+
+        def seen(line: str) -> None:
+            steps.feed(line)
+            self._phase(timing, "line:" + line)  # display only
+
+        ran = self._compose(files, "build", *services, timeout=self.options.build_timeout, on_line=seen)
         self._time(timing, ran.seconds)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
             return BuildFacts(False, ran.seconds, timed_out=ran.timed_out, error=out.error, failed_step=out.step,
                               output_tail=ran.tail, exit_code=out.exit_code, step_log=out.step_log,
-                              infrastructure="" if ran.timed_out else out.infrastructure)
+                              infrastructure="" if ran.timed_out else out.infrastructure, done_steps=steps.done)
         try:
             image = self.client.images.get(tag)
         except Exception as e:
@@ -258,7 +265,7 @@ class Session:
         o = self.options
         start = time.monotonic()
         self._phase("up", "start")
-        ran = self._compose(files, "up", "-d", "--no-build", "web_prod", "redis_prod",
+        ran = self._compose(files, "up", "-d", "--no-build", "web_prod", self.redis,
                             timeout=o.ready_timeout + 60)
         if ran.returncode != 0:
             self.facts.up = UpFacts(False, "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
@@ -269,8 +276,7 @@ class Session:
         services = self._services(logs=first.status != 200)
         self._time("up", time.monotonic() - start)
         interpreter = self._app_interpreter()
-        running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod",
-                                                                                                 "redis_prod"}
+        running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod", self.redis}
         if not running:
             self.facts.up = UpFacts(False, "not every service is running", services, ran.tail)
             return interpreter
@@ -324,7 +330,7 @@ class Session:
 
     def _redis_ping(self) -> bool:
         """Whether redis_prod answers PING (so an error answer of the app is not Redis still starting)."""
-        redis = self._container("redis_prod")
+        redis = self._container(self.redis)
         if redis is None or redis.status != "running":
             return False
         try:
@@ -367,7 +373,7 @@ class Session:
         return self._until_answer(port, time.monotonic() + self.options.ready_timeout), ""
 
     def _redis_get(self) -> tuple[str | None, str]:
-        redis = self._container("redis_prod")
+        redis = self._container(self.redis)
         if redis is None:
             return None, "redis_prod is not running"
         try:
@@ -402,7 +408,7 @@ class Session:
 
     def _services(self, logs: bool = False) -> list[ServiceFacts]:
         out = []
-        for name in ("web_prod", "redis_prod"):
+        for name in ("web_prod", self.redis):
             c = self._container(name)
             if c is None:
                 out.append(ServiceFacts(name, "missing"))

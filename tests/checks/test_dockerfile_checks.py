@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+
 def solved(replace: dict[str, str] | None = None, text: str | None = None) -> dict[str, str]:
     from conftest import SOLUTION
 

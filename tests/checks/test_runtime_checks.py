@@ -8,8 +8,7 @@ from autograde.checks import run_check
 from autograde.checks.base import Context
 from autograde.model import load_submission
 from autograde.rubric import Rubric
-from autograde.runtime.facts import (BuildFacts, CounterFacts, Facts, LeanFacts, HttpAnswer, ServiceFacts,
-                                     UpFacts)
+from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
 from support import make_checkout
 
 URL = "http://localhost:5005/"

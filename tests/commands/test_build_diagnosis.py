@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import pytest
-from support import make_checkout, solution_files
 from test_grade_e2e import assert_clean, grade
+
+from support import make_checkout, solution_files
 
 pytestmark = pytest.mark.docker
 DF = solution_files()["Dockerfile.prod"]

@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support import leftovers, make_checkout, solution_files
 
 from autograde.rubric import Rubric
+from support import leftovers, make_checkout, solution_files
 
 pytestmark = pytest.mark.docker
 SOL = solution_files()

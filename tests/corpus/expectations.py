@@ -23,6 +23,7 @@ WALL_TIME = pytest.StashKey[tuple[int, int, float]]()
 class Expected:
     status: str
     why: str
+    says: tuple[str, ...] = ()  # words the check's message or hint must contain: what was seen, what to do
 
 
 def case_names() -> list[str]:
@@ -57,6 +58,9 @@ def load(case: str) -> dict:
                 raise ValueError(f"{where}: {block}.{cid}: status must be one of {STATUSES}")
             if not isinstance(entry.get("why"), str) or not entry["why"].strip():
                 raise ValueError(f"{where}: {block}.{cid}: `why` is missing")
+            says = entry.get("says", [])
+            if not isinstance(says, list) or not all(isinstance(w, str) and w for w in says):
+                raise ValueError(f"{where}: {block}.{cid}: `says` must be a list of words the message or hint holds")
     for name in ("Dockerfile.prod", "docker-compose.prod.yml"):
         if not (CORPUS / case / name).is_file():
             raise ValueError(f"{case}: {name} is missing")
@@ -70,7 +74,7 @@ def expected(case: str, *, registry: bool) -> dict[str, Expected]:
     blocks = ["checks"] + ([] if registry else ["offline"])
     for block in blocks:
         for cid, entry in (data.get(block) or {}).items():
-            result[cid] = Expected(entry["status"], entry["why"])
+            result[cid] = Expected(entry["status"], entry["why"], tuple(entry.get("says") or ()))
     return result
 
 

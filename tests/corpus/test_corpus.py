@@ -148,6 +148,10 @@ def test_grade_matches_expect(case: str, graded: dict[str, Graded], registry: bo
             hint = f" | hint: {got['hint']}" if got.get("hint") else ""
             mismatches.append(f"{cid}: expected {want[cid].status} ({want[cid].why}); "
                               f"grader says {got['status']}: {got['message']}{hint}")
+        said = f"{got['message']} {got.get('hint') or ''}"
+        missing = [w for w in want[cid].says if w not in said]
+        if got["status"] == want[cid].status and missing:
+            mismatches.append(f"{cid}: the message or hint does not say {missing}: {said}")
     statuses = {w.status for w in want.values()}
     want_rc = 2 if "error" in statuses else 0 if statuses == {"pass"} else 1
     if not mismatches and g.returncode != want_rc:

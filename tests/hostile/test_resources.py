@@ -11,8 +11,18 @@ import time
 
 import pytest
 
-from hostile.harness import (assert_clean, checkout, containers_of, finish, prod_dockerfile, py_cmd, running_project,
-                             snapshot, start, wait_for)
+from hostile.harness import (
+    assert_clean,
+    checkout,
+    containers_of,
+    finish,
+    prod_dockerfile,
+    py_cmd,
+    running_project,
+    snapshot,
+    start,
+    wait_for,
+)
 
 pytestmark = pytest.mark.docker
 

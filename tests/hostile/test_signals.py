@@ -10,8 +10,22 @@ import time
 
 import pytest
 
-from hostile.harness import (COMPOSE, DOCKERFILE, RUNTIME, assert_clean, checkout, containers_of, descendants,
-                             finish, prod_dockerfile, py_cmd, running_project, snapshot, start, wait_for)
+from hostile.harness import (
+    COMPOSE,
+    DOCKERFILE,
+    RUNTIME,
+    assert_clean,
+    checkout,
+    containers_of,
+    descendants,
+    finish,
+    prod_dockerfile,
+    py_cmd,
+    running_project,
+    snapshot,
+    start,
+    wait_for,
+)
 
 pytestmark = pytest.mark.docker
 

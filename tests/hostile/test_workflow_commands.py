@@ -10,8 +10,7 @@ import re
 
 import pytest
 
-from hostile.harness import (assert_clean, checkout, environ, forged_lines, grade_many, prod_dockerfile, py_cmd,
-                             snapshot)
+from hostile.harness import assert_clean, checkout, environ, forged_lines, grade_many, prod_dockerfile, py_cmd, snapshot
 
 pytestmark = pytest.mark.docker
 

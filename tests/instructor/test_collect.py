@@ -5,11 +5,11 @@ import csv
 from pathlib import Path
 
 import pytest
+from fake_github import FakeGitHub
+from instructor_fixtures import CHECK_IDS, artifact_zip, both, junit_report, results
 
 from autograde import cli
 from autograde.commands import collect as collect_cmd
-from fake_github import FakeGitHub
-from instructor_fixtures import CHECK_IDS, artifact_zip, both, junit_report, results
 
 TOKEN = "ghp_S3cretT0kenThatMustNeverLeak0123456789"
 ORG = "cs-class"
@@ -20,7 +20,7 @@ GRADER_FILES = {
     "autograde/checks/dockerfile.py": "3" * 40,
     "app/tests/test_app.py": "4" * 40,
 }
-STUDENT_ONLY = {"Dockerfile.prod": "9" * 40, "app/main.py": "8" * 40}
+STUDENT_ONLY = {"Dockerfile.prod": "9" * 40, "docker-compose.prod.yml": "8" * 40}  # what students write
 T0 = "2024-05-01T10:00:00+00:00"
 
 
@@ -175,7 +175,8 @@ def test_collect_end_to_end(tmp_path, fake, sleeps, monkeypatch, capsys):
     assert fake.count("/organizations/1/repos") == 5 and fake.count(f"/orgs/{ORG}/repos") == 1
     # rate limits: a 429 with retry-after: 7, and a 403 with x-ratelimit-reset ~90 s ahead
     assert sum(sleeps) >= 7 + 85
-    assert "rate limited by GitHub: waiting" in err and "left" in err
+    assert "rate limited by GitHub (secondary limit): waiting 7s (until" in err
+    assert "rate limited by GitHub (primary limit): waiting 1m3" in err
     # the artifact storage host never saw the token; the template was neither listed nor graded
     storage = [e for e in fake.log if e.path.startswith("/storage/")]
     assert storage and all(e.authorization is None for e in storage)
@@ -257,14 +258,24 @@ def test_template_default_branch_and_export_of_kept_artifacts(tmp_path, fake, sl
 
 def test_regrade_dispatches_and_resumes(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    fake.failures[f"/repos/{ORG}/lab04-ivan/actions/workflows/classroom.yml/dispatches"] = ["500"] * 5
+    dispatches = f"/repos/{ORG}/lab04-%s/actions/workflows/classroom.yml/dispatches"
+    fake.failures[dispatches % "ivan"] = ["500"]  # refused before acting: must be sent again, by the rerun
+    fake.failures["after:" + dispatches % "alice"] = ["502"]  # acted on, then a 502: must never be sent again
     assert run_collect(tmp_path, fake, "--regrade") == 1
     got = sorted(r for r, _, _ in fake.dispatches)
     assert len(got) == 8 and f"{ORG}/lab04-dave" not in got and f"{ORG}/lab04-ivan" not in got
-    assert all(wf == "classroom.yml" and body == {"ref": "main"} for _, wf, body in fake.dispatches)
+    assert f"{ORG}/lab04-alice" in got
+    assert all(wf == "classroom.yml" and body == {"ref": "main", "return_run_details": True}
+               for _, wf, body in fake.dispatches)
+    assert fake.count(dispatches % "ivan", "POST") == 1  # a POST that got a 5xx is not retried
+    assert fake.count(dispatches % "alice", "POST") == 1
+    err = capsys.readouterr().err
+    assert "lab04-ivan: unknown whether triggered" in err and "looks for its run before sending again" in err
     assert not (tmp_path / "grades.csv").exists()
-    assert run_collect(tmp_path, fake, "--regrade") == 1  # dave still 404s; only ivan is new
-    assert len(fake.dispatches) == 9
+    assert run_collect(tmp_path, fake, "--regrade") == 1  # dave still 404s; ivan is sent again, alice is not
+    assert len(fake.dispatches) == 9 and fake.count(dispatches % "ivan", "POST") == 2
+    assert fake.count(dispatches % "alice", "POST") == 1
+    assert "lab04-alice: already triggered (the unanswered request did start run" in capsys.readouterr().err
 
 
 def test_fatal_errors(tmp_path, fake, sleeps, monkeypatch, capsys):

@@ -6,8 +6,9 @@ import io
 import zipfile
 from pathlib import Path
 
-from autograde import cli
 from instructor_fixtures import CHECK_IDS, artifact_zip, both, json_report, junit_report, results
+
+from autograde import cli
 
 ORG = "cs-class"
 T0 = "2024-05-01T10:00:00+00:00"

@@ -5,28 +5,37 @@ import json
 import re
 
 import pytest
-
-from autograde.instructor import tamper
-from autograde.instructor.github_api import GitHubClient, GitHubError, NotFound, Response
-from autograde.instructor.gradebook import Row
-from autograde.instructor.reports import ReportError, parse_json_report, parse_junit_report, safe_member_name
-from autograde.instructor.roster import RosterEntry, infer_prefix, login_from_repo, match_login
+import requests
 from fake_github import FakeGitHub
 from instructor_fixtures import json_report, junit_report, results
+
+from autograde.instructor import tamper
+from autograde.instructor.github_api import GitHubClient, GitHubError, NotFound
+from autograde.instructor.gradebook import Row
+from autograde.instructor.reports import ReportError, parse_json_report, parse_junit_report, safe_member_name
+from autograde.instructor.roster import RosterEntry, infer_prefix, login_from_repo, match_repositories
 
 TOKEN = "ghp_unit0000000000000000000000000000000"
 
 
-def resp(status: int, headers: dict[str, str] | None = None, body: object = None) -> Response:
-    return Response(status, headers or {}, json.dumps(body or {}).encode(), "u")
+def resp(status: int, headers: dict[str, str] | None = None, body: object = None) -> requests.Response:
+    r = requests.Response()
+    r.status_code, r.url, r._content = status, "https://api.github.com/u", json.dumps(body or {}).encode()
+    r.headers.update(headers or {})
+    return r
 
 
 def test_rate_limit_rules():
     c = GitHubClient(TOKEN, clock=lambda: 1000.0)
-    assert c.rate_limit_wait(resp(429, {"retry-after": "30"})) == 30
-    assert c.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1100"})) == 101
-    assert c.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "900"})) == 1
-    assert c.rate_limit_wait(resp(403, {}, {"message": "You have exceeded a secondary rate limit"})) == 60
+    assert c.rate_limit_wait(resp(429, {"retry-after": "30"})) == (30, "secondary")
+    assert c.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1100"})) == (101, "primary")
+    assert c.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "900"})) == (1, "primary")
+    # the reset is on GitHub's clock: a local clock far ahead does not shorten the wait
+    date = {"date": "Thu, 01 Jan 1970 00:16:40 GMT"}  # 1000 s after the epoch
+    skewed = GitHubClient(TOKEN, clock=lambda: 5000.0)
+    assert skewed.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1100", **date})) \
+        == (101, "primary")
+    assert c.rate_limit_wait(resp(403, {}, {"message": "You have exceeded a secondary rate limit"})) == (60, "secondary")
     assert c.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "4999"}, {"message": "Resource not accessible"})) is None
     assert c.rate_limit_wait(resp(404)) is None
     assert TOKEN not in repr(c)
@@ -58,6 +67,7 @@ def test_pagination_and_waits(fake):
     assert 85 <= sum(slept) <= 95 and max(slept) <= 5
     assert listener.calls[0][0] == listener.calls[0][1] and "rate limited" in listener.calls[0][2]
     assert c.requests == 5  # 4 pages + 1 rate-limited answer
+    assert c.remaining is not None and c.remaining > 4000  # x-ratelimit-remaining of normal answers
 
 
 def test_errors_name_the_url_but_not_the_token(fake):
@@ -119,11 +129,16 @@ def test_logins():
     assert infer_prefix(["alice"]) is None
     assert login_from_repo("lab04-mary-jane", "lab04") == "mary-jane"
     assert login_from_repo("other", "lab04") == "other"
-    logins = {"jane": RosterEntry("1", "jane"), "mary-jane": RosterEntry("2", "Mary-Jane")}
-    assert match_login("lab04-Mary-Jane", logins, None).identifier == "2"
-    assert match_login("lab04-jane", logins, None).identifier == "1"
-    assert match_login("lab04-mary-jane", logins, "lab04").identifier == "2"
-    assert match_login("lab05-jane", logins, "lab04") is None
+    roster = [RosterEntry("1", "jane"), RosterEntry("2", "Mary-Jane")]
+
+    def who(name, prefix):
+        entry = match_repositories([name], prefix, roster).student_of(name)
+        return entry.identifier if entry else None
+
+    assert who("lab04-Mary-Jane", None) == "2"
+    assert who("lab04-jane", None) == "1"
+    assert who("lab04-mary-jane", "lab04") == "2"
+    assert who("lab05-jane", "lab04") is None
 
 
 def test_tamper_diff():
@@ -138,7 +153,7 @@ def test_tamper_diff():
         {"path": "autograde-notes.md", "mode": "100644", "type": "blob", "sha": "7"},
     ]
     template = tamper.select(entries, paths)
-    assert sorted(template) == [".github/workflows/classroom.yml", "app/tests/t.py", "autograde/a.py"]
+    assert sorted(template) == [".github/workflows/classroom.yml", "app/main.py", "app/tests/t.py", "autograde/a.py"]
     student = dict(template)
     student["autograde/a.py"] = "100755:4"  # same content, made executable
     del student["app/tests/t.py"]
@@ -152,3 +167,45 @@ def test_row_round_trip_and_flag_order():
               tampered={"b", "a"}, notes=["n"])
     assert Row.from_dict(json.loads(json.dumps(row.to_dict()))) == row
     assert row.flag_text() == "missing;error;stale;tampered:a,b"
+
+
+def test_assignment_repositories_by_roster():
+    alice, bob2, carol, dan = (RosterEntry("a", "alice"), RosterEntry("b", "bob-2"), RosterEntry("c", "Carol", "33"),
+                               RosterEntry("d", "", "44"))
+    eve = RosterEntry("e", "eve", "55")  # has only another assignment's repository
+    roster = [alice, bob2, carol, dan, eve, RosterEntry("f", "")]
+    names = ["lab04-alice", "lab04-Alice-1", "lab04-bob-2", "lab04-extra-alice", "lab04-zed", "lab04-carol-old",
+             "lab04-dan-renamed", "lab04", "lab05-alice", "lab04-alice-x", "lab04-extra-eve"]
+    created = {"lab04-alice": "2024-04-01", "lab04-Alice-1": "2024-04-09"}
+    m = match_repositories(names, "lab04", roster, created=created)
+    assert m.matched == {alice: "lab04-Alice-1", bob2: "lab04-bob-2"}  # the newest accept; `bob-2` is a login
+    assert m.superseded == {alice: ["lab04-alice"]}
+    assert m.unmatched == ["lab04-extra-alice", "lab04-zed", "lab04-carol-old", "lab04-dan-renamed", "lab04-alice-x",
+                           "lab04-extra-eve"]
+    assert m.others == ["lab04", "lab05-alice"]
+    assert m.how == {"lab04-alice": "name", "lab04-Alice-1": "suffix", "lab04-bob-2": "name"}
+    # by account id, through the collaborators of the left-over repositories
+    people = {"lab04-carol-old": [("carol-new", "33")], "lab04-dan-renamed": [("dan", "44")],
+              "lab04-extra-alice": [("alice", "1")], "lab04-zed": [("zed", "99")], "lab04-extra-eve": [("eve", "55")]}
+    m = match_repositories(names, "lab04", roster, created=created, collaborators=people)
+    assert m.matched[carol] == "lab04-carol-old" and m.matched[dan] == "lab04-dan-renamed"
+    assert m.unmatched == ["lab04-extra-alice", "lab04-zed", "lab04-alice-x", "lab04-extra-eve"]
+    assert eve not in m.matched
+    assert m.student_of("LAB04-CAROL-OLD") == carol and m.student_of("lab04-zed") is None
+
+
+def test_pagination_by_cursor(fake):
+    """List endpoints paged by cursor (e.g. a repository's activity) are followed through `Link` too."""
+    fake.add_repo("r0")
+    c = GitHubClient(TOKEN, fake.api_url, sleep=lambda s: None)
+    nxt = f"{fake.api_url}/orgs/{fake.org}/repos?after=Y3Vyc29y&per_page=100"
+    original = fake.route
+
+    def route(h, method, path, query, body):
+        if "after" not in query and path.endswith("/repos"):
+            return fake._send(h, 200, [{"name": "first"}], {"Link": f'<{nxt}>; rel="next"'})
+        return original(h, method, path, query, body)
+
+    fake.route = route
+    assert [r["name"] for r in c.paginate(f"/orgs/{fake.org}/repos")] == ["first", "r0"]
+    assert [e.query.get("after") for e in fake.log] == [None, "Y3Vyc29y"]

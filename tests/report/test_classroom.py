@@ -14,8 +14,15 @@ from autograde.report import classroom
 from autograde.results import CheckResult, GradingResults
 from autograde.rubric import DEFAULT_ITEMS
 
-from .models import (classroom_notice_totals, console_table_totals, parse_github_output, reporter_env,
-                     reporter_fails, reporter_load, reporter_notices)
+from .models import (
+    classroom_notice_totals,
+    console_table_totals,
+    parse_github_output,
+    reporter_env,
+    reporter_fails,
+    reporter_load,
+    reporter_notices,
+)
 
 STATUSES = {"pass", "fail", "error"}
 

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import shutil
 
-from support import REPO
-
 from autograde.report.rubric_docs import README, WORKFLOW, regenerated, reporter_env, rubric_table
 from autograde.rubric import Rubric
+from support import REPO
 
 REGENERATE = "python -m autograde.report.rubric_docs --write"
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support import leftovers, make_checkout, solution_files
 
 pytestmark = pytest.mark.docker

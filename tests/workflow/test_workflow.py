@@ -30,12 +30,24 @@ from autograde.rubric import DEFAULT_ITEMS
 
 try:
     from report.junit_action import parse as junit_check_run
-    from report.models import (classroom_notice_totals, console_table_totals, parse_github_output,
-                               reporter_load, reporter_notices, runner_commands)
+    from report.models import (
+        classroom_notice_totals,
+        console_table_totals,
+        parse_github_output,
+        reporter_load,
+        reporter_notices,
+        runner_commands,
+    )
 except ImportError:  # tests/ became a package
     from tests.report.junit_action import parse as junit_check_run
-    from tests.report.models import (classroom_notice_totals, console_table_totals, parse_github_output,
-                                     reporter_load, reporter_notices, runner_commands)
+    from tests.report.models import (
+        classroom_notice_totals,
+        console_table_totals,
+        parse_github_output,
+        reporter_load,
+        reporter_notices,
+        runner_commands,
+    )
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "classroom.yml"

@@ -5,8 +5,17 @@ import time
 
 import pytest
 
-from support import compose, down, first_int, http_get, leftovers, make_checkout, unique_project, wait_ok, \
-    wait_port_free
+from support import (
+    compose,
+    down,
+    first_int,
+    http_get,
+    leftovers,
+    make_checkout,
+    unique_project,
+    wait_ok,
+    wait_port_free,
+)
 
 pytestmark = pytest.mark.docker
 

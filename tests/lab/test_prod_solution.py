@@ -10,8 +10,18 @@ import subprocess
 
 import pytest
 
-from support import PROJECT_LABEL, compose, down, first_int, http_get, leftovers, make_checkout, unique_project, \
-    wait_ok, wait_port_free
+from support import (
+    PROJECT_LABEL,
+    compose,
+    down,
+    first_int,
+    http_get,
+    leftovers,
+    make_checkout,
+    unique_project,
+    wait_ok,
+    wait_port_free,
+)
 
 pytestmark = pytest.mark.docker
 

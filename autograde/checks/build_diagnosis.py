@@ -144,8 +144,8 @@ def _explain_copy(df: Dockerfile, ins: Instruction, build: BuildFacts, where: st
             have += [f"main.py at {p}" for p in stage.state.placements["app/main.py"]]
         has = f"; stage {source} has {', '.join(have)}" if have else ""
         return (f"{where}: a path copied from stage {source} does not exist there{has}",
-                "The source of `COPY --from=<stage>` is a path inside that stage (absolute, or relative to its "
-                "WORKDIR): copy from the exact path where the builder created it.")
+                "The source of `COPY --from=<stage>` is a path inside that stage, read from its root (not from "
+                "its WORKDIR): write it in full, the exact path where the builder created it.")
     return (f"{where}: a source path of {ins.cmd} does not exist in the build context ({df.context_words})",
             f"Paths are relative to the build context ({df.context_words}, as docker-compose.prod.yml sets it), "
             f"e.g. `{df.in_context('app/requirements.txt')}`.")

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pytest
 
+from support import solution_files
+
+SOLUTION = solution_files()  # not `from conftest import ...`: another folder's conftest may have that name first
+
 
 def solved(replace: dict[str, str] | None = None, text: str | None = None) -> dict[str, str]:
-    from conftest import SOLUTION
-
     body = text if text is not None else SOLUTION["Dockerfile.prod"]
     for old, new in (replace or {}).items():
         assert old in body, f"test setup: {old!r} not in the solution"

@@ -2,16 +2,16 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SOLUTION
 
 from autograde.checks import run_check
 from autograde.checks.base import Context
 from autograde.model import load_submission
 from autograde.rubric import Rubric
 from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
-from support import make_checkout
+from support import make_checkout, solution_files
 
 URL = "http://localhost:5005/"
+SOLUTION = solution_files()
 
 
 def ok(count: int) -> HttpAnswer:

@@ -52,7 +52,7 @@ VARIANTS: dict[str, tuple[dict[str, str | None], set[str]]] = {
     "runtime.counter": ({"docker-compose.prod.yml": edit(DC, "image: docker-cd-lab04-web-prod",
                                                          f'image: docker-cd-lab04-web-prod\n    command: ["python", "-c", "{COUNT_IN_MEMORY}"]')},
                         {"runtime.counter"}),
-    "images.size_ratio": ({"Dockerfile.prod": edit(DF, "EXPOSE 5000", "RUN head -c 350000000 /dev/zero > /bloat\nEXPOSE 5000")},
+    "images.size_ratio": ({"Dockerfile.prod": edit(DF, "EXPOSE 5000", "RUN head -c 900000000 /dev/zero > /bloat\nEXPOSE 5000")},
                           {"images.size_ratio"}),
     "images.prod_lean": ({"Dockerfile.prod": edit(DF, "COPY --from=builder /opt/app_builder/main.py .",
                                                   "COPY --from=builder /opt/app_builder/ .")},

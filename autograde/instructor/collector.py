@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from tqdm import tqdm
+from rich.progress import Progress as RichProgress
 
 from autograde.instructor import tamper
 from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
@@ -62,29 +62,35 @@ def _duration(seconds: float) -> str:
 
 
 class Progress:
-    """tqdm's bar on a terminal (with its estimate); one line per repository and per wait in any case."""
+    """rich's bar on a terminal (with its estimate); one line per repository and per wait in any case."""
 
     def __init__(self, total: int, stream: TextIO | None = None, desc: str = "repositories") -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+
         self.stream = stream or sys.stderr
-        self.bar = tqdm(total=total, file=self.stream, desc=desc, unit="repo", dynamic_ncols=True,
-                        disable=None if hasattr(self.stream, "isatty") else True, leave=False)
+        self.console = Console(file=self.stream, highlight=False, soft_wrap=True)
+        self.bar = RichProgress(TextColumn(desc), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                TextColumn("{task.fields[note]}"), console=self.console, transient=True,
+                                disable=not self.console.is_terminal)
+        self.task = self.bar.add_task(desc, total=total, note="")
+        self.bar.start()
 
     def say(self, text: str) -> None:
-        tqdm.write(text, file=self.stream)
+        self.console.print(text, markup=False, emoji=False)
 
     def step(self, name: str, outcome: str) -> None:
         self.say(f"{name}: {outcome}")
-        self.bar.set_postfix_str("")
-        self.bar.update(1)
+        self.bar.update(self.task, advance=1, note="")
 
     def waiting(self, remaining: float, total: float, reason: str) -> None:
         if remaining == total:
             until = (datetime.now(UTC) + timedelta(seconds=total)).strftime("%H:%M:%S UTC")
             self.say(f"{reason}: waiting {_duration(total)} (until {until})")
-        self.bar.set_postfix_str(f"waiting, {_duration(remaining)} left")
+        self.bar.update(self.task, note=f"waiting, {_duration(remaining)} left")
 
     def close(self) -> None:
-        self.bar.close()
+        self.bar.stop()
 
 
 # --------------------------------------------------------------------------- state

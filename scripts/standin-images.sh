@@ -49,11 +49,11 @@ trap 'jobs -p | xargs -r kill 2>/dev/null || true; wait || true; rm -rf "$work"'
 # ---------------------------------------------------------------------------------------------
 needs_build() {  # tag -> 0 when it must be built
   local tag=$1 info label digests comment
+  if ! docker image inspect "$tag" >/dev/null 2>&1; then log "$tag absent: building"; return 0; fi
   info=$(docker image inspect --format \
-    "{{index .Config.Labels \"$LABEL_KEY\"}}|{{len .RepoDigests}}|{{.Comment}}" "$tag" 2>/dev/null) \
-    || { log "$tag absent: building"; return 0; }
+    "{{with .Config.Labels}}{{index . \"$LABEL_KEY\"}}{{end}}|{{len .RepoDigests}}|{{.Comment}}" "$tag")
   IFS='|' read -r label digests comment <<<"$info"
-  if [ -n "$label" ] && [ "$label" != "<no value>" ]; then
+  if [ -n "$label" ]; then
     if [ "$label" -ge "$RECIPE" ] 2>/dev/null; then log "$tag is stand-in recipe $label: reused"; return 1; fi
     log "$tag is stand-in recipe $label (< $RECIPE): rebuilding"; return 0
   fi
@@ -74,11 +74,11 @@ if [ $((want_full + want_slim + want_redis)) = 0 ]; then
   log "nothing to build"; exit 0
 fi
 
-if ! command -v mmdebstrap >/dev/null 2>&1; then
+if ! command -v mmdebstrap >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; then
   t=$SECONDS
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null
-  took "installing mmdebstrap" $t
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap curl >/dev/null
+  took "installing mmdebstrap and curl" $t
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -104,16 +104,28 @@ slim_dpkg=(
   --dpkgopt='path-exclude=/usr/share/linda/*' --dpkgopt='path-exclude=/usr/share/locale/*'
   --dpkgopt='path-include=/usr/share/locale/locale.alias')
 
+# Images are imported under a staging name; the tags are moved only once all of them are
+# built, one right after the other, so that builds never pair a new python:3.13 with an old
+# python:3.13-slim (a venv made on one must run on the other).
+staging() { printf 'autograde-standin-staging/%s-%s' "${1//[:\/]/_}" "$$"; }
 import_image() {  # rootfs tar, tag, changes...
   local tar=$1 tag=$2; shift 2
-  local changes=() old
+  local changes=()
   for c in "$@" "LABEL $LABEL_KEY=$RECIPE"; do changes+=(-c "$c"); done
-  old=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
-  docker import "${changes[@]}" -m "autograde stand-in, recipe $RECIPE" "$tar" "$tag" >/dev/null
+  docker import "${changes[@]}" -m "autograde stand-in, recipe $RECIPE" "$tar" "$(staging "$tag")" >/dev/null
   rm -f "$tar"
-  # The replaced stand-in, if nothing uses it any more (docker refuses otherwise; no force).
+}
+publish() {  # tag: move it to the staged image; the image it leaves is kept (see below)
+  local tag=$1 old
+  old=$(docker image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
+  docker tag "$(staging "$tag")" "$tag"
+  docker image rm "$(staging "$tag")" >/dev/null
+  # The replaced image is left in place, untagged: a build that was already running when the
+  # tag moved may still use it (Docker 20.10's BuildKit keeps resolving a local FROM to the
+  # image it saw first while overlapping builds share that step, for a few minutes on a busy
+  # engine). Remove it later with `docker image rm ID` once nothing uses it.
   if [ -n "$old" ] && [ "$old" != "$(docker image inspect --format '{{.Id}}' "$tag")" ]; then
-    docker image rm "$old" >/dev/null 2>&1 || true
+    log "$tag replaced; the previous image ${old#sha256:} is kept untagged"
   fi
 }
 
@@ -343,7 +355,13 @@ else
   ( build_full && { [ $want_slim = 0 ] || build_slim; } ) & pids+=($!)
 fi
 for pid in "${pids[@]}"; do wait "$pid" || fail=1; done
-[ "$fail" = 0 ] || { log "a stand-in image failed"; exit 1; }
+if [ "$fail" != 0 ]; then
+  for tag in "$FULL_TAG" "$SLIM_TAG" "$REDIS_TAG"; do docker image rm "$(staging "$tag")" >/dev/null 2>&1 || true; done
+  log "a stand-in image failed; no tag was changed"; exit 1
+fi
+if [ $want_full = 1 ]; then publish "$FULL_TAG"; fi
+if [ $want_slim = 1 ]; then publish "$SLIM_TAG"; fi
+if [ $want_redis = 1 ]; then publish "$REDIS_TAG"; fi
 took "all stand-ins" $T0
 docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' \
   | grep -E "^(${PREFIX//./\\.})(python:3\.13|python:3\.13-slim|redis:alpine) " || true

@@ -4,18 +4,20 @@ grader builds, then run.
 """
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
-from standin_support import SLIM, docker_cli
+from standin_support import SLIM, base_images, build, docker_cli  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.docker
 
-TEST_FILE = {"test_sample.py": """
+TEST_FILE = """
     import sys
 
     def test_runs_on_usr_local():
         assert sys.executable == "/usr/local/bin/python"
-    """}
+    """
 
 
 def run_image(tag: str, *cmd: str) -> str:
@@ -35,7 +37,7 @@ def test_builder_runs_pytest_with_usr_local_bin_python(build):
         FROM {SLIM}
         COPY --from=builder /src/test_sample.py /app/
         CMD ["python", "-c", "print('ok')"]
-        """, TEST_FILE)
+        """, {"test_sample.py": TEST_FILE + f"    # {secrets.token_hex(8)}: no cached test run\n"})
     assert "1 passed" in built.output
     assert run_image(built.tag) == "ok"
 

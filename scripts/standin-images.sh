@@ -27,7 +27,7 @@ RECIPE=2             # bump when the images change; older stand-ins are rebuilt
 CPYTHON_BUILD=1      # bump when the compiled CPython changes; the cache is keyed on it
 # The official image's PYTHON_VERSION/PYTHON_SHA256. Debian's pool keeps only current source
 # packages: when it drops this version, move both to the one the pool (and the official image)
-# has, and bump CPYTHON_BUILD and RECIPE.
+# has, and bump RECIPE (the cache is keyed on the version already).
 PYTHON_VERSION=3.13.15
 PYTHON_SHA256=1e66a7945a48390ee4c2a4268a0e4185884059a13c4aab6d148aa208deea4a76
 GPG_KEY=7169605F62C751356D054A26A821E680E5FA6305   # the 3.13 release manager's, as in the official ENV

@@ -53,3 +53,20 @@ def test_a_tag_the_offline_registry_cannot_resolve_is_the_machines_trouble(tmp_p
     assert up["line"] == next(i for i, row in enumerate(dockerfile.splitlines(), 1) if "python:3.99-slim" in row)
     assert code == 2
     assert_clean(report)
+
+
+def test_following_the_hint_in_the_students_own_file_works(tmp_path, docker_engine):
+    """The published pattern puts the venv on PATH before the tests: the hint's command must work there
+    and keep pytest out of the prod image (a bare `pip` would be the venv's)."""
+    import re
+
+    code, report, out = grade(make_checkout(tmp_path / "a", files={"Dockerfile.prod": PUBLISHED_PATTERN}))
+    up = next(c for c in report["checks"] if c["id"] == "runtime.up")
+    suggested = re.search(r"`(RUN [^`]+)`", up["hint"])
+    assert suggested, up["hint"]
+    fixed = PUBLISHED_PATTERN.replace("RUN pytest tests/", suggested.group(1))
+    code, report, out = grade(make_checkout(tmp_path / "b", files={"Dockerfile.prod": fixed}))
+    checks = {c["id"]: c["status"] for c in report["checks"]}
+    assert checks["dockerfile.builder_tests"] == checks["images.prod_lean"] == checks["runtime.up"] == "pass", out
+    assert code == 0, out
+    assert_clean(report)

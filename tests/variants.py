@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support import make_checkout, solution_files
+try:  # as the tests import it (tests/ on sys.path) and as the benchmarks do (the repository root)
+    from support import make_checkout, solution_files
+except ImportError:
+    from tests.support import make_checkout, solution_files
 
 SINGLE_STAGE = """FROM python:3.13
 WORKDIR /app

@@ -70,6 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="print the assignment's repository names, one per line, and stop")
     gh.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN; prefer the variable)")
     gh.add_argument("--api-url", default=None, help="GitHub API base URL (default: https://api.github.com)")
+    gh.add_argument("--git-url", default=None, help="git host to clone from (default: https://github.com)")
 
 
 def _positive(text: str) -> int:
@@ -157,7 +158,7 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
 
         for e in entries:
             (reports / META_DIR / f"{e.name}.json").unlink(missing_ok=True)
-    todo = [e for e in entries if not complete(reports, e.name)]
+    todo = [e for e in entries if not complete(reports, e.name, e.commit)]
     skipped = len(entries) - len(todo)
     cores, memory = machine()
     jobs, why = (args.jobs, "--jobs") if args.jobs else default_jobs(cores, memory)

@@ -211,14 +211,14 @@ def all_meta(reports: Path) -> list[Meta]:
     return [m for m in out if m is not None]
 
 
-def complete(reports: Path, name: str) -> bool:
+def complete(reports: Path, name: str, commit: str = "") -> bool:
     """True when this repository needs no grading on a resumed run.
 
-    Its record says it is finished, and a graded one also has both reports, its JSON report
-    readable and not cut short by an interruption.
+    Its record says it is finished (at `commit`, when given), and a graded one also has both
+    reports, its JSON report readable and not cut short by an interruption.
     """
     meta = load_meta(reports, name)
-    if meta is None or not meta.done:
+    if meta is None or not meta.done or (commit and meta.commit != commit):
         return False
     if meta.status != "graded":
         return True

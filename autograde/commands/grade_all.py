@@ -69,8 +69,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gh.add_argument("--list", action="store_true",
                     help="print the assignment's repository names, one per line, and stop")
     gh.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN; prefer the variable)")
-    gh.add_argument("--api-url", default=None, help="GitHub API base URL (default: https://api.github.com)")
-    gh.add_argument("--git-url", default=None, help="git host to clone from (default: https://github.com)")
+    gh.add_argument("--api-url", default=None, help="GitHub API base URL (default: $GITHUB_API_URL, else https://api.github.com)")
+    gh.add_argument("--git-url", default=None, help="git host to clone from (default: $GITHUB_SERVER_URL, else https://github.com)")
 
 
 def _positive(text: str) -> int:

@@ -176,7 +176,8 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
     if not token:
         err("no token: set GITHUB_TOKEN (or pass --token)")
         return 2
-    client = GitHubClient(token, args.api_url or API_URL)
+    # on GitHub Actions (also GitHub Enterprise Server) the runner names its API and git hosts
+    client = GitHubClient(token, args.api_url or os.environ.get("GITHUB_API_URL") or API_URL)
     try:
         repos = list_repositories(client, args.org, args.prefix)
     except GitHubError as e:
@@ -199,7 +200,7 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
     except DeadlineError as e:
         err(str(e))
         return 2
-    git_url = getattr(args, "git_url", None) or GIT_URL
+    git_url = getattr(args, "git_url", None) or os.environ.get("GITHUB_SERVER_URL") or GIT_URL
     clone_dir = Path(args.clone_dir or f"{args.prefix}-checkouts")
     clone_dir.mkdir(parents=True, exist_ok=True)
     reports = Path(args.reports_dir)

@@ -14,8 +14,8 @@ from autograde.instructor.roster import RosterEntry, infer_prefix, login_from_re
 from autograde.rubric import DEFAULT_ITEMS
 
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
-FLAG_ORDER = ("missing", "expired", "bad-report", "not-a-checkout", "no-lab-files", "clone-failed", "timeout", "interrupted", "error",
-              "static-only", "stale", "late", "tampered", "not-in-roster")
+FLAG_ORDER = ("missing", "expired", "bad-report", "not-a-checkout", "no-lab-files", "clone-failed", "timeout",
+              "interrupted", "error", "static-only", "stale", "late", "tampered", "not-in-roster")
 
 
 @dataclass

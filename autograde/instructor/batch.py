@@ -186,22 +186,23 @@ class Batch:
     def run(self, entries: list[Entry]) -> bool:
         """Grade the entries; False if interrupted (Ctrl-C or SIGTERM)."""
         (self.o.reports / META_DIR).mkdir(parents=True, exist_ok=True)
-        gradable = [e for e in entries if e.kind == "ok"]
-        for e in entries:
-            if e.kind != "ok":
-                self._record_bad(e)
-        if self.o.share_dev:
-            for digest, group in shared_groups(gradable).items():
-                self.shared.start(digest, group[0].path)
-                for e in group:
-                    self.digest_of[e.name] = digest
-        # checkouts that build their own dev image first: they need not wait for a shared build
-        order = sorted(gradable, key=lambda e: e.name in self.digest_of)
+        main = threading.current_thread() is threading.main_thread()
         previous = signal.getsignal(signal.SIGTERM)
-        if threading.current_thread() is threading.main_thread():
+        if main:
             signal.signal(signal.SIGTERM, _raise_interrupt)
         pool = ThreadPoolExecutor(max_workers=max(1, self.o.jobs), thread_name_prefix="autograde-grade")
         try:
+            gradable = [e for e in entries if e.kind == "ok"]
+            for e in entries:
+                if e.kind != "ok":
+                    self._record_bad(e)
+            if self.o.share_dev:
+                for digest, group in shared_groups(gradable).items():
+                    self.shared.start(digest, group[0].path)
+                    for e in group:
+                        self.digest_of[e.name] = digest
+            # checkouts that build their own dev image first: they need not wait for a shared build
+            order = sorted(gradable, key=lambda e: e.name in self.digest_of)
             pending = {pool.submit(self._one, e) for e in order}
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
@@ -211,15 +212,16 @@ class Batch:
         except KeyboardInterrupt:
             self.stopping.set()
             self.shared.stop()
-            if threading.current_thread() is threading.main_thread():  # a second signal must not cut cleanup short
+            if main:  # a second signal must not cut the cleanup short
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
             pool.shutdown(wait=True, cancel_futures=True)
             return False
         finally:
+            self.stopping.set()  # also on an unexpected error: no grade may outlive the batch
             pool.shutdown(wait=True, cancel_futures=True)
             self.leftovers += self.shared.cleanup(self.o.keep_images)
-            if threading.current_thread() is threading.main_thread():
+            if main:
                 signal.signal(signal.SIGTERM, previous)
                 signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -248,7 +250,8 @@ class Batch:
         meta.shared_dev = dev_ref is not None
         with self._lock:
             self._count += 1
-            project = f"autograde-{self.batch_id}-{self._count}"
+            # the grader's own project name form (autograde-<12 hex>): batch id + a counter
+            project = f"autograde-{self.batch_id}{self._count:04x}"
         json_path, junit_path = report_paths(self.o.reports, e.name)
         for p in (json_path, junit_path):
             p.unlink(missing_ok=True)

@@ -50,7 +50,7 @@ def batch_prefix(reports: Path) -> str:
     for path in reports.glob("*.json"):
         project = json.loads(path.read_text())["grader"].get("project")
         if project:
-            return project.rsplit("-", 1)[0] + "-"  # autograde-<batch>-<n> -> autograde-<batch>-
+            return project[:-4]  # autograde-<batch><4 hex counter> -> autograde-<batch>
     raise AssertionError("no report names its project")
 
 

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rubric": ("autograde.commands.rubric", "print the rubric in effect"),
     "export": ("autograde.commands.export", "turn a folder of grade reports into a CSV gradebook"),
     "collect": ("autograde.commands.collect", "download a class's grade reports from GitHub and export them"),
+    "grade-all": ("autograde.commands.grade_all", "grade every checkout of a class from source, in parallel"),
 }
 
 

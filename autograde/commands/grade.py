@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
     run.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
     run.add_argument("--cpus", type=float, default=1.0, help="CPU cap per container (default 1.0)")
+    # used by `grade-all`: a dev image it built once from byte-identical dev files, and the project name
+    run.add_argument("--dev-image", metavar="REF", help=argparse.SUPPRESS)
+    run.add_argument("--project", metavar="NAME", help=argparse.SUPPRESS)
 
 
 def _port(text: str) -> int | None:
@@ -112,10 +115,11 @@ def run(args: argparse.Namespace) -> int:
         if not args.static_only:
             from autograde.runtime.session import Session, SessionOptions
 
-            session = Session(sub, SessionOptions(
+            options = SessionOptions(
                 host_port=args.host_port, build_timeout=args.build_timeout, ready_timeout=args.ready_timeout,
                 request_timeout=args.request_timeout, stop_timeout=args.stop_timeout, keep_images=args.keep_images,
-                memory=args.memory, pids=args.pids, cpus=args.cpus), progress=shown.phase)
+                memory=args.memory, pids=args.pids, cpus=args.cpus, dev_image=args.dev_image)
+            session = Session(sub, options, progress=shown.phase, **({"project": args.project} if args.project else {}))
             facts = session.run()
             if interrupted.seen or facts.interrupted:  # the session swallows Ctrl-C to stop its children
                 facts.interrupted = interrupted.seen = True

@@ -15,8 +15,8 @@ from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, lo
 from autograde.rubric import DEFAULT_ITEMS
 
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
-FLAG_ORDER = ("missing", "expired", "bad-report", "error", "static-only", "mismatch", "stale", "tampered",
-              "not-in-roster")
+FLAG_ORDER = ("missing", "expired", "bad-report", "not-a-checkout", "no-lab-files", "clone-failed", "timeout",
+              "interrupted", "error", "static-only", "mismatch", "stale", "late", "tampered", "not-in-roster")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Row:
     identifier: str = ""
     commit: str = ""
     graded_at: str = ""
+    pushed_at: str = ""  # when the graded commit was pushed (grade-all --deadline), if known
     total: int = 0
     max: int | None = None
     points: dict[str, int] = field(default_factory=dict)
@@ -49,7 +50,7 @@ class Row:
     def to_dict(self) -> dict[str, Any]:
         return {
             "repository": self.repository, "login": self.login, "identifier": self.identifier,
-            "commit": self.commit, "graded_at": self.graded_at, "total": self.total, "max": self.max,
+            "commit": self.commit, "graded_at": self.graded_at, "pushed_at": self.pushed_at, "total": self.total, "max": self.max,
             "points": dict(self.points), "flags": sorted(self.flags), "tampered": sorted(self.tampered),
             "notes": list(self.notes),
         }
@@ -59,7 +60,7 @@ class Row:
         return cls(
             repository=str(data["repository"]), login=str(data.get("login", "")),
             identifier=str(data.get("identifier", "")), commit=str(data.get("commit", "")),
-            graded_at=str(data.get("graded_at", "")), total=int(data.get("total", 0)),
+            graded_at=str(data.get("graded_at", "")), pushed_at=str(data.get("pushed_at", "")), total=int(data.get("total", 0)),
             max=None if data.get("max") is None else int(data["max"]),
             points={str(k): int(v) for k, v in (data.get("points") or {}).items()},
             flags=set(data.get("flags") or []), tampered=set(data.get("tampered") or []),
@@ -191,14 +192,15 @@ def sort_rows(rows: list[Row]) -> list[Row]:
     return sorted(rows, key=lambda r: ((r.login or r.name or r.identifier).lower(), r.repository.lower(), r.identifier.lower()))
 
 
-def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False) -> None:
+def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed: bool = False) -> None:
+    """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed)."""
     checks = check_columns(rows)
     writer = csv.writer(out, lineterminator="\n")
-    head = (["identifier"] if identifier else []) + ["login", "repository", "commit", "graded_at", "total", "max"]
-    writer.writerow(head + checks + ["flags", "notes"])
+    head = (["identifier"] if identifier else []) + ["login", "repository", "commit"] + (["pushed_at"] if pushed else [])
+    writer.writerow(head + ["graded_at", "total", "max"] + checks + ["flags", "notes"])
     for row in sort_rows(rows):
         cells = [row.identifier] if identifier else []
-        cells += [row.login, row.repository, row.commit, row.graded_at]
+        cells += [row.login, row.repository, row.commit] + ([row.pushed_at] if pushed else []) + [row.graded_at]
         cells = [_cell(c) for c in cells]
         cells += [str(row.total), "" if row.max is None else str(row.max)]
         cells += ["" if c not in row.points else str(row.points[c]) for c in checks]
@@ -206,13 +208,13 @@ def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False) -> None
         writer.writerow(cells)
 
 
-def save_csv(rows: list[Row], path: str, *, identifier: bool = False) -> None:
+def save_csv(rows: list[Row], path: str, *, identifier: bool = False, pushed: bool = False) -> None:
     """Write to path ('-' for stdout), atomically for files."""
     if path == "-":
-        write_csv(rows, sys.stdout, identifier=identifier)
+        write_csv(rows, sys.stdout, identifier=identifier, pushed=pushed)
         return
     buf = io.StringIO()
-    write_csv(rows, buf, identifier=identifier)
+    write_csv(rows, buf, identifier=identifier, pushed=pushed)
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write(buf.getvalue())

@@ -56,6 +56,7 @@ class SessionOptions:
     memory: str = "512m"
     pids: int = 256
     cpus: float = 1.0
+    dev_image: str | None = None  # an image already built from byte-identical dev files: used, not built
 
 
 @dataclass
@@ -123,7 +124,9 @@ class Session:
                   port: int) -> None:
         facts = self.facts
         dev: Future[BuildFacts] | None = None
-        if dev_files is not None:
+        if dev_files is not None and self.options.dev_image:
+            dev = pool.submit(self._prebuilt, self.options.dev_image)
+        elif dev_files is not None:
             dev = pool.submit(self._build, dev_files, ["web_dev"], self.dev_tag, "build_dev")
         else:
             facts.dev_build = BuildFacts(False, 0.0, error=self._dev_refusal or "docker-compose.yml is unusable")
@@ -243,6 +246,14 @@ class Session:
             return BuildFacts(False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})",
                               output_tail=ran.tail)
         return BuildFacts(True, ran.seconds, image.id, tag, int(image.attrs.get("Size") or 0), output_tail=ran.tail)
+
+    def _prebuilt(self, ref: str) -> BuildFacts:
+        """The dev image a class batch built once from these same dev files (never removed by cleanup)."""
+        try:
+            image = self.client.images.get(ref)
+        except Exception as e:
+            return BuildFacts(False, 0.0, error=f"the shared dev image {ref} is missing ({e})")
+        return BuildFacts(True, 0.0, image.id, ref, int(image.attrs.get("Size") or 0))
 
     def _pull_missing(self, files: list[str]) -> None:
         """Pull the stack's registry images while the builds run, so `up` does not wait for them."""

@@ -1,0 +1,243 @@
+"""A class's repositories at a deadline: list them, find the last push before it, clone that commit.
+
+The commit to grade is chosen by push time, from GitHub's repository activity API
+(GET /repos/{owner}/{repo}/activity: each ref update with its `after` sha and `timestamp`), never
+by commit dates, which students set as they like. Pushes, force pushes and merges on the default
+branch all move it; the last one at or before the deadline gives the commit graded. A later one
+flags the row `late` (and is graded instead with --include-late).
+
+Clones use the token through git's configuration taken from the environment
+(GIT_CONFIG_COUNT/KEY/VALUE: an `http.<base>/.extraheader` for the git host only), never in a
+command line, a URL or a message.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import shutil
+import subprocess
+import sys
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from autograde.instructor.classbatch import Entry, complete
+
+GIT_URL = "https://github.com"
+# activity types that set the branch to `after`; branch_deletion does not (its `after` is all zeros)
+REF_MOVES = ("push", "force_push", "pr_merge", "merge_queue_merge", "branch_creation")
+ZERO = "0" * 40
+CLONE_TIMEOUT = 600
+
+
+class DeadlineError(ValueError):
+    pass
+
+
+def parse_deadline(text: str) -> datetime:
+    """An ISO 8601 time with a time zone (`Z` or `+02:00`); a time without one is refused."""
+    try:
+        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise DeadlineError(f"--deadline {text!r} is not an ISO 8601 time such as 2026-12-01T23:59:00Z") from None
+    if t.tzinfo is None:
+        raise DeadlineError(f"--deadline {text!r} has no time zone: add Z (UTC) or an offset such as +01:00")
+    return t.astimezone(timezone.utc)
+
+
+def _when(text: Any) -> datetime | None:
+    try:
+        t = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+@dataclass
+class Pick:
+    sha: str | None  # the commit to grade, None: nothing to grade
+    pushed_at: str = ""
+    late: bool = False
+    note: str = ""
+
+
+def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, include_late: bool) -> Pick:
+    """The commit of the last ref update of `branch` at or before the deadline (or the last one at all)."""
+    ref = f"refs/heads/{branch}"
+    moves = []
+    for a in activities:
+        if not isinstance(a, dict) or a.get("activity_type") not in REF_MOVES:
+            continue
+        if str(a.get("ref", "")) not in (ref, branch):
+            continue
+        sha, when = str(a.get("after") or ""), _when(a.get("timestamp"))
+        if len(sha) != 40 or sha == ZERO or when is None:
+            continue
+        moves.append((when, sha, str(a.get("timestamp"))))
+    if not moves:
+        return Pick(None, note=f"no push to {branch} recorded")
+    moves.sort()
+    before = [m for m in moves if m[0] <= deadline]
+    after = [m for m in moves if m[0] > deadline]
+    if after:
+        last = after[-1]
+        if include_late:
+            return Pick(last[1], last[2], True, f"late: pushed {last[2]} after the deadline; graded that push "
+                                                 "(--include-late)")
+        if not before:
+            return Pick(None, "", True, f"late: the first push came {after[0][2]}, after the deadline "
+                                        "(--include-late grades the last one)")
+        return Pick(before[-1][1], before[-1][2], True,
+                    f"late: {len(after)} push(es) after the deadline, the last {last[2]} ({last[1][:10]}), "
+                    "not graded; graded the last push before it")
+    return Pick(before[-1][1], before[-1][2])
+
+
+def list_repositories(client: Any, org: str, prefix: str) -> list[dict[str, Any]]:
+    """The organization's repositories named `<prefix>-...` (GitHub Classroom's naming), by name."""
+    want = prefix.lower() + "-"
+    repos = [r for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"})
+             if isinstance(r, dict) and str(r.get("name", "")).lower().startswith(want) and not r.get("is_template")]
+    return sorted(repos, key=lambda r: str(r["name"]).lower())
+
+
+def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]:
+    return list(client.paginate(f"/repos/{full_name}/activity",
+                                {"ref": f"refs/heads/{branch}", "direction": "desc"}))
+
+
+# --------------------------------------------------------------------------- cloning
+
+
+def git_env(token: str | None, git_url: str) -> dict[str, str]:
+    """git's environment: no prompts, no LFS downloads, and the token as a header for git_url only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1", "GIT_ASKPASS": "true"})
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{git_url.rstrip('/')}/.extraheader",
+                    "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"})
+    return env
+
+
+def _git(argv: list[str], env: dict[str, str], secrets: tuple[str, ...], timeout: float = CLONE_TIMEOUT) -> tuple[int, str]:
+    try:
+        ran = subprocess.run(["git", *argv], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return 124, f"git {argv[0]} took longer than {timeout:g} s"
+    out = (ran.stderr or ran.stdout or "").strip()
+    for s in secrets:
+        if s:
+            out = out.replace(s, "***")
+    return ran.returncode, out.splitlines()[-1][:300] if out else ""
+
+
+def clone_at(url: str, dest: Path, sha: str, env: dict[str, str], secrets: tuple[str, ...]) -> str:
+    """Clone url into dest checked out at sha (detached); '' on success, else why not."""
+    if (dest / ".git").is_dir():
+        code, head = _git(["-C", str(dest), "rev-parse", "HEAD"], env, secrets, 30)
+        if code == 0 and head.strip() == sha:
+            return ""  # already there (a resumed run)
+    if dest.exists():
+        shutil.rmtree(dest)
+    code, out = _git(["clone", "--quiet", "--no-checkout", "--", url, str(dest)], env, secrets)
+    if code != 0:
+        return f"git clone failed: {out or f'exit {code}'}"
+    code, _ = _git(["-C", str(dest), "checkout", "--quiet", "--detach", sha], env, secrets)
+    if code != 0:  # not on a branch any more (a force push rewrote it): fetch that commit by its sha
+        code, out = _git(["-C", str(dest), "fetch", "--quiet", "origin", sha], env, secrets)
+        if code == 0:
+            code, out = _git(["-C", str(dest), "checkout", "--quiet", "--detach", sha], env, secrets)
+        if code != 0:
+            return f"commit {sha[:10]} cannot be checked out: {out or f'exit {code}'}"
+    return ""
+
+
+# --------------------------------------------------------------------------- the command's part
+
+
+def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
+    """Entries for grade-all (cloned at the deadline), or an exit code after a message."""
+    from autograde.instructor.collector import safe_dirname
+    from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError
+
+    def err(message: str) -> None:
+        print(f"autograde: {message}", file=sys.stderr)
+
+    if not args.prefix:
+        err("--org needs --prefix (the assignment's repository prefix)")
+        return 2
+    token = args.token or os.environ.get("GITHUB_TOKEN") or None
+    if not token:
+        err("no token: set GITHUB_TOKEN (or pass --token)")
+        return 2
+    # on GitHub Actions (also GitHub Enterprise Server) the runner names its API and git hosts
+    client = GitHubClient(token, args.api_url or os.environ.get("GITHUB_API_URL") or API_URL)
+    try:
+        repos = list_repositories(client, args.org, args.prefix)
+    except GitHubError as e:
+        what = {401: "bad credentials", 403: "not allowed", 404: "not found"}.get(e.status, "failed")
+        err(f"listing {args.org}'s repositories: {what}: {e}")
+        return 2
+    if args.repos:
+        text = Path(args.repos).read_text(encoding="utf-8")
+        wanted = {line.strip().rsplit("/", 1)[-1].lower() for line in text.splitlines() if line.strip()}
+        repos = [r for r in repos if str(r["name"]).lower() in wanted]
+    if args.list:
+        for r in repos:
+            print(r["name"])
+        return 0
+    if not args.deadline:
+        err("--org needs --deadline (e.g. 2026-12-01T23:59:00Z)")
+        return 2
+    try:
+        deadline = parse_deadline(args.deadline)
+    except DeadlineError as e:
+        err(str(e))
+        return 2
+    git_url = getattr(args, "git_url", None) or os.environ.get("GITHUB_SERVER_URL") or GIT_URL
+    clone_dir = Path(args.clone_dir or f"{args.prefix}-checkouts")
+    clone_dir.mkdir(parents=True, exist_ok=True)
+    reports = Path(args.reports_dir)
+    env = git_env(token, git_url)
+    secrets = (token, base64.b64encode(f"x-access-token:{token}".encode()).decode())
+    print(f"autograde: {len(repos)} repositories of {args.org} named {args.prefix}-*; deadline "
+          f"{deadline.isoformat()}; cloning at the last push before it", file=sys.stderr)
+
+    def one(repo: dict[str, Any]) -> Entry:
+        name, full = safe_dirname(str(repo["name"])), str(repo["full_name"])
+        branch = str(repo.get("default_branch") or "main")
+        entry = Entry(name, (clone_dir / name).resolve(), repository=full)
+        try:
+            chosen = pick(activities(client, full, branch), branch, deadline, args.include_late)
+        except GitHubError as e:
+            entry.kind, entry.note = "clone-failed", f"push activity could not be read: {e}"
+            return entry
+        entry.pushed_at, entry.note = chosen.pushed_at, chosen.note
+        if chosen.late:
+            entry.flags.append("late")
+        if chosen.sha is None:
+            entry.kind = "missing"
+            entry.note = chosen.note + " - not graded"
+            return entry
+        entry.commit = chosen.sha
+        if complete(reports, name, chosen.sha):
+            return entry  # graded at this commit by an earlier run: no clone needed
+        why = clone_at(f"{git_url.rstrip('/')}/{full}.git", entry.path, chosen.sha, env, secrets)
+        if why:
+            entry.kind, entry.note = "clone-failed", why
+            return entry
+        from autograde.instructor.classbatch import classify
+
+        kind, note = classify(entry.path)
+        if kind != "ok":
+            entry.kind, entry.note = kind, note
+        return entry
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-clone") as pool:
+        return list(pool.map(one, repos))

@@ -1,0 +1,203 @@
+"""`grade-all --org --prefix --deadline`: push times from the activity API, clones at the chosen commit."""
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from fake_github_class import FakeClassGitHub, StudentRepo, git
+from support import make_checkout, solution_files
+
+from autograde.commands import grade_all
+from autograde.instructor import deadline as dl
+
+TOKEN = "ghs_classtoken123456"
+DEADLINE = "2026-12-01T23:59:00Z"
+D = datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc)
+A, B, C = "a" * 40, "b" * 40, "c" * 40
+
+
+def act(after: str, when: str, kind: str = "push", ref: str = "refs/heads/main") -> dict:
+    return {"after": after, "timestamp": when, "activity_type": kind, "ref": ref, "before": "0" * 40}
+
+
+# ------------------------------------------------------------------------------------------ policy
+
+
+def test_pick_takes_the_last_ref_update_before_the_deadline_by_push_time() -> None:
+    acts = [act(B, "2026-12-02T08:00:00Z"), act(A, "2026-11-30T10:00:00Z"), act(C, "2026-11-29T10:00:00Z")]
+    p = dl.pick(acts, "main", D, include_late=False)
+    assert (p.sha, p.pushed_at, p.late) == (A, "2026-11-30T10:00:00Z", True)
+    assert "after the deadline" in p.note and B[:10] in p.note
+    late = dl.pick(acts, "main", D, include_late=True)
+    assert (late.sha, late.late) == (B, True)
+    on_time = dl.pick(acts[1:], "main", D, include_late=False)
+    assert (on_time.sha, on_time.late, on_time.note) == (A, False, "")
+
+
+def test_pick_ignores_other_branches_deletions_and_counts_force_pushes() -> None:
+    acts = [act(B, "2026-11-30T12:00:00Z", ref="refs/heads/feature"),
+            act("0" * 40, "2026-11-30T13:00:00Z", kind="branch_deletion"),
+            act(C, "2026-11-30T11:00:00Z", kind="force_push"),
+            act(A, "2026-11-30T10:00:00Z", ref="main")]
+    assert dl.pick(acts, "main", D, include_late=False).sha == C
+
+
+def test_pick_with_nothing_before_the_deadline() -> None:
+    p = dl.pick([act(A, "2026-12-03T10:00:00Z")], "main", D, include_late=False)
+    assert p.sha is None and p.late and "first push came 2026-12-03T10:00:00Z" in p.note
+    assert dl.pick([act(A, "2026-12-03T10:00:00Z")], "main", D, include_late=True).sha == A
+    none = dl.pick([], "main", D, include_late=False)
+    assert none.sha is None and not none.late and "no push" in none.note
+
+
+def test_deadline_needs_a_time_zone() -> None:
+    assert dl.parse_deadline("2026-12-02T00:59:00+01:00") == D
+    with pytest.raises(dl.DeadlineError, match="no time zone"):
+        dl.parse_deadline("2026-12-01T23:59:00")
+    with pytest.raises(dl.DeadlineError, match="not an ISO 8601"):
+        dl.parse_deadline("next friday")
+
+
+# ------------------------------------------------------------------------------------------ fake GitHub
+
+
+@pytest.fixture
+def fake(tmp_path: Path):
+    server = FakeClassGitHub(TOKEN, git_root=tmp_path / "git").start()
+    yield server
+    server.stop()
+
+
+def student(fake: FakeClassGitHub, tmp_path: Path, name: str) -> StudentRepo:
+    repo = StudentRepo(fake, tmp_path / "students", name)
+    make_checkout(repo.work)
+    return repo
+
+
+def build_class(fake: FakeClassGitHub, tmp_path: Path) -> dict[str, str]:
+    """alice: on time, then a late push with a forged commit date; bob: force push after the deadline
+    drops the graded commit from the branch; carol: only late; dave: no git repository; others: not ours."""
+    shas: dict[str, str] = {}
+    alice = student(fake, tmp_path, "lab04-alice")
+    alice.commit({}, date="2026-11-30T09:00:00Z")
+    shas["alice1"] = alice.push("2026-11-30T10:00:00Z")
+    alice.commit({"Dockerfile.prod": "FROM scratch\n"}, date="2026-11-30T09:30:00Z")  # commit date before the deadline
+    shas["alice2"] = alice.push("2026-12-02T08:00:00Z")
+
+    bob = student(fake, tmp_path, "lab04-bob")
+    bob.commit({}, date="2026-11-29T09:00:00Z")
+    shas["bob1"] = bob.push("2026-11-29T10:00:00Z")
+    git(bob.work, "commit", "--quiet", "--amend", "-m", "rewritten", date="2026-12-03T09:00:00Z")
+    shas["bob2"] = bob.push("2026-12-03T10:00:00Z", force=True)
+
+    carol = student(fake, tmp_path, "lab04-carol")
+    carol.commit({}, date="2026-11-01T09:00:00Z")
+    shas["carol1"] = carol.push("2026-12-05T10:00:00Z")
+
+    dave = fake.add_repo("lab04-dave")
+    fake.add_activity(dave, "d" * 40, "2026-11-30T10:00:00Z")
+    fake.add_repo("lab05-erin")
+    fake.add_repo("lab04-template", is_template=True)
+    return shas
+
+
+def parse(tmp_path: Path, fake: FakeClassGitHub, *extra: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    grade_all.add_arguments(parser)
+    return parser.parse_args(["--org", fake.org, "--prefix", "lab04", "--deadline", DEADLINE,
+                              "--api-url", fake.api_url, "--git-url", f"http://127.0.0.1:{fake.port}/git",
+                              "--clone-dir", str(tmp_path / "clones"), "--reports-dir", str(tmp_path / "reports"),
+                              *extra])
+
+
+def test_clones_each_repository_at_its_last_push_before_the_deadline(
+        fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    shas = build_class(fake, tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    argvs: list[list[str]] = []
+    real_run = subprocess.run
+
+    def recording_run(argv, *a, **kw):  # type: ignore[no-untyped-def]
+        argvs.append(list(argv))
+        return real_run(argv, *a, **kw)
+
+    monkeypatch.setattr(dl.subprocess, "run", recording_run)
+    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    assert set(entries) == {"lab04-alice", "lab04-bob", "lab04-carol", "lab04-dave"}
+
+    alice = entries["lab04-alice"]
+    assert (alice.kind, alice.commit, alice.pushed_at, alice.flags) == ("ok", shas["alice1"], "2026-11-30T10:00:00Z",
+                                                                         ["late"])
+    assert git(alice.path, "rev-parse", "HEAD") == shas["alice1"]
+    assert "FROM scratch" not in (alice.path / "Dockerfile.prod").read_text()
+    assert alice.repository == f"{fake.org}/lab04-alice"
+
+    bob = entries["lab04-bob"]  # the graded commit is on no branch any more: fetched by its sha
+    assert (bob.kind, bob.commit, bob.flags) == ("ok", shas["bob1"], ["late"])
+    assert git(bob.path, "rev-parse", "HEAD") == shas["bob1"]
+
+    carol = entries["lab04-carol"]
+    assert (carol.kind, carol.flags, carol.commit) == ("missing", ["late"], "")
+    assert not carol.path.exists()
+    assert entries["lab04-dave"].kind == "clone-failed" and "git clone failed" in entries["lab04-dave"].note
+
+    # the token went in a header, never on a command line or in a message
+    basic = "basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    assert fake.git_auth and all(a is not None and a.lower() == basic.lower() for a in fake.git_auth)
+    assert argvs and not any(TOKEN in " ".join(a) or basic.split()[1] in " ".join(a) for a in argvs)
+    out, err = capfd.readouterr()
+    assert TOKEN not in out + err and basic.split()[1] not in out + err
+    assert fake.count("/activity") >= 4  # paginated: page size 2
+
+    late = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake, "--include-late"))}
+    assert late["lab04-alice"].commit == shas["alice2"]
+    assert git(late["lab04-alice"].path, "rev-parse", "HEAD") == shas["alice2"]
+    assert late["lab04-carol"].commit == shas["carol1"] and late["lab04-carol"].flags == ["late"]
+
+
+def test_list_prints_the_assignment_and_a_bad_token_is_refused(
+        fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    build_class(fake, tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert dl.entries_from_github(parse(tmp_path, fake, "--list")) == 0
+    assert capsys.readouterr().out.split() == ["lab04-alice", "lab04-bob", "lab04-carol", "lab04-dave"]
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    assert dl.entries_from_github(parse(tmp_path, fake)) == 2
+    assert "bad credentials" in capsys.readouterr().err
+    monkeypatch.delenv("GITHUB_TOKEN")
+    assert dl.entries_from_github(parse(tmp_path, fake)) == 2
+
+
+@pytest.mark.docker
+def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path) -> None:
+    alice = student(fake, tmp_path, "lab04-alice")
+    alice.commit(solution_files(), date="2026-11-30T09:00:00Z")
+    good = alice.push("2026-11-30T10:00:00Z")
+    alice.commit({"Dockerfile.prod": "FROM python:3.13\n"}, date="2026-11-30T09:30:00Z")
+    alice.push("2026-12-02T08:00:00Z")
+    carol = student(fake, tmp_path, "lab04-carol")
+    carol.commit({}, date="2026-11-01T09:00:00Z")
+    carol.push("2026-12-05T10:00:00Z")
+    out = tmp_path / "grades.csv"
+    argv = [sys.executable, "-m", "autograde", "grade-all", "--org", fake.org, "--prefix", "lab04",
+            "--deadline", DEADLINE, "--api-url", fake.api_url, "--git-url", f"http://127.0.0.1:{fake.port}/git",
+            "--clone-dir", str(tmp_path / "clones"), "--reports-dir", str(tmp_path / "reports"), "-o", str(out),
+            "--jobs", "2"]
+    ran = subprocess.run(argv, capture_output=True, text=True, timeout=1200,
+                         env={**__import__("os").environ, "GITHUB_TOKEN": TOKEN})
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert TOKEN not in ran.stdout + ran.stderr
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = {r["login"]: r for r in csv.DictReader(fh)}
+    assert rows["alice"]["repository"] == f"{fake.org}/lab04-alice"
+    assert (rows["alice"]["commit"], rows["alice"]["pushed_at"], rows["alice"]["total"]) == \
+        (good, "2026-11-30T10:00:00Z", "100")
+    assert rows["alice"]["flags"].startswith("late")
+    assert rows["carol"]["flags"] == "missing;late" and rows["carol"]["total"] == "0"
+    assert "first push came" in rows["carol"]["notes"]

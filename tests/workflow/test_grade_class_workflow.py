@@ -1,0 +1,195 @@
+"""instructor/grade-class.yml: linted, checked for policy, and its `run:` steps run locally in order.
+
+As for the Classroom workflow, the `run:` steps are taken from the YAML and executed with bash the
+way the runner does (`bash --noprofile --norc -eo pipefail`), with each step's `env:` given the
+values its expressions would have, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY as temp files, and
+GITHUB_API_URL / GITHUB_SERVER_URL pointing at the fake GitHub (tests/instructor/fake_github_class.py)
+as a runner points them at its GitHub. The `uses:` steps are stood in for: checkout and
+setup-python by this checkout's venv, upload-artifact + download-artifact (merge-multiple) by
+copying each chunk's reports folder into one.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "instructor"))
+from fake_github_class import FakeClassGitHub, StudentRepo  # noqa: E402
+from support import make_checkout, solution_files  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+WORKFLOW = REPO / "instructor" / "grade-class.yml"
+SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+TOKEN = "ghs_instructor_token_42"
+DEADLINE = "2026-12-01T23:59:00Z"
+
+
+def load() -> dict:
+    data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    if True in data:  # YAML 1.1 reads the key `on` as True
+        data["on"] = data.pop(True)
+    return data
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name) or str(Path(sys.executable).parent / name)
+    if not Path(found).exists():
+        pytest.fail(f"{name} is not installed in the dev venv (see pyproject.toml [test])", pytrace=False)
+    return found
+
+
+# --- static: lint and policy ---------------------------------------------------------------
+
+def test_actionlint_reports_nothing() -> None:
+    proc = subprocess.run([tool("actionlint"), "-no-color", "-oneline", str(WORKFLOW)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout == "", proc.stdout + proc.stderr
+
+
+def test_zizmor_offline_reports_nothing() -> None:
+    proc = subprocess.run([tool("zizmor"), "--offline", "--no-config", "--persona", "pedantic", "--format", "plain",
+                           str(WORKFLOW)], capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings to report" in proc.stdout, proc.stdout
+
+
+def test_policy_dispatch_only_least_permissions_pinned_token_only_where_needed() -> None:
+    wf = load()
+    assert list(wf["on"]) == ["workflow_dispatch"]
+    assert set(wf["on"]["workflow_dispatch"]["inputs"]) >= {"org", "prefix", "deadline", "max-parallel"}
+    assert wf["permissions"] == {}
+    assert not WORKFLOW.is_relative_to(REPO / ".github")  # never runs in a student repository
+    for name, job in wf["jobs"].items():
+        assert job["permissions"] == {"contents": "read"}, name
+        for step in job["steps"]:
+            if "uses" in step:
+                assert SHA_PIN.match(step["uses"]), step["uses"]
+                if step["uses"].startswith("actions/checkout@"):
+                    assert step["with"]["persist-credentials"] is False
+            if "run" in step:
+                assert "${{" not in step["run"], f"{step['name']}: expressions go through env:"
+            uses_token = "secrets.CLASSROOM_TOKEN" in json.dumps(step)
+            assert uses_token == (step.get("name") in ("List the repositories", "Grade the chunk at the deadline"))
+    assert wf["jobs"]["grade"]["strategy"]["fail-fast"] is False
+    assert "fromJSON(inputs.max-parallel)" in wf["jobs"]["grade"]["strategy"]["max-parallel"]
+
+
+def test_chunks_stay_within_the_matrix_limit() -> None:
+    from autograde.instructor.chunks import split
+
+    assert split(["a", "b", "c"], 2) == ["a b", "c"]
+    many = [f"lab04-s{i}" for i in range(1000)]
+    assert len(split(many, 1)) <= 256 and sum(len(c.split()) for c in split(many, 1)) == 1000
+    assert split([], 5) == []
+    with pytest.raises(ValueError):
+        split(["ok", "$(rm -rf /)"], 2)
+
+
+# --- running the steps ---------------------------------------------------------------------
+
+def run_step(step: dict, cwd: Path, env: dict[str, str], tmp: Path) -> dict[str, str]:
+    """Run one `run:` step as the runner does; returns what it wrote to GITHUB_OUTPUT."""
+    out = tmp / f"output-{os.urandom(4).hex()}"
+    out.write_text("")
+    full = {**os.environ, **env, "GITHUB_OUTPUT": str(out), "GITHUB_ACTIONS": "true",
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=cwd, env=full,
+                          capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, f"{step['name']}: {proc.stdout[-2000:]}{proc.stderr[-3000:]}"
+    assert TOKEN not in proc.stdout + proc.stderr
+    return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+
+
+def step_env(step: dict, values: dict[str, str]) -> dict[str, str]:
+    """The step's env:, with each `${{ expr }}` replaced by its value from `values`."""
+    env = {}
+    for key, expr in (step.get("env") or {}).items():
+        m = re.fullmatch(r"\$\{\{\s*(.*?)\s*\}\}", str(expr))
+        env[key] = values[m.group(1)] if m else str(expr)
+    return env
+
+
+def steps(job: str) -> dict[str, dict]:
+    return {s["name"]: s for s in load()["jobs"][job]["steps"]}
+
+
+def run_workflow(fake: FakeClassGitHub, tmp: Path, chunk_size: str) -> tuple[dict[str, dict[str, str]], str]:
+    inputs = {"inputs.org": fake.org, "inputs.prefix": "lab04", "inputs.deadline": DEADLINE,
+              "inputs.chunk-size": chunk_size, "inputs.include-late": "false", "secrets.CLASSROOM_TOKEN": TOKEN}
+    runner = {"GITHUB_API_URL": fake.api_url, "GITHUB_SERVER_URL": f"http://127.0.0.1:{fake.port}/git"}
+    listing = tmp / "list"
+    listing.mkdir()
+    s = steps("list")
+    run_step(s["List the repositories"], listing, {**runner, **step_env(s["List the repositories"], inputs)}, tmp)
+    chunks = json.loads(run_step(s["Split them into chunks"], listing,
+                                 step_env(s["Split them into chunks"], inputs), tmp)["chunks"])
+    merged = tmp / "merge" / "reports"  # download-artifact with merge-multiple: every chunk's files, one folder
+    merged.mkdir(parents=True)
+    g = steps("grade")["Grade the chunk at the deadline"]
+    for i, chunk in enumerate(chunks):
+        work = tmp / f"chunk{i}"
+        work.mkdir()
+        run_step(g, work, {**runner, **step_env(g, {**inputs, "matrix.chunk": chunk})}, tmp)
+        assert steps("grade")["Upload the chunk's reports"]["with"]["path"] == "reports/"
+        shutil.copytree(work / "reports", merged, dirs_exist_ok=True)
+    summary = tmp / "summary.md"
+    summary.write_text("")
+    m = steps("merge")["Write the gradebook and the summary"]
+    run_step(m, merged.parent, {**step_env(m, inputs), "GITHUB_STEP_SUMMARY": str(summary)}, tmp)
+    with open(merged.parent / "lab04-grades.csv", newline="", encoding="utf-8") as fh:
+        rows = {r["login"]: r for r in csv.DictReader(fh)}
+    return rows, summary.read_text()
+
+
+@pytest.fixture
+def fake(tmp_path: Path):
+    server = FakeClassGitHub(TOKEN, git_root=tmp_path / "git").start()
+    yield server
+    server.stop()
+
+
+def student(fake: FakeClassGitHub, tmp: Path, name: str, files: dict[str, str | None] | None = None,
+            solution: bool = True) -> StudentRepo:
+    repo = StudentRepo(fake, tmp / "students", name)
+    make_checkout(repo.work, solution=solution, files=files)
+    return repo
+
+
+def test_steps_list_split_grade_and_merge_a_class_without_gradable_work(fake: FakeClassGitHub, tmp_path: Path) -> None:
+    """No engine needed: every repository is a bad input, so the pipeline itself is what is tested."""
+    late = student(fake, tmp_path, "lab04-ann")
+    late.commit({}, date="2026-11-30T09:00:00Z")  # dated before the deadline, pushed after it
+    late.push("2026-12-03T10:00:00Z")
+    empty = student(fake, tmp_path, "lab04-ben", files={"Dockerfile.prod": None, "docker-compose.prod.yml": None})
+    empty.commit({}, date="2026-11-30T09:00:00Z")
+    empty.push("2026-11-30T10:00:00Z")
+    fake.add_repo("lab04-cat")  # never pushed
+    rows, summary = run_workflow(fake, tmp_path, chunk_size="2")
+    assert set(rows) == {"ann", "ben", "cat"}
+    assert rows["ann"]["flags"] == "missing;late"
+    assert rows["ben"]["flags"] == "no-lab-files" and rows["ben"]["pushed_at"] == "2026-11-30T10:00:00Z"
+    assert rows["cat"]["flags"] == "missing" and "no push" in rows["cat"]["notes"]
+    assert "## Class summary" in summary and "0 repositories graded" in summary
+
+
+@pytest.mark.docker
+def test_steps_grade_a_class_end_to_end(fake: FakeClassGitHub, tmp_path: Path) -> None:
+    good = student(fake, tmp_path, "lab04-ann")
+    good.commit(solution_files(), date="2026-11-30T09:00:00Z")
+    sha = good.push("2026-11-30T10:00:00Z")
+    broken = student(fake, tmp_path, "lab04-ben", solution=False)
+    broken.commit({}, date="2026-11-30T09:00:00Z")
+    broken.push("2026-11-30T11:00:00Z")
+    rows, summary = run_workflow(fake, tmp_path, chunk_size="1")
+    assert rows["ann"]["total"] == "100" and rows["ann"]["commit"] == sha
+    assert int(rows["ben"]["total"]) < 100
+    assert "```mermaid" in summary and "xychart-beta" in summary and "2 repositories graded" in summary

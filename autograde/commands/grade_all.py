@@ -21,8 +21,17 @@ import sys
 import time
 from pathlib import Path
 
-from autograde.instructor.classbatch import (Entry, Meta, all_meta, apply_meta, complete, default_jobs, discover,
-                                             machine, summarize)
+from autograde.instructor.classbatch import (
+    Entry,
+    Meta,
+    all_meta,
+    apply_meta,
+    complete,
+    default_jobs,
+    discover,
+    machine,
+    summarize,
+)
 
 EXIT_OK, EXIT_SOME, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 RETRYABLE = {"failed", "clone-failed", "interrupted"}  # graded again by a rerun
@@ -148,8 +157,14 @@ def _names(path: str) -> set[str]:
 
 def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.Namespace) -> bool:
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from autograde.instructor.batch import Batch, BatchOptions
 
@@ -188,7 +203,7 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
 
     with progress:
         batch = Batch(options, on_done=done)
-        finished = batch.run([e for e in todo])
+        finished = batch.run(list(todo))
     for problem in batch.leftovers:
         _err(f"could not remove {problem}")
     took = time.monotonic() - started

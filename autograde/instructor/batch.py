@@ -19,12 +19,13 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from autograde.instructor.classbatch import (META_DIR, Entry, Meta, report_paths, save_meta, shared_groups)
+from autograde.instructor.classbatch import META_DIR, Entry, Meta, report_paths, save_meta, shared_groups
 from autograde.util import Processes
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -62,7 +63,7 @@ def sweep(project: str, tags: tuple[str, ...] = (), images: bool = True) -> list
         client = docker.from_env(timeout=60)
     except Exception as e:  # no engine: nothing could have been left on it either
         return [f"engine: {e}"]
-    label = {"label": f"{PROJECT_LABEL}={project}"}
+    label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
     try:
         for kind, listing, remove in (
             ("container", lambda: client.containers.list(all=True, filters=label), lambda x: x.remove(force=True, v=True)),
@@ -162,7 +163,7 @@ class SharedDev:
         self.procs.stop_all()
         self.pool.shutdown(wait=True, cancel_futures=True)
         problems: list[str] = []
-        for project, tag in zip(self.projects, self.tags):
+        for project, tag in zip(self.projects, self.tags, strict=True):
             problems += sweep(project, () if keep else (tag,), images=not keep)
         return problems
 

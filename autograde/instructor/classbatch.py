@@ -11,9 +11,9 @@ import math
 import os
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
 
 from autograde.instructor.gradebook import Row
 from autograde.integrity import DATA as TEMPLATE_FINGERPRINTS
@@ -93,7 +93,8 @@ def discover(root: Path) -> list[Entry]:
 
 def _template_compose_digest() -> str | None:
     try:
-        return json.loads(TEMPLATE_FINGERPRINTS.read_text(encoding="utf-8")).get("docker-compose.yml")
+        digest = json.loads(TEMPLATE_FINGERPRINTS.read_text(encoding="utf-8")).get("docker-compose.yml")
+        return digest if isinstance(digest, str) else None
     except (OSError, ValueError):
         return None
 

@@ -21,7 +21,7 @@ import sys
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,7 @@ def parse_deadline(text: str) -> datetime:
         raise DeadlineError(f"--deadline {text!r} is not an ISO 8601 time such as 2026-12-01T23:59:00Z") from None
     if t.tzinfo is None:
         raise DeadlineError(f"--deadline {text!r} has no time zone: add Z (UTC) or an offset such as +01:00")
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def _when(text: Any) -> datetime | None:
@@ -54,7 +54,7 @@ def _when(text: Any) -> datetime | None:
         t = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
         return None
-    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 @dataclass

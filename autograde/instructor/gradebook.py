@@ -196,8 +196,8 @@ def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed:
     """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed)."""
     checks = check_columns(rows)
     writer = csv.writer(out, lineterminator="\n")
-    head = (["identifier"] if identifier else []) + ["login", "repository", "commit"] + (["pushed_at"] if pushed else [])
-    writer.writerow(head + ["graded_at", "total", "max"] + checks + ["flags", "notes"])
+    head = [*(["identifier"] if identifier else []), "login", "repository", "commit", *(["pushed_at"] if pushed else [])]
+    writer.writerow([*head, "graded_at", "total", "max", *checks, "flags", "notes"])
     for row in sort_rows(rows):
         cells = [row.identifier] if identifier else []
         cells += [row.login, row.repository, row.commit] + ([row.pushed_at] if pushed else []) + [row.graded_at]

@@ -13,8 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from support import make_checkout, solution_files
 from variants import make_class
+
+from support import make_checkout, solution_files
 
 pytestmark = pytest.mark.docker
 PROJECT_LABEL = "com.docker.compose.project"

@@ -6,19 +6,19 @@ import base64
 import csv
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fake_github_class import FakeClassGitHub, StudentRepo, git
-from support import make_checkout, solution_files
 
 from autograde.commands import grade_all
 from autograde.instructor import deadline as dl
+from support import make_checkout, solution_files
 
 TOKEN = "ghs_classtoken123456"
 DEADLINE = "2026-12-01T23:59:00Z"
-D = datetime(2026, 12, 1, 23, 59, tzinfo=timezone.utc)
+D = datetime(2026, 12, 1, 23, 59, tzinfo=UTC)
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 
 

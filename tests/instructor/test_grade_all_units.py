@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from instructor_fixtures import json_report, junit_report, results
-from support import make_checkout
 
 from autograde import cli
 from autograde.instructor import classbatch as cb
 from autograde.instructor.batch import child_env
 from autograde.instructor.gradebook import Row, write_csv
 from autograde.rubric import Rubric
+from support import make_checkout
 
 GIB = 1024 ** 3
 

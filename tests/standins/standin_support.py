@@ -21,7 +21,6 @@ import pytest
 
 from support import down, leftovers, unique_project
 
-
 PREFIX = os.environ.get("STANDIN_REPO_PREFIX", "")
 FULL = f"{PREFIX}python:3.13"
 SLIM = f"{PREFIX}python:3.13-slim"

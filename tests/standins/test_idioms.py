@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 
 import pytest
-
 from standin_support import SLIM, base_images, build, docker_cli  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.docker

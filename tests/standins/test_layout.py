@@ -14,9 +14,9 @@ import json
 import subprocess
 
 import pytest
-
 from standin_support import FULL, REDIS, SLIM, base_images, run  # noqa: F401  (fixtures)
 from standin_support import docker_cli as _docker
+
 from support import unique_project
 
 pytestmark = pytest.mark.docker

@@ -23,8 +23,9 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "instructor"))
-from fake_github_class import FakeClassGitHub, StudentRepo  # noqa: E402
-from support import make_checkout, solution_files  # noqa: E402
+from fake_github_class import FakeClassGitHub, StudentRepo
+
+from support import make_checkout, solution_files
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / "instructor" / "grade-class.yml"

@@ -1,4 +1,5 @@
 """Command line: `autograde VERB ...`. Each verb lives in autograde/commands/<verb>.py."""
+
 from __future__ import annotations
 
 import argparse

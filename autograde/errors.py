@@ -1,4 +1,5 @@
 """Exit codes and the one exception for failures a user can act on; `cli.main` turns it into a message."""
+
 from __future__ import annotations
 
 EXIT_OK = 0  # full marks, or the verb did its job

@@ -5,6 +5,7 @@ would hide findings; hadolint runs here from an empty temporary directory, with 
 file of our own, a private HOME/XDG_CONFIG_HOME, no HADOLINT_* variables and
 `--disable-ignore-pragma`. Any trouble (no binary, timeout, garbage output) yields [].
 """
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,22 @@ def _advice(dockerfile: Path, timeout: float) -> list[Advice]:
         env.update(HOME=tmp, XDG_CONFIG_HOME=tmp, NO_COLOR="1")
         try:
             proc = subprocess.run(
-                [binary, "--format", "json", "--no-fail", "--no-color", "--disable-ignore-pragma",
-                 "--config", str(config), str(target)],
-                cwd=tmp, env=env, capture_output=True, text=True, timeout=timeout,
+                [
+                    binary,
+                    "--format",
+                    "json",
+                    "--no-fail",
+                    "--no-color",
+                    "--disable-ignore-pragma",
+                    "--config",
+                    str(config),
+                    str(target),
+                ],
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
                 stdin=subprocess.DEVNULL,
             )
         except (OSError, subprocess.SubprocessError):
@@ -71,12 +85,14 @@ def _advice(dockerfile: Path, timeout: float) -> list[Advice]:
         except (TypeError, ValueError):
             line = 1
         level = str(f.get("level") or "warning")
-        out.append(Advice(
-            file=dockerfile.name,
-            line=max(line, 1),
-            code=str(f.get("code") or "hadolint"),
-            level=level if level in LEVELS else "warning",
-            message=str(f.get("message") or "").strip(),
-        ))
+        out.append(
+            Advice(
+                file=dockerfile.name,
+                line=max(line, 1),
+                code=str(f.get("code") or "hadolint"),
+                level=level if level in LEVELS else "warning",
+                message=str(f.get("message") or "").strip(),
+            )
+        )
     out.sort(key=lambda a: (a.line, a.code))
     return out

@@ -1,4 +1,5 @@
 """The points ledger: one CheckResult per rubric check, gathered in GradingResults."""
+
 from __future__ import annotations
 
 import dataclasses

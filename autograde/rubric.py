@@ -1,4 +1,5 @@
 """The rubric: check ids, names, points and thresholds; instructors may override it in YAML."""
+
 from __future__ import annotations
 
 import dataclasses

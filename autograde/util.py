@@ -1,4 +1,5 @@
 """Subprocesses with a deadline, bounded output, and a way to stop them all at once."""
+
 from __future__ import annotations
 
 import collections
@@ -30,14 +31,29 @@ class Processes:
         self._lock = threading.Lock()
         self.stopping = False
 
-    def run(self, argv: list[str], *, timeout: float, cwd: str | None = None, env: dict[str, str] | None = None,
-            keep: int = TAIL_LINES, on_line: Callable[[str], None] | None = None) -> Ran:
+    def run(
+        self,
+        argv: list[str],
+        *,
+        timeout: float,
+        cwd: str | None = None,
+        env: dict[str, str] | None = None,
+        keep: int = TAIL_LINES,
+        on_line: Callable[[str], None] | None = None,
+    ) -> Ran:
         """Run argv to its end or the deadline; `on_line` (display only) sees each output line as it comes."""
         start = time.monotonic()
         if self.stopping:
             return Ran(None, "", 0.0, False)
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         with self._lock:
             self._procs.add(proc)
         lines: collections.deque[str] = collections.deque(maxlen=keep)
@@ -63,8 +79,9 @@ class Processes:
             _kill(proc)
 
 
-def _drain(proc: subprocess.Popen[bytes], lines: collections.deque[str],
-           on_line: Callable[[str], None] | None = None) -> None:
+def _drain(
+    proc: subprocess.Popen[bytes], lines: collections.deque[str], on_line: Callable[[str], None] | None = None
+) -> None:
     assert proc.stdout is not None
     for raw in proc.stdout:  # reads everything, keeps only the tail: output size is the student's choice
         text = raw.decode("utf-8", "replace").rstrip("\n")

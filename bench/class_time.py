@@ -22,6 +22,7 @@ the totals, and as the last line `ratio_class=X.XX same_verdicts=K/N` (ratio = c
 sum of single grades; target on a 2-core machine: <= 0.40 with N/N). Same verdict: every check
 has the same status and score in both reports.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,18 @@ from tests.variants import make_variant  # noqa: E402
 
 BASE_IMAGES = ("python:3.13", "python:3.13-slim", "redis:alpine")
 # a class is mostly right answers: this mix is cycled to N when no corpus or --from is given
-MIX = ["solution", "solution", "single-stage", "solution", "no-redis-host", "solution", "failing-build",
-       "solution", "tampered-dev", "starter"]
+MIX = [
+    "solution",
+    "solution",
+    "single-stage",
+    "solution",
+    "no-redis-host",
+    "solution",
+    "failing-build",
+    "solution",
+    "tampered-dev",
+    "starter",
+]
 
 
 def nonce(checkout: Path, value: str) -> None:
@@ -68,8 +79,11 @@ def submissions(args: argparse.Namespace, dest: Path) -> list[Path]:
     for i in range(args.n):
         if cases:
             case = cases[i % len(cases)]
-            files = {name: (case / name).read_text() for name in ("Dockerfile.prod", "docker-compose.prod.yml")
-                     if (case / name).is_file()}
+            files = {
+                name: (case / name).read_text()
+                for name in ("Dockerfile.prod", "docker-compose.prod.yml")
+                if (case / name).is_file()
+            }
             out.append(make_checkout(dest / f"lab04-{i:02d}-{case.name}", solution=False, files=files))
         else:
             name = MIX[i % len(MIX)]
@@ -99,25 +113,32 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, help="grade-all --jobs (default: grade-all's own default)")
     parser.add_argument("--from", dest="source", metavar="DIR", help="a folder of checkouts to cycle through")
     parser.add_argument("--corpus", metavar="DIR", help="corpus of cases (default: tests/corpus if present)")
-    parser.add_argument("--autograde", default=str(Path(sys.executable).parent / "autograde"),
-                        help="the autograde executable (default: next to this interpreter)")
+    parser.add_argument(
+        "--autograde",
+        default=str(Path(sys.executable).parent / "autograde"),
+        help="the autograde executable (default: next to this interpreter)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the checkouts and reports (folder printed)")
     args = parser.parse_args()
     if not shutil.which(args.autograde) and not Path(args.autograde).is_file():
         parser.error(f"{args.autograde} not found (use the dev venv: .venv/bin/python bench/class_time.py)")
-    missing = [i for i in BASE_IMAGES
-               if subprocess.run(["docker", "image", "inspect", i], capture_output=True).returncode != 0]
+    missing = [
+        i for i in BASE_IMAGES if subprocess.run(["docker", "image", "inspect", i], capture_output=True).returncode != 0
+    ]
     if missing:
-        print(f"missing base images {missing}: run scripts/standin-images.sh (this script never pulls)",
-              file=sys.stderr)
+        print(
+            f"missing base images {missing}: run scripts/standin-images.sh (this script never pulls)", file=sys.stderr
+        )
         return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-class-"))
     try:
         checkouts = submissions(args, tmp / "class")
-        print(f"# {len(checkouts)} submissions in {tmp / 'class'}; cpus={os.cpu_count()} "
-              f"others_running={len(subprocess.run(['docker', 'ps', '-q'], capture_output=True, text=True).stdout.split())}",
-              flush=True)
+        print(
+            f"# {len(checkouts)} submissions in {tmp / 'class'}; cpus={os.cpu_count()} "
+            f"others_running={len(subprocess.run(['docker', 'ps', '-q'], capture_output=True, text=True).stdout.split())}",
+            flush=True,
+        )
         single_dir = tmp / "single"
         single_dir.mkdir()
         single: dict[str, float] = {}
@@ -125,18 +146,32 @@ def main() -> int:
             nonce(c, secrets.token_hex(8))
             report = single_dir / f"{c.name}.json"
             t = time.perf_counter()
-            subprocess.run([args.autograde, "grade", str(c), "--host-port", "auto", "--json", str(report)],
-                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [args.autograde, "grade", str(c), "--host-port", "auto", "--json", str(report)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             single[c.name] = time.perf_counter() - t
-            print(f"# single {i}/{len(checkouts)} {c.name}: {single[c.name]:.1f} s {score(report)}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"# single {i}/{len(checkouts)} {c.name}: {single[c.name]:.1f} s {score(report)}",
+                file=sys.stderr,
+                flush=True,
+            )
 
         value = secrets.token_hex(8)
         for c in checkouts:
             nonce(c, value)
         reports = tmp / "class-reports"
-        argv = [args.autograde, "grade-all", str(tmp / "class"), "--reports-dir", str(reports),
-                "-o", str(tmp / "grades.csv")] + (["--jobs", str(args.jobs)] if args.jobs else [])
+        argv = [
+            args.autograde,
+            "grade-all",
+            str(tmp / "class"),
+            "--reports-dir",
+            str(reports),
+            "-o",
+            str(tmp / "grades.csv"),
+        ] + (["--jobs", str(args.jobs)] if args.jobs else [])
         t = time.perf_counter()
         ran = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         class_wall = time.perf_counter() - t
@@ -153,9 +188,11 @@ def main() -> int:
             a, b = verdicts(single_dir / f"{c.name}.json"), verdicts(reports / f"{c.name}.json")
             ok = a is not None and a == b
             same += ok
-            print(f"{c.name:<28} {single[c.name]:>9.1f} {score(single_dir / f'{c.name}.json'):>8} "
-                  f"{float(meta.get('seconds') or 0):>8.1f} {score(reports / f'{c.name}.json'):>8} "
-                  f"{'yes' if ok else 'NO':>5}")
+            print(
+                f"{c.name:<28} {single[c.name]:>9.1f} {score(single_dir / f'{c.name}.json'):>8} "
+                f"{float(meta.get('seconds') or 0):>8.1f} {score(reports / f'{c.name}.json'):>8} "
+                f"{'yes' if ok else 'NO':>5}"
+            )
         total = sum(single.values())
         print(f"single_sum={total:.1f} s class_wall={class_wall:.1f} s n={len(checkouts)}")
         print(f"ratio_class={class_wall / total:.2f} same_verdicts={same}/{len(checkouts)}")

@@ -6,6 +6,7 @@ Generates the reports in a temporary folder the way instructors get them: one fo
 repository; half hold the JSON and JUnit files loose, half the zipped artifact as GitHub
 serves it. Then runs the export in-process and as a CLI process and prints the timings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,14 +31,34 @@ def report(i: int) -> GradingResults:
     checks = []
     for n, item in enumerate(DEFAULT_ITEMS):
         lost = item.points if (i + n) % 7 == 0 else 0
-        checks.append(CheckResult(item.id, item.name, "fail" if lost else "pass", item.points - lost, item.points,
-                                  "message " * 5, hint="hint " * 10, file="Dockerfile.prod", line=n + 1,
-                                  duration_s=0.5, log_tail="log line\n" * 40))
-    return GradingResults(checks=checks, timings={"static": 1.2, "runtime": 40.0},
-                          source={"repository": f"cs-class/lab04-student{i:04d}", "commit": f"{i:040x}",
-                                  "ref": "refs/heads/main", "actor": f"student{i:04d}", "run_id": str(i),
-                                  "graded_at": "2024-05-01T10:00:00+00:00"},
-                          grader={"version": "1.0.0", "started_at": "2024-05-01T09:59:00+00:00", "duration_s": 60})
+        checks.append(
+            CheckResult(
+                item.id,
+                item.name,
+                "fail" if lost else "pass",
+                item.points - lost,
+                item.points,
+                "message " * 5,
+                hint="hint " * 10,
+                file="Dockerfile.prod",
+                line=n + 1,
+                duration_s=0.5,
+                log_tail="log line\n" * 40,
+            )
+        )
+    return GradingResults(
+        checks=checks,
+        timings={"static": 1.2, "runtime": 40.0},
+        source={
+            "repository": f"cs-class/lab04-student{i:04d}",
+            "commit": f"{i:040x}",
+            "ref": "refs/heads/main",
+            "actor": f"student{i:04d}",
+            "run_id": str(i),
+            "graded_at": "2024-05-01T10:00:00+00:00",
+        },
+        grader={"version": "1.0.0", "started_at": "2024-05-01T09:59:00+00:00", "duration_s": 60},
+    )
 
 
 FAILURE = '<failure message="x"/>'
@@ -51,12 +72,14 @@ def junit(res: GradingResults) -> bytes:
         f"</properties>{FAILURE if c.status == 'fail' else ''}</testcase>"
         for c in res.checks
     )
-    return (f'<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="autograde"><properties>'
-            f'<property name="score" value="{d["score"]}"/><property name="max_score" value="{d["max_score"]}"/>'
-            f'<property name="source.repository" value="{res.source["repository"]}"/>'
-            f'<property name="source.commit" value="{res.source["commit"]}"/>'
-            f'<property name="source.graded_at" value="{res.source["graded_at"]}"/>'
-            f"</properties>{cases}</testsuite></testsuites>").encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="autograde"><properties>'
+        f'<property name="score" value="{d["score"]}"/><property name="max_score" value="{d["max_score"]}"/>'
+        f'<property name="source.repository" value="{res.source["repository"]}"/>'
+        f'<property name="source.commit" value="{res.source["commit"]}"/>'
+        f'<property name="source.graded_at" value="{res.source["graded_at"]}"/>'
+        f"</properties>{cases}</testsuite></testsuites>"
+    ).encode()
 
 
 def generate(root: Path, count: int) -> None:
@@ -64,8 +87,10 @@ def generate(root: Path, count: int) -> None:
         res = report(i)
         folder = root / f"lab04-student{i:04d}"
         folder.mkdir(parents=True)
-        members = {"autograde-report.json": json.dumps(res.to_dict(), indent=2).encode(),
-                   "autograde-report.xml": junit(res)}
+        members = {
+            "autograde-report.json": json.dumps(res.to_dict(), indent=2).encode(),
+            "autograde-report.xml": junit(res),
+        }
         if i % 2:
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -85,8 +110,10 @@ def main() -> int:
         root = Path(tmp, "reports")
         t = time.perf_counter()
         generate(root, args.count)
-        print(f"generated {args.count} reports in {time.perf_counter() - t:.2f} s "
-              f"({sum(f.stat().st_size for f in root.rglob('*') if f.is_file()) / 1e6:.1f} MB)")
+        print(
+            f"generated {args.count} reports in {time.perf_counter() - t:.2f} s "
+            f"({sum(f.stat().st_size for f in root.rglob('*') if f.is_file()) / 1e6:.1f} MB)"
+        )
 
         from autograde.commands.export import build_rows
         from autograde.instructor.gradebook import save_csv
@@ -100,8 +127,12 @@ def main() -> int:
 
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-m", "autograde", "export", str(root), "-o", str(Path(tmp, "cli.csv"))],
-                              env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "autograde", "export", str(root), "-o", str(Path(tmp, "cli.csv"))],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         cli = time.perf_counter() - t
         print(f"export CLI process: {cli:.3f} s (exit {proc.returncode}: {proc.stderr.strip()})")
         same = Path(tmp, "in-process.csv").read_bytes() == Path(tmp, "cli.csv").read_bytes()

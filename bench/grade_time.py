@@ -27,6 +27,7 @@ what this script built is removed: by its tags and its project label, never `--r
 removed. Other people's builds on the same engine make the figures noisy: the number of
 containers running on the engine at the start of each repetition is printed as `others`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,10 +54,18 @@ BASE_IMAGES = ("python:3.13", "python:3.13-slim", "redis:alpine")
 POLL = 0.05
 
 
-def sh(argv: list[str], *, cwd: Path | None = None, timeout: float = 900, check: bool = True,
-       quiet: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, cwd=cwd, timeout=timeout, text=True, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE if quiet else None, stderr=subprocess.STDOUT if quiet else None)
+def sh(
+    argv: list[str], *, cwd: Path | None = None, timeout: float = 900, check: bool = True, quiet: bool = True
+) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        argv,
+        cwd=cwd,
+        timeout=timeout,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if quiet else None,
+        stderr=subprocess.STDOUT if quiet else None,
+    )
     if check and proc.returncode != 0:
         tail = (proc.stdout or "")[-3000:]
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}\n{tail}")
@@ -119,12 +128,23 @@ def remove_project(project: str, compose: list[str] | None, tags: list[str]) -> 
     if compose:
         sh([*compose, "down", "-v", "--remove-orphans", "-t", "1"], check=False, timeout=180)
     for kind in ("container", "network", "volume"):
-        ids = sh(["docker", kind, "ls", *(["-a"] if kind == "container" else []), "-q",
-                  "--filter", f"label={PROJECT_LABEL}={project}"], check=False).stdout.split()
+        ids = sh(
+            [
+                "docker",
+                kind,
+                "ls",
+                *(["-a"] if kind == "container" else []),
+                "-q",
+                "--filter",
+                f"label={PROJECT_LABEL}={project}",
+            ],
+            check=False,
+        ).stdout.split()
         if ids:
             sh(["docker", kind, "rm", *(["-f", "-v"] if kind == "container" else []), *ids], check=False)
-    labelled = sh(["docker", "image", "ls", "-q", "--filter", f"label={PROJECT_LABEL}={project}"],
-                  check=False).stdout.split()
+    labelled = sh(
+        ["docker", "image", "ls", "-q", "--filter", f"label={PROJECT_LABEL}={project}"], check=False
+    ).stdout.split()
     present = [t for t in tags if sh(["docker", "image", "inspect", t], check=False).returncode == 0]
     if labelled or present:
         sh(["docker", "image", "rm", "-f", *present, *sorted(set(labelled))], check=False)
@@ -141,8 +161,10 @@ def measure_bound(checkout: Path, tmp: Path) -> dict[str, float]:
     port = free_port()
     dev_ovr, prod_ovr = tmp / f"{project}-dev.yml", tmp / f"{project}-prod.yml"
     dev_ovr.write_text(f'services:\n  web_dev:\n    image: "{dev_tag}"\n')
-    prod_ovr.write_text(f'services:\n  web_prod:\n    image: "{prod_tag}"\n    ports: !override\n'
-                        f'      - "127.0.0.1:{port}:5000"\n  redis_prod:\n    ports: !reset []\n')
+    prod_ovr.write_text(
+        f'services:\n  web_prod:\n    image: "{prod_tag}"\n    ports: !override\n'
+        f'      - "127.0.0.1:{port}:5000"\n  redis_prod:\n    ports: !reset []\n'
+    )
     dev = ["docker", "compose", "-p", project, "-f", str(checkout / "docker-compose.yml"), "-f", str(dev_ovr)]
     prod = ["docker", "compose", "-p", project, "-f", str(checkout / "docker-compose.prod.yml"), "-f", str(prod_ovr)]
     out: dict[str, float] = {}
@@ -162,9 +184,16 @@ def measure_bound(checkout: Path, tmp: Path) -> dict[str, float]:
         sh(["docker", "image", "rm", "-f", prod_tag])
         fresh(checkout)
         t = time.perf_counter()
-        both = [subprocess.Popen([*cmd, "build", svc], cwd=checkout, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                for cmd, svc in ((dev, "web_dev"), (prod, "web_prod"))]
+        both = [
+            subprocess.Popen(
+                [*cmd, "build", svc],
+                cwd=checkout,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for cmd, svc in ((dev, "web_dev"), (prod, "web_prod"))
+        ]
         if any(p.wait(timeout=900) != 0 for p in both):
             raise RuntimeError("a parallel build failed")
         out["par_build"] = time.perf_counter() - t
@@ -220,8 +249,11 @@ def median(values: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3, help="repetitions (default 3, at least 3)")
-    parser.add_argument("--autograde", default=str(Path(sys.executable).parent / "autograde"),
-                        help="the autograde executable (default: next to this interpreter)")
+    parser.add_argument(
+        "--autograde",
+        default=str(Path(sys.executable).parent / "autograde"),
+        help="the autograde executable (default: next to this interpreter)",
+    )
     parser.add_argument("--keep-checkout", action="store_true", help="print and keep the checkout's folder")
     args = parser.parse_args()
     if args.reps < 3:
@@ -230,8 +262,9 @@ def main() -> int:
         parser.error(f"{args.autograde} not found (use the dev venv: .venv/bin/python bench/grade_time.py)")
     missing = [i for i in BASE_IMAGES if sh(["docker", "image", "inspect", i], check=False).returncode != 0]
     if missing:
-        print(f"missing base images {missing}: run scripts/standin-images.sh (this script never pulls)",
-              file=sys.stderr)
+        print(
+            f"missing base images {missing}: run scripts/standin-images.sh (this script never pulls)", file=sys.stderr
+        )
         return 2
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-grade-"))
@@ -263,9 +296,11 @@ def main() -> int:
     keys = list(dict.fromkeys(k for d in reports for k in (d.get("timings") or {})))
     timing_meds = {k: median([float((d.get("timings") or {}).get(k, 0.0)) for d in reports]) for k in keys}
     durations = [float(d.get("grader", {}).get("duration_s") or 0.0) for d in reports]
-    print("autograde JSON timings (median s): " +
-          " ".join(f"{k}={v:.2f}" for k, v in timing_meds.items()) +
-          f" duration_s={median(durations):.2f}")
+    print(
+        "autograde JSON timings (median s): "
+        + " ".join(f"{k}={v:.2f}" for k, v in timing_meds.items())
+        + f" duration_s={median(durations):.2f}"
+    )
     print(f"bound={med['bound']:.2f} s naive={med['naive']:.2f} s autograde={med['autograde']:.2f} s")
     print(f"ratio_bound={med['autograde'] / med['bound']:.2f} ratio_naive={med['autograde'] / med['naive']:.2f}")
     return 0

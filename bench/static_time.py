@@ -9,6 +9,7 @@ the ten imports with the largest cumulative time, and whether `docker`, `request
 `urllib3` or `junitparser` were imported at all. It asserts nothing: it reports.
 No Docker engine is needed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,13 +42,18 @@ def timed(argv: list[str], runs: int) -> list[float]:
 
 def import_times(python: str, checkout: Path) -> list[tuple[int, int, str]]:
     """(self_us, cumulative_us, name) for every module imported by one static-only grade."""
-    proc = subprocess.run([python, "-X", "importtime", "-m", "autograde", "grade", str(checkout), "--static-only"],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(
+        [python, "-X", "importtime", "-m", "autograde", "grade", str(checkout), "--static-only"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     rows = []
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
-        self_us, cumulative, name = line[len("import time:"):].split("|", 2)
+        self_us, cumulative, name = line[len("import time:") :].split("|", 2)
         rows.append((int(self_us), int(cumulative), name.rstrip()))
     return rows
 
@@ -71,8 +77,10 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"autograde grade --static-only: median {statistics.median(grade):.3f} s, min {min(grade):.3f} s, "
-          f"max {max(grade):.3f} s over {args.runs} runs (target < 0.5 s)")
+    print(
+        f"autograde grade --static-only: median {statistics.median(grade):.3f} s, min {min(grade):.3f} s, "
+        f"max {max(grade):.3f} s over {args.runs} runs (target < 0.5 s)"
+    )
     print(f"python -c pass (same interpreter): median {statistics.median(bare):.3f} s, min {min(bare):.3f} s")
     print(f"modules imported: {len(rows)}, sum of self import time {sum(r[0] for r in rows) / 1e6:.3f} s")
     print("top 10 imports by cumulative time:")

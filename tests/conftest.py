@@ -4,6 +4,7 @@ The `docker` marker is declared in pyproject.toml. Tests carrying it need a runn
 engine: when none is reachable they FAIL (not skip), so a broken CI machine cannot pass
 quietly.
 """
+
 from __future__ import annotations
 
 import pytest

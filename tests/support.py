@@ -3,6 +3,7 @@
 Every Compose run gets its own project name (other people use the same Docker engine), and
 `down` removes everything a run created, including the images it built.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -126,12 +127,16 @@ def leftovers(project: str) -> list[str]:
         client.close()
 
 
-def compose(project: str, checkout: Path, *args: str, file: str = "docker-compose.yml",
-            timeout: float = 600) -> subprocess.CompletedProcess:
+def compose(
+    project: str, checkout: Path, *args: str, file: str = "docker-compose.yml", timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run `docker compose -p project -f file ARGS` in checkout; output is captured as text."""
     return subprocess.run(
         ["docker", "compose", "-p", project, "-f", file, *args],
-        cwd=checkout, capture_output=True, text=True, timeout=timeout,
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 

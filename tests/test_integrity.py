@@ -13,8 +13,13 @@ def test_shipped_fingerprints_match_the_template():
 
 
 def test_changed_given_files_are_reported(tmp_path):
-    root = make_checkout(tmp_path / "c", files={"app/tests/test_main.py": "def test_nothing():\n    pass\n",
-                                                "app/Dockerfile": "FROM python:3.13\nRUN head -c 900000000 /dev/zero > /x\n"})
+    root = make_checkout(
+        tmp_path / "c",
+        files={
+            "app/tests/test_main.py": "def test_nothing():\n    pass\n",
+            "app/Dockerfile": "FROM python:3.13\nRUN head -c 900000000 /dev/zero > /x\n",
+        },
+    )
     changed = modified(root)
     assert "app/tests/test_main.py" in changed and "app/Dockerfile" in changed
     assert "app/main.py" not in changed and "docker-compose.yml" not in changed

@@ -1,4 +1,5 @@
 """Layers only point down: model <- runtime <- checks <- report <- commands (imports inside functions too)."""
+
 from __future__ import annotations
 
 import ast

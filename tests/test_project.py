@@ -1,4 +1,5 @@
 """The habits of the project: one version everywhere, a licence, lint and types clean."""
+
 from __future__ import annotations
 
 import re
@@ -22,9 +23,20 @@ def test_licence_is_stated():
 
 
 def test_ruff_lint_is_clean():
-    out = subprocess.run([sys.executable, "-m", "ruff", "check", "autograde", "tests", "bench"], cwd=REPO,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "autograde", "tests", "bench"], cwd=REPO, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_ruff_format_is_applied():
+    out = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "autograde", "tests", "bench"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, "run `ruff format autograde tests bench`:\n" + out.stdout + out.stderr
 
 
 def test_mypy_strict_is_clean():
@@ -34,8 +46,7 @@ def test_mypy_strict_is_clean():
 
 def test_the_readme_example_of_adding_a_check_works(tmp_path):
     """The contributor notes' example, run as written: declared once, it is in the rubric and grades."""
-    block = re.search(r"```python\n# autograde/checks/dockerfile.py\n(.*?)```", (REPO / "README.md").read_text(),
-                      re.S)
+    block = re.search(r"```python\n# autograde/checks/dockerfile.py\n(.*?)```", (REPO / "README.md").read_text(), re.S)
     assert block, "README's contributor notes lost their example"
     script = (
         "import sys\n"

@@ -1,4 +1,5 @@
 """The README tells the truth: its rubric table is the rubric, and CI runs its test command."""
+
 from __future__ import annotations
 
 import re
@@ -20,12 +21,14 @@ def between(marker: str) -> str:
 def test_rubric_table_matches_autograde_rubric():
     rows = re.findall(r"^\| `([a-z_.]+)` \| ([^|]*) \| ([^|]*) \| (\d+) \|$", between("rubric-table"), re.M)
     rubric = Rubric()
-    assert [(i, c, w, int(p)) for i, c, w, p in rows] == [(i.id, i.checklist, rubric.passes_when(i), i.points)
-                                                           for i in rubric.items]
+    assert [(i, c, w, int(p)) for i, c, w, p in rows] == [
+        (i.id, i.checklist, rubric.passes_when(i), i.points) for i in rubric.items
+    ]
     out = subprocess.run([sys.executable, "-m", "autograde", "rubric"], capture_output=True, text=True, check=True)
     for check_id, checklist, passes_when, points in rows:
-        assert re.search(rf"^{re.escape(check_id)}\s+{points}\s+{re.escape(checklist)}\s+{re.escape(passes_when)}$",
-                         out.stdout, re.M), check_id
+        assert re.search(
+            rf"^{re.escape(check_id)}\s+{points}\s+{re.escape(checklist)}\s+{re.escape(passes_when)}$", out.stdout, re.M
+        ), check_id
     assert f"**{rubric.possible}**" in between("rubric-table")
 
 
@@ -59,7 +62,16 @@ def test_exactly_two_setup_commands_and_ci_runs_the_test_one():
     assert [b[0] for b in blocks] == ["grade", "test"]
     ci = (REPO / ".ci" / "run").read_text()
     extracted = subprocess.run(
-        ["bash", "-c", "sed -n '/<!-- test-command -->/,/<!-- \\/test-command -->/p' README.md"
-                       " | sed -n '/^```/,/^```/{/^```/d;p}'"], cwd=REPO, capture_output=True, text=True, check=True)
+        [
+            "bash",
+            "-c",
+            "sed -n '/<!-- test-command -->/,/<!-- \\/test-command -->/p' README.md"
+            " | sed -n '/^```/,/^```/{/^```/d;p}'",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert extracted.stdout.strip() == blocks[1][1]
     assert "test-command" in ci and 'bash -euo pipefail -c "$cmd"' in ci

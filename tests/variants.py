@@ -3,6 +3,7 @@
 Each variant is (solution?, file edits) for tests.support.make_checkout. The broken ones lose
 points in different checks, so a class of them exercises every phase of a grade.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,13 +34,22 @@ def variants() -> dict[str, tuple[bool, dict[str, str | None]]]:
     return {
         "solution": (True, {}),
         "single-stage": (True, {"Dockerfile.prod": SINGLE_STAGE}),
-        "no-redis-host": (True, _solution_with("    environment:\n      - REDIS_HOST=redis_prod\n", "",
-                                               "docker-compose.prod.yml")),
-        "failing-build": (True, _solution_with("FROM python:3.13-slim AS final\n",
-                                               "FROM python:3.13-slim AS final\nRUN exit 3\n")),
-        "tampered-dev": (True, {"app/Dockerfile": "FROM python:3.13-slim\nWORKDIR /app\nCOPY . .\n"
-                                                  "RUN pip install --no-cache-dir -r requirements-dev.txt\n"
-                                                  "CMD [\"python\", \"main.py\"]\n"}),
+        "no-redis-host": (
+            True,
+            _solution_with("    environment:\n      - REDIS_HOST=redis_prod\n", "", "docker-compose.prod.yml"),
+        ),
+        "failing-build": (
+            True,
+            _solution_with("FROM python:3.13-slim AS final\n", "FROM python:3.13-slim AS final\nRUN exit 3\n"),
+        ),
+        "tampered-dev": (
+            True,
+            {
+                "app/Dockerfile": "FROM python:3.13-slim\nWORKDIR /app\nCOPY . .\n"
+                "RUN pip install --no-cache-dir -r requirements-dev.txt\n"
+                'CMD ["python", "main.py"]\n'
+            },
+        ),
         "starter": (False, {}),
     }
 

@@ -1,4 +1,5 @@
 """What a check returns, and what it is given."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,8 +29,9 @@ def passed(message: str, file: str | None = None, line: int | None = None) -> Ou
     return Outcome("pass", message, "", file, line)
 
 
-def failed(message: str, hint: str = "", file: str | None = None, line: int | None = None,
-           log_tail: str = "") -> Outcome:
+def failed(
+    message: str, hint: str = "", file: str | None = None, line: int | None = None, log_tail: str = ""
+) -> Outcome:
     return Outcome("fail", message, hint, file, line, log_tail)
 
 
@@ -67,8 +69,16 @@ REGISTRY: dict[str, CheckSpec] = {}
 """Every check, in rubric order (the order the check modules register them)."""
 
 
-def check(check_id: str, *, name: str, points: int, checklist: str, phase: Literal["static", "runtime"],
-          passes_when: str, needs: tuple[Need, ...] = ()) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
+def check(
+    check_id: str,
+    *,
+    name: str,
+    points: int,
+    checklist: str,
+    phase: Literal["static", "runtime"],
+    passes_when: str,
+    needs: tuple[Need, ...] = (),
+) -> Callable[[Callable[..., Outcome]], Callable[..., Outcome]]:
     """Declare a check where its function is: its id, its default rubric row, and what it needs.
 
     Each need is called with the context first; if one returns an Outcome (the file is missing, the
@@ -78,8 +88,7 @@ def check(check_id: str, *, name: str, points: int, checklist: str, phase: Liter
     def register(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id} is declared twice")
-        REGISTRY[check_id] = CheckSpec(RubricItem(check_id, name, points, checklist, phase, passes_when), fn,
-                                       needs)
+        REGISTRY[check_id] = CheckSpec(RubricItem(check_id, name, points, checklist, phase, passes_when), fn, needs)
         return fn
 
     return register
@@ -100,6 +109,8 @@ def runtime_facts(ctx: Context) -> Facts | Outcome:
 def not_built(build: BuildFacts | None, what: str) -> Outcome:
     """The check needed an image that was not built: skipped, or an error when that was the machine's doing."""
     if build is not None and build.infrastructure:
-        return errored(f"{what} was not built, for a reason outside your files: {build.infrastructure}",
-                       "Grade again; tell your instructor if it keeps happening.")
+        return errored(
+            f"{what} was not built, for a reason outside your files: {build.infrastructure}",
+            "Grade again; tell your instructor if it keeps happening.",
+        )
     return skipped(f"{what} did not build (see runtime.up)")

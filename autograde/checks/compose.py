@@ -1,4 +1,5 @@
 """Checks of docker-compose.prod.yml, graded from the normalized model."""
+
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, failed, from_problem, passed
@@ -21,17 +22,28 @@ def prod_model(ctx: Context) -> ComposeFile | Outcome:
 def _service(cf: ComposeFile, name: str) -> Service | Outcome:
     service = cf.services.get(name)
     if service is None:
-        return failed(f"{F} does not define the service `{name}`", f"Add `{name}:` under `services:`.", F,
-                      cf.line("services"))
+        return failed(
+            f"{F} does not define the service `{name}`", f"Add `{name}:` under `services:`.", F, cf.line("services")
+        )
     if not service.data:
-        return failed(f"{F}:{service.line}: `{name}` has no settings yet (still the TODO?)",
-                      f"Fill in the settings of `{name}` as the TODO comment describes.", F, service.line)
+        return failed(
+            f"{F}:{service.line}: `{name}` has no settings yet (still the TODO?)",
+            f"Fill in the settings of `{name}` as the TODO comment describes.",
+            F,
+            service.line,
+        )
     return service
 
 
-@check("compose.services", name="docker-compose.prod.yml defines web_prod and redis_prod", points=5, checklist="6",
-       phase="static", passes_when="services web_prod and redis_prod exist; redis_prod runs a redis image",
-       needs=(prod_model,))
+@check(
+    "compose.services",
+    name="docker-compose.prod.yml defines web_prod and redis_prod",
+    points=5,
+    checklist="6",
+    phase="static",
+    passes_when="services web_prod and redis_prod exist; redis_prod runs a redis image",
+    needs=(prod_model,),
+)
 def services(ctx: Context, cf: ComposeFile) -> Outcome:
     for name in ("web_prod", "redis_prod"):
         s = _service(cf, name)
@@ -41,12 +53,12 @@ def services(ctx: Context, cf: ComposeFile) -> Outcome:
     image = cf.image(redis)
     line = cf.line("services", "redis_prod", "image") or redis.line
     if image is None:
-        return failed(f"{F}:{redis.line}: redis_prod names no image", "Add `image: redis:alpine` to redis_prod.",
-                      F, redis.line)
+        return failed(
+            f"{F}:{redis.line}: redis_prod names no image", "Add `image: redis:alpine` to redis_prod.", F, redis.line
+        )
     repo, _ = split_image(image)
     if repo != "redis":
-        return failed(f"{F}:{line}: redis_prod runs {image}, not a redis image", "Use `image: redis:alpine`.",
-                      F, line)
+        return failed(f"{F}:{line}: redis_prod runs {image}, not a redis image", "Use `image: redis:alpine`.", F, line)
     return passed(f"web_prod and redis_prod are defined; redis_prod runs {image}", F, redis.line)
 
 
@@ -56,41 +68,73 @@ def web_service(ctx: Context) -> Service | Outcome:
     return cf if isinstance(cf, Outcome) else _service(cf, "web_prod")
 
 
-@check("compose.web_prod", name="web_prod: port 5005, REDIS_HOST, depends_on, image name", points=10, checklist="6",
-       phase="static", passes_when="web_prod publishes 5005 -> 5000, sets REDIS_HOST to the Redis service "
-                                   "(redis_prod), depends on it and names its image", needs=(prod_model, web_service))
+@check(
+    "compose.web_prod",
+    name="web_prod: port 5005, REDIS_HOST, depends_on, image name",
+    points=10,
+    checklist="6",
+    phase="static",
+    passes_when="web_prod publishes 5005 -> 5000, sets REDIS_HOST to the Redis service "
+    "(redis_prod), depends on it and names its image",
+    needs=(prod_model, web_service),
+)
 def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     problems: list[tuple[str, str, int | None]] = []
     ports = cf.ports(web)
     if not any(p.published in ("5005", "5005-5005") and p.target == "5000" and p.protocol == "tcp" for p in ports):
         seen = ", ".join(f"{p.published or '(none)'}->{p.target}" for p in ports) or "no ports"
-        problems.append((f"publishes {seen}, not host 5005 -> container 5000", 'Add `ports: ["5005:5000"]`.',
-                         cf.line("services", "web_prod", "ports") or web.line))
+        problems.append(
+            (
+                f"publishes {seen}, not host 5005 -> container 5000",
+                'Add `ports: ["5005:5000"]`.',
+                cf.line("services", "web_prod", "ports") or web.line,
+            )
+        )
     env = cf.environment(web)
     env_line = cf.line("services", "web_prod", "environment") or web.line
     redis_host = env.get("REDIS_HOST") if "REDIS_HOST" in env else _env_files(ctx, cf, web).get("REDIS_HOST")
     redis = cf.redis_service() or "redis_prod"  # a misnamed Redis service is compose.services' loss, not this one's
     if redis_host != redis:
         seen = "does not set REDIS_HOST" if redis_host is None else f"sets REDIS_HOST={redis_host}"
-        problems.append((f"{seen}; the app must reach Redis by the service name {redis}",
-                         f"Add `environment: [REDIS_HOST={redis}]`.", env_line))
+        problems.append(
+            (
+                f"{seen}; the app must reach Redis by the service name {redis}",
+                f"Add `environment: [REDIS_HOST={redis}]`.",
+                env_line,
+            )
+        )
     if redis not in cf.depends_on(web):
-        problems.append((f"does not depend on {redis}", f"Add `depends_on: [{redis}]`.",
-                         cf.line("services", "web_prod", "depends_on") or web.line))
+        problems.append(
+            (
+                f"does not depend on {redis}",
+                f"Add `depends_on: [{redis}]`.",
+                cf.line("services", "web_prod", "depends_on") or web.line,
+            )
+        )
     if cf.image(web) is None:
-        problems.append(("names no image", "Add `image: <yourname>/app-prod:lab04` so the image is easy to find.",
-                         web.line))
+        problems.append(
+            ("names no image", "Add `image: <yourname>/app-prod:lab04` so the image is easy to find.", web.line)
+        )
     if problems:
-        return failed("web_prod " + "; ".join(p[0] for p in problems), " ".join(p[1] for p in problems), F,
-                      problems[0][2])
-    return passed(f"web_prod publishes 5005->5000, sets REDIS_HOST={redis}, depends on {redis} and is "
-                  f"named {cf.image(web)}", F, web.line)
+        return failed(
+            "web_prod " + "; ".join(p[0] for p in problems), " ".join(p[1] for p in problems), F, problems[0][2]
+        )
+    return passed(
+        f"web_prod publishes 5005->5000, sets REDIS_HOST={redis}, depends on {redis} and is named {cf.image(web)}",
+        F,
+        web.line,
+    )
 
 
 def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:
     raw = web.get("env_file")
-    names = [raw] if isinstance(raw, str) else [e.get("path") if isinstance(e, dict) else e for e in raw or []] \
-        if isinstance(raw, list) else []
+    names = (
+        [raw]
+        if isinstance(raw, str)
+        else [e.get("path") if isinstance(e, dict) else e for e in raw or []]
+        if isinstance(raw, list)
+        else []
+    )
     env: dict[str, str] = {}
     for name in names:
         if not isinstance(name, str):
@@ -106,14 +150,25 @@ def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:
     return env
 
 
-@check("compose.web_build", name="web_prod builds from Dockerfile.prod", points=5, checklist="7", phase="static",
-       passes_when="web_prod builds with context `.` and dockerfile `Dockerfile.prod`", needs=(prod_model, web_service))
+@check(
+    "compose.web_build",
+    name="web_prod builds from Dockerfile.prod",
+    points=5,
+    checklist="7",
+    phase="static",
+    passes_when="web_prod builds with context `.` and dockerfile `Dockerfile.prod`",
+    needs=(prod_model, web_service),
+)
 def web_build(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     build = cf.build(web)
     if build is None:
-        return failed(f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours "
-                      "(to grade the rest, the grader built Dockerfile.prod from the repository root)",
-                      "Add `build: {context: ., dockerfile: Dockerfile.prod}`.", F, web.line)
+        return failed(
+            f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours "
+            "(to grade the rest, the grader built Dockerfile.prod from the repository root)",
+            "Add `build: {context: ., dockerfile: Dockerfile.prod}`.",
+            F,
+            web.line,
+        )
     wrong = []
     if build.context != ".":
         wrong.append(f"context is {build.context!r}, not the repository root '.'")
@@ -122,10 +177,12 @@ def web_build(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     if wrong:
         used = ctx.submission.build
         if used.students:
-            note = (" (it still builds Dockerfile.prod, so the grader built and ran it that way)")
-            hint = ("Use `context: .` and `dockerfile: Dockerfile.prod`, as the lab asks. COPY sources are relative "
-                    "to the build context, so in Dockerfile.prod paths then start with app/ (e.g. "
-                    "`COPY app/requirements.txt ...`, `COPY app/ .`).")
+            note = " (it still builds Dockerfile.prod, so the grader built and ran it that way)"
+            hint = (
+                "Use `context: .` and `dockerfile: Dockerfile.prod`, as the lab asks. COPY sources are relative "
+                "to the build context, so in Dockerfile.prod paths then start with app/ (e.g. "
+                "`COPY app/requirements.txt ...`, `COPY app/ .`)."
+            )
         else:
             note = f" ({used.reason}: to grade the rest, the grader built Dockerfile.prod from the repository root)"
             hint = "Use `build:` with `context: .` and `dockerfile: Dockerfile.prod`."

@@ -1,4 +1,5 @@
 """Checks of Dockerfile.prod, graded from the parsed model (and, for the tests, the build)."""
+
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
@@ -25,104 +26,183 @@ def dockerfile_model(ctx: Context) -> Dockerfile | Outcome:
     assert df is not None
     if df.unknown:
         ins = df.unknown[0]
-        return failed(f"{F}:{ins.line}: unknown instruction {ins.cmd} ({suggest_instruction(ins.cmd)})",
-                      "Docker refuses to build a Dockerfile with unknown instructions; fix the spelling.", F, ins.line)
+        return failed(
+            f"{F}:{ins.line}: unknown instruction {ins.cmd} ({suggest_instruction(ins.cmd)})",
+            "Docker refuses to build a Dockerfile with unknown instructions; fix the spelling.",
+            F,
+            ins.line,
+        )
     if not df.stages:
-        return failed(f"{F} has no FROM instruction yet (still the starter?)",
-                      "Complete the TODOs: a `FROM ... AS builder` stage, then a final stage.", F, 1)
+        return failed(
+            f"{F} has no FROM instruction yet (still the starter?)",
+            "Complete the TODOs: a `FROM ... AS builder` stage, then a final stage.",
+            F,
+            1,
+        )
     return df
 
 
-@check("dockerfile.stages", name="Dockerfile.prod has a builder stage and a separate final stage", points=5, checklist="1", phase="static",
-       passes_when="Dockerfile.prod has >= 2 stages, one named `builder`, and the last stage is not the builder",
-       needs=(dockerfile_model,))
+@check(
+    "dockerfile.stages",
+    name="Dockerfile.prod has a builder stage and a separate final stage",
+    points=5,
+    checklist="1",
+    phase="static",
+    passes_when="Dockerfile.prod has >= 2 stages, one named `builder`, and the last stage is not the builder",
+    needs=(dockerfile_model,),
+)
 def stages(ctx: Context, df: Dockerfile) -> Outcome:
     found = ", ".join(f"{s.alias or '(no name)'} on line {s.line}" for s in df.stages)
     if len(df.stages) < 2:
         s = df.stages[0]
-        return failed(f"{F} has one stage ({found}); a multi-stage build needs at least two",
-                      "Add a `FROM python:3.13 AS builder` stage that installs, and a final stage that "
-                      "copies from it.", F, s.line)
+        return failed(
+            f"{F} has one stage ({found}); a multi-stage build needs at least two",
+            "Add a `FROM python:3.13 AS builder` stage that installs, and a final stage that copies from it.",
+            F,
+            s.line,
+        )
     named = df.stage("builder")
     final = df.stages[-1]
     if named is None:
-        return failed(f"{F} has {len(df.stages)} stages ({found}) but none is named `builder`",
-                      "Name the first stage: `FROM python:3.13 AS builder`.", F, df.stages[0].line)
+        return failed(
+            f"{F} has {len(df.stages)} stages ({found}) but none is named `builder`",
+            "Name the first stage: `FROM python:3.13 AS builder`.",
+            F,
+            df.stages[0].line,
+        )
     if named is final:
-        return failed(f"the last stage of {F} (line {final.line}) is the builder; the image you run would "
-                      "carry every build tool", "Put the builder first and end with a final stage on a slim base.",
-                      F, final.line)
+        return failed(
+            f"the last stage of {F} (line {final.line}) is the builder; the image you run would carry every build tool",
+            "Put the builder first and end with a final stage on a slim base.",
+            F,
+            final.line,
+        )
     return passed(f"{len(df.stages)} stages: {found}", F, final.line)
 
 
-@check("dockerfile.builder_venv", name="Builder installs app/requirements.txt into a virtual environment", points=10, checklist="2",
-       phase="static", passes_when="the builder creates a venv and installs app/requirements.txt with the venv's pip",
-       needs=(dockerfile_model,))
+@check(
+    "dockerfile.builder_venv",
+    name="Builder installs app/requirements.txt into a virtual environment",
+    points=10,
+    checklist="2",
+    phase="static",
+    passes_when="the builder creates a venv and installs app/requirements.txt with the venv's pip",
+    needs=(dockerfile_model,),
+)
 def builder_venv(ctx: Context, df: Dockerfile) -> Outcome:
     builder = df.builder
     if builder is None:
-        return failed(f"{F} has no builder stage to install dependencies in",
-                      "Add `FROM python:3.13 AS builder` with a virtual environment.", F, df.stages[0].line)
+        return failed(
+            f"{F} has no builder stage to install dependencies in",
+            "Add `FROM python:3.13 AS builder` with a virtual environment.",
+            F,
+            df.stages[0].line,
+        )
     st = builder.state
     if not st.venvs:
-        return failed(f"the builder ({builder.label}, line {builder.line}) creates no virtual environment",
-                      "Create one, e.g. `RUN python -m venv /opt/venv`.", F, builder.line)
+        return failed(
+            f"the builder ({builder.label}, line {builder.line}) creates no virtual environment",
+            "Create one, e.g. `RUN python -m venv /opt/venv`.",
+            F,
+            builder.line,
+        )
     venvs = ", ".join(f"{v.path} (line {v.line})" for v in st.venvs)
-    good = [p for p in st.pip_installs if p.venv is not None
-            and ({"app/requirements.txt", "app/requirements-dev.txt"} & set(p.requirement_origins))]
+    good = [
+        p
+        for p in st.pip_installs
+        if p.venv is not None and ({"app/requirements.txt", "app/requirements-dev.txt"} & set(p.requirement_origins))
+    ]
     if good:
         p = good[0]
         return passed(f"venv {p.venv}; line {p.line} installs app/requirements.txt into it", F, p.line)
     for p in st.pip_installs:
         if p.venv is None and "app/requirements.txt" in p.requirement_origins:
-            return failed(f"{F}:{p.line} installs the requirements with the image's own pip, not into the venv "
-                          f"({venvs})",
-                          f"Use the venv's pip: `{st.venvs[0].path}/bin/pip install -r ...`, or put "
-                          f"`ENV PATH=\"{st.venvs[0].path}/bin:$PATH\"` before this line.", F, p.line)
+            return failed(
+                f"{F}:{p.line} installs the requirements with the image's own pip, not into the venv ({venvs})",
+                f"Use the venv's pip: `{st.venvs[0].path}/bin/pip install -r ...`, or put "
+                f'`ENV PATH="{st.venvs[0].path}/bin:$PATH"` before this line.',
+                F,
+                p.line,
+            )
     for p in st.pip_installs:
         if p.venv is not None and p.requirement_files:
-            where = (f"app/requirements.txt was copied to {', '.join(p.requirements_at)}" if p.requirements_at
-                     else "app/requirements.txt was not copied into the builder before this line")
-            return failed(f"{F}:{p.line} installs {', '.join(p.requirement_files)}, but {where}",
-                          f"COPY {df.in_context('app/requirements.txt')} into the builder first (COPY sources are "
-                          f"relative to the build context, {df.context_words}), and give pip that path (relative "
-                          "paths are relative to WORKDIR).", F, p.line)
+            where = (
+                f"app/requirements.txt was copied to {', '.join(p.requirements_at)}"
+                if p.requirements_at
+                else "app/requirements.txt was not copied into the builder before this line"
+            )
+            return failed(
+                f"{F}:{p.line} installs {', '.join(p.requirement_files)}, but {where}",
+                f"COPY {df.in_context('app/requirements.txt')} into the builder first (COPY sources are "
+                f"relative to the build context, {df.context_words}), and give pip that path (relative "
+                "paths are relative to WORKDIR).",
+                F,
+                p.line,
+            )
         if p.venv is not None and p.packages:
-            return failed(f"{F}:{p.line} installs {' '.join(p.packages)} by name instead of from app/requirements.txt",
-                          "Install the pinned list: `pip install -r requirements.txt`.", F, p.line)
-    return failed(f"the builder creates {venvs} but never installs app/requirements.txt into it",
-                  f"COPY app/requirements.txt in, then `RUN {st.venvs[0].path}/bin/pip install -r requirements.txt`.",
-                  F, st.venvs[0].line)
+            return failed(
+                f"{F}:{p.line} installs {' '.join(p.packages)} by name instead of from app/requirements.txt",
+                "Install the pinned list: `pip install -r requirements.txt`.",
+                F,
+                p.line,
+            )
+    return failed(
+        f"the builder creates {venvs} but never installs app/requirements.txt into it",
+        f"COPY app/requirements.txt in, then `RUN {st.venvs[0].path}/bin/pip install -r requirements.txt`.",
+        F,
+        st.venvs[0].line,
+    )
 
 
-@check("dockerfile.builder_tests", name="Builder runs the app's tests with pytest", points=5, checklist="3", phase="runtime",
-       passes_when="pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, "
-                   "and the tests pass when the prod image is built",
-       needs=(dockerfile_model,))
+@check(
+    "dockerfile.builder_tests",
+    name="Builder runs the app's tests with pytest",
+    points=5,
+    checklist="3",
+    phase="runtime",
+    passes_when="pytest runs on app/tests in a stage the final stage depends on, a failing test fails the build, "
+    "and the tests pass when the prod image is built",
+    needs=(dockerfile_model,),
+)
 def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
     final = df.stages[-1]
     needed = df.dependencies(final)
     runs = [(s, r) for s in df.stages for r in s.pytest_runs]
     if not runs:
         builder = df.builder or df.stages[0]
-        return failed("no stage runs pytest on the app's tests",
-                      "In the builder, install app/requirements-dev.txt with the image's own pip (not into the "
-                      "venv) and `RUN python -m pytest tests/`.", F, builder.line)
+        return failed(
+            "no stage runs pytest on the app's tests",
+            "In the builder, install app/requirements-dev.txt with the image's own pip (not into the "
+            "venv) and `RUN python -m pytest tests/`.",
+            F,
+            builder.line,
+        )
     good = [(s, r) for s, r in runs if s.index in needed and r.runs_app_tests]
     if not good:
         s, r = runs[0]
         if s.index not in needed:
-            return failed(f"{F}:{r.line} runs pytest in {s.label}, which the final stage does not depend on, so "
-                          "the build skips it", "Run the tests in the builder stage the final stage copies from.",
-                          F, r.line)
+            return failed(
+                f"{F}:{r.line} runs pytest in {s.label}, which the final stage does not depend on, so "
+                "the build skips it",
+                "Run the tests in the builder stage the final stage copies from.",
+                F,
+                r.line,
+            )
         if set(r.original.split()) & PYTEST_RUNS_NOTHING:
-            return failed(f"{F}:{r.line} calls pytest in a way that runs no test "
-                          f"({', '.join(sorted(set(r.original.split()) & PYTEST_RUNS_NOTHING))})",
-                          "Run the tests: `python -m pytest tests/`.", F, r.line)
-        return failed(f"{F}:{r.line} runs pytest, but not on the app's tests (app/tests was copied to "
-                      f"{', '.join(s.state.placements['app/tests']) or 'nowhere'})",
-                      "Copy the app (with tests/) into the builder and run `python -m pytest tests/` from its "
-                      "WORKDIR.", F, r.line)
+            return failed(
+                f"{F}:{r.line} calls pytest in a way that runs no test "
+                f"({', '.join(sorted(set(r.original.split()) & PYTEST_RUNS_NOTHING))})",
+                "Run the tests: `python -m pytest tests/`.",
+                F,
+                r.line,
+            )
+        return failed(
+            f"{F}:{r.line} runs pytest, but not on the app's tests (app/tests was copied to "
+            f"{', '.join(s.state.placements['app/tests']) or 'nowhere'})",
+            "Copy the app (with tests/) into the builder and run `python -m pytest tests/` from its WORKDIR.",
+            F,
+            r.line,
+        )
     stage, run = good[0]
     if not run.pytest_installed:
         where = f"the venv {run.venv}" if run.venv else "the image's own Python"
@@ -135,14 +215,21 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
             result = f"the build failed there ({'; '.join(evidence) or 'see runtime.up'})"
         else:
             result = "so this step fails when it is built"
-        return failed(f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: {result}",
-                      "pytest is in app/requirements-dev.txt, not app/requirements.txt. "
-                      + pytest_hint(df, stage, run), F, run.line)
+        return failed(
+            f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: {result}",
+            "pytest is in app/requirements-dev.txt, not app/requirements.txt. " + pytest_hint(df, stage, run),
+            F,
+            run.line,
+        )
     if not run.fails_build:
-        return failed(f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "
-                      "carries on after pytest (`|| true`, `; another command` or a pipe)",
-                      "Chain the test run with `&&` and let it be the last command, so a failing test fails the "
-                      f"build: `{test_step(df, stage, run)}`.", F, run.line)
+        return failed(
+            f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "
+            "carries on after pytest (`|| true`, `; another command` or a pipe)",
+            "Chain the test run with `&&` and let it be the last command, so a failing test fails the "
+            f"build: `{test_step(df, stage, run)}`.",
+            F,
+            run.line,
+        )
     facts = ctx.facts
     if facts is None:
         return skipped("pytest runs in the builder, but the prod build was not run (--static-only)", F, run.line)
@@ -152,24 +239,41 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
         return skipped(f"the prod build was not run: {facts.refused or 'see runtime.up'}", F, run.line)
     build = facts.prod_build
     if not build.ok and build.infrastructure:
-        return errored(f"the prod build failed for a reason outside your files ({build.infrastructure}), so "
-                       "whether the tests pass is unknown", "Grade again.")
+        return errored(
+            f"the prod build failed for a reason outside your files ({build.infrastructure}), so "
+            "whether the tests pass is unknown",
+            "Grade again.",
+        )
     if not build.ok:
         failing = df.instruction_for(build.failed_step) if build.failed_step else None
         if failing is not None and failing.line == run.line:
-            return failed(f"{F}:{run.line}: the tests failed during the prod build",
-                          "Read the pytest output below, fix the code or the test, and push again.", F, run.line,
-                          build.output_tail)
+            return failed(
+                f"{F}:{run.line}: the tests failed during the prod build",
+                "Read the pytest output below, fix the code or the test, and push again.",
+                F,
+                run.line,
+                build.output_tail,
+            )
         if any((ins := df.instruction_for(step)) is not None and ins.line == run.line for step in build.done_steps):
-            return passed(f"{stage.label} ran the app's tests on line {run.line} and they passed; the prod build "
-                          "failed later, at another step (see runtime.up)", F, run.line)
+            return passed(
+                f"{stage.label} ran the app's tests on line {run.line} and they passed; the prod build "
+                "failed later, at another step (see runtime.up)",
+                F,
+                run.line,
+            )
         return skipped("the prod build failed before the tests could count (see runtime.up)", F, run.line)
     return passed(f"{stage.label} runs the app's tests on line {run.line} and the prod build succeeded", F, run.line)
 
 
-@check("dockerfile.final_slim", name="Final stage uses a slim Python base image", points=5, checklist="4", phase="static",
-       passes_when="the final stage's base is python:<tag> with `slim` or `alpine` in the tag",
-       needs=(dockerfile_model,))
+@check(
+    "dockerfile.final_slim",
+    name="Final stage uses a slim Python base image",
+    points=5,
+    checklist="4",
+    phase="static",
+    passes_when="the final stage's base is python:<tag> with `slim` or `alpine` in the tag",
+    needs=(dockerfile_model,),
+)
 def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
     stage = df.stages[-1]
     line = stage.line
@@ -181,21 +285,39 @@ def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
         kind = "slim" if "slim" in tag else "alpine"
         return passed(f"the final stage is based on {seen} ({kind})", F, line)
     if repo != "python":
-        return failed(f"the final stage is based on {seen}, not an official python image",
-                      "Use `FROM python:3.13-slim` for the final stage.", F, line)
-    return failed(f"the final stage is based on {seen}, the full image with compilers and headers",
-                  "Use a minimal tag such as `python:3.13-slim` for the final stage.", F, line)
+        return failed(
+            f"the final stage is based on {seen}, not an official python image",
+            "Use `FROM python:3.13-slim` for the final stage.",
+            F,
+            line,
+        )
+    return failed(
+        f"the final stage is based on {seen}, the full image with compilers and headers",
+        "Use a minimal tag such as `python:3.13-slim` for the final stage.",
+        F,
+        line,
+    )
 
 
-@check("dockerfile.final_copies", name="Final stage copies the venv and main.py and runs the app", points=10, checklist="5",
-       phase="static", passes_when="the final stage copies the venv and main.py from an earlier stage, puts the venv on "
-                                   "PATH or runs its interpreter, exposes 5000 and runs main.py",
-       needs=(dockerfile_model,))
+@check(
+    "dockerfile.final_copies",
+    name="Final stage copies the venv and main.py and runs the app",
+    points=10,
+    checklist="5",
+    phase="static",
+    passes_when="the final stage copies the venv and main.py from an earlier stage, puts the venv on "
+    "PATH or runs its interpreter, exposes 5000 and runs main.py",
+    needs=(dockerfile_model,),
+)
 def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
     final = df.stages[-1]
     if len(df.stages) < 2:
-        return failed("there is no final stage separate from the builder to copy into",
-                      "Add a final stage (`FROM python:3.13-slim`) that copies from the builder.", F, final.line)
+        return failed(
+            "there is no final stage separate from the builder to copy into",
+            "Add a final stage (`FROM python:3.13-slim`) that copies from the builder.",
+            F,
+            final.line,
+        )
     st = final.state
     copy_lines = {c.line for c in final.copies_from if c.stage is not None}
     venvs = [v for v in st.venvs if v.line in copy_lines]
@@ -206,8 +328,9 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
         made = builder.state.venvs if builder is not None else []
         ref = (builder.alias or str(builder.index)) if builder is not None else "builder"
         where = f" (stage {ref} has it at {made[0].path})" if made else ""
-        example = f"COPY --from={ref} {made[0].path} {made[0].path}" if made else \
-            "COPY --from=builder /opt/venv /opt/venv"
+        example = (
+            f"COPY --from={ref} {made[0].path} {made[0].path}" if made else "COPY --from=builder /opt/venv /opt/venv"
+        )
         tried = list(final.copies_from)
         line = tried[0].line if tried else final.line
         problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
@@ -219,37 +342,55 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
             v = venvs[0].path
             on_path = [d for d in st.env.get("PATH", "").split(":") if d.endswith("/bin") and "venv" in d]
             detail = f"; PATH has {on_path[0]} but the venv is at {v}" if on_path else ""
-            problems.append((f"runs `{words[0]}` from outside the venv{detail}",
-                             f"Add `ENV PATH=\"{v}/bin:$PATH\"` (or run `{v}/bin/python main.py`).",
-                             run_ins.line if run_ins else final.line))
+            problems.append(
+                (
+                    f"runs `{words[0]}` from outside the venv{detail}",
+                    f'Add `ENV PATH="{v}/bin:$PATH"` (or run `{v}/bin/python main.py`).',
+                    run_ins.line if run_ins else final.line,
+                )
+            )
     mains = st.placements["app/main.py"]
     built = [m for m in mains if m not in st.from_context]  # copied from an earlier stage, as the row asks
     if not mains:
         problems.append(_missing_main(df, final))
     elif not built:
         line = st.from_context[mains[0]]
-        problems.append((f"copies main.py from the build context (line {line}), not from an earlier stage",
-                         "Copy main.py from the builder, the code its tests ran on: "
-                         "`COPY --from=builder <builder WORKDIR>/main.py .`.", line))
+        problems.append(
+            (
+                f"copies main.py from the build context (line {line}), not from an earlier stage",
+                "Copy main.py from the builder, the code its tests ran on: "
+                "`COPY --from=builder <builder WORKDIR>/main.py .`.",
+                line,
+            )
+        )
     exposed = [p for p, _ in st.exposes if p.split("/")[0] == "5000"]
     if not exposed:
         problems.append(("does not EXPOSE 5000", "Add `EXPOSE 5000` to the final stage.", final.line))
     if not words:
-        problems.append(("has no CMD or ENTRYPOINT that starts the app", 'Add `CMD ["python", "main.py"]`.',
-                         final.line))
+        problems.append(
+            ("has no CMD or ENTRYPOINT that starts the app", 'Add `CMD ["python", "main.py"]`.', final.line)
+        )
     else:
         runs = _runs_main(words, st.workdir, mains)
         if runs is not True:
-            problems.append((runs or f"its command `{' '.join(words)}` does not run main.py",
-                             'Run the app: `CMD ["python", "main.py"]` in the WORKDIR where main.py is.',
-                             run_ins.line if run_ins else final.line))
+            problems.append(
+                (
+                    runs or f"its command `{' '.join(words)}` does not run main.py",
+                    'Run the app: `CMD ["python", "main.py"]` in the WORKDIR where main.py is.',
+                    run_ins.line if run_ins else final.line,
+                )
+            )
     if problems:
         first = problems[0]
         message = "the final stage " + "; ".join(p[0] for p in problems)
         return failed(message, " ".join(p[1] for p in problems), F, first[2])
     copied = venvs[0]
-    return passed(f"the final stage copies the venv to {copied.path} (line {copied.line}) and main.py to {mains[0]}, "
-                  f"exposes 5000 and runs `{' '.join(words)}`", F, copied.line)
+    return passed(
+        f"the final stage copies the venv to {copied.path} (line {copied.line}) and main.py to {mains[0]}, "
+        f"exposes 5000 and runs `{' '.join(words)}`",
+        F,
+        copied.line,
+    )
 
 
 def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
@@ -264,8 +405,11 @@ def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
                 ref = source.alias or str(source.index)
                 where = f"; main.py is at {', '.join(has)} there" if has else "; that stage has no main.py"
                 fix = f"`COPY --from={ref} {has[0]} .`" if has else "COPY main.py into that stage first"
-                return (f"copies {src} from stage {ref} on line {c.line}, a path that stage does not have{where}",
-                        f"The source of COPY --from is a path inside that stage: {fix}.", c.line)
+                return (
+                    f"copies {src} from stage {ref} on line {c.line}, a path that stage does not have{where}",
+                    f"The source of COPY --from is a path inside that stage: {fix}.",
+                    c.line,
+                )
     return ("does not copy main.py", "Add `COPY --from=builder <builder WORKDIR>/main.py .`.", final.line)
 
 

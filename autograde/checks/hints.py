@@ -4,6 +4,7 @@ A command suggested for a stage is built from that stage's simulated state at th
 WORKDIR (paths relative to it), whether PATH already puts a venv first (then a bare `pip` or
 `python` is the venv's) and which base image gives the system interpreter.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -43,22 +44,31 @@ def path_note(run: PytestRun | PipInstall, venv: str | None) -> str:
     """Why a bare `pip`/`python` is the venv's in this line, or ""."""
     if run.path_line is None or venv is None:
         return ""
-    return (f"line {run.path_line} puts {venv}/bin first on PATH, so from there on a bare `pip` or `python` in "
-            "that stage is the venv's")
+    return (
+        f"line {run.path_line} puts {venv}/bin first on PATH, so from there on a bare `pip` or `python` in "
+        "that stage is the venv's"
+    )
 
 
 def pytest_hint(df: Dockerfile, stage: Stage, run: PytestRun) -> str:
     """What to do when a stage runs pytest where nothing installs it."""
     step = test_step(df, stage, run)
-    first = "" if run.requirements_dev_at else \
-        f"Copy the dev requirements in first (`COPY {df.in_context('app/requirements-dev.txt')} .`). "
+    first = (
+        ""
+        if run.requirements_dev_at
+        else f"Copy the dev requirements in first (`COPY {df.in_context('app/requirements-dev.txt')} .`). "
+    )
     note = path_note(run, run.venv)
     if note:
-        return (f"{first}Install pytest outside the venv: {note}, and installing the dev requirements with it "
-                f"would put pytest into the venv the final stage copies. Use the image's own Python by its full "
-                f"path: `{step}` (or set PATH only in the final stage).")
-    return (f"{first}Install the dev requirements with the image's own pip and run the tests with its Python: "
-            f"`{step}` (this keeps pytest out of the venv that the final stage copies).")
+        return (
+            f"{first}Install pytest outside the venv: {note}, and installing the dev requirements with it "
+            f"would put pytest into the venv the final stage copies. Use the image's own Python by its full "
+            f"path: `{step}` (or set PATH only in the final stage)."
+        )
+    return (
+        f"{first}Install the dev requirements with the image's own pip and run the tests with its Python: "
+        f"`{step}` (this keeps pytest out of the venv that the final stage copies)."
+    )
 
 
 def copied_venvs(df: Dockerfile) -> set[str]:
@@ -80,7 +90,9 @@ def pytest_into_venv(df: Dockerfile, venvs: set[str]) -> tuple[PipInstall, Stage
     """The pip install that put pytest (or the dev requirements) into a venv the final stage copies."""
     for stage in df.stages:
         for p in stage.state.pip_installs:
-            if p.venv in venvs and ("app/requirements-dev.txt" in p.requirement_origins
-                                    or any(pkg.lower().startswith("pytest") for pkg in p.packages)):
+            if p.venv in venvs and (
+                "app/requirements-dev.txt" in p.requirement_origins
+                or any(pkg.lower().startswith("pytest") for pkg in p.packages)
+            ):
                 return p, stage
     return None

@@ -1,4 +1,5 @@
 """Checks of the built images: relative size, and what the prod image carries."""
+
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts
@@ -9,8 +10,15 @@ def mb(size: int) -> str:
     return f"{size / 1e6:.0f} MB"
 
 
-@check("images.size_ratio", name="Prod image is at most half the size of the dev image", points=15, checklist="10",
-       phase="runtime", passes_when="prod image size <= {size_ratio_max} x dev image size", needs=(runtime_facts,))
+@check(
+    "images.size_ratio",
+    name="Prod image is at most half the size of the dev image",
+    points=15,
+    checklist="10",
+    phase="runtime",
+    passes_when="prod image size <= {size_ratio_max} x dev image size",
+    needs=(runtime_facts,),
+)
 def size_ratio(ctx: Context, facts: Facts) -> Outcome:
     prod, dev = facts.prod_build, facts.dev_build
     if prod is None or not prod.ok or prod.size_bytes is None:
@@ -21,23 +29,38 @@ def size_ratio(ctx: Context, facts: Facts) -> Outcome:
         return not_built(dev, "the dev image")
     if not dev.ok or not dev.size_bytes:
         why = "timed out" if dev.timed_out else (dev.error or "failed")
-        return failed(f"the dev image (web_dev in docker-compose.yml, from app/Dockerfile) did not build: {why}",
-                      "The dev files come complete with the lab; restore app/Dockerfile and docker-compose.yml "
-                      "if you changed them.", "docker-compose.yml", None, dev.output_tail)
+        return failed(
+            f"the dev image (web_dev in docker-compose.yml, from app/Dockerfile) did not build: {why}",
+            "The dev files come complete with the lab; restore app/Dockerfile and docker-compose.yml "
+            "if you changed them.",
+            "docker-compose.yml",
+            None,
+            dev.output_tail,
+        )
     limit = ctx.rubric.thresholds["size_ratio_max"]
     ratio = prod.size_bytes / dev.size_bytes
     sizes = f"prod {mb(prod.size_bytes)} / dev {mb(dev.size_bytes)} = {ratio:.2f}"
     if ratio <= limit:
         return passed(f"{sizes} (at most {limit:g})")
-    return failed(f"{sizes}; the prod image must be at most {limit:g} x the dev image",
-                  "Base the final stage on python:3.13-slim and copy only the venv and main.py into it.",
-                  "Dockerfile.prod", ctx.submission.dockerfile.stages[-1].line
-                  if ctx.submission.dockerfile and ctx.submission.dockerfile.stages else None)
+    return failed(
+        f"{sizes}; the prod image must be at most {limit:g} x the dev image",
+        "Base the final stage on python:3.13-slim and copy only the venv and main.py into it.",
+        "Dockerfile.prod",
+        ctx.submission.dockerfile.stages[-1].line
+        if ctx.submission.dockerfile and ctx.submission.dockerfile.stages
+        else None,
+    )
 
 
-@check("images.prod_lean", name="Prod image: Flask imports, pytest does not, no tests/", points=5, checklist="-",
-       phase="runtime", passes_when="Flask imports with the Python the app runs with, pytest does not, and the app's "
-                                    "tests/ is absent", needs=(runtime_facts,))
+@check(
+    "images.prod_lean",
+    name="Prod image: Flask imports, pytest does not, no tests/",
+    points=5,
+    checklist="-",
+    phase="runtime",
+    passes_when="Flask imports with the Python the app runs with, pytest does not, and the app's tests/ is absent",
+    needs=(runtime_facts,),
+)
 def prod_lean(ctx: Context, facts: Facts) -> Outcome:
     """Judges exactly its row: Flask imports with the Python the app runs with, pytest does not, no tests/.
 
@@ -50,8 +73,10 @@ def prod_lean(ctx: Context, facts: Facts) -> Outcome:
         return errored("the prod image was not inspected" + (" (interrupted)" if facts.interrupted else ""))
     how = f" (found from {lean.found_by})" if lean.found_by else ""
     if lean.error:
-        return failed(f"could not run `{lean.python}`{how} in the prod image: {lean.error}",
-                      "The final stage needs a Python that can import the app's dependencies.")
+        return failed(
+            f"could not run `{lean.python}`{how} in the prod image: {lean.error}",
+            "The final stage needs a Python that can import the app's dependencies.",
+        )
     problems = []
     hints = []
     file, line = "Dockerfile.prod", None
@@ -66,8 +91,10 @@ def prod_lean(ctx: Context, facts: Facts) -> Outcome:
             problems[-1] += f": {text}"
             hints.append(hint)
         else:
-            hints.append("Install only app/requirements.txt into the venv, and the dev requirements with the "
-                         "builder image's own pip, outside the venv.")
+            hints.append(
+                "Install only app/requirements.txt into the venv, and the dev requirements with the "
+                "builder image's own pip, outside the venv."
+            )
     if lean.tests_dirs:
         problems.append(f"the app's tests are in the image ({', '.join(lean.tests_dirs[:3])})")
         hints.append("Copy only main.py (and the venv) into the final stage, not the whole app folder.")
@@ -91,10 +118,16 @@ def _pytest_cause(ctx: Context) -> tuple[str, str, int] | None:
     note = path_note(install, install.venv)
     if note:
         py = system_python(df, stage)
-        return (f"Dockerfile.prod:{install.line} installs {what} with `{install.tool}`, which is the venv's: {note}",
-                f"Install the dev requirements with the image's own Python by its full path (`{py} -m pip install "
-                f"-r requirements-dev.txt`, then `{py} -m pytest tests/`), or move the ENV PATH line "
-                f"(line {install.path_line}) to the final stage.", install.line)
-    return (f"Dockerfile.prod:{install.line} installs {what} into the venv {install.venv}",
-            "Install only app/requirements.txt into the venv; install the dev requirements with the image's own "
-            "pip, outside the venv.", install.line)
+        return (
+            f"Dockerfile.prod:{install.line} installs {what} with `{install.tool}`, which is the venv's: {note}",
+            f"Install the dev requirements with the image's own Python by its full path (`{py} -m pip install "
+            f"-r requirements-dev.txt`, then `{py} -m pytest tests/`), or move the ENV PATH line "
+            f"(line {install.path_line}) to the final stage.",
+            install.line,
+        )
+    return (
+        f"Dockerfile.prod:{install.line} installs {what} into the venv {install.venv}",
+        "Install only app/requirements.txt into the venv; install the dev requirements with the image's own "
+        "pip, outside the venv.",
+        install.line,
+    )

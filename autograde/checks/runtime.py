@@ -1,4 +1,5 @@
 """Checks of the running prod stack, graded from the session's facts."""
+
 from __future__ import annotations
 
 import re
@@ -14,9 +15,15 @@ def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
     return explain_build(ctx.submission, build, what)
 
 
-@check("runtime.up", name="Prod stack builds and both services run", points=10, checklist="8", phase="runtime",
-       passes_when="`docker compose -f docker-compose.prod.yml up --build -d` builds and both services are running",
-       needs=(runtime_facts,))
+@check(
+    "runtime.up",
+    name="Prod stack builds and both services run",
+    points=10,
+    checklist="8",
+    phase="runtime",
+    passes_when="`docker compose -f docker-compose.prod.yml up --build -d` builds and both services are running",
+    needs=(runtime_facts,),
+)
 def up(ctx: Context, facts: Facts) -> Outcome:
     build = facts.prod_build
     if build is None:
@@ -26,16 +33,21 @@ def up(ctx: Context, facts: Facts) -> Outcome:
     if facts.up is None:
         return errored("the prod stack was not started" + (" (interrupted)" if facts.interrupted else ""))
     if not facts.up.ok and facts.up.infrastructure:
-        return errored(f"{facts.up.message}, but not because of your files: {facts.up.infrastructure}",
-                       "Nothing to fix in your files. Grade again; tell your instructor if it keeps happening.")
+        return errored(
+            f"{facts.up.message}, but not because of your files: {facts.up.infrastructure}",
+            "Nothing to fix in your files. Grade again; tell your instructor if it keeps happening.",
+        )
     if not facts.up.ok:
         down = [s for s in facts.up.services if s.state != "running"]
-        detail = "; ".join(f"{s.name} is {s.state}" + (f" (exit code {s.exit_code})" if s.exit_code is not None
-                                                         else "") for s in down)
+        detail = "; ".join(
+            f"{s.name} is {s.state}" + (f" (exit code {s.exit_code})" if s.exit_code is not None else "") for s in down
+        )
         logs = "\n".join(f"--- {s.name} ---\n{s.log_tail}" for s in down if s.log_tail)
-        return failed(f"{facts.up.message}{': ' + detail if detail else ''}",
-                      "Run `docker compose -f docker-compose.prod.yml up --build` and read the logs of the "
-                      "service that stops.", log_tail=logs or facts.up.output_tail)
+        return failed(
+            f"{facts.up.message}{': ' + detail if detail else ''}",
+            "Run `docker compose -f docker-compose.prod.yml up --build` and read the logs of the service that stops.",
+            log_tail=logs or facts.up.output_tail,
+        )
     names = ", ".join(s.name for s in facts.up.services)
     return passed(f"the prod image built in {build.seconds:.1f} s and {names} are running")
 
@@ -54,9 +66,13 @@ def _excerpt(body: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit] + " [...]"
 
 
-_UNRESOLVED = (re.compile(r"Error -?\d+ connecting to (?P<host>[\w.-]+):\d+\. (?:-?\d+\. )?(?:Name or service not known|"
-                          r"Temporary failure in name resolution|Name does not resolve)"),
-               re.compile(r"(?:cannot|could not) (?:reach|resolve) (?:Redis at )?(?P<host>[\w.-]+):\d+"))
+_UNRESOLVED = (
+    re.compile(
+        r"Error -?\d+ connecting to (?P<host>[\w.-]+):\d+\. (?:-?\d+\. )?(?:Name or service not known|"
+        r"Temporary failure in name resolution|Name does not resolve)"
+    ),
+    re.compile(r"(?:cannot|could not) (?:reach|resolve) (?:Redis at )?(?P<host>[\w.-]+):\d+"),
+)
 
 
 def _unresolved_hosts(ctx: Context, facts: Facts, body: str) -> str:
@@ -83,21 +99,31 @@ def _port_note(ctx: Context, facts: Facts) -> str:
     if any(p.published in ("5005", "5005-5005") and p.target == "5000" for p in ports):
         return ""
     seen = ", ".join(f"{p.published or '(none)'}->{p.target}" for p in ports) or "no port"
-    return (f" (the grader published web_prod on its own port {facts.host_port} to keep grading; as written, "
-            f"docker-compose.prod.yml publishes {seen}, so `curl localhost:5005` does not answer your stack: "
-            "see compose.web_prod)")
+    return (
+        f" (the grader published web_prod on its own port {facts.host_port} to keep grading; as written, "
+        f"docker-compose.prod.yml publishes {seen}, so `curl localhost:5005` does not answer your stack: "
+        "see compose.web_prod)"
+    )
 
 
-@check("runtime.counter", name="Hit counter on port 5005 counts in Redis", points=15, checklist="9", phase="runtime",
-       passes_when="GET / answers 200 twice with n then n+1, Redis holds the count, and counting goes on after a "
-                   "restart", needs=(runtime_facts,))
+@check(
+    "runtime.counter",
+    name="Hit counter on port 5005 counts in Redis",
+    points=15,
+    checklist="9",
+    phase="runtime",
+    passes_when="GET / answers 200 twice with n then n+1, Redis holds the count, and counting goes on after a restart",
+    needs=(runtime_facts,),
+)
 def counter(ctx: Context, facts: Facts) -> Outcome:
     if facts.up is None or not facts.up.ok:
         if facts.prod_build is not None and not facts.prod_build.ok:
             return not_built(facts.prod_build, "the prod image")
         if facts.up is not None and facts.up.infrastructure:
-            return errored(f"the prod stack did not start, for a reason outside your files: "
-                           f"{facts.up.infrastructure}", "Grade again.")
+            return errored(
+                f"the prod stack did not start, for a reason outside your files: {facts.up.infrastructure}",
+                "Grade again.",
+            )
         return skipped("the prod stack did not come up (see runtime.up)")
     c = facts.counter
     if c is None:
@@ -105,31 +131,47 @@ def counter(ctx: Context, facts: Facts) -> Outcome:
     for label, r in (("first request", c.first), ("second request", c.second)):
         if r is None or r.status != 200:
             cause = _unresolved_hosts(ctx, facts, r.body if r is not None else "")
-            return failed(f"{label} to {c.url}: {_said(r)}{cause}",
-                          "The app must answer 200 on /. Read its log below, and check that REDIS_HOST names the "
-                          "redis service (`REDIS_HOST=redis_prod`).", log_tail=_tail(facts))
+            return failed(
+                f"{label} to {c.url}: {_said(r)}{cause}",
+                "The app must answer 200 on /. Read its log below, and check that REDIS_HOST names the "
+                "redis service (`REDIS_HOST=redis_prod`).",
+                log_tail=_tail(facts),
+            )
         if r.count is None:
-            return failed(f"{label} to {c.url} answered 200 without a hit count: {r.body.strip()[:120]!r}",
-                          "Keep the app's message with the number of views.")
+            return failed(
+                f"{label} to {c.url} answered 200 without a hit count: {r.body.strip()[:120]!r}",
+                "Keep the app's message with the number of views.",
+            )
     assert c.first is not None and c.second is not None and c.first.count is not None
     n = c.first.count
     if c.second.count != n + 1:
-        return failed(f"two requests counted {n} then {c.second.count}, not {n} then {n + 1}",
-                      "Each visit must increment the counter once (INCR hits in Redis).")
+        return failed(
+            f"two requests counted {n} then {c.second.count}, not {n} then {n + 1}",
+            "Each visit must increment the counter once (INCR hits in Redis).",
+        )
     if c.redis_value is None or c.redis_value.strip() != str(n + 1):
         seen = c.redis_error or f"GET hits = {c.redis_value!r}"
-        return failed(f"the app counted {n + 1}, but Redis in redis_prod says {seen}: the count does not live in "
-                      "redis_prod", "Point the app at redis_prod (REDIS_HOST=redis_prod) and keep the counter in "
-                      "Redis, not in the web process.")
+        return failed(
+            f"the app counted {n + 1}, but Redis in redis_prod says {seen}: the count does not live in redis_prod",
+            "Point the app at redis_prod (REDIS_HOST=redis_prod) and keep the counter in "
+            "Redis, not in the web process.",
+        )
     r = c.after_restart
     if r is None or r.status != 200 or r.count is None:
-        return failed(f"after restarting web_prod, {c.url}: {_said(r)}{'; ' + c.restart_error if c.restart_error else ''}",
-                      "The app must come back after `docker compose restart web_prod`.", log_tail=_tail(facts))
+        return failed(
+            f"after restarting web_prod, {c.url}: {_said(r)}{'; ' + c.restart_error if c.restart_error else ''}",
+            "The app must come back after `docker compose restart web_prod`.",
+            log_tail=_tail(facts),
+        )
     if r.count != n + 2:
-        return failed(f"after a restart of web_prod the count was {r.count}, expected {n + 2}: state was lost",
-                      "Keep the counter in Redis so it survives restarts of the web service.")
-    return passed(f"{c.url} counted {n}, {n + 1}; Redis holds {n + 1}; after a restart of web_prod: {n + 2}"
-                  + _port_note(ctx, facts))
+        return failed(
+            f"after a restart of web_prod the count was {r.count}, expected {n + 2}: state was lost",
+            "Keep the counter in Redis so it survives restarts of the web service.",
+        )
+    return passed(
+        f"{c.url} counted {n}, {n + 1}; Redis holds {n + 1}; after a restart of web_prod: {n + 2}"
+        + _port_note(ctx, facts)
+    )
 
 
 def _tail(facts: Facts) -> str:

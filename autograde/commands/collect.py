@@ -9,6 +9,7 @@ Student flags (missing, expired, stale, tampered, ...) are data in the CSV, not 
 With `--roster`, only repositories that belong to a rostered student are collected (or
 triggered); the others are listed on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,30 +32,52 @@ def _sleep(seconds: float) -> None:  # tests replace this to avoid real waits
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--org", required=True, help="GitHub organization of the classroom")
-    parser.add_argument("--prefix", required=True, metavar="ASSIGNMENT",
-                        help="assignment prefix: student repositories are named <prefix>-<login>")
+    parser.add_argument(
+        "--prefix",
+        required=True,
+        metavar="ASSIGNMENT",
+        help="assignment prefix: student repositories are named <prefix>-<login>",
+    )
     parser.add_argument("-o", "--output", metavar="CSV", help="gradebook to write (default: <prefix>-grades.csv)")
-    parser.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN; prefer the variable, "
-                                        "a command line is visible to other users)")
-    parser.add_argument("--workflow", default="classroom.yml",
-                        help="grading workflow file name under .github/workflows (default: classroom.yml)")
-    parser.add_argument("--template", metavar="OWNER/REPO",
-                        help="template repository to compare the grader's files with (tamper check)")
-    parser.add_argument("--template-ref", metavar="REF", help="template branch, tag or commit (default: its default branch)")
-    parser.add_argument("--roster", metavar="CSV",
-                        help="GitHub Classroom roster: only its students' repositories are collected (by login, "
-                             "Classroom's -1/-2 suffix, or github_id); adds identifiers and missing students")
-    parser.add_argument("--reports-dir", metavar="DIR",
-                        help="keep the downloaded artifacts here (default: <output>.reports/)")
+    parser.add_argument(
+        "--token",
+        help="GitHub token (default: $GITHUB_TOKEN; prefer the variable, a command line is visible to other users)",
+    )
+    parser.add_argument(
+        "--workflow",
+        default="classroom.yml",
+        help="grading workflow file name under .github/workflows (default: classroom.yml)",
+    )
+    parser.add_argument(
+        "--template", metavar="OWNER/REPO", help="template repository to compare the grader's files with (tamper check)"
+    )
+    parser.add_argument(
+        "--template-ref", metavar="REF", help="template branch, tag or commit (default: its default branch)"
+    )
+    parser.add_argument(
+        "--roster",
+        metavar="CSV",
+        help="GitHub Classroom roster: only its students' repositories are collected (by login, "
+        "Classroom's -1/-2 suffix, or github_id); adds identifiers and missing students",
+    )
+    parser.add_argument(
+        "--reports-dir", metavar="DIR", help="keep the downloaded artifacts here (default: <output>.reports/)"
+    )
     parser.add_argument("--state", metavar="FILE", help="resume file (default: <output>.state.json)")
     parser.add_argument("--restart", action="store_true", help="forget earlier progress and collect everything again")
-    parser.add_argument("--regrade", action="store_true",
-                        help="trigger the grading workflow (workflow_dispatch) on every assignment repository "
-                             "instead; "
-                             "run collect again once the runs have finished")
+    parser.add_argument(
+        "--regrade",
+        action="store_true",
+        help="trigger the grading workflow (workflow_dispatch) on every assignment repository "
+        "instead; "
+        "run collect again once the runs have finished",
+    )
     parser.add_argument("--artifact", default=ARTIFACT, help=f"artifact name (default: {ARTIFACT})")
-    parser.add_argument("--api-url", default=API_URL,
-                        help=f"GitHub API base URL (default: {API_URL}; GitHub Enterprise Server: https://HOST/api/v3)")
+    parser.add_argument(
+        "--api-url",
+        default=API_URL,
+        help=f"GitHub API base URL (default: {API_URL}; GitHub Enterprise Server: https://HOST/api/v3)",
+    )
 
 
 def api_url_problem(url: str) -> str | None:
@@ -84,9 +107,17 @@ def run(args: argparse.Namespace) -> int:
     if args.restart and state_path.exists():
         state_path.unlink()
     client = GitHubClient(token, args.api_url, sleep=lambda s: _sleep(s))
-    options = CollectOptions(org=args.org, prefix=args.prefix, workflow=args.workflow, template=args.template,
-                      template_ref=args.template_ref, artifact=args.artifact, reports_dir=reports_dir,
-                      state_path=state_path, roster=roster)
+    options = CollectOptions(
+        org=args.org,
+        prefix=args.prefix,
+        workflow=args.workflow,
+        template=args.template,
+        template_ref=args.template_ref,
+        artifact=args.artifact,
+        reports_dir=reports_dir,
+        state_path=state_path,
+        roster=roster,
+    )
     collector = Collector(client, options)
     try:
         if args.regrade:
@@ -103,14 +134,19 @@ def run(args: argparse.Namespace) -> int:
     for repo, reason in outcome.failed:
         print(f"autograde: {repo}: {reason}", file=sys.stderr)
     if outcome.classroom_workflow:
-        print(f"autograde: {len(outcome.classroom_workflow)} repositories run GitHub Classroom's own autograding "
-              f"workflow instead of {args.workflow} (tests were added in the Classroom assignment's settings): "
-              "remove those tests and restore the workflow, see the README (For instructors, set-up)",
-              file=sys.stderr)
+        print(
+            f"autograde: {len(outcome.classroom_workflow)} repositories run GitHub Classroom's own autograding "
+            f"workflow instead of {args.workflow} (tests were added in the Classroom assignment's settings): "
+            "remove those tests and restore the workflow, see the README (For instructors, set-up)",
+            file=sys.stderr,
+        )
     if args.regrade:
-        print(f"autograde: regrade requested ({outcome.skipped} already triggered earlier, "
-              f"{len(outcome.failed)} not triggered). Run the same collect "
-              "without --regrade once the runs have finished.", file=sys.stderr)
+        print(
+            f"autograde: regrade requested ({outcome.skipped} already triggered earlier, "
+            f"{len(outcome.failed)} not triggered). Run the same collect "
+            "without --regrade once the runs have finished.",
+            file=sys.stderr,
+        )
         return 1 if outcome.failed else 0
 
     rows = outcome.rows
@@ -122,8 +158,11 @@ def run(args: argparse.Namespace) -> int:
     except OSError as e:
         raise UserError(f"cannot write {output}: {e.strerror or e}") from None
     flagged = sum(1 for r in rows if r.flags or r.tampered)
-    print(f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; {len(outcome.failed)} not collected"
-          f"; {client.requests} API requests", file=sys.stderr)
+    print(
+        f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; {len(outcome.failed)} not collected"
+        f"; {client.requests} API requests",
+        file=sys.stderr,
+    )
     if outcome.failed:
         print("autograde: rerun the same command to retry those; finished repositories are skipped", file=sys.stderr)
     return 1 if outcome.failed else 0

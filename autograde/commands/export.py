@@ -5,6 +5,7 @@ some reports were bad (each listed on stderr with its reason); 2 nothing written
 folder, unreadable roster, unwritable output). Student flags (missing, tampered, ...) are
 data in the CSV and do not change the exit code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,14 +19,23 @@ from autograde.instructor.roster import RosterError, load_roster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("reports_dir", metavar="REPORTS_DIR",
-                        help="folder of reports: one folder (or .zip artifact) per student repository")
+    parser.add_argument(
+        "reports_dir",
+        metavar="REPORTS_DIR",
+        help="folder of reports: one folder (or .zip artifact) per student repository",
+    )
     parser.add_argument("-o", "--output", default="-", metavar="CSV", help="gradebook to write (default: stdout)")
-    parser.add_argument("--roster", metavar="CSV",
-                        help="GitHub Classroom roster (identifier, github_username): adds identifiers and "
-                             "rows for students who submitted nothing")
-    parser.add_argument("--prefix", metavar="ASSIGNMENT",
-                        help="repository name prefix; logins are taken from <prefix>-<login> (default: inferred)")
+    parser.add_argument(
+        "--roster",
+        metavar="CSV",
+        help="GitHub Classroom roster (identifier, github_username): adds identifiers and "
+        "rows for students who submitted nothing",
+    )
+    parser.add_argument(
+        "--prefix",
+        metavar="ASSIGNMENT",
+        help="repository name prefix; logins are taken from <prefix>-<login> (default: inferred)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="list bad reports only, no summary")
 
 
@@ -34,7 +44,9 @@ def list_bad(bad: list[BadReport]) -> None:
         print(f"autograde: bad report {b.path}: {b.reason}", file=sys.stderr)
 
 
-def build_rows(reports_dir: str | Path, *, prefix: str | None = None, roster_path: str | None = None) -> tuple[list[Row], list[BadReport], bool]:
+def build_rows(
+    reports_dir: str | Path, *, prefix: str | None = None, roster_path: str | None = None
+) -> tuple[list[Row], list[BadReport], bool]:
     """Rows for a reports folder; (rows, bad reports, roster used). Raises RosterError."""
     roster = load_roster(roster_path) if roster_path else None
     scan = scan_reports(reports_dir)

@@ -3,6 +3,7 @@
 Exit status: 0 every check passed (full marks); 1 points were lost; 2 usage error, grader
 error (a check with status `error`, e.g. no Docker engine) or an interrupted run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,19 +32,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--junit", metavar="FILE", help="write the JUnit XML report here")
     parser.add_argument("--rubric", metavar="FILE", help="instructor's rubric override (YAML)")
     parser.add_argument("--static-only", action="store_true", help="grade the files only; no Docker needed")
-    parser.add_argument("--classroom", action="store_true",
-                        help="write the GitHub Classroom reporter's step outputs to $GITHUB_OUTPUT")
-    parser.add_argument("--classroom-notice", action="store_true",
-                        help="print the Classroom dashboard notices (Points X/Y) at the very end")
+    parser.add_argument(
+        "--classroom", action="store_true", help="write the GitHub Classroom reporter's step outputs to $GITHUB_OUTPUT"
+    )
+    parser.add_argument(
+        "--classroom-notice",
+        action="store_true",
+        help="print the Classroom dashboard notices (Points X/Y) at the very end",
+    )
     run = parser.add_argument_group("runtime")
-    run.add_argument("--host-port", default="5005", type=_port,
-                     help="host port for web_prod: a number (default 5005) or `auto` for a free one")
+    run.add_argument(
+        "--host-port",
+        default="5005",
+        type=_port,
+        help="host port for web_prod: a number (default 5005) or `auto` for a free one",
+    )
     run.add_argument("--build-timeout", type=float, default=600, metavar="S", help="per build (default 600)")
-    run.add_argument("--ready-timeout", type=float, default=60, metavar="S",
-                     help="for the app to answer after start or restart (default 60)")
+    run.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=60,
+        metavar="S",
+        help="for the app to answer after start or restart (default 60)",
+    )
     run.add_argument("--request-timeout", type=float, default=5, metavar="S", help="per HTTP request (default 5)")
-    run.add_argument("--stop-timeout", type=int, default=1, metavar="S",
-                     help="grace period when stopping containers (default 1)")
+    run.add_argument(
+        "--stop-timeout", type=int, default=1, metavar="S", help="grace period when stopping containers (default 1)"
+    )
     run.add_argument("--keep-images", action="store_true", help="keep the images the grader built")
     run.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
     run.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
@@ -116,9 +131,17 @@ def run(args: argparse.Namespace) -> int:
             from autograde.runtime.session import Session, SessionOptions
 
             options = SessionOptions(
-                host_port=args.host_port, build_timeout=args.build_timeout, ready_timeout=args.ready_timeout,
-                request_timeout=args.request_timeout, stop_timeout=args.stop_timeout, keep_images=args.keep_images,
-                memory=args.memory, pids=args.pids, cpus=args.cpus, dev_image=args.dev_image)
+                host_port=args.host_port,
+                build_timeout=args.build_timeout,
+                ready_timeout=args.ready_timeout,
+                request_timeout=args.request_timeout,
+                stop_timeout=args.stop_timeout,
+                keep_images=args.keep_images,
+                memory=args.memory,
+                pids=args.pids,
+                cpus=args.cpus,
+                dev_image=args.dev_image,
+            )
             session = Session(sub, options, progress=shown.phase, **({"project": args.project} if args.project else {}))
             facts = session.run()
             if interrupted.seen or facts.interrupted:  # the session swallows Ctrl-C to stop its children
@@ -147,8 +170,13 @@ def run(args: argparse.Namespace) -> int:
             static_only=args.static_only,
             timings=timings,
             source=_source(root),
-            grader={"version": __version__, "started_at": _iso(started), "rubric": rubric.source,
-                    "thresholds": dict(rubric.thresholds), "points": {i.id: i.points for i in rubric.items}},
+            grader={
+                "version": __version__,
+                "started_at": _iso(started),
+                "rubric": rubric.source,
+                "thresholds": dict(rubric.thresholds),
+                "points": {i.id: i.points for i in rubric.items},
+            },
             error=_error(facts),
         )
         if facts is not None:
@@ -160,8 +188,9 @@ def run(args: argparse.Namespace) -> int:
             if session.facts.removed_leftovers:
                 results.grader["removed_leftovers"] = list(session.facts.removed_leftovers)
                 for line in session.facts.removed_leftovers:
-                    print(f"autograde: removed what an abandoned grading run left on the engine: {line}",
-                          file=sys.stderr)
+                    print(
+                        f"autograde: removed what an abandoned grading run left on the engine: {line}", file=sys.stderr
+                    )
         results.advice = _advice(root) if sub.dockerfile is not None else []  # only a file read safely
         from autograde.integrity import modified
 
@@ -258,14 +287,20 @@ def _iso(ts: float) -> str:
 def _source(root: Path) -> dict[str, str]:
     env = os.environ
     source = {"graded_at": _iso(time.time())}
-    for key, var in (("repository", "GITHUB_REPOSITORY"), ("commit", "GITHUB_SHA"), ("ref", "GITHUB_REF"),
-                     ("actor", "GITHUB_ACTOR"), ("run_id", "GITHUB_RUN_ID")):
+    for key, var in (
+        ("repository", "GITHUB_REPOSITORY"),
+        ("commit", "GITHUB_SHA"),
+        ("ref", "GITHUB_REF"),
+        ("actor", "GITHUB_ACTOR"),
+        ("run_id", "GITHUB_RUN_ID"),
+    ):
         if env.get(var):
             source[key] = env[var]
     if "commit" not in source:
         try:
-            out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                 timeout=5)
+            out = subprocess.run(
+                ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+            )
             if out.returncode == 0:
                 source["commit"] = out.stdout.strip()
         except (OSError, subprocess.TimeoutExpired):

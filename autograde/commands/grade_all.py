@@ -14,6 +14,7 @@ no-lab-files, late, timeout or tampered are data); 1 some could not be graded no
 clone failure: rerun to retry them); 2 nothing done (usage, unreadable roster, unwritable output);
 130 interrupted (rerun the same command to resume).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,29 +41,57 @@ RETRYABLE = {"failed", "clone-failed", "interrupted"}  # graded again by a rerun
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", metavar="DIR", help="folder with one checkout per student repository")
     out = parser.add_argument_group("output")
-    out.add_argument("--reports-dir", default="grade-all-reports", metavar="DIR",
-                     help="one <repository>.json and .xml report each (default: grade-all-reports)")
-    out.add_argument("-o", "--output", metavar="CSV",
-                     help="gradebook to write (default: grades.csv, or <prefix>-grades.csv with --org)")
+    out.add_argument(
+        "--reports-dir",
+        default="grade-all-reports",
+        metavar="DIR",
+        help="one <repository>.json and .xml report each (default: grade-all-reports)",
+    )
+    out.add_argument(
+        "-o",
+        "--output",
+        metavar="CSV",
+        help="gradebook to write (default: grades.csv, or <prefix>-grades.csv with --org)",
+    )
     out.add_argument("--summary", metavar="FILE", help="also write the class summary as Markdown (Mermaid chart)")
     out.add_argument("--roster", metavar="CSV", help="GitHub Classroom roster: adds identifiers and missing students")
-    out.add_argument("--prefix", metavar="ASSIGNMENT",
-                     help="repository name prefix; logins are taken from <prefix>-<login> (default: inferred)")
-    out.add_argument("--merge-only", action="store_true",
-                     help="grade nothing: write the gradebook and summary from the reports already in --reports-dir")
+    out.add_argument(
+        "--prefix",
+        metavar="ASSIGNMENT",
+        help="repository name prefix; logins are taken from <prefix>-<login> (default: inferred)",
+    )
+    out.add_argument(
+        "--merge-only",
+        action="store_true",
+        help="grade nothing: write the gradebook and summary from the reports already in --reports-dir",
+    )
     batch = parser.add_argument_group("batch")
-    batch.add_argument("--jobs", "-j", type=_positive, metavar="N",
-                       help="grades at once (default: 2 per core as memory allows, 1.5 GiB each, at most 8)")
-    batch.add_argument("--timeout", type=float, default=1200, metavar="S",
-                       help="wall-clock limit per repository; past it the grade is stopped and flagged (default 1200)")
+    batch.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        metavar="N",
+        help="grades at once (default: 2 per core as memory allows, 1.5 GiB each, at most 8)",
+    )
+    batch.add_argument(
+        "--timeout",
+        type=float,
+        default=1200,
+        metavar="S",
+        help="wall-clock limit per repository; past it the grade is stopped and flagged (default 1200)",
+    )
     batch.add_argument("--restart", action="store_true", help="grade everything again, ignoring earlier reports")
-    batch.add_argument("--no-shared-dev", action="store_true",
-                       help="build the dev image in every grade, even for identical dev files")
+    batch.add_argument(
+        "--no-shared-dev", action="store_true", help="build the dev image in every grade, even for identical dev files"
+    )
     batch.add_argument("--keep-images", action="store_true", help="keep the images the grades built")
     grade = parser.add_argument_group("passed to each `autograde grade`")
     grade.add_argument("--rubric", metavar="FILE", help="instructor's rubric override (YAML)")
-    for name, default, helptext in (("--build-timeout", 600, "per build"), ("--ready-timeout", 60, "for the app"),
-                                    ("--request-timeout", 5, "per HTTP request")):
+    for name, default, helptext in (
+        ("--build-timeout", 600, "per build"),
+        ("--ready-timeout", 60, "for the app"),
+        ("--request-timeout", 5, "per HTTP request"),
+    ):
         grade.add_argument(name, type=float, default=default, metavar="S", help=f"{helptext} (default {default})")
     grade.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
     grade.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
@@ -70,16 +99,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gh = parser.add_argument_group("from GitHub at a deadline (instead of DIR)")
     gh.add_argument("--org", help="GitHub organization of the classroom")
     gh.add_argument("--deadline", metavar="TIME", help="ISO 8601 time, e.g. 2026-12-01T23:59:00Z")
-    gh.add_argument("--include-late", action="store_true",
-                    help="grade the last push even when it came after the deadline (still flagged late)")
+    gh.add_argument(
+        "--include-late",
+        action="store_true",
+        help="grade the last push even when it came after the deadline (still flagged late)",
+    )
     gh.add_argument("--clone-dir", metavar="DIR", help="where to clone (default: <prefix>-checkouts)")
-    gh.add_argument("--repos", metavar="FILE",
-                    help="grade only the repositories named in FILE, one per line (a chunk of the class)")
-    gh.add_argument("--list", action="store_true",
-                    help="print the assignment's repository names, one per line, and stop")
+    gh.add_argument(
+        "--repos", metavar="FILE", help="grade only the repositories named in FILE, one per line (a chunk of the class)"
+    )
+    gh.add_argument(
+        "--list", action="store_true", help="print the assignment's repository names, one per line, and stop"
+    )
     gh.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN; prefer the variable)")
-    gh.add_argument("--api-url", default=None, help="GitHub API base URL (default: $GITHUB_API_URL, else https://api.github.com)")
-    gh.add_argument("--git-url", default=None, help="git host to clone from (default: $GITHUB_SERVER_URL, else https://github.com)")
+    gh.add_argument(
+        "--api-url", default=None, help="GitHub API base URL (default: $GITHUB_API_URL, else https://api.github.com)"
+    )
+    gh.add_argument(
+        "--git-url", default=None, help="git host to clone from (default: $GITHUB_SERVER_URL, else https://github.com)"
+    )
 
 
 def _positive(text: str) -> int:
@@ -178,20 +216,48 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
     cores, memory = machine()
     jobs, why = (args.jobs, "--jobs") if args.jobs else default_jobs(cores, memory)
     console = Console(stderr=True, soft_wrap=True)
-    console.print(f"autograde: {len(entries)} repositories, {skipped} already graded (resumed), "
-                  f"{len(todo)} to grade; {jobs} at once ({why})", highlight=False)
-    grade_args = ["--build-timeout", f"{args.build_timeout:g}", "--ready-timeout", f"{args.ready_timeout:g}",
-                  "--request-timeout", f"{args.request_timeout:g}", "--memory", args.memory,
-                  "--pids", str(args.pids), "--cpus", f"{args.cpus:g}"]
+    console.print(
+        f"autograde: {len(entries)} repositories, {skipped} already graded (resumed), "
+        f"{len(todo)} to grade; {jobs} at once ({why})",
+        highlight=False,
+    )
+    grade_args = [
+        "--build-timeout",
+        f"{args.build_timeout:g}",
+        "--ready-timeout",
+        f"{args.ready_timeout:g}",
+        "--request-timeout",
+        f"{args.request_timeout:g}",
+        "--memory",
+        args.memory,
+        "--pids",
+        str(args.pids),
+        "--cpus",
+        f"{args.cpus:g}",
+    ]
     if args.rubric:
         grade_args += ["--rubric", str(Path(args.rubric).resolve())]
     if args.keep_images:
         grade_args.append("--keep-images")
-    options = BatchOptions(reports=reports.resolve(), jobs=jobs, timeout=args.timeout, grade_args=grade_args,
-                           build_timeout=args.build_timeout, share_dev=not args.no_shared_dev,
-                           keep_images=args.keep_images)
-    progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TextColumn("elapsed"),
-                        TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), console=console)
+    options = BatchOptions(
+        reports=reports.resolve(),
+        jobs=jobs,
+        timeout=args.timeout,
+        grade_args=grade_args,
+        build_timeout=args.build_timeout,
+        share_dev=not args.no_shared_dev,
+        keep_images=args.keep_images,
+    )
+    progress = Progress(
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("left"),
+        TimeRemainingColumn(),
+        console=console,
+    )
     task = progress.add_task("grading", total=len(todo))
     started = time.monotonic()
 
@@ -208,8 +274,10 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
         _err(f"could not remove {problem}")
     took = time.monotonic() - started
     if not finished:
-        _err(f"interrupted after {took:.0f} s: every grade in progress was stopped and its containers, networks "
-             "and images removed. Run the same command again to resume.")
+        _err(
+            f"interrupted after {took:.0f} s: every grade in progress was stopped and its containers, networks "
+            "and images removed. Run the same command again to resume."
+        )
     else:
         console.print(f"autograde: graded {len(todo)} in {took:.0f} s", highlight=False)
     return finished
@@ -236,8 +304,9 @@ def _describe(meta: Meta, reports: Path) -> str:
     return f"{meta.status}{' [' + flags + ']' if flags else ''}{': ' + meta.notes[-1] if meta.notes else ''}"
 
 
-def _finish(entries: list[Entry], reports: Path, rubric: object, args: argparse.Namespace, output: str,
-            interrupted: bool) -> int:
+def _finish(
+    entries: list[Entry], reports: Path, rubric: object, args: argparse.Namespace, output: str, interrupted: bool
+) -> int:
     from autograde.instructor.gradebook import assign_logins, fill_missing_max, merge_roster, rows_from_scan, save_csv
     from autograde.instructor.reports import scan_reports
     from autograde.instructor.roster import load_roster
@@ -274,8 +343,9 @@ def _finish(entries: list[Entry], reports: Path, rubric: object, args: argparse.
         return EXIT_INTERRUPTED
     retry = [m for m in metas if m.status in RETRYABLE]
     if retry:
-        _err(f"{len(retry)} repositories could not be graded now ({', '.join(sorted(m.name for m in retry)[:10])}); "
-             "run the same command again to retry them")
+        _err(
+            f"{len(retry)} repositories could not be graded now ({', '.join(sorted(m.name for m in retry)[:10])}); "
+            "run the same command again to retry them"
+        )
         return EXIT_SOME
     return EXIT_OK
-

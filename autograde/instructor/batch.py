@@ -8,6 +8,7 @@ every prod image is built by its own grade from that student's files, under per-
 On Ctrl-C or SIGTERM the children get SIGTERM (they stop and remove what they started), and
 whatever a child could not remove is swept by its project label.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,11 +67,18 @@ def sweep(project: str, tags: tuple[str, ...] = (), images: bool = True) -> list
     label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
     try:
         for kind, listing, remove in (
-            ("container", lambda: client.containers.list(all=True, filters=label), lambda x: x.remove(force=True, v=True)),
+            (
+                "container",
+                lambda: client.containers.list(all=True, filters=label),
+                lambda x: x.remove(force=True, v=True),
+            ),
             ("network", lambda: client.networks.list(filters=label), lambda x: x.remove()),
             ("volume", lambda: client.volumes.list(filters=label), lambda x: x.remove(force=True)),
-            ("image", lambda: client.images.list(filters=label) if images else [],
-             lambda x: client.images.remove(x.id, force=True)),
+            (
+                "image",
+                lambda: client.images.list(filters=label) if images else [],
+                lambda x: client.images.remove(x.id, force=True),
+            ),
         ):
             try:
                 for item in listing():
@@ -123,10 +131,27 @@ class SharedDev:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "GITHUB_"))}
         env["COMPOSE_PROJECT_NAME"] = project
         try:
-            ran = self.procs.run(["docker", "compose", "--progress", "plain", "-p", project,
-                                  "-f", str(checkout / "docker-compose.yml"), "-f", str(override),
-                                  "--project-directory", str(checkout), "build", "web_dev"],
-                                 timeout=self.build_timeout, cwd=str(checkout), env=env)
+            ran = self.procs.run(
+                [
+                    "docker",
+                    "compose",
+                    "--progress",
+                    "plain",
+                    "-p",
+                    project,
+                    "-f",
+                    str(checkout / "docker-compose.yml"),
+                    "-f",
+                    str(override),
+                    "--project-directory",
+                    str(checkout),
+                    "build",
+                    "web_dev",
+                ],
+                timeout=self.build_timeout,
+                cwd=str(checkout),
+                env=env,
+            )
         finally:
             override.unlink(missing_ok=True)
         if ran.returncode != 0:
@@ -256,14 +281,34 @@ class Batch:
         json_path, junit_path = report_paths(self.o.reports, e.name)
         for p in (json_path, junit_path):
             p.unlink(missing_ok=True)
-        argv = [self.o.python, "-m", "autograde", "grade", str(e.path), "--host-port", "auto",
-                "--json", str(json_path), "--junit", str(junit_path), "--project", project, *self.o.grade_args]
+        argv = [
+            self.o.python,
+            "-m",
+            "autograde",
+            "grade",
+            str(e.path),
+            "--host-port",
+            "auto",
+            "--json",
+            str(json_path),
+            "--junit",
+            str(junit_path),
+            "--project",
+            project,
+            *self.o.grade_args,
+        ]
         if dev_ref:
             argv += ["--dev-image", dev_ref]
         log_path = self.o.reports / META_DIR / f"{e.name}.log"
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=child_env(e.repository), start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=child_env(e.repository),
+                start_new_session=True,
+            )
             deadline = start + self.o.timeout
             why = ""
             while True:
@@ -287,8 +332,10 @@ class Batch:
             meta.status = why
             if why == "timeout":
                 meta.flags.append("timeout")
-                meta.notes.append(f"grading took longer than {self.o.timeout:g} s and was stopped "
-                                  "(everything it started was removed); not graded")
+                meta.notes.append(
+                    f"grading took longer than {self.o.timeout:g} s and was stopped "
+                    "(everything it started was removed); not graded"
+                )
                 save_meta(self.o.reports, meta)
             else:
                 save_meta(self.o.reports, meta)  # not done: a resumed run grades it again

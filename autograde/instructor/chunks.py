@@ -6,6 +6,7 @@ GitHub runs at most 256 jobs from one matrix, so the chunk size grows when the c
 Names must be repository names (letters, digits, `.`, `_`, `-`): each chunk is one string of
 names separated by spaces, safe to split in a shell.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,7 @@ def split(names: list[str], size: int) -> list[str]:
     if not names:
         return []
     size = max(1, size, math.ceil(len(names) / MAX_MATRIX_JOBS))
-    return [" ".join(names[i:i + size]) for i in range(0, len(names), size)]
+    return [" ".join(names[i : i + size]) for i in range(0, len(names), size)]
 
 
 def main(argv: list[str]) -> int:

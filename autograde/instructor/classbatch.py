@@ -3,6 +3,7 @@ shared, how many grades run at once, what is already done, and the class summary
 
 Nothing here talks to Docker or starts a process; autograde/instructor/batch.py does that.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,7 @@ STUDENT_FILES = ("Dockerfile.prod", "docker-compose.prod.yml")
 LAB_MARKERS = ("app", "docker-compose.yml", *STUDENT_FILES)
 META_DIR = ".grade-all"  # hidden: `export` and the report scanner skip it
 MAX_DEV_FILES = 500
-GIB = 1024 ** 3
+GIB = 1024**3
 PER_GRADE_MEMORY = 1.5 * GIB  # web_prod + redis_prod + the lean probe, 512m caps each, builds on top
 MAX_DEFAULT_JOBS = 8
 
@@ -69,11 +70,13 @@ def classify(path: Path) -> tuple[str, str]:
     present = [m for m in LAB_MARKERS if (path / m).exists()]
     is_git = (path / ".git").exists()
     if not present and not is_git:
-        return "not-a-checkout", (f"{path.name}/ is not a checkout of the lab: no .git and none of "
-                                  f"{', '.join(LAB_MARKERS)}")
+        return "not-a-checkout", (
+            f"{path.name}/ is not a checkout of the lab: no .git and none of {', '.join(LAB_MARKERS)}"
+        )
     if not any((path / f).is_file() for f in STUDENT_FILES):
-        return "no-lab-files", (f"{path.name}/ has neither {STUDENT_FILES[0]} nor {STUDENT_FILES[1]}: "
-                                "nothing of the lab to grade")
+        return "no-lab-files", (
+            f"{path.name}/ has neither {STUDENT_FILES[0]} nor {STUDENT_FILES[1]}: nothing of the lab to grade"
+        )
     return "ok", ""
 
 
@@ -271,8 +274,10 @@ class Summary:
         lines = [f"class summary: {self.graded} graded, {self.flagged} flagged"]
         if self.scores:
             mean = statistics.fmean(self.scores)
-            lines.append(f"score (of {self.max_score}): mean {mean:.1f}, median {statistics.median(self.scores):g}, "
-                         f"min {min(self.scores)}, max {max(self.scores)}")
+            lines.append(
+                f"score (of {self.max_score}): mean {mean:.1f}, median {statistics.median(self.scores):g}, "
+                f"min {min(self.scores)}, max {max(self.scores)}"
+            )
             width = max(n for _, n in self.bins) or 1
             for label, n in self.bins:
                 lines.append(f"  {label:>7} | {'#' * math.ceil(n * 40 / width) if n else '':<40} {n}")
@@ -288,12 +293,19 @@ class Summary:
         """For a GitHub job summary: a table, and a Mermaid bar chart of the score distribution."""
         out = ["## Class summary", "", f"{self.graded} repositories graded, {self.flagged} flagged.", ""]
         if self.scores:
-            out += [f"Score (of {self.max_score}): mean {statistics.fmean(self.scores):.1f}, "
-                    f"median {statistics.median(self.scores):g}, min {min(self.scores)}, max {max(self.scores)}.", "",
-                    "```mermaid", "xychart-beta", '    title "Score distribution"',
-                    "    x-axis [" + ", ".join(f'"{label}"' for label, _ in self.bins) + "]",
-                    '    y-axis "repositories"', "    bar [" + ", ".join(str(n) for _, n in self.bins) + "]",
-                    "```", ""]
+            out += [
+                f"Score (of {self.max_score}): mean {statistics.fmean(self.scores):.1f}, "
+                f"median {statistics.median(self.scores):g}, min {min(self.scores)}, max {max(self.scores)}.",
+                "",
+                "```mermaid",
+                "xychart-beta",
+                '    title "Score distribution"',
+                "    x-axis [" + ", ".join(f'"{label}"' for label, _ in self.bins) + "]",
+                '    y-axis "repositories"',
+                "    bar [" + ", ".join(str(n) for _, n in self.bins) + "]",
+                "```",
+                "",
+            ]
         if self.lost:
             out += ["| check most often lost | repositories | points lost |", "|---|---:|---:|"]
             out += [f"| `{cid}` | {n} | {pts} |" for cid, n, pts in self.lost[:10]]
@@ -317,5 +329,12 @@ def summarize(rows: list[Row], rubric: Rubric) -> Summary:
             lost.append((item.id, len(hit), sum(hit)))
     lost.sort(key=lambda t: (-t[1], -t[2], t[0]))
     flags = Counter(f for r in rows for f in (r.flags | ({"tampered"} if r.tampered else set())))
-    return Summary(len(graded), sum(1 for r in rows if r.flags or r.tampered), top, scores, bins, lost,
-                   sorted(flags.items(), key=lambda t: (-t[1], t[0])))
+    return Summary(
+        len(graded),
+        sum(1 for r in rows if r.flags or r.tampered),
+        top,
+        scores,
+        bins,
+        lost,
+        sorted(flags.items(), key=lambda t: (-t[1], t[0])),
+    )

@@ -4,6 +4,7 @@ What is trusted: the workflow run as the API describes it (`head_sha`, `event`, 
 `run_attempt`), never what the downloaded report says about itself. A report whose `source`
 disagrees with its run is flagged `mismatch`.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,10 @@ GRADED_EVENTS = ("push", "workflow_dispatch", "repository_dispatch")
 CLASSROOM_BOT = "github-classroom[bot]"
 SKEW = timedelta(seconds=5)  # a dispatched run's created_at may precede the 204's Date by this much
 NO_RUN_AFTER = timedelta(hours=1)  # stop waiting for a dispatched run that never appeared
-CLASSROOM_NOTE = ("GitHub Classroom replaced {path} with its own autograding workflow (tests were added in the "
-                  "assignment's settings): remove them there and restore the lab's workflow (see the README)")
+CLASSROOM_NOTE = (
+    "GitHub Classroom replaced {path} with its own autograding workflow (tests were added in the "
+    "assignment's settings): remove them there and restore the lab's workflow (see the README)"
+)
 
 
 @dataclass
@@ -70,9 +73,16 @@ class Progress:
 
         self.stream = stream or sys.stderr
         self.console = Console(file=self.stream, highlight=False, soft_wrap=True)
-        self.bar = RichProgress(TextColumn(desc), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                TextColumn("{task.fields[note]}"), console=self.console, transient=True,
-                                disable=not self.console.is_terminal)
+        self.bar = RichProgress(
+            TextColumn(desc),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[note]}"),
+            console=self.console,
+            transient=True,
+            disable=not self.console.is_terminal,
+        )
         self.task = self.bar.add_task(desc, total=total, note="")
         self.bar.start()
 
@@ -128,8 +138,12 @@ class CollectState:
         if not self.path:
             return
         tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"schema": STATE_SCHEMA, "key": self.key, "done": self.done,
-                                   "dispatched": self.dispatched}, indent=1), encoding="utf-8")
+        tmp.write_text(
+            json.dumps(
+                {"schema": STATE_SCHEMA, "key": self.key, "done": self.done, "dispatched": self.dispatched}, indent=1
+            ),
+            encoding="utf-8",
+        )
         os.replace(tmp, self.path)
 
 
@@ -157,8 +171,12 @@ def usable_run(run: dict[str, Any], full: str) -> bool:
     """A completed run that graded the repository's own branch (not a PR, not Classroom's bot)."""
     head_repo = str((run.get("head_repository") or {}).get("full_name") or full)
     actor = str((run.get("triggering_actor") or run.get("actor") or {}).get("login") or "")
-    return (run.get("status") == "completed" and run.get("event") in GRADED_EVENTS
-            and head_repo.lower() == full.lower() and actor != CLASSROOM_BOT)
+    return (
+        run.get("status") == "completed"
+        and run.get("event") in GRADED_EVENTS
+        and head_repo.lower() == full.lower()
+        and actor != CLASSROOM_BOT
+    )
 
 
 def newest_artifact(artifacts: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
@@ -182,8 +200,13 @@ class Collector:
         print(text, file=self.stream, flush=True)
 
     def state_key(self) -> dict[str, Any]:
-        return {"org": self.o.org.lower(), "prefix": self.o.prefix.lower(), "workflow": self.o.workflow,
-                "template": (self.o.template or "").lower(), "template_ref": self.o.template_ref or ""}
+        return {
+            "org": self.o.org.lower(),
+            "prefix": self.o.prefix.lower(),
+            "workflow": self.o.workflow,
+            "template": (self.o.template or "").lower(),
+            "template_ref": self.o.template_ref or "",
+        }
 
     @property
     def _q_workflow(self) -> str:
@@ -195,9 +218,14 @@ class Collector:
         """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name."""
         want = self.o.prefix.lower() + "-"
         template = (self.o.template or "").lower()
-        repos = [r for r in self.client.paginate(f"/orgs/{urllib.parse.quote(self.o.org)}/repos", {"type": "all"})
-                 if isinstance(r, dict) and str(r.get("name", "")).lower().startswith(want)
-                 and not r.get("is_template") and str(r.get("full_name", "")).lower() != template]
+        repos = [
+            r
+            for r in self.client.paginate(f"/orgs/{urllib.parse.quote(self.o.org)}/repos", {"type": "all"})
+            if isinstance(r, dict)
+            and str(r.get("name", "")).lower().startswith(want)
+            and not r.get("is_template")
+            and str(r.get("full_name", "")).lower() != template
+        ]
         return sorted(repos, key=lambda r: str(r["name"]).lower())
 
     def assignment_repositories(self, repos: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], RepoMatch | None]:
@@ -213,15 +241,20 @@ class Collector:
             collaborators: dict[str, list[tuple[str, str]]] = {}
             for name in matching.unmatched:
                 try:
-                    people = list(self.client.paginate(f"/repos/{by_name[name]['full_name']}/collaborators",
-                                                       {"affiliation": "direct"}))
+                    people = list(
+                        self.client.paginate(
+                            f"/repos/{by_name[name]['full_name']}/collaborators", {"affiliation": "direct"}
+                        )
+                    )
                 except GitHubError as e:  # e.g. a token that may not list collaborators: names only
                     self.say(f"autograde: {name}: cannot list its collaborators ({e.message}); matched by name only")
                     continue
-                collaborators[name] = [(str(p.get("login", "")), str(p.get("id", ""))) for p in people
-                                       if isinstance(p, dict)]
-            matching = match_repositories(names, self.o.prefix, self.o.roster, created=created,
-                                          collaborators=collaborators)
+                collaborators[name] = [
+                    (str(p.get("login", "")), str(p.get("id", ""))) for p in people if isinstance(p, dict)
+                ]
+            matching = match_repositories(
+                names, self.o.prefix, self.o.roster, created=created, collaborators=collaborators
+            )
         chosen = {n.lower() for n in matching.matched.values()}
         return [r for r in repos if str(r["name"]).lower() in chosen], matching
 
@@ -229,8 +262,10 @@ class Collector:
         if matching is None:
             return
         if matching.unmatched:
-            self.say(f"autograde: {len(matching.unmatched)} repositories named {self.o.prefix}-* match no student in "
-                     f"the roster and are left out: {', '.join(matching.unmatched)}")
+            self.say(
+                f"autograde: {len(matching.unmatched)} repositories named {self.o.prefix}-* match no student in "
+                f"the roster and are left out: {', '.join(matching.unmatched)}"
+            )
         for entry, older in matching.superseded.items():
             self.say(f"autograde: {entry.login}: using {matching.matched[entry]}, not the older {', '.join(older)}")
 
@@ -243,16 +278,23 @@ class Collector:
         self.template_ref = ref
         self.template_tree = tamper.fetch_tree(self.client, self.o.template, ref, self.paths)
         if not self.template_tree.blobs:
-            self.say(f"autograde: warning: the template {self.o.template}@{ref} has none of "
-                     f"{', '.join(self.paths)}; the tamper check flags every such file")
+            self.say(
+                f"autograde: warning: the template {self.o.template}@{ref} has none of "
+                f"{', '.join(self.paths)}; the tamper check flags every such file"
+            )
 
     def runs_classroom_workflow(self, full: str, ref: str) -> bool:
         """Is the grading workflow at ref the one GitHub Classroom writes for its own autograding?"""
         key = (full.lower(), ref)
         if key not in self._classroom:
             try:
-                resp = self.client.request("GET", f"/repos/{full}/contents/{self.workflow_path}", params={"ref": ref},
-                                           accept="application/vnd.github.raw+json", raw=True)
+                resp = self.client.request(
+                    "GET",
+                    f"/repos/{full}/contents/{self.workflow_path}",
+                    params={"ref": ref},
+                    accept="application/vnd.github.raw+json",
+                    raw=True,
+                )
                 text = resp.content.decode("utf-8", "replace")
             except NotFound:
                 text = ""
@@ -284,8 +326,9 @@ class Collector:
                 break
         return runs, now
 
-    def regrade_run(self, full: str, runs: list[dict[str, Any]], asked: dict[str, Any],
-                    now: datetime | None) -> dict[str, Any] | None:
+    def regrade_run(
+        self, full: str, runs: list[dict[str, Any]], asked: dict[str, Any], now: datetime | None
+    ) -> dict[str, Any] | None:
         """The run a regrade started, if it has finished. Raises a transient error while it has not."""
         run: dict[str, Any] | None = None
         if asked.get("run_id"):
@@ -298,8 +341,12 @@ class Collector:
         else:
             since = parse_time(str(asked.get("at") or asked.get("uncertain") or ""))
             if since is not None:
-                mine = [r for r in runs if r.get("event") == "workflow_dispatch"
-                        and (parse_time(r.get("created_at")) or since) >= since - SKEW]
+                mine = [
+                    r
+                    for r in runs
+                    if r.get("event") == "workflow_dispatch"
+                    and (parse_time(r.get("created_at")) or since) >= since - SKEW
+                ]
                 run = min(mine, key=lambda r: str(r.get("created_at") or ""), default=None)
                 if run is None and "at" in asked and now is not None and now - since < NO_RUN_AFTER:
                     raise GitHubError(0, "the regrade run has not started yet", f"/repos/{full}", transient=True)
@@ -328,16 +375,22 @@ class Collector:
         if regrade is not None:
             usable = [regrade] + [r for r in usable if r.get("id") != regrade.get("id")]
         if not usable:
-            row = self._missing(row, f"no completed run of {self.o.workflow} on {branch}"
-                                + (" (pull-request runs are not used)" if any(r.get("event") == "pull_request"
-                                                                              for r in runs) else ""))
+            row = self._missing(
+                row,
+                f"no completed run of {self.o.workflow} on {branch}"
+                + (" (pull-request runs are not used)" if any(r.get("event") == "pull_request" for r in runs) else ""),
+            )
             self._classroom_check(row, full, head_sha or branch)
             return row
 
         report = None
         for run in usable[:RUNS_TO_TRY]:
-            artifacts = self.client.get(f"/repos/{full}/actions/runs/{int(run['id'])}/artifacts",
-                                        {"name": self.o.artifact}).get("artifacts") or []
+            artifacts = (
+                self.client.get(
+                    f"/repos/{full}/actions/runs/{int(run['id'])}/artifacts", {"name": self.o.artifact}
+                ).get("artifacts")
+                or []
+            )
             art = newest_artifact(artifacts, self.o.artifact)
             if art is None:
                 continue
@@ -359,8 +412,9 @@ class Collector:
             report = best_report(good)
             break
         if report is None:
-            row = self._missing(row, f"no {self.o.artifact} artifact in the last "
-                                     f"{min(len(usable), RUNS_TO_TRY)} usable runs")
+            row = self._missing(
+                row, f"no {self.o.artifact} artifact in the last {min(len(usable), RUNS_TO_TRY)} usable runs"
+            )
             self._classroom_check(row, full, str(usable[0].get("head_sha") or head_sha or branch))
             return row
 
@@ -374,15 +428,18 @@ class Collector:
             graded.notes.append(f"report names another repository ({report.repository})")
         if report.commit and run_sha and report.commit.lower() != run_sha.lower():
             graded.flags.add("mismatch")
-            graded.notes.append(f"report says commit {report.commit[:12]}, its {run.get('event')} run "
-                                f"{run.get('id')} graded {run_sha[:7]}")
+            graded.notes.append(
+                f"report says commit {report.commit[:12]}, its {run.get('event')} run "
+                f"{run.get('id')} graded {run_sha[:7]}"
+            )
         attempt = int(run.get("run_attempt") or 1)
         started = parse_time(run.get("run_started_at"))
         made = parse_time(art.get("created_at"))
         if attempt > 1 and started and made and made < started:
             graded.flags.add("stale")
-            graded.notes.append(f"report from an earlier attempt of run {run.get('id')}: attempt {attempt} "
-                                "uploaded none")
+            graded.notes.append(
+                f"report from an earlier attempt of run {run.get('id')}: attempt {attempt} uploaded none"
+            )
         if head_sha and run_sha and run_sha != head_sha:
             graded.flags.add("stale")
             graded.notes.append(f"graded {run_sha[:7]}, branch {branch} is at {head_sha[:7]}")
@@ -438,9 +495,11 @@ class Collector:
                 out.skipped += 1
             else:
                 todo.append(repo)
-        self.say(f"autograde: {len(listed)} repositories named {self.o.prefix}-* in {self.o.org}"
-                 + (f", {len(repos)} of rostered students" if matching is not None else "")
-                 + (f"; {out.skipped} already collected, {len(todo)} to go" if out.skipped else ""))
+        self.say(
+            f"autograde: {len(listed)} repositories named {self.o.prefix}-* in {self.o.org}"
+            + (f", {len(repos)} of rostered students" if matching is not None else "")
+            + (f"; {out.skipped} already collected, {len(todo)} to go" if out.skipped else "")
+        )
         self.report_matching(matching)
         if todo:
             self.load_template()
@@ -465,8 +524,9 @@ class Collector:
         finally:
             self.client.listener = previous
             progress.close()
-        out.classroom_workflow = sorted(r.repository for r in out.rows if any(n.startswith("GitHub Classroom replaced")
-                                                                               for n in r.notes))
+        out.classroom_workflow = sorted(
+            r.repository for r in out.rows if any(n.startswith("GitHub Classroom replaced") for n in r.notes)
+        )
         return out
 
     # ------------------------------------------------------------------ regrade
@@ -474,8 +534,14 @@ class Collector:
     def _found_dispatched_run(self, full: str, branch: str, since: datetime) -> dict[str, Any] | None:
         """A workflow_dispatch run created since `since` (GitHub's time): an earlier unanswered dispatch."""
         runs, _ = self.list_runs(full, branch)
-        return next((r for r in runs if r.get("event") == "workflow_dispatch"
-                     and (parse_time(r.get("created_at")) or since) >= since - SKEW), None)
+        return next(
+            (
+                r
+                for r in runs
+                if r.get("event") == "workflow_dispatch" and (parse_time(r.get("created_at")) or since) >= since - SKEW
+            ),
+            None,
+        )
 
     def dispatch(self, full: str, branch: str) -> dict[str, Any]:
         """Trigger the workflow once; returns the state record ({"at", "run_id"})."""
@@ -517,8 +583,10 @@ class Collector:
                             state.dispatched[full] = {"at": record["uncertain"], "run_id": run.get("id")}
                             state.done.pop(full, None)
                             state.save()
-                            progress.step(str(repo["name"]), "already triggered (the unanswered request did start "
-                                                             f"run {run.get('id')})")
+                            progress.step(
+                                str(repo["name"]),
+                                f"already triggered (the unanswered request did start run {run.get('id')})",
+                            )
                             continue
                     elif record:
                         out.skipped += 1
@@ -533,7 +601,11 @@ class Collector:
                     continue
                 except GitHubError as e:
                     reason = e.message
-                    if e.status == 422 and "workflow_dispatch" in e.message and self.runs_classroom_workflow(full, branch):
+                    if (
+                        e.status == 422
+                        and "workflow_dispatch" in e.message
+                        and self.runs_classroom_workflow(full, branch)
+                    ):
                         reason = CLASSROOM_NOTE.format(path=self.workflow_path)
                         out.classroom_workflow.append(full)
                     out.failed.append((full, f"{reason} (HTTP {e.status})" if e.status else reason))

@@ -10,6 +10,7 @@ Clones use the token through git's configuration taken from the environment
 (GIT_CONFIG_COUNT/KEY/VALUE: an `http.<base>/.extraheader` for the git host only), never in a
 command line, a URL or a message.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,28 +87,39 @@ def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, incl
     if after:
         last = after[-1]
         if include_late:
-            return Pick(last[1], last[2], True, f"late: pushed {last[2]} after the deadline; graded that push "
-                                                 "(--include-late)")
+            return Pick(
+                last[1], last[2], True, f"late: pushed {last[2]} after the deadline; graded that push (--include-late)"
+            )
         if not before:
-            return Pick(None, "", True, f"late: the first push came {after[0][2]}, after the deadline "
-                                        "(--include-late grades the last one)")
-        return Pick(before[-1][1], before[-1][2], True,
-                    f"late: {len(after)} push(es) after the deadline, the last {last[2]} ({last[1][:10]}), "
-                    "not graded; graded the last push before it")
+            return Pick(
+                None,
+                "",
+                True,
+                f"late: the first push came {after[0][2]}, after the deadline (--include-late grades the last one)",
+            )
+        return Pick(
+            before[-1][1],
+            before[-1][2],
+            True,
+            f"late: {len(after)} push(es) after the deadline, the last {last[2]} ({last[1][:10]}), "
+            "not graded; graded the last push before it",
+        )
     return Pick(before[-1][1], before[-1][2])
 
 
 def list_repositories(client: Any, org: str, prefix: str) -> list[dict[str, Any]]:
     """The organization's repositories named `<prefix>-...` (GitHub Classroom's naming), by name."""
     want = prefix.lower() + "-"
-    repos = [r for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"})
-             if isinstance(r, dict) and str(r.get("name", "")).lower().startswith(want) and not r.get("is_template")]
+    repos = [
+        r
+        for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"})
+        if isinstance(r, dict) and str(r.get("name", "")).lower().startswith(want) and not r.get("is_template")
+    ]
     return sorted(repos, key=lambda r: str(r["name"]).lower())
 
 
 def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]:
-    return list(client.paginate(f"/repos/{full_name}/activity",
-                                {"ref": f"refs/heads/{branch}", "direction": "desc"}))
+    return list(client.paginate(f"/repos/{full_name}/activity", {"ref": f"refs/heads/{branch}", "direction": "desc"}))
 
 
 # --------------------------------------------------------------------------- cloning
@@ -119,15 +131,23 @@ def git_env(token: str | None, git_url: str) -> dict[str, str]:
     env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1", "GIT_ASKPASS": "true"})
     if token:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env.update({"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": f"http.{git_url.rstrip('/')}/.extraheader",
-                    "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}"})
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": f"http.{git_url.rstrip('/')}/.extraheader",
+                "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+            }
+        )
     return env
 
 
-def _git(argv: list[str], env: dict[str, str], secrets: tuple[str, ...], timeout: float = CLONE_TIMEOUT) -> tuple[int, str]:
+def _git(
+    argv: list[str], env: dict[str, str], secrets: tuple[str, ...], timeout: float = CLONE_TIMEOUT
+) -> tuple[int, str]:
     try:
-        ran = subprocess.run(["git", *argv], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                             timeout=timeout)
+        ran = subprocess.run(
+            ["git", *argv], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
         return 124, f"git {argv[0]} took longer than {timeout:g} s"
     out = (ran.stderr or ran.stdout or "").strip()
@@ -206,8 +226,11 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
     reports = Path(args.reports_dir)
     env = git_env(token, git_url)
     secrets = (token, base64.b64encode(f"x-access-token:{token}".encode()).decode())
-    print(f"autograde: {len(repos)} repositories of {args.org} named {args.prefix}-*; deadline "
-          f"{deadline.isoformat()}; cloning at the last push before it", file=sys.stderr)
+    print(
+        f"autograde: {len(repos)} repositories of {args.org} named {args.prefix}-*; deadline "
+        f"{deadline.isoformat()}; cloning at the last push before it",
+        file=sys.stderr,
+    )
 
     def one(repo: dict[str, Any]) -> Entry:
         name, full = safe_dirname(str(repo["name"])), str(repo["full_name"])

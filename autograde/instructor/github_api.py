@@ -33,6 +33,7 @@ How it follows GitHub's REST documentation:
 
 Every wait goes through the injected `sleep` (and is announced to `listener`), so tests do not wait.
 """
+
 from __future__ import annotations
 
 import re
@@ -226,9 +227,16 @@ class GitHubClient:
         self._server_offset: float | None = None  # GitHub's clock minus ours, from the last `Date`
 
         retry = _Retry(
-            total=max_retries, connect=max_retries, read=max_retries, status=max_retries, other=0,
-            backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
-            allowed_methods=frozenset({"GET", "HEAD"}), raise_on_status=False, raise_on_redirect=False,
+            total=max_retries,
+            connect=max_retries,
+            read=max_retries,
+            status=max_retries,
+            other=0,
+            backoff_factor=backoff,
+            status_forcelist=(500, 502, 503, 504),
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            raise_on_status=False,
+            raise_on_redirect=False,
             respect_retry_after_header=True,
         )
         retry.sleeper = sleep
@@ -286,7 +294,7 @@ class GitHubClient:
         last: GitHubError | None = None
         for attempt in range(attempts):
             if attempt:
-                self._pause(self.backoff * 2 ** attempt, "download failed, retrying")
+                self._pause(self.backoff * 2**attempt, "download failed, retrying")
             try:
                 return self.request("GET", url, accept=JSON, max_body=limit, raw=True).content
             except _StorageRefused as e:
@@ -315,8 +323,11 @@ class GitHubClient:
         try:
             return resp.json()
         except ValueError:
-            raise self._not_api(resp) if self._looks_like_web_page(resp) else GitHubError(
-                resp.status_code, "the API answered with something that is not JSON", _bare(resp.url)) from None
+            raise (
+                self._not_api(resp)
+                if self._looks_like_web_page(resp)
+                else GitHubError(resp.status_code, "the API answered with something that is not JSON", _bare(resp.url))
+            ) from None
 
     @staticmethod
     def _looks_like_web_page(resp: requests.Response) -> bool:
@@ -325,12 +336,18 @@ class GitHubClient:
 
     def _not_api(self, resp: requests.Response) -> NotTheAPI:
         hint = ""
-        if not urllib.parse.urlsplit(self.api_url).path.rstrip("/").endswith("/api/v3") \
-                and self._api_origin[1] != "api.github.com":
+        if (
+            not urllib.parse.urlsplit(self.api_url).path.rstrip("/").endswith("/api/v3")
+            and self._api_origin[1] != "api.github.com"
+        ):
             parts = urllib.parse.urlsplit(self.api_url)
             hint = f"; for GitHub Enterprise Server use --api-url {parts.scheme}://{parts.netloc}/api/v3"
-        return NotTheAPI(resp.status_code, f"{self.api_url} answered with a web page, not the GitHub REST API{hint}",
-                         _bare(resp.url), transient=False)
+        return NotTheAPI(
+            resp.status_code,
+            f"{self.api_url} answered with a web page, not the GitHub REST API{hint}",
+            _bare(resp.url),
+            transient=False,
+        )
 
     def _message(self, resp: requests.Response) -> str:
         try:
@@ -421,8 +438,11 @@ class GitHubClient:
                 if total > limit:
                     raise _TooLarge(total)
                 chunks.append(chunk)
-        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
-                requests.exceptions.ContentDecodingError) as e:
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ContentDecodingError,
+        ) as e:
             raise _Truncated(f"the transfer was cut off after {total} bytes ({type(e).__name__})") from None
         finally:
             resp.close()
@@ -431,22 +451,30 @@ class GitHubClient:
             raise _Truncated(f"got {total} of {declared} bytes")
         resp._content = b"".join(chunks)  # what requests does itself; `.content` and `.json()` work
 
-    def _send(self, method: str, url: str, params: dict[str, Any] | None, json_body: Any,
-              accept: str) -> requests.Response:
+    def _send(
+        self, method: str, url: str, params: dict[str, Any] | None, json_body: Any, accept: str
+    ) -> requests.Response:
         """One request; a POST's redirects are followed by hand (same origin, same method and body)."""
         mutating = method not in ("GET", "HEAD")
         for _ in range(10):
             resp = self.session.request(
-                method, url, params=params, json=json_body, headers=self._headers(url, accept),
-                timeout=self.timeout, stream=True, allow_redirects=not mutating,
+                method,
+                url,
+                params=params,
+                json=json_body,
+                headers=self._headers(url, accept),
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=not mutating,
             )
             if not (mutating and resp.status_code in REDIRECTS and resp.headers.get("location")):
                 return resp
             resp.close()
             url, params = urllib.parse.urljoin(resp.url, resp.headers["location"]), None
             if _origin(url) != self._api_origin:
-                raise GitHubError(resp.status_code, f"{method} redirected away from the API to {_bare(url)}", url,
-                                  transient=False)
+                raise GitHubError(
+                    resp.status_code, f"{method} redirected away from the API to {_bare(url)}", url, transient=False
+                )
         raise GitHubError(0, "too many redirects", _bare(url), transient=False)
 
     def request(
@@ -487,15 +515,17 @@ class GitHubClient:
                 reason = _scrub(str(e), self._token)
                 if mutating:
                     never_sent = isinstance(e, requests.exceptions.ConnectTimeout) or (
-                        isinstance(e, requests.exceptions.ConnectionError) and _never_connected(e))
+                        isinstance(e, requests.exceptions.ConnectionError) and _never_connected(e)
+                    )
                     if never_sent:
                         raise GitHubError(0, f"network error: {reason[:200]}", _bare(url)) from None
-                    raise Uncertain(0, f"no complete answer, GitHub may have acted on it: {reason[:160]}",
-                                    _bare(url)) from None
+                    raise Uncertain(
+                        0, f"no complete answer, GitHub may have acted on it: {reason[:160]}", _bare(url)
+                    ) from None
                 if retries >= self.max_retries:
                     raise GitHubError(0, f"network error: {reason[:200]}", _bare(url)) from None
                 retries += 1
-                self._pause(self.backoff * 2 ** retries, "network error, retrying")
+                self._pause(self.backoff * 2**retries, "network error, retrying")
                 continue
 
             api_answer = _origin(resp.url) == self._api_origin
@@ -506,8 +536,12 @@ class GitHubClient:
                     raise self._not_api(resp)
                 return resp
             if not api_answer:  # storage refused: expired signed URL, or the like
-                raise _StorageRefused(resp.status_code, "the artifact storage refused the download "
-                                      f"({self._message(resp)[:80]})", _bare(resp.url), transient=True)
+                raise _StorageRefused(
+                    resp.status_code,
+                    f"the artifact storage refused the download ({self._message(resp)[:80]})",
+                    _bare(resp.url),
+                    transient=True,
+                )
             if resp.status_code < 500 and self._looks_like_web_page(resp):  # GitHub's own 5xx pages are HTML too
                 raise self._not_api(resp)
             limit = self.rate_limit_wait(resp)
@@ -517,8 +551,12 @@ class GitHubClient:
                     self._secondary_streak += 1
                     if self._secondary_streak > self.max_secondary:
                         self._secondary_streak = 0
-                        raise GitHubError(resp.status_code, "GitHub's secondary rate limit persists: "
-                                          + self._message(resp), _bare(url), transient=True)
+                        raise GitHubError(
+                            resp.status_code,
+                            "GitHub's secondary rate limit persists: " + self._message(resp),
+                            _bare(url),
+                            transient=True,
+                        )
                     seconds = min(seconds * 2 ** (self._secondary_streak - 1), 3600.0)
                 if waits < self.max_waits:
                     waits += 1

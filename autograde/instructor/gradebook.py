@@ -1,4 +1,5 @@
 """The CSV gradebook: one row per student repository, with points per check and flags."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,23 @@ from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, lo
 from autograde.rubric import DEFAULT_ITEMS
 
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
-FLAG_ORDER = ("missing", "expired", "bad-report", "not-a-checkout", "no-lab-files", "clone-failed", "timeout",
-              "interrupted", "error", "static-only", "mismatch", "stale", "late", "tampered", "not-in-roster")
+FLAG_ORDER = (
+    "missing",
+    "expired",
+    "bad-report",
+    "not-a-checkout",
+    "no-lab-files",
+    "clone-failed",
+    "timeout",
+    "interrupted",
+    "error",
+    "static-only",
+    "mismatch",
+    "stale",
+    "late",
+    "tampered",
+    "not-in-roster",
+)
 
 
 @dataclass
@@ -49,21 +65,34 @@ class Row:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "repository": self.repository, "login": self.login, "identifier": self.identifier,
-            "commit": self.commit, "graded_at": self.graded_at, "pushed_at": self.pushed_at, "total": self.total, "max": self.max,
-            "points": dict(self.points), "flags": sorted(self.flags), "tampered": sorted(self.tampered),
+            "repository": self.repository,
+            "login": self.login,
+            "identifier": self.identifier,
+            "commit": self.commit,
+            "graded_at": self.graded_at,
+            "pushed_at": self.pushed_at,
+            "total": self.total,
+            "max": self.max,
+            "points": dict(self.points),
+            "flags": sorted(self.flags),
+            "tampered": sorted(self.tampered),
             "notes": list(self.notes),
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Row:
         return cls(
-            repository=str(data["repository"]), login=str(data.get("login", "")),
-            identifier=str(data.get("identifier", "")), commit=str(data.get("commit", "")),
-            graded_at=str(data.get("graded_at", "")), pushed_at=str(data.get("pushed_at", "")), total=int(data.get("total", 0)),
+            repository=str(data["repository"]),
+            login=str(data.get("login", "")),
+            identifier=str(data.get("identifier", "")),
+            commit=str(data.get("commit", "")),
+            graded_at=str(data.get("graded_at", "")),
+            pushed_at=str(data.get("pushed_at", "")),
+            total=int(data.get("total", 0)),
             max=None if data.get("max") is None else int(data["max"]),
             points={str(k): int(v) for k, v in (data.get("points") or {}).items()},
-            flags=set(data.get("flags") or []), tampered=set(data.get("tampered") or []),
+            flags=set(data.get("flags") or []),
+            tampered=set(data.get("tampered") or []),
             notes=[str(n) for n in data.get("notes") or []],
         )
 
@@ -126,8 +155,13 @@ def assign_logins(rows: list[Row], prefix: str | None) -> str | None:
     return prefix
 
 
-def merge_roster(rows: list[Row], roster: list[RosterEntry], prefix: str | None, max_score: int | None,
-                 matching: RepoMatch | None = None) -> list[Row]:
+def merge_roster(
+    rows: list[Row],
+    roster: list[RosterEntry],
+    prefix: str | None,
+    max_score: int | None,
+    matching: RepoMatch | None = None,
+) -> list[Row]:
     """Attach roster identifiers; add a `missing` row for every rostered student without a row.
 
     Repositories are matched to students by `roster.match_repositories` (login, Classroom's `-<n>`
@@ -189,14 +223,22 @@ def _cell(value: str) -> str:
 
 
 def sort_rows(rows: list[Row]) -> list[Row]:
-    return sorted(rows, key=lambda r: ((r.login or r.name or r.identifier).lower(), r.repository.lower(), r.identifier.lower()))
+    return sorted(
+        rows, key=lambda r: ((r.login or r.name or r.identifier).lower(), r.repository.lower(), r.identifier.lower())
+    )
 
 
 def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed: bool = False) -> None:
     """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed)."""
     checks = check_columns(rows)
     writer = csv.writer(out, lineterminator="\n")
-    head = [*(["identifier"] if identifier else []), "login", "repository", "commit", *(["pushed_at"] if pushed else [])]
+    head = [
+        *(["identifier"] if identifier else []),
+        "login",
+        "repository",
+        "commit",
+        *(["pushed_at"] if pushed else []),
+    ]
     writer.writerow([*head, "graded_at", "total", "max", *checks, "flags", "notes"])
     for row in sort_rows(rows):
         cells = [row.identifier] if identifier else []

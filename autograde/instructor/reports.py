@@ -4,6 +4,7 @@ Everything here is defensive: a report comes out of a student's repository, so i
 truncated, of another schema, foreign XML, or a zip built to hurt (bombs, `../` names).
 A bad file raises `ReportError` with a one-line reason; callers list it and go on.
 """
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """GitHub Classroom roster CSV (identifier <-> GitHub login) and repository-name logins."""
+
 from __future__ import annotations
 
 import csv
@@ -31,7 +32,9 @@ def load_roster(path: str | os.PathLike[str]) -> list[RosterEntry]:
             reader.fieldnames = header
             login_col = next((c for c in LOGIN_COLUMNS if c in header), None)
             if login_col is None:
-                raise RosterError(f"{path}: no `github_username` or `login` column (columns: {', '.join(header) or 'none'})")
+                raise RosterError(
+                    f"{path}: no `github_username` or `login` column (columns: {', '.join(header) or 'none'})"
+                )
             entries = []
             for row in reader:
                 identifier = (row.get("identifier") or "").strip()
@@ -92,11 +95,11 @@ def _suffix(name: str, prefix: str | None, logins: Mapping[str, RosterEntry]) ->
     lower = name.lower()
     if prefix:
         start = prefix.lower() + "-"
-        return lower[len(start):] if lower.startswith(start) and len(lower) > len(start) else None
+        return lower[len(start) :] if lower.startswith(start) and len(lower) > len(start) else None
     # No prefix known: the longest tail after a hyphen that is a login (logins may hold hyphens).
     for i, ch in enumerate(lower):
         if ch == "-":
-            tail = lower[i + 1:]
+            tail = lower[i + 1 :]
             if tail in logins or ((m := _COLLISION.match(tail)) and m.group(1) in logins):
                 return tail
     return None

@@ -1,4 +1,5 @@
 """Tamper check: the grader's own files in a student repository vs the template, by git blob SHA."""
+
 from __future__ import annotations
 
 import urllib.parse
@@ -31,8 +32,12 @@ def is_watched(path: str, paths: tuple[str, ...]) -> bool:
 def select(entries: list[dict[str, Any]], paths: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for e in entries:
-        if isinstance(e, dict) and e.get("type") != "tree" and isinstance(e.get("path"), str) \
-                and is_watched(e["path"], paths):
+        if (
+            isinstance(e, dict)
+            and e.get("type") != "tree"
+            and isinstance(e.get("path"), str)
+            and is_watched(e["path"], paths)
+        ):
             out[e["path"]] = f"{e.get('mode', '')}:{e.get('sha', '')}"
     return out
 
@@ -59,6 +64,10 @@ def is_classroom_autograding(workflow_text: str) -> bool:
     text = workflow_text.lower()
     if "autograde grade" in text:
         return False
-    graders = ("classroom-resources/autograding-command-grader", "classroom-resources/autograding-io-grader",
-               "classroom-resources/autograding-python-grader", "education/autograding")
+    graders = (
+        "classroom-resources/autograding-command-grader",
+        "classroom-resources/autograding-io-grader",
+        "classroom-resources/autograding-python-grader",
+        "education/autograding",
+    )
     return "run-autograding-tests" in text or any(g in text for g in graders)

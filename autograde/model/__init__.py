@@ -1,4 +1,5 @@
 """Student inputs parsed once: Dockerfile.prod and the two compose files."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

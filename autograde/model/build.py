@@ -3,6 +3,7 @@
 Pure policy, no Docker: the runtime session writes its override from this, and the Dockerfile
 model resolves COPY sources in the same build context, so static and runtime verdicts agree.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -80,6 +81,10 @@ def fit_to_sources(build: ProdBuild, df: Dockerfile, root: Path) -> ProdBuild:
         return build
     here = missing_sources(df, root, build.context)
     if here and not missing_sources(df, root, "."):
-        return ProdBuild(".", FILENAME, False, f"its COPY sources ({', '.join(here[:2])}) are paths of the "
-                                               f"repository root, not of {build.context}/")
+        return ProdBuild(
+            ".",
+            FILENAME,
+            False,
+            f"its COPY sources ({', '.join(here[:2])}) are paths of the repository root, not of {build.context}/",
+        )
     return build

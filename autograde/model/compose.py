@@ -3,6 +3,7 @@
 Loaded with PyYAML's safe loader. Line numbers come from the composed node tree, walked
 with a budget so that an alias bomb is refused instead of expanded.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -70,8 +71,15 @@ class ComposeFile:
         for i, entry in enumerate(raw):
             line = self.line("services", service.name, "ports", i)
             if isinstance(entry, dict):
-                out.append(Port(str(entry.get("host_ip") or ""), _str(entry.get("published")),
-                                _str(entry.get("target")), str(entry.get("protocol") or "tcp"), line))
+                out.append(
+                    Port(
+                        str(entry.get("host_ip") or ""),
+                        _str(entry.get("published")),
+                        _str(entry.get("target")),
+                        str(entry.get("protocol") or "tcp"),
+                        line,
+                    )
+                )
             elif isinstance(entry, (str, int)):
                 out.append(_short_port(interpolate(str(entry)), line))
         return out
@@ -134,9 +142,9 @@ def split_image(ref: str) -> tuple[str, str]:
         name, tag = ref.rsplit(":", 1)
     for prefix in ("docker.io/", "index.docker.io/", "registry-1.docker.io/"):
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
     if name.startswith("library/"):
-        name = name[len("library/"):]
+        name = name[len("library/") :]
     return name.lower(), tag
 
 
@@ -203,24 +211,42 @@ def parse(text: str, name: str) -> ComposeFile:
         line = mark.line + 1 if mark else None
         where = f":{line}" if line else ""
         problem = getattr(e, "problem", None) or str(e)
-        raise FileProblem(Problem(name, f"{name}{where}: invalid YAML: {problem}",
-                                  "Check indentation (spaces, not tabs) and that every `key:` is followed by a value "
-                                  "or an indented block.", line)) from None
+        raise FileProblem(
+            Problem(
+                name,
+                f"{name}{where}: invalid YAML: {problem}",
+                "Check indentation (spaces, not tabs) and that every `key:` is followed by a value "
+                "or an indented block.",
+                line,
+            )
+        ) from None
     except RecursionError:
         raise FileProblem(Problem(name, f"{name} nests too deeply to be a Compose file", "")) from None
     if not isinstance(data, dict):
-        raise FileProblem(Problem(name, f"{name} must be a mapping with a `services:` key, "
-                                        f"found a {type(data).__name__}", "Start the file with `services:`.", 1))
+        raise FileProblem(
+            Problem(
+                name,
+                f"{name} must be a mapping with a `services:` key, found a {type(data).__name__}",
+                "Start the file with `services:`.",
+                1,
+            )
+        )
     services_raw = data.get("services")
     services: dict[str, Service] = {}
     if isinstance(services_raw, dict):
         for key, value in services_raw.items():
-            services[str(key)] = Service(str(key), value if isinstance(value, dict) else {},
-                                         lines.get(("services", key)))
+            services[str(key)] = Service(
+                str(key), value if isinstance(value, dict) else {}, lines.get(("services", key))
+            )
     elif services_raw is not None:
-        raise FileProblem(Problem(name, f"{name}:{lines.get(('services',), 1)}: `services` must be a mapping of "
-                                        "service names to settings", "Indent each service under `services:`.",
-                                  lines.get(("services",))))
+        raise FileProblem(
+            Problem(
+                name,
+                f"{name}:{lines.get(('services',), 1)}: `services` must be a mapping of service names to settings",
+                "Indent each service under `services:`.",
+                lines.get(("services",)),
+            )
+        )
     return ComposeFile(name, data, services, lines)
 
 
@@ -229,8 +255,13 @@ def _walk(node: Any, path: NodePath, lines: dict[NodePath, int], budget: list[in
 
     budget[0] += 1
     if budget[0] > NODE_BUDGET:
-        raise FileProblem(Problem(name, f"{name} expands to more than {NODE_BUDGET} YAML nodes (an alias bomb?)",
-                                  "A Compose file for this lab needs a few dozen lines; remove the repeated aliases."))
+        raise FileProblem(
+            Problem(
+                name,
+                f"{name} expands to more than {NODE_BUDGET} YAML nodes (an alias bomb?)",
+                "A Compose file for this lab needs a few dozen lines; remove the repeated aliases.",
+            )
+        )
     if len(path) > 64:
         raise FileProblem(Problem(name, f"{name} nests deeper than 64 levels", ""))
     lines.setdefault(path, node.start_mark.line + 1)

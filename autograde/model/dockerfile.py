@@ -5,6 +5,7 @@ simulation follows, per stage, the working directory, ENV, where the lab's files
 which virtual environments exist, what pip installs into which interpreter and where
 pytest runs. Checks then ask questions of that model instead of matching text.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -28,20 +29,59 @@ from autograde.model.shell import (
 FILENAME = "Dockerfile.prod"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEM_BIN = frozenset(DEFAULT_PATH.split(":"))
-KNOWN = frozenset({
-    "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-    "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
-})
+KNOWN = frozenset(
+    {
+        "ADD",
+        "ARG",
+        "CMD",
+        "COPY",
+        "ENTRYPOINT",
+        "ENV",
+        "EXPOSE",
+        "FROM",
+        "HEALTHCHECK",
+        "LABEL",
+        "MAINTAINER",
+        "ONBUILD",
+        "RUN",
+        "SHELL",
+        "STOPSIGNAL",
+        "USER",
+        "VOLUME",
+        "WORKDIR",
+    }
+)
 # Files of the build context whose journey through the stages the checks follow.
 TRACKED = ("app/requirements.txt", "app/requirements-dev.txt", "app/main.py", "app/tests")
 TRACKED_DIRS = frozenset({"app/tests"})
 _PYTHON = re.compile(r"^python[0-9.]*$")
 _PIP = re.compile(r"^pip[0-9.]*$")
-PYTEST_RUNS_NOTHING = frozenset({"--collect-only", "--co", "--help", "-h", "--version", "-V", "--fixtures",
-                                  "--markers"})
-_PYTEST_VALUE_OPTS = frozenset({"-k", "-m", "-p", "-c", "-o", "--rootdir", "--confcutdir", "--basetemp", "-W",
-                                "--junitxml", "--junit-xml", "--ignore", "--deselect", "--log-level", "--tb",
-                                "--maxfail", "-n", "--import-mode", "--cov"})
+PYTEST_RUNS_NOTHING = frozenset(
+    {"--collect-only", "--co", "--help", "-h", "--version", "-V", "--fixtures", "--markers"}
+)
+_PYTEST_VALUE_OPTS = frozenset(
+    {
+        "-k",
+        "-m",
+        "-p",
+        "-c",
+        "-o",
+        "--rootdir",
+        "--confcutdir",
+        "--basetemp",
+        "-W",
+        "--junitxml",
+        "--junit-xml",
+        "--ignore",
+        "--deselect",
+        "--log-level",
+        "--tb",
+        "--maxfail",
+        "-n",
+        "--import-mode",
+        "--cov",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -109,9 +149,19 @@ class StageState:
     from_context: dict[str, int] = field(default_factory=dict)  # placements copied from the build context: line
 
     def copy(self) -> StageState:
-        return StageState(self.workdir, dict(self.env), {k: list(v) for k, v in self.placements.items()}, set(self.dirs),
-                     list(self.venvs), list(self.pip_installs), self.cmd, self.entrypoint, list(self.exposes),
-                     self.path_line, dict(self.from_context))
+        return StageState(
+            self.workdir,
+            dict(self.env),
+            {k: list(v) for k, v in self.placements.items()},
+            set(self.dirs),
+            list(self.venvs),
+            list(self.pip_installs),
+            self.cmd,
+            self.entrypoint,
+            list(self.exposes),
+            self.path_line,
+            dict(self.from_context),
+        )
 
     def venv_of_bin(self, bindir: str) -> str | None:
         bindir = posixpath.normpath(bindir)
@@ -243,21 +293,36 @@ def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile
         commands = buildkit.parse_string(text)
     except buildkit.GoParseError as e:
         if "no instructions" in str(e):
-            raise FileProblem(Problem(FILENAME, f"{FILENAME} has no instructions yet, only comments (the starter?)",
-                                      "Replace the TODO comments with instructions: a builder stage, then a final "
-                                      "stage.", 1)) from None
-        raise FileProblem(Problem(FILENAME, f"{FILENAME} cannot be parsed: {e}",
-                                  "Fix the syntax; every instruction is `INSTRUCTION arguments`.")) from None
+            raise FileProblem(
+                Problem(
+                    FILENAME,
+                    f"{FILENAME} has no instructions yet, only comments (the starter?)",
+                    "Replace the TODO comments with instructions: a builder stage, then a final stage.",
+                    1,
+                )
+            ) from None
+        raise FileProblem(
+            Problem(
+                FILENAME,
+                f"{FILENAME} cannot be parsed: {e}",
+                "Fix the syntax; every instruction is `INSTRUCTION arguments`.",
+            )
+        ) from None
     except UnicodeDecodeError:  # the Go parser can split a character it does not expect (control characters)
-        raise FileProblem(Problem(FILENAME, f"{FILENAME} cannot be parsed: it holds characters the Dockerfile "
-                                  "parser does not accept", "Keep Dockerfile.prod to plain text without control "
-                                  "characters.")) from None
-    instructions = [Instruction(c.cmd.upper(), tuple(c.value), parse_flags(c.flags), c.json, c.original,
-                                c.start_line)
-                    for c in commands if c.cmd]  # a lone trailing `\` yields a command without cmd or text
+        raise FileProblem(
+            Problem(
+                FILENAME,
+                f"{FILENAME} cannot be parsed: it holds characters the Dockerfile parser does not accept",
+                "Keep Dockerfile.prod to plain text without control characters.",
+            )
+        ) from None
+    instructions = [
+        Instruction(c.cmd.upper(), tuple(c.value), parse_flags(c.flags), c.json, c.original, c.start_line)
+        for c in commands
+        if c.cmd
+    ]  # a lone trailing `\` yields a command without cmd or text
     unknown = [i for i in instructions if i.cmd not in KNOWN]
-    df = Dockerfile(stages=[], unknown=unknown, instructions=instructions,
-                    context=posixpath.normpath(context or "."))
+    df = Dockerfile(stages=[], unknown=unknown, instructions=instructions, context=posixpath.normpath(context or "."))
     global_args: dict[str, str] = {}
     stage: Stage | None = None
     for ins in instructions:
@@ -270,8 +335,14 @@ def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile
                     name, eq, default = a.partition("=")
                     global_args[name] = expand(unquote(default), global_args) if eq else global_args.get(name, "")
             elif ins.cmd in KNOWN:
-                raise FileProblem(Problem(FILENAME, f"{FILENAME}:{ins.line}: {ins.cmd} comes before the first FROM",
-                                          "Start each stage with FROM; only ARG may come before it.", ins.line))
+                raise FileProblem(
+                    Problem(
+                        FILENAME,
+                        f"{FILENAME}:{ins.line}: {ins.cmd} comes before the first FROM",
+                        "Start each stage with FROM; only ARG may come before it.",
+                        ins.line,
+                    )
+                )
         else:
             stage.instructions.append(ins)
             _apply(df, stage, ins, global_args, root)
@@ -283,8 +354,7 @@ def _new_stage(df: Dockerfile, ins: Instruction, global_args: dict[str, str]) ->
     base = expand(args[0], global_args) if args else ""
     alias = args[2].lower() if len(args) >= 3 and args[1].lower() == "as" else None
     parent = df.stage(base) if base and not base.isdigit() else None
-    stage = Stage(index=len(df.stages), alias=alias, base=base, line=ins.line,
-                  parent=parent.index if parent else None)
+    stage = Stage(index=len(df.stages), alias=alias, base=base, line=ins.line, parent=parent.index if parent else None)
     if parent is not None:
         stage.state = parent.state.copy()
     return stage
@@ -352,8 +422,11 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
             for tracked, locations in other.placements.items():
                 for loc in locations:
                     if loc == src_abs:
-                        target = posixpath.normpath(dest) if tracked in TRACKED_DIRS else _dest(
-                            dest, not many, posixpath.basename(loc), st)
+                        target = (
+                            posixpath.normpath(dest)
+                            if tracked in TRACKED_DIRS
+                            else _dest(dest, not many, posixpath.basename(loc), st)
+                        )
                     elif is_under(loc, src_abs):
                         target = posixpath.join(posixpath.normpath(dest), posixpath.relpath(loc, src_abs))
                     else:
@@ -361,8 +434,13 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
                     _add(st.placements[tracked], target)
             for v in other.venvs:
                 if is_under(v.path, src_abs):
-                    st.venvs.append(Venv(posixpath.join(posixpath.normpath(dest), posixpath.relpath(v.path, src_abs))
-                                         .rstrip("/.") or "/", ins.line))
+                    st.venvs.append(
+                        Venv(
+                            posixpath.join(posixpath.normpath(dest), posixpath.relpath(v.path, src_abs)).rstrip("/.")
+                            or "/",
+                            ins.line,
+                        )
+                    )
     if dest.endswith("/") or many:
         st.dirs.add(posixpath.normpath(dest))
 
@@ -374,7 +452,9 @@ def _place_from_context(st: StageState, rel: str, dest: str, many: bool, root: P
         is_dir = tracked in TRACKED_DIRS
         if (glob and fnmatch.fnmatchcase(tracked, rel)) or tracked == rel:
             # a directory source copies its contents into dest
-            target = posixpath.normpath(dest) if is_dir else _dest(dest, not (many or glob), posixpath.basename(tracked), st)
+            target = (
+                posixpath.normpath(dest) if is_dir else _dest(dest, not (many or glob), posixpath.basename(tracked), st)
+            )
         elif not glob and src_is_dir and (rel == "." or is_under(tracked, rel)):
             target = posixpath.join(posixpath.normpath(dest), posixpath.relpath(tracked, rel))
         else:
@@ -407,8 +487,9 @@ def origin_of(st: StageState, path: str) -> str | None:
 
 def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
     st = stage.state
-    chain: list[tuple[list[str], str | None]] = [(list(ins.args), None)] if ins.json else \
-        command_chain(" ".join(ins.args))
+    chain: list[tuple[list[str], str | None]] = (
+        [(list(ins.args), None)] if ins.json else command_chain(" ".join(ins.args))
+    )
     cwd = st.workdir
     path = st.env.get("PATH", DEFAULT_PATH)
     path_line = st.path_line
@@ -450,19 +531,29 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
             if kind == "pip" and rest[:1] == ["install"]:
                 reqs, pkgs = _pip_args(rest[1:])
                 files = tuple(resolve(r, cwd) for r in reqs)
-                st.pip_installs.append(PipInstall(ins.line, venv, files, tuple(origin_of(st, f) for f in files),
-                                                  tuple(pkgs), tuple(st.placements["app/requirements.txt"]), via,
-                                                  argv[0]))
+                st.pip_installs.append(
+                    PipInstall(
+                        ins.line,
+                        venv,
+                        files,
+                        tuple(origin_of(st, f) for f in files),
+                        tuple(pkgs),
+                        tuple(st.placements["app/requirements.txt"]),
+                        via,
+                        argv[0],
+                    )
+                )
             elif kind == "pytest":
                 run = _pytest_run(st, ins, venv, cwd, rest, failure_stops_script(chain, index))
-                stage.pytest_runs.append(replace(run, path_line=via,
-                                                 requirements_dev_at=tuple(st.placements["app/requirements-dev.txt"])))
+                stage.pytest_runs.append(
+                    replace(run, path_line=via, requirements_dev_at=tuple(st.placements["app/requirements-dev.txt"]))
+                )
 
 
 def _venv_target(argv: list[str], name: str, cwd: str) -> str | None:
     args: list[str] | None = None
     if _PYTHON.match(name) and "-m" in argv[:-1] and argv[argv.index("-m") + 1] in ("venv", "virtualenv"):
-        args = argv[argv.index("-m") + 2:]
+        args = argv[argv.index("-m") + 2 :]
     elif name == "virtualenv":
         args = argv[1:]
     elif name == "uv" and argv[1:2] == ["venv"]:
@@ -487,7 +578,7 @@ def _tool(argv: list[str], name: str) -> tuple[str, list[str]] | None:
         return "pytest", argv[1:]
     if _PYTHON.match(name) and "-m" in argv[:-1]:
         module = argv[argv.index("-m") + 1]
-        rest = argv[argv.index("-m") + 2:]
+        rest = argv[argv.index("-m") + 2 :]
         if module == "pip":
             return "pip", rest
         if module == "pytest":
@@ -497,8 +588,21 @@ def _tool(argv: list[str], name: str) -> tuple[str, list[str]] | None:
     return None
 
 
-_PIP_VALUE_OPTIONS = frozenset({"--python", "--cache-dir", "--log", "--proxy", "--cert", "--client-cert", "--retries",
-                                "--timeout", "--exists-action", "--trusted-host", "--root-user-action"})
+_PIP_VALUE_OPTIONS = frozenset(
+    {
+        "--python",
+        "--cache-dir",
+        "--log",
+        "--proxy",
+        "--cert",
+        "--client-cert",
+        "--retries",
+        "--timeout",
+        "--exists-action",
+        "--trusted-host",
+        "--root-user-action",
+    }
+)
 
 
 def _pip_general_options(rest: list[str]) -> tuple[str | None, list[str]]:
@@ -526,16 +630,32 @@ def _pip_args(args: list[str]) -> tuple[list[str], list[str]]:
             reqs.append(a.split("=", 1)[1])
         elif a.startswith("-r") and len(a) > 2:
             reqs.append(a[2:])
-        elif a in ("-c", "--constraint", "-i", "--index-url", "--extra-index-url", "-t", "--target", "--prefix",
-                   "--root", "-f", "--find-links", "--cache-dir", "--python", "-e", "--editable"):
+        elif a in (
+            "-c",
+            "--constraint",
+            "-i",
+            "--index-url",
+            "--extra-index-url",
+            "-t",
+            "--target",
+            "--prefix",
+            "--root",
+            "-f",
+            "--find-links",
+            "--cache-dir",
+            "--python",
+            "-e",
+            "--editable",
+        ):
             next(it, None)
         elif not a.startswith("-"):
             pkgs.append(a)
     return reqs, pkgs
 
 
-def _pytest_run(st: StageState, ins: Instruction, venv: str | None, cwd: str, args: list[str],
-                fails_build: bool) -> PytestRun:
+def _pytest_run(
+    st: StageState, ins: Instruction, venv: str | None, cwd: str, args: list[str], fails_build: bool
+) -> PytestRun:
     targets, skip = [], False
     for a in args:
         if skip:
@@ -552,8 +672,11 @@ def _pytest_run(st: StageState, ins: Instruction, venv: str | None, cwd: str, ar
     else:
         runs = any(is_under(d, cwd) for d in test_dirs)
     installed = any(
-        p.venv == venv and ("app/requirements-dev.txt" in p.requirement_origins
-                            or any(pkg.lower().startswith("pytest") for pkg in p.packages))
+        p.venv == venv
+        and (
+            "app/requirements-dev.txt" in p.requirement_origins
+            or any(pkg.lower().startswith("pytest") for pkg in p.packages)
+        )
         for p in st.pip_installs
     )
     return PytestRun(ins.line, venv, cwd, runs, installed, ins.original, fails_build)

@@ -1,4 +1,5 @@
 """Reading a student's file safely: inside the checkout, bounded in size, text only."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,14 +38,24 @@ def read_text(root: Path, name: str, *, what: str) -> str:
     if not path.exists() and not path.is_symlink():
         raise FileProblem(Problem(name, f"{name} is missing", f"Create {name} in the repository root ({what})."))
     if not inside(root, path):
-        raise FileProblem(Problem(name, f"{name} points outside the repository; the grader does not follow it",
-                                  f"Make {name} a regular file in the repository."))
+        raise FileProblem(
+            Problem(
+                name,
+                f"{name} points outside the repository; the grader does not follow it",
+                f"Make {name} a regular file in the repository.",
+            )
+        )
     if not path.is_file():
         raise FileProblem(Problem(name, f"{name} is not a regular file", f"Make {name} a regular file ({what})."))
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise FileProblem(Problem(name, f"{name} is {size / 1e6:.1f} MB; the grader reads files up to 1 MiB",
-                                  f"{name} should be a short text file ({what})."))
+        raise FileProblem(
+            Problem(
+                name,
+                f"{name} is {size / 1e6:.1f} MB; the grader reads files up to 1 MiB",
+                f"{name} should be a short text file ({what}).",
+            )
+        )
     data = path.read_bytes()
     if b"\0" in data:
         raise FileProblem(Problem(name, f"{name} is a binary file, not text", f"Save {name} as plain text."))
@@ -52,8 +63,9 @@ def read_text(root: Path, name: str, *, what: str) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise FileProblem(Problem(name, f"{name} is not UTF-8 text (line {line})",
-                                  f"Save {name} as UTF-8 plain text.", line)) from None
+        raise FileProblem(
+            Problem(name, f"{name} is not UTF-8 text (line {line})", f"Save {name} as UTF-8 plain text.", line)
+        ) from None
     if not text.strip():
         raise FileProblem(Problem(name, f"{name} is empty", f"Fill in {name} ({what})."))
     return text

@@ -1,4 +1,5 @@
 """Just enough shell to follow what a RUN line does: variables, simple commands, cd, activate."""
+
 from __future__ import annotations
 
 import posixpath
@@ -6,7 +7,9 @@ import re
 import shlex
 from collections.abc import Iterator, Mapping
 
-_VAR = re.compile(r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))")
+_VAR = re.compile(
+    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-+])(?P<word>[^}]*))?\}|(?P<bare>[A-Za-z_][A-Za-z0-9_]*))"
+)
 _SEPARATORS = {"&&", "||", ";", "|", "&", ";;", "(", ")", "\n"}
 
 
@@ -67,8 +70,9 @@ def simple_commands(script: str) -> Iterator[list[str]]:
 
 def failure_stops_script(chain: list[tuple[list[str], str | None]], index: int) -> bool:
     """Whether a failure of command `index` makes the whole script (so the RUN step) fail."""
-    errexit = any(argv[:1] == ["set"] and any(a.startswith("-") and "e" in a for a in argv[1:])
-                  for argv, _ in chain[:index])
+    errexit = any(
+        argv[:1] == ["set"] and any(a.startswith("-") and "e" in a for a in argv[1:]) for argv, _ in chain[:index]
+    )
     for _argv, op in chain[index:]:
         if op is None:
             return True
@@ -98,16 +102,19 @@ def app_command(words: list[str]) -> list[str]:
     tini/dumb-init and variable assignments. For `sh -c`, the first simple command that starts Python or
     names main.py; otherwise the words without their wrappers."""
     i = 0
-    while i < len(words) and (posixpath.basename(words[i]) in _WRAPPERS or _ASSIGNMENT.match(words[i])
-                              or (i > 0 and words[i].startswith("-") and posixpath.basename(words[i - 1]) in
-                              _WRAPPERS)):
+    while i < len(words) and (
+        posixpath.basename(words[i]) in _WRAPPERS
+        or _ASSIGNMENT.match(words[i])
+        or (i > 0 and words[i].startswith("-") and posixpath.basename(words[i - 1]) in _WRAPPERS)
+    ):
         i += 1
     words = words[i:]
     if len(words) >= 3 and posixpath.basename(words[0]) in SHELLS and words[1] == "-c":
         commands = [app_command(argv) for argv in simple_commands(words[2])]
         for argv in commands:
-            if argv and (re.match(r"^python[0-9.]*$", posixpath.basename(argv[0]))
-                         or any(w.endswith("main.py") for w in argv)):
+            if argv and (
+                re.match(r"^python[0-9.]*$", posixpath.basename(argv[0])) or any(w.endswith("main.py") for w in argv)
+            ):
                 return argv
         return commands[-1] if commands else words
     return words

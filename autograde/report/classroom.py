@@ -21,6 +21,7 @@ error path expects runners matching ^([a-zA-Z0-9]+,)*[a-zA-Z0-9]+$.
 The reporter prints test names, error messages and test_code to its own log, where no
 Fence of ours applies, so every string in the payload is `neutralize`d.
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,8 +58,17 @@ def _checks(results: GradingResults) -> list[CheckResult]:
         return list(results.checks)
     reason = results.error or "grading stopped before any check ran"
     points = results.grader.get("points") or {}  # the rubric in effect, an instructor's override included
-    return [CheckResult(id=i.id, name=i.name, status="error", score=0, max_score=int(points.get(i.id, i.points)),
-                        message=f"not graded: {reason}") for i in DEFAULT_ITEMS]
+    return [
+        CheckResult(
+            id=i.id,
+            name=i.name,
+            status="error",
+            score=0,
+            max_score=int(points.get(i.id, i.points)),
+            message=f"not graded: {reason}",
+        )
+        for i in DEFAULT_ITEMS
+    ]
 
 
 def _test_status(check: CheckResult, error: str | None) -> str:
@@ -93,9 +103,15 @@ def runner_payload(check: CheckResult, error: str | None = None) -> dict[str, An
     if status == "pass" or score in (0, check.max_score):
         tests = [{**base, "status": status, "score": check.max_score if status == "pass" else 0}]
     else:  # partial credit: one-point tests, `score` of them passing
-        tests = [{**base, "name": _clip(f"{check.id}: point {k + 1} of {check.max_score}", 200),
-                  "status": "pass" if k < score else status, "score": 1 if k < score else 0}
-                 for k in range(check.max_score)]
+        tests = [
+            {
+                **base,
+                "name": _clip(f"{check.id}: point {k + 1} of {check.max_score}", 200),
+                "status": "pass" if k < score else status,
+                "score": 1 if k < score else 0,
+            }
+            for k in range(check.max_score)
+        ]
     runner_status = "pass" if all(t["status"] == "pass" for t in tests) else status
     return {"version": PAYLOAD_VERSION, "status": runner_status, "max_score": int(check.max_score), "tests": tests}
 
@@ -125,8 +141,12 @@ def single_runner_payload(results: GradingResults) -> dict[str, Any]:
     tests = [t for p in runners for t in p["tests"]]
     statuses = {p["status"] for p in runners}
     status = "fail" if "fail" in statuses else "error" if "error" in statuses else "pass"
-    return {"version": PAYLOAD_VERSION, "status": status, "max_score": sum(p["max_score"] for p in runners),
-            "tests": tests}
+    return {
+        "version": PAYLOAD_VERSION,
+        "status": status,
+        "max_score": sum(p["max_score"] for p in runners),
+        "tests": tests,
+    }
 
 
 def step_outputs(results: GradingResults) -> dict[str, str]:
@@ -135,8 +155,7 @@ def step_outputs(results: GradingResults) -> dict[str, str]:
     outputs["result"] = encode(single_runner_payload(results))
     total = sum(t["score"] for p in runners.values() for t in p["tests"])
     possible = sum(p["max_score"] for p in runners.values())
-    outputs.update(runners=",".join(runners), points=f"{total}/{possible}",
-                   total=str(total), possible=str(possible))
+    outputs.update(runners=",".join(runners), points=f"{total}/{possible}", total=str(total), possible=str(possible))
     from autograde.report import junit
 
     outputs["check_summary"] = junit.check_summary(results)  # the Autograde check's summary line
@@ -166,5 +185,7 @@ def notices(results: GradingResults) -> list[str]:
     total = sum(t["score"] for p in runners if p["max_score"] for t in p["tests"])
     possible = sum(p["max_score"] for p in runners)
     report = json.dumps({"totalPoints": total, "maxPoints": possible}, separators=(",", ":"))
-    return [command("notice", f"Points {total}/{possible}", title="Autograding complete"),
-            command("notice", report, title="Autograding report")]
+    return [
+        command("notice", f"Points {total}/{possible}", title="Autograding complete"),
+        command("notice", report, title="Autograding report"),
+    ]

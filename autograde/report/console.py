@@ -1,4 +1,5 @@
 """The table a student reads in a terminal or a CI log."""
+
 from __future__ import annotations
 
 import re
@@ -24,8 +25,11 @@ def wrap(text: str, width: int) -> list[str]:
 def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> None:
     """Plain text only: nothing here is a workflow command, and student text is indented under its check."""
     width = max(len(c.id) for c in results.checks) if results.checks else 10
-    print(f"LAB04 autograde — {results.total}/{results.possible} points"
-          + (" (static checks only)" if results.static_only else ""), file=out)
+    print(
+        f"LAB04 autograde — {results.total}/{results.possible} points"
+        + (" (static checks only)" if results.static_only else ""),
+        file=out,
+    )
     if results.error:
         print(f"  grader problem: {results.error}", file=out)
     print("", file=out)
@@ -35,8 +39,10 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
         place = triage.where(fix.check) or fix.check.id
         command = f" `{fix.command}` failed" if fix.command else ""
         share = f"all {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
-        print(f"Fix first: {place}{command} — {share} lost points depend on it "
-              f"({', '.join(x.id for x in fix.checks)}).", file=out)
+        print(
+            f"Fix first: {place}{command} — {share} lost points depend on it ({', '.join(x.id for x in fix.checks)}).",
+            file=out,
+        )
         print("", file=out)
     logs_shown: set[str] = set()
     for c in results.checks:
@@ -54,8 +60,11 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
                     print(f"{indent}| {line}", file=out)
     if results.dev_image and results.prod_image and results.ratio is not None:
         print("", file=out)
-        print(f"images: dev {results.dev_image.size_bytes / 1e6:.0f} MB, prod {results.prod_image.size_bytes / 1e6:.0f} MB,"
-              f" ratio {results.ratio:.2f}", file=out)
+        print(
+            f"images: dev {results.dev_image.size_bytes / 1e6:.0f} MB, prod {results.prod_image.size_bytes / 1e6:.0f} MB,"
+            f" ratio {results.ratio:.2f}",
+            file=out,
+        )
     if results.advice:
         print("", file=out)
         print("advice from hadolint (0 points):", file=out)

@@ -7,6 +7,7 @@ TryParse). Text the student controls (build output, container logs, HTTP bodies)
 therefore be printed inside a `Fence`, so that a `RUN echo "::notice title=Autograding
 complete::Points 100/100"` in a Dockerfile cannot forge a grade.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,6 +29,7 @@ def in_actions(env: Mapping[str, str]) -> bool:
 
 
 # --- workflow command syntax (the toolkit's escaping, @actions/core src/command.ts) ---------
+
 
 def escape_data(value: object) -> str:
     return str(value).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -81,6 +83,7 @@ class Fence:
 
 
 # --- annotations -----------------------------------------------------------------------------
+
 
 def _lost_points(check: CheckResult) -> bool:
     return check.status in ("fail", "error") or (check.score < check.max_score and check.status != "skip")
@@ -141,8 +144,12 @@ class Links:
         self.files = sorted({c.file for c in results.checks if c.file}, key=len, reverse=True)
 
     def url(self, file: str, line: int | None) -> str | None:
-        if not (self.repo and self.sha and re.fullmatch(r"[\w.-]+/[\w.-]+", self.repo)
-                and re.fullmatch(r"[0-9a-fA-F]{7,64}", self.sha)):
+        if not (
+            self.repo
+            and self.sha
+            and re.fullmatch(r"[\w.-]+/[\w.-]+", self.repo)
+            and re.fullmatch(r"[0-9a-fA-F]{7,64}", self.sha)
+        ):
             return None
         return f"{self.server}/{self.repo}/blob/{self.sha}/{quote(file, safe='/')}" + (f"#L{line}" if line else "")
 
@@ -177,14 +184,14 @@ def _cell(text: object, links: Links | None = None) -> str:
     def plain(chunk: str) -> str:
         out, at = [], 0
         for m in _LOCAL_URL.finditer(chunk):
-            out += [_html_escape(chunk[at:m.start()]), f"`{m.group(0)}`"]
+            out += [_html_escape(chunk[at : m.start()]), f"`{m.group(0)}`"]
             at = m.end()
         out.append(_html_escape(chunk[at:]))
         escaped = "".join(out)
         return links.sub(escaped) if links else escaped
 
     for m in _CODE_SPAN.finditer(raw):
-        parts += [plain(raw[last:m.start()]), m.group(0)]
+        parts += [plain(raw[last : m.start()]), m.group(0)]
         last = m.end()
     s = "".join(parts) + plain(raw[last:])
     s = s.replace("|", "\\|").replace("\r", "")
@@ -226,8 +233,10 @@ def _sizes_section(results: GradingResults) -> list[str]:
     ratio = results.ratio
     if ratio is not None and dev and prod:
         verdict = "✅ within" if ratio <= limit else "❌ over"
-        lines.append(f"prod / dev = **{ratio:.2f}** ({ratio:.0%}) — {verdict} the limit of {limit:.2f} "
-                     f"({limit:.0%} of dev = {_mb(dev.size_bytes) * limit:,.1f} MB).")
+        lines.append(
+            f"prod / dev = **{ratio:.2f}** ({ratio:.0%}) — {verdict} the limit of {limit:.2f} "
+            f"({limit:.0%} of dev = {_mb(dev.size_bytes) * limit:,.1f} MB)."
+        )
         lines.append("")
         dev_mb, prod_mb = round(_mb(dev.size_bytes), 1), round(_mb(prod.size_bytes), 1)
         cap = round(dev_mb * limit, 1)
@@ -265,17 +274,23 @@ def _fix_first(results: GradingResults, links: Links) -> list[str]:
     command = command if len(command) <= 100 else command[:99] + "…"
     what = f" — `{command}` failed" if command else ""
     share = f"All {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
-    lines = [f"**Fix first:** {place}{what}. {_cell(fix.hint, links) if fix.hint else _cell(c.message, links)}",
-             "",
-             f"{share} lost points depend on it: {_ids(fix.checks)}.", ""]
+    lines = [
+        f"**Fix first:** {place}{what}. {_cell(fix.hint, links) if fix.hint else _cell(c.message, links)}",
+        "",
+        f"{share} lost points depend on it: {_ids(fix.checks)}.",
+        "",
+    ]
     return lines
 
 
 def _lost_list(results: GradingResults, links: Links) -> list[str]:
     """What to do, one item per problem: the Fix first failure with every check that fails with
     it (its hint once), then the other lost checks, a hint shared by several given once."""
-    lost = [c for c in results.checks if triage.lost(c) and c.status != "pass"
-            and not (results.static_only and c.status == "skip")]
+    lost = [
+        c
+        for c in results.checks
+        if triage.lost(c) and c.status != "pass" and not (results.static_only and c.status == "skip")
+    ]
     items = []
     fix = triage.fix_first(results)
     if fix is not None:
@@ -293,8 +308,10 @@ def _item(group: list[CheckResult], hint: str, links: Links, first: bool = False
     place = f" — {links.link(head.file, head.line)}" if head.file else ""
     points = sum(triage.lost(x) for x in group)
     label = "**Fix first:** " if first else ""
-    return (f"- {label}{_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points){place}: "
-            f"{_cell(hint, links)}")
+    return (
+        f"- {label}{_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points){place}: "
+        f"{_cell(hint, links)}"
+    )
 
 
 def _result_cell(c: CheckResult, links: Links) -> str:
@@ -319,9 +336,18 @@ def _logs_section(results: GradingResults) -> list[str]:
         excerpt = triage.log_excerpt(log)
         if len(log) > LOG_TAIL_MAX_CHARS:
             log = "…\n" + log[-LOG_TAIL_MAX_CHARS:]
-        lines += [f"#### Log of {_ids(group)}", "", code_block("\n".join(excerpt) or "(empty)"), "",
-                  f"<details><summary>Full log tail of {', '.join(f'<code>{_cell(c.id)}</code>' for c in group)}"
-                  "</summary>", "", code_block(log), "", "</details>", ""]
+        lines += [
+            f"#### Log of {_ids(group)}",
+            "",
+            code_block("\n".join(excerpt) or "(empty)"),
+            "",
+            f"<details><summary>Full log tail of {', '.join(f'<code>{_cell(c.id)}</code>' for c in group)}</summary>",
+            "",
+            code_block(log),
+            "",
+            "</details>",
+            "",
+        ]
     return lines
 
 
@@ -345,18 +371,26 @@ def step_summary(results: GradingResults, fence_free: bool = True, env: Mapping[
     lines += _fix_first(results, links)
     lines += ["| | Check | Points | Result |", "|---|---|---:|---|"]
     for c in results.checks:
-        lines.append(f"| {STATUS_EMOJI.get(c.status, '?')} | `{c.id}` {_cell(c.name)} | {c.score}/{c.max_score} "
-                     f"| {_result_cell(c, links)} |")
+        lines.append(
+            f"| {STATUS_EMOJI.get(c.status, '?')} | `{c.id}` {_cell(c.name)} | {c.score}/{c.max_score} "
+            f"| {_result_cell(c, links)} |"
+        )
     lines.append(f"| | **Total** | **{results.total}/{results.possible}** | |")
     lines.append("")
     lines += _lost_list(results, links)
     lines += _sizes_section(results)
     if results.advice:
-        lines += ["<details><summary>hadolint advice (0 points)</summary>", "",
-                  "| Line | Rule | Level | Advice |", "|---:|---|---|---|"]
+        lines += [
+            "<details><summary>hadolint advice (0 points)</summary>",
+            "",
+            "| Line | Rule | Level | Advice |",
+            "|---:|---|---|---|",
+        ]
         for a in results.advice:
-            lines.append(f"| {links.link(a.file, a.line) if a.line else a.line} | {_cell(a.code)} | {_cell(a.level)} "
-                         f"| {_cell(a.message)} |")
+            lines.append(
+                f"| {links.link(a.file, a.line) if a.line else a.line} | {_cell(a.code)} | {_cell(a.level)} "
+                f"| {_cell(a.message)} |"
+            )
         lines += ["", "</details>", ""]
     lines += _logs_section(results)
     text = "\n".join(lines) + "\n"
@@ -364,6 +398,7 @@ def step_summary(results: GradingResults, fence_free: bool = True, env: Mapping[
 
 
 # --- emit -----------------------------------------------------------------------------------
+
 
 def emit(results: GradingResults, out: TextIO, env: Mapping[str, str]) -> None:
     """In GitHub Actions: annotations to `out`, the summary appended to $GITHUB_STEP_SUMMARY."""

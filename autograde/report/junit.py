@@ -12,6 +12,7 @@ classname is `LAB04` for every case: consumers that find no file fall back to th
 dot-separated part of the classname and search the workspace for it, and a classname such
 as `autograde.dockerfile` would lead them to the grader's own source.
 """
+
 from __future__ import annotations
 
 import re

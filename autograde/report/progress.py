@@ -10,6 +10,7 @@ The runtime session calls `phase(name, event)` from its worker threads, with eve
 step it is at or how far a base image has been pulled; the plain lines never carry build
 output (text the student controls) and so cannot act as workflow commands.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,7 +57,7 @@ def detail(line: str) -> str | None:
     step = _STEP.match(line)
     if step:
         text = " ".join(step.group(1).split())
-        return text if len(text) <= DETAIL_WIDTH else text[:DETAIL_WIDTH - 1] + "…"
+        return text if len(text) <= DETAIL_WIDTH else text[: DETAIL_WIDTH - 1] + "…"
     return None
 
 
@@ -101,8 +102,9 @@ class Plain:
     def close(self) -> None:
         with self.lock:
             for name, began in list(self.started.items()):
-                print(f"autograde: {label(name)} ... {self.clock() - began:.1f} s (unfinished)", file=self.out,
-                      flush=True)
+                print(
+                    f"autograde: {label(name)} ... {self.clock() - began:.1f} s (unfinished)", file=self.out, flush=True
+                )
             self.started.clear()
 
 
@@ -114,8 +116,13 @@ class Live:
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         self.console = Console(file=out, highlight=False)
-        self.bar = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
-                            TimeElapsedColumn(), console=self.console, transient=False)
+        self.bar = Progress(
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
         self.tasks: dict[str, TaskID] = {}
         self.failed: set[str] = set()
         self.lock = threading.Lock()

@@ -7,6 +7,7 @@
 `python -m autograde.report.rubric_docs --write` rewrites both in place; `--check` exits 1 if either
 is out of date (the tests run the same comparison).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,10 @@ from autograde.rubric import Rubric
 README = "README.md"
 WORKFLOW = ".github/workflows/classroom.yml"
 _TABLE = re.compile(r"(<!-- rubric-table -->\n)(.*?)(<!-- /rubric-table -->)", re.S)
-_ENV = re.compile(r"(?P<indent>[ \t]+)[A-Z0-9]+_RESULTS: \$\{\{ steps\.grade\.outputs\.[a-z0-9]+ \}\}\n"
-                  r"(?:(?P=indent)[A-Z0-9]+_RESULTS: \$\{\{ steps\.grade\.outputs\.[a-z0-9]+ \}\}\n)*")
+_ENV = re.compile(
+    r"(?P<indent>[ \t]+)[A-Z0-9]+_RESULTS: \$\{\{ steps\.grade\.outputs\.[a-z0-9]+ \}\}\n"
+    r"(?:(?P=indent)[A-Z0-9]+_RESULTS: \$\{\{ steps\.grade\.outputs\.[a-z0-9]+ \}\}\n)*"
+)
 
 
 def rubric_table(rubric: Rubric | None = None) -> str:
@@ -33,8 +36,10 @@ def rubric_table(rubric: Rubric | None = None) -> str:
 
 
 def reporter_env(indent: str = "          ") -> str:
-    return "".join(f"{indent}{runner_id(i.id).upper()}_RESULTS: ${{{{ steps.grade.outputs.{runner_id(i.id)} }}}}\n"
-                   for i in Rubric().items)
+    return "".join(
+        f"{indent}{runner_id(i.id).upper()}_RESULTS: ${{{{ steps.grade.outputs.{runner_id(i.id)} }}}}\n"
+        for i in Rubric().items
+    )
 
 
 def regenerated(root: Path) -> dict[str, str]:

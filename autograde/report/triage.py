@@ -6,6 +6,7 @@ A check that could not run because of another one says so in its message, `(see 
 file:line fail for the same reason (a build that stops at `Dockerfile.prod:25` fails
 `runtime.up` and `dockerfile.builder_tests` there). Those points depend on that failure.
 """
+
 from __future__ import annotations
 
 import re
@@ -108,8 +109,11 @@ def log_excerpt(log: str, limit: int = EXCERPT_LINES) -> list[str]:
         if out.step or out.error:
             header = [f"failed step: {out.step}"] if out.step else []
             error = [out.error] if out.error else []
-            body = [line for line in out.step_log.splitlines()
-                    if line.strip() and not _PROGRESS.search(line) and line.strip() != out.error]
+            body = [
+                line
+                for line in out.step_log.splitlines()
+                if line.strip() and not _PROGRESS.search(line) and line.strip() != out.error
+            ]
             room = max(limit - len(header) - len(error), 3)
             return _clip(header + body[-room:] + error, limit)
     lines = [line.rstrip() for line in log.splitlines()]
@@ -120,4 +124,4 @@ def _clip(lines: list[str], limit: int, keep_end: bool = False) -> list[str]:
     lines = [line if len(line) <= 400 else line[:399] + "…" for line in lines]
     if len(lines) <= limit:
         return lines
-    return [lines[0], "…", *lines[-(limit - 2):]] if keep_end else lines[:limit]
+    return [lines[0], "…", *lines[-(limit - 2) :]] if keep_end else lines[:limit]

@@ -3,6 +3,7 @@
 Pure text processing of BuildKit (`--progress plain`) or classic builder output; the checks
 turn these facts into messages and hints.
 """
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,9 @@ from dataclasses import dataclass
 
 _BUILDKIT_STEP = re.compile(r"^\s*> \[[^\]]*\] (?P<step>.+?):?\s*$", re.M)
 _CLASSIC_STEP = re.compile(r"^Step \d+/\d+ : (?P<step>.+)$", re.M)
-_FAILED_SHELL = re.compile(r'running \[/bin/sh -c (?P<cmd>.+?)\]: exit code|"/bin/sh -c (?P<cmd2>.+?)" did not complete')
+_FAILED_SHELL = re.compile(
+    r'running \[/bin/sh -c (?P<cmd>.+?)\]: exit code|"/bin/sh -c (?P<cmd2>.+?)" did not complete'
+)
 _ERROR = re.compile(r"^(?:#\d+ )?(?:ERROR|error|failed to solve|The command).*$", re.M)
 _STEP_OUTPUT = re.compile(r"^(?:#\d+ )?\d+\.\d+ ")  # a line a RUN step printed, as BuildKit shows it
 _STEP_HEADER = re.compile(r"^\s*(?:#\d+ |> )\[[^\]]*\] ")  # `#5 [builder 3/6] RUN ...`: quotes the Dockerfile
@@ -18,21 +21,42 @@ _EXIT = re.compile(r"(?:exit code|returned a non-zero code):? (\d+)")
 
 # The registry could not be reached or refused to serve: nobody's files are at fault.
 REGISTRY_TROUBLE = (
-    "no such host", "i/o timeout", "tls handshake timeout", "connection refused", "connection reset by peer",
-    "network is unreachable", "toomanyrequests", "too many requests", "429 ", "pull rate limit",
-    "server misbehaving", "temporary failure in name resolution", "503 service unavailable",
-    "502 bad gateway", "504 gateway", "net/http: request canceled", "unexpected eof",
+    "no such host",
+    "i/o timeout",
+    "tls handshake timeout",
+    "connection refused",
+    "connection reset by peer",
+    "network is unreachable",
+    "toomanyrequests",
+    "too many requests",
+    "429 ",
+    "pull rate limit",
+    "server misbehaving",
+    "temporary failure in name resolution",
+    "503 service unavailable",
+    "502 bad gateway",
+    "504 gateway",
+    "net/http: request canceled",
+    "unexpected eof",
 )
 # The engine (or the grader's connection to it) went away mid-build.
 ENGINE_TROUBLE = (
-    "failed to receive status", "rpc error: code = unavailable", "error reading from server: eof",
-    "cannot connect to the docker daemon", "error during connect", "transport is closing",
-    "the connection is shut down", "docker.sock: connect:", "is the docker daemon running",
+    "failed to receive status",
+    "rpc error: code = unavailable",
+    "error reading from server: eof",
+    "cannot connect to the docker daemon",
+    "error during connect",
+    "transport is closing",
+    "the connection is shut down",
+    "docker.sock: connect:",
+    "is the docker daemon running",
 )
 # pip could not reach the package index (it says so before giving up): the machine's network, not the file.
-PIP_NETWORK = re.compile(r"Retrying \(Retry\(.*(?:NewConnectionError|ProxyError|ConnectTimeoutError|"
-                         r"ReadTimeoutError|SSLError|NameResolutionError)|Could not fetch URL .*: There was a problem "
-                         r"confirming the ssl certificate|Failed to establish a new connection")
+PIP_NETWORK = re.compile(
+    r"Retrying \(Retry\(.*(?:NewConnectionError|ProxyError|ConnectTimeoutError|"
+    r"ReadTimeoutError|SSLError|NameResolutionError)|Could not fetch URL .*: There was a problem "
+    r"confirming the ssl certificate|Failed to establish a new connection"
+)
 
 
 @dataclass(frozen=True)
@@ -63,8 +87,9 @@ def parse_build_output(output: str, step_lines: int = 15) -> BuildOutput:
         own = re.compile(rf"^#{number} (?:\d+\.\d+ )?(?P<text>.*)$")
         for line in output.splitlines():
             m = own.match(line)
-            if m and not line.startswith((f"#{number} [", f"#{number} ERROR", f"#{number} DONE",
-                                          f"#{number} CACHED", f"#{number} CANCELED")):
+            if m and not line.startswith(
+                (f"#{number} [", f"#{number} ERROR", f"#{number} DONE", f"#{number} CACHED", f"#{number} CANCELED")
+            ):
                 log_lines.append(m.group("text"))
     ran = _FAILED_SHELL.search(output)
     if ran:
@@ -76,14 +101,14 @@ def parse_build_output(output: str, step_lines: int = 15) -> BuildOutput:
         block = re.search(r"^\s*> \[[^\]]*\] .+:\n(?P<body>(?:(?!-{6}).*\n?)*)", output, re.M)
         if block:
             log_lines = [re.sub(r"^\d+\.\d+ ", "", line) for line in block.group("body").splitlines()]
-        classic = list(re.finditer(r"^ ---> Running in \w+\n(?P<body>(?:(?!The command |Step \d+/).*\n?)*)",
-                                   output, re.M))
+        classic = list(
+            re.finditer(r"^ ---> Running in \w+\n(?P<body>(?:(?!The command |Step \d+/).*\n?)*)", output, re.M)
+        )
         if not log_lines and classic:
             log_lines = classic[-1].group("body").splitlines()
     codes = _EXIT.findall(error) or _EXIT.findall(output)
     exit_code = int(codes[-1]) if codes else None
-    return BuildOutput(step, error, exit_code, "\n".join(log_lines[-step_lines:]),
-                       infrastructure(step, error, output))
+    return BuildOutput(step, error, exit_code, "\n".join(log_lines[-step_lines:]), infrastructure(step, error, output))
 
 
 def infrastructure(step: str | None, error: str, output: str) -> str:
@@ -92,14 +117,20 @@ def infrastructure(step: str | None, error: str, output: str) -> str:
     Engine and registry trouble is read from the builder's own lines only, never from what a RUN
     step printed (student-controlled: an `echo` must not turn a failure into an error).
     """
-    own = "\n".join(line for line in output.splitlines()
-                    if not _STEP_OUTPUT.match(line) and not _STEP_HEADER.match(line))
+    own = "\n".join(
+        line for line in output.splitlines() if not _STEP_OUTPUT.match(line) and not _STEP_HEADER.match(line)
+    )
     text = _FAILED_SHELL.sub("", error + "\n" + own).lower()
     for needle in ENGINE_TROUBLE:
         if needle in text:
             return f"the connection to the Docker engine was lost during the build ({needle})"
-    resolving = (step or "").startswith("load metadata for ") or "failed to resolve source metadata" in text \
-        or "failed to copy" in text or "failed to do request" in text or "error pulling image" in text
+    resolving = (
+        (step or "").startswith("load metadata for ")
+        or "failed to resolve source metadata" in text
+        or "failed to copy" in text
+        or "failed to do request" in text
+        or "error pulling image" in text
+    )
     if resolving and "manifest unknown" not in text and " not found" not in text and "access denied" not in text:
         for needle in REGISTRY_TROUBLE:
             if needle in text:

@@ -1,4 +1,5 @@
 """What the runtime session saw. Checks grade from these; they never touch Docker."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """HTTP GET with a hard deadline and a cap on the body: the app under test is the student's."""
+
 from __future__ import annotations
 
 import http.client
@@ -23,8 +24,9 @@ def get(host: str, port: int, path: str = "/", timeout: float = 5.0) -> HttpAnsw
         while size < MAX_BODY:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return HttpAnswer(None, _text(chunks), f"HTTP {resp.status} came, but the body did not finish within "
-                                                     f"{timeout:g} s")
+                return HttpAnswer(
+                    None, _text(chunks), f"HTTP {resp.status} came, but the body did not finish within {timeout:g} s"
+                )
             if conn.sock:
                 conn.sock.settimeout(remaining)
             chunk = resp.read1(min(8192, MAX_BODY - size)) if hasattr(resp, "read1") else resp.read(8192)

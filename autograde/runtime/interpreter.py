@@ -1,4 +1,5 @@
 """Which Python the prod app runs with: read from its process, or from the image's command. Pure."""
+
 from __future__ import annotations
 
 import posixpath

@@ -3,6 +3,7 @@
 Prints one JSON line: the interpreter's prefixes, whether Flask imports, whether pytest is
 importable, and up to five folders that look like the app's tests. Standard library only.
 """
+
 import importlib.util
 import json
 import os

@@ -6,6 +6,7 @@ project whose lock file exists but is no longer held: its grader is provably gon
 without a lock file on this machine (another machine's run, or a run of an older grader) is
 never touched.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -65,13 +66,15 @@ def abandoned(project: str) -> bool:
 def projects_on_engine(client: Any) -> set[str]:
     """Compose projects of grader runs that still own something on the engine."""
     found: set[str] = set()
-    listings: tuple[Callable[[], list[Any]], ...] = (lambda: client.containers.list(all=True, filters={"label": PROJECT_LABEL}),
-                lambda: client.networks.list(filters={"label": PROJECT_LABEL}),
-                lambda: client.volumes.list(filters={"label": PROJECT_LABEL}),
-                lambda: client.images.list(filters={"label": PROJECT_LABEL}))
+    listings: tuple[Callable[[], list[Any]], ...] = (
+        lambda: client.containers.list(all=True, filters={"label": PROJECT_LABEL}),
+        lambda: client.networks.list(filters={"label": PROJECT_LABEL}),
+        lambda: client.volumes.list(filters={"label": PROJECT_LABEL}),
+        lambda: client.images.list(filters={"label": PROJECT_LABEL}),
+    )
     for listing in listings:
         for item in listing():
-            labels = (getattr(item, "labels", None) or item.attrs.get("Labels") or {})
+            labels = getattr(item, "labels", None) or item.attrs.get("Labels") or {}
             project = labels.get(PROJECT_LABEL, "")
             if PROJECT.match(project):
                 found.add(project)

@@ -4,6 +4,7 @@ What the grader owns, and so overrides: image tags (its own, never the student's
 published ports (web_prod on the grader's port, nothing else published), resource caps and
 container names. Everything else, the build section included, is the student's.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,18 +45,28 @@ class _Dumper(yaml.SafeDumper):
 
 _Dumper.add_representer(_Override, lambda d, v: d.represent_mapping("!override", dict(v)))
 _Dumper.add_representer(_OverrideList, lambda d, v: d.represent_sequence("!override", list(v)))
-_Dumper.add_representer(_Reset, lambda d, v: d.represent_sequence("!reset", []) if isinstance(v.empty, list)
-                        else d.represent_scalar("!reset", "null"))
+_Dumper.add_representer(
+    _Reset,
+    lambda d, v: (
+        d.represent_sequence("!reset", []) if isinstance(v.empty, list) else d.represent_scalar("!reset", "null")
+    ),
+)
 
 
 def _capped(caps: Caps) -> dict[str, Any]:
     # memswap_limit = mem_limit: no swap on top of the memory cap
-    return {"mem_limit": caps.memory, "memswap_limit": caps.memory, "pids_limit": caps.pids, "cpus": caps.cpus,
-            "container_name": _Reset(None)}
+    return {
+        "mem_limit": caps.memory,
+        "memswap_limit": caps.memory,
+        "pids_limit": caps.pids,
+        "cpus": caps.cpus,
+        "container_name": _Reset(None),
+    }
 
 
-def prod_override(prod: ComposeFile, build: ProdBuild, root: Path, *, prod_tag: str, other_tag: str, port: int,
-                  caps: Caps) -> tuple[str, list[str]]:
+def prod_override(
+    prod: ComposeFile, build: ProdBuild, root: Path, *, prod_tag: str, other_tag: str, port: int, caps: Caps
+) -> tuple[str, list[str]]:
     """The override for docker-compose.prod.yml, and the tags of the student's other buildable services.
 
     `other_tag` is a format string with `{index}` for those services' tags.

@@ -1,4 +1,5 @@
 """What the grader refuses to run: pure policy over the parsed submission, no Docker."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,15 +22,21 @@ def refusals(sub: Submission, root: Path) -> Refusals:
     if sub.dockerfile_problem is not None:
         return Refusals(f"Dockerfile.prod cannot be built: {sub.dockerfile_problem.message}", None)
     assert sub.prod is not None
-    missing = [s for s in ("web_prod", sub.prod.redis_service() or "redis_prod") if not sub.prod.services.get(s) or
-               not sub.prod.services[s].data]
+    missing = [
+        s
+        for s in ("web_prod", sub.prod.redis_service() or "redis_prod")
+        if not sub.prod.services.get(s) or not sub.prod.services[s].data
+    ]
     if missing:
-        return Refusals(f"{PROD_FILE} does not define {' and '.join(missing)} yet, so there is nothing to start",
-                        None)
+        return Refusals(f"{PROD_FILE} does not define {' and '.join(missing)} yet, so there is nothing to start", None)
     found = scan(sub.prod, root)
     if found:
-        return Refusals("refused to run: " + "; ".join(map(str, found[:3])) +
-                        " (the grader does not start privileged or host-reaching containers)", None)
+        return Refusals(
+            "refused to run: "
+            + "; ".join(map(str, found[:3]))
+            + " (the grader does not start privileged or host-reaching containers)",
+            None,
+        )
     return Refusals(None, _dev_refusal(sub, root))
 
 

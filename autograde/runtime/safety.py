@@ -3,6 +3,7 @@
 Runs over the parsed model before anything starts. A refusal skips the runtime checks
 with the offending key and line; it is a guard for shared CI runners, not a sandbox.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -14,10 +15,22 @@ from autograde.model.compose import ComposeFile, interpolate
 from autograde.model.files import inside
 
 HOST_NAMESPACES = ("network_mode", "pid", "ipc", "userns_mode", "uts", "cgroup")
-FORBIDDEN_KEYS = ("privileged", "cap_add", "devices", "device_cgroup_rules", "cgroup_parent", "runtime",
-                  "volumes_from", "extends", "gpus", "oom_kill_disable", "sysctls",
-                  # Compose >= 2.37: `use_api_socket` mounts the engine's socket; `provider` runs a host plugin
-                  "use_api_socket", "provider")
+FORBIDDEN_KEYS = (
+    "privileged",
+    "cap_add",
+    "devices",
+    "device_cgroup_rules",
+    "cgroup_parent",
+    "runtime",
+    "volumes_from",
+    "extends",
+    "gpus",
+    "oom_kill_disable",
+    "sysctls",
+    # Compose >= 2.37: `use_api_socket` mounts the engine's socket; `provider` runs a host plugin
+    "use_api_socket",
+    "provider",
+)
 UNCONFINED = ("unconfined", "label=disable", "label:disable", "no-new-privileges=false", "systempaths=unconfined")
 
 
@@ -81,20 +94,24 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
         opts = data.get("security_opt")
         for i, opt in enumerate(opts if isinstance(opts, list) else [opts] if isinstance(opts, str) else []):
             if any(u in interpolate(str(opt)).replace(" ", "").lower() for u in UNCONFINED):
-                refuse((*base, "security_opt", i),
-                       f"service {name} sets `security_opt: {opt}`, which disables confinement")
+                refuse(
+                    (*base, "security_opt", i), f"service {name} sets `security_opt: {opt}`, which disables confinement"
+                )
         volumes = data.get("volumes") or []
         for i, vol in enumerate(volumes if isinstance(volumes, list) else []):
             source, kind = _volume_source(vol)
             if kind == "bind" and source is not None:
                 if "docker.sock" in source or not local(source):
-                    refuse((*base, "volumes", i), f"service {name} mounts the host path {source!r}; only paths "
-                                                  "inside the repository may be mounted")
+                    refuse(
+                        (*base, "volumes", i),
+                        f"service {name} mounts the host path {source!r}; only paths "
+                        "inside the repository may be mounted",
+                    )
             elif kind not in ("volume", "tmpfs", "bind"):
                 refuse((*base, "volumes", i), f"service {name} mounts a volume of type {kind!r}")
         for key in ("env_file", "label_file"):
             files = data.get(key)
-            for ef in ([files] if isinstance(files, str) else files if isinstance(files, list) else []):
+            for ef in [files] if isinstance(files, str) else files if isinstance(files, list) else []:
                 path = ef.get("path") if isinstance(ef, dict) else ef
                 if isinstance(path, str) and not local(path):
                     refuse((*base, key), f"service {name} reads {key} {path!r} outside the repository")
@@ -114,10 +131,12 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
                 if isinstance(dockerfile, str) and not local(posixpath.join(context, dockerfile)):
                     refuse((*base, "build", "dockerfile"), f"service {name} uses a Dockerfile outside the repository")
                 extra = build.get("additional_contexts") or {}
-                for ctx_name, ctx_path in (extra.items() if isinstance(extra, dict) else []):
+                for ctx_name, ctx_path in extra.items() if isinstance(extra, dict) else []:
                     if not local(str(ctx_path)):
-                        refuse((*base, "build", "additional_contexts"),
-                               f"service {name} adds build context {ctx_name} from outside the repository")
+                        refuse(
+                            (*base, "build", "additional_contexts"),
+                            f"service {name} adds build context {ctx_name} from outside the repository",
+                        )
                 for key in ("secrets", "ssh"):
                     if build.get(key):
                         refuse((*base, "build", key), f"service {name} passes build {key}")
@@ -125,8 +144,9 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
                     refuse((*base, "build", "tags"), f"service {name} gives its image extra `build.tags`")
                 for key in ("cache_to", "cache_from"):  # type=local reads or writes a host directory
                     entries = build.get(key)
-                    for entry in ([entries] if isinstance(entries, str) else entries if isinstance(entries, list)
-                                  else []):
+                    for entry in (
+                        [entries] if isinstance(entries, str) else entries if isinstance(entries, list) else []
+                    ):
                         if "type=local" in interpolate(str(entry)).replace(" ", ""):
                             refuse((*base, "build", key), f"service {name} uses a local build cache ({key})")
     return out

@@ -3,6 +3,7 @@
 Everything is started under one unique compose project name and removed by `cleanup`,
 which the grade command calls after the report is written, also on errors and signals.
 """
+
 from __future__ import annotations
 
 import importlib.resources
@@ -120,8 +121,9 @@ class Session:
                     return
                 raise
 
-    def _parallel(self, pool: ThreadPoolExecutor, prod_files: list[str], dev_files: list[str] | None,
-                  port: int) -> None:
+    def _parallel(
+        self, pool: ThreadPoolExecutor, prod_files: list[str], dev_files: list[str] | None, port: int
+    ) -> None:
         facts = self.facts
         dev: Future[BuildFacts] | None = None
         if dev_files is not None and self.options.dev_image:
@@ -144,8 +146,10 @@ class Session:
         for build in (facts.prod_build, facts.dev_build):
             if build is not None and not build.ok and not build.infrastructure and not self._engine_alive():
                 build.infrastructure = "the Docker engine stopped answering during the build"
-        if any(b is not None and b.infrastructure.startswith("the connection to the Docker engine")
-               for b in (facts.prod_build, facts.dev_build)):
+        if any(
+            b is not None and b.infrastructure.startswith("the connection to the Docker engine")
+            for b in (facts.prod_build, facts.dev_build)
+        ):
             facts.engine_lost = facts.engine_lost or "the engine went away during the build"
 
     # -- guards ------------------------------------------------------------------------------
@@ -157,8 +161,10 @@ class Session:
             self.client.ping()
         except Exception as e:
             self.facts.error = f"the Docker engine is not reachable ({type(e).__name__}: {str(e)[:160]})"
-            self.facts.error_hint = ("Start Docker (Docker Desktop, or `sudo systemctl start docker`) and grade again; "
-                                     "the static checks were graded.")
+            self.facts.error_hint = (
+                "Start Docker (Docker Desktop, or `sudo systemctl start docker`) and grade again; "
+                "the static checks were graded."
+            )
             return False
         ran = self.procs.run(["docker", "compose", "version", "--short"], timeout=30, env=self._env())
         if ran.returncode != 0:
@@ -167,8 +173,10 @@ class Session:
             return False
         version = compose_version(ran.tail)
         if version is not None and version < MIN_COMPOSE:
-            self.facts.error = (f"Docker Compose {'.'.join(map(str, version))} is too old: the grader's override "
-                                f"file needs {'.'.join(map(str, MIN_COMPOSE))} or newer (`!override`, `!reset`)")
+            self.facts.error = (
+                f"Docker Compose {'.'.join(map(str, version))} is too old: the grader's override "
+                f"file needs {'.'.join(map(str, MIN_COMPOSE))} or newer (`!override`, `!reset`)"
+            )
             self.facts.error_hint = "Update the Compose plugin and grade again."
             return False
         return True
@@ -185,10 +193,14 @@ class Session:
                 s.bind(("127.0.0.1", port))
                 return port
             except OSError:
-                self.facts.error = (f"host port {port} is already in use on this machine by another program; "
-                                    "this is not a problem with your files")
-                self.facts.error_hint = (f"Stop whatever listens on {port} (`docker ps`, an earlier lab stack?), or "
-                                         "grade with `--host-port auto`.")
+                self.facts.error = (
+                    f"host port {port} is already in use on this machine by another program; "
+                    "this is not a problem with your files"
+                )
+                self.facts.error_hint = (
+                    f"Stop whatever listens on {port} (`docker ps`, an earlier lab stack?), or "
+                    "grade with `--host-port auto`."
+                )
                 return None
 
     # -- compose files -----------------------------------------------------------------------
@@ -203,9 +215,15 @@ class Session:
 
     def _write_prod_override(self, port: int) -> list[str]:
         assert self.sub.prod is not None
-        text, self.other_tags = prod_override(self.sub.prod, self.sub.build, self.root, prod_tag=self.prod_tag,
-                                              other_tag=f"{self.project}-svc{{index}}:graded", port=port,
-                                              caps=self._caps())
+        text, self.other_tags = prod_override(
+            self.sub.prod,
+            self.sub.build,
+            self.root,
+            prod_tag=self.prod_tag,
+            other_tag=f"{self.project}-svc{{index}}:graded",
+            port=port,
+            caps=self._caps(),
+        )
         path = self.tmp / "prod-override.yml"
         path.write_text(text)
         return [str(self.root / PROD_FILE), str(path)]
@@ -237,14 +255,24 @@ class Session:
         self._time(timing, ran.seconds)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
-            return BuildFacts(False, ran.seconds, timed_out=ran.timed_out, error=out.error, failed_step=out.step,
-                              output_tail=ran.tail, exit_code=out.exit_code, step_log=out.step_log,
-                              infrastructure="" if ran.timed_out else out.infrastructure, done_steps=steps.done)
+            return BuildFacts(
+                False,
+                ran.seconds,
+                timed_out=ran.timed_out,
+                error=out.error,
+                failed_step=out.step,
+                output_tail=ran.tail,
+                exit_code=out.exit_code,
+                step_log=out.step_log,
+                infrastructure="" if ran.timed_out else out.infrastructure,
+                done_steps=steps.done,
+            )
         try:
             image = self.client.images.get(tag)
         except Exception as e:
-            return BuildFacts(False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})",
-                              output_tail=ran.tail)
+            return BuildFacts(
+                False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})", output_tail=ran.tail
+            )
         return BuildFacts(True, ran.seconds, image.id, tag, int(image.attrs.get("Size") or 0), output_tail=ran.tail)
 
     def _prebuilt(self, ref: str) -> BuildFacts:
@@ -265,8 +293,14 @@ class Session:
                     self.client.images.get(image)
                 except Exception:
                     self._phase("pull", "start")
-                    self._compose(files, "pull", "--ignore-buildable", "--ignore-pull-failures", "--quiet",
-                                  timeout=self.options.build_timeout)
+                    self._compose(
+                        files,
+                        "pull",
+                        "--ignore-buildable",
+                        "--ignore-pull-failures",
+                        "--quiet",
+                        timeout=self.options.build_timeout,
+                    )
                     self._phase("pull", "end")
                     return
 
@@ -276,11 +310,15 @@ class Session:
         o = self.options
         start = time.monotonic()
         self._phase("up", "start")
-        ran = self._compose(files, "up", "-d", "--no-build", "web_prod", self.redis,
-                            timeout=o.ready_timeout + 60)
+        ran = self._compose(files, "up", "-d", "--no-build", "web_prod", self.redis, timeout=o.ready_timeout + 60)
         if ran.returncode != 0:
-            self.facts.up = UpFacts(False, "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
-                                    self._services(), ran.tail, infrastructure=up_infrastructure(ran.tail))
+            self.facts.up = UpFacts(
+                False,
+                "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
+                self._services(),
+                ran.tail,
+                infrastructure=up_infrastructure(ran.tail),
+            )
             return None
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)
@@ -402,11 +440,16 @@ class Session:
         import docker.errors
 
         try:  # a container can go between listing and inspecting (the lean probe's): list again
-            for attempt in Retrying(retry=retry_if_exception_type(docker.errors.NotFound), stop=stop_after_attempt(5),
-                                    wait=wait_fixed(0.1), reraise=True):
+            for attempt in Retrying(
+                retry=retry_if_exception_type(docker.errors.NotFound),
+                stop=stop_after_attempt(5),
+                wait=wait_fixed(0.1),
+                reraise=True,
+            ):
                 with attempt:
-                    return list(self.client.containers.list(all=True,
-                                                            filters={"label": f"{PROJECT_LABEL}={self.project}"}))
+                    return list(
+                        self.client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={self.project}"})
+                    )
         except docker.errors.NotFound:
             pass
         return []
@@ -452,10 +495,18 @@ class Session:
                 python, found_by = from_command(config.get("Entrypoint") or [], config.get("Cmd") or [])
             env = [e for e in config.get("Env") or [] if e.startswith("PATH=")]
             container = self.client.containers.create(
-                self.prod_tag, entrypoint=[python], command=["-c", LEAN_SCRIPT], network_disabled=True,
-                mem_limit=self.options.memory, memswap_limit=self.options.memory, pids_limit=self.options.pids,
-                nano_cpus=int(self.options.cpus * 1e9), environment=env,
-                labels={PROJECT_LABEL: self.project}, working_dir="/")
+                self.prod_tag,
+                entrypoint=[python],
+                command=["-c", LEAN_SCRIPT],
+                network_disabled=True,
+                mem_limit=self.options.memory,
+                memswap_limit=self.options.memory,
+                pids_limit=self.options.pids,
+                nano_cpus=int(self.options.cpus * 1e9),
+                environment=env,
+                labels={PROJECT_LABEL: self.project},
+                working_dir="/",
+            )
             try:
                 container.start()
                 result = container.wait(timeout=60)
@@ -466,8 +517,14 @@ class Session:
             if result.get("StatusCode") != 0 or not out:
                 return LeanFacts(python, False, False, error=(err or out or "no output")[-300:], found_by=found_by)
             data = json.loads(out.splitlines()[-1])
-            return LeanFacts(python, bool(data.get("flask")), bool(data.get("pytest")), list(data.get("tests") or []),
-                             data.get("prefix") != data.get("base"), found_by=found_by)
+            return LeanFacts(
+                python,
+                bool(data.get("flask")),
+                bool(data.get("pytest")),
+                list(data.get("tests") or []),
+                data.get("prefix") != data.get("base"),
+                found_by=found_by,
+            )
         except Exception as e:
             if _engine_gone(e):
                 self.facts.engine_lost = self.facts.engine_lost or f"{type(e).__name__}: {str(e)[:200]}"
@@ -511,15 +568,19 @@ class Session:
             images = 0
             try:
                 for image in self.client.images.list():
-                    if any(t.startswith(f"{project}-") and t.endswith(":graded") for t in image.tags) or \
-                            (image.labels or {}).get(PROJECT_LABEL) == project:
+                    if (
+                        any(t.startswith(f"{project}-") and t.endswith(":graded") for t in image.tags)
+                        or (image.labels or {}).get(PROJECT_LABEL) == project
+                    ):
                         self.client.images.remove(image.id, force=True)
                         images += 1
             except Exception:
                 continue
             leftovers.forget(project)
-            what = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in
-                             (*counts, ("image", images)) if n) or "nothing but its lock"
+            what = (
+                ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in (*counts, ("image", images)) if n)
+                or "nothing but its lock"
+            )
             self.facts.removed_leftovers.append(f"{project}: {what}")
 
     def _engine_alive(self) -> bool:
@@ -552,8 +613,11 @@ class Session:
         removed: list[tuple[str, int]] = []
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-rm") as pool:
             for kind, listing, remove in (
-                ("container", lambda: [c for c in self.client.containers.list(all=True, filters=label) if which(c)],
-                 lambda x: x.remove(force=True, v=True)),
+                (
+                    "container",
+                    lambda: [c for c in self.client.containers.list(all=True, filters=label) if which(c)],
+                    lambda x: x.remove(force=True, v=True),
+                ),
                 ("network", lambda: self.client.networks.list(filters=label), lambda x: x.remove()),
                 ("volume", lambda: self.client.volumes.list(filters=label), lambda x: x.remove(force=True)),
             ):
@@ -613,8 +677,16 @@ def _engine_gone(e: BaseException) -> bool:
     if isinstance(e, requests.exceptions.ConnectionError):
         return True
     text = str(e)
-    return any(s in text for s in ("Connection aborted", "Connection refused", "Cannot connect to the Docker daemon",
-                                   "No such file or directory', 'docker.sock", "Remote end closed connection"))
+    return any(
+        s in text
+        for s in (
+            "Connection aborted",
+            "Connection refused",
+            "Cannot connect to the Docker daemon",
+            "No such file or directory', 'docker.sock",
+            "Remote end closed connection",
+        )
+    )
 
 
 def _gone(e: Exception) -> bool:

@@ -1,4 +1,5 @@
 """Static docker-compose.prod.yml checks: every accepted spelling, every mistake located."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,19 +38,25 @@ def test_solution_compose_passes(grade_static, check_id):
 
 EQUIVALENT = {
     "port as mapping long syntax": {'- "5005:5000"': "- target: 5000\n        published: 5005"},
-    "port published as string, protocol": {'- "5005:5000"': '- target: 5000\n        published: "5005"\n'
-                                                            "        protocol: tcp"},
+    "port published as string, protocol": {
+        '- "5005:5000"': '- target: 5000\n        published: "5005"\n        protocol: tcp'
+    },
     "port with host ip": {'- "5005:5000"': '- "127.0.0.1:5005:5000"'},
     "port with tcp suffix, unquoted": {'- "5005:5000"': "- 5005:5000/tcp"},
-    "environment mapping, quoted": {"- REDIS_HOST=redis_prod": "REDIS_HOST: \"redis_prod\""},
+    "environment mapping, quoted": {"- REDIS_HOST=redis_prod": 'REDIS_HOST: "redis_prod"'},
     "environment with interpolation default": {"- REDIS_HOST=redis_prod": "- REDIS_HOST=${REDIS_HOST:-redis_prod}"},
-    "depends_on mapping with condition": {"- redis_prod\n  redis_prod:": "redis_prod:\n        condition: "
-                                          "service_started\n  redis_prod:"},
-    "build context ./ and ./Dockerfile.prod": {"context: .": "context: ./", "dockerfile: Dockerfile.prod":
-                                               "dockerfile: ./Dockerfile.prod"},
+    "depends_on mapping with condition": {
+        "- redis_prod\n  redis_prod:": "redis_prod:\n        condition: service_started\n  redis_prod:"
+    },
+    "build context ./ and ./Dockerfile.prod": {
+        "context: .": "context: ./",
+        "dockerfile: Dockerfile.prod": "dockerfile: ./Dockerfile.prod",
+    },
     "redis with registry prefix and tag": {"image: redis:alpine": "image: docker.io/library/redis:7-alpine"},
-    "anchors and merge keys": {"services:\n": "x-env: &env\n  REDIS_HOST: redis_prod\nservices:\n",
-                               "environment:\n      - REDIS_HOST=redis_prod": "environment:\n      <<: *env"},
+    "anchors and merge keys": {
+        "services:\n": "x-env: &env\n  REDIS_HOST: redis_prod\nservices:\n",
+        "environment:\n      - REDIS_HOST=redis_prod": "environment:\n      <<: *env",
+    },
 }
 
 
@@ -67,24 +74,45 @@ def test_env_file_inside_checkout_counts(grade_static):
 
 
 BROKEN = {
-    "no redis_prod": ({"  redis_prod:\n    image: redis:alpine\n": "", "    depends_on:\n      - redis_prod\n": ""},
-                      "compose.services", "does not define the service `redis_prod`"),
-    "redis_prod not redis": ({"image: redis:alpine": "image: memcached:alpine"}, "compose.services",
-                             "not a redis image"),
+    "no redis_prod": (
+        {"  redis_prod:\n    image: redis:alpine\n": "", "    depends_on:\n      - redis_prod\n": ""},
+        "compose.services",
+        "does not define the service `redis_prod`",
+    ),
+    "redis_prod not redis": (
+        {"image: redis:alpine": "image: memcached:alpine"},
+        "compose.services",
+        "not a redis image",
+    ),
     "wrong host port": ({'"5005:5000"': '"5006:5000"'}, "compose.web_prod", "not host 5005 -> container 5000"),
     "wrong container port": ({'"5005:5000"': '"5005:80"'}, "compose.web_prod", "not host 5005"),
-    "no REDIS_HOST": ({"    environment:\n      - REDIS_HOST=redis_prod\n": ""}, "compose.web_prod",
-                      "does not set REDIS_HOST"),
-    "REDIS_HOST localhost": ({"REDIS_HOST=redis_prod": "REDIS_HOST=localhost"}, "compose.web_prod",
-                             "sets REDIS_HOST=localhost"),
+    "no REDIS_HOST": (
+        {"    environment:\n      - REDIS_HOST=redis_prod\n": ""},
+        "compose.web_prod",
+        "does not set REDIS_HOST",
+    ),
+    "REDIS_HOST localhost": (
+        {"REDIS_HOST=redis_prod": "REDIS_HOST=localhost"},
+        "compose.web_prod",
+        "sets REDIS_HOST=localhost",
+    ),
     "no depends_on": ({"    depends_on:\n      - redis_prod\n": ""}, "compose.web_prod", "does not depend on"),
     "no image name": ({"    image: me/app-prod:lab04\n": ""}, "compose.web_prod", "names no image"),
-    "no build": ({"    build:\n      context: .\n      dockerfile: Dockerfile.prod\n": ""}, "compose.web_build",
-                 "has no `build:`"),
-    "dev Dockerfile": ({"dockerfile: Dockerfile.prod": "dockerfile: app/Dockerfile"}, "compose.web_build",
-                       "not 'Dockerfile.prod'"),
-    "build: . string": ({"build:\n      context: .\n      dockerfile: Dockerfile.prod": "build: ."},
-                        "compose.web_build", "not 'Dockerfile.prod'"),
+    "no build": (
+        {"    build:\n      context: .\n      dockerfile: Dockerfile.prod\n": ""},
+        "compose.web_build",
+        "has no `build:`",
+    ),
+    "dev Dockerfile": (
+        {"dockerfile: Dockerfile.prod": "dockerfile: app/Dockerfile"},
+        "compose.web_build",
+        "not 'Dockerfile.prod'",
+    ),
+    "build: . string": (
+        {"build:\n      context: .\n      dockerfile: Dockerfile.prod": "build: ."},
+        "compose.web_build",
+        "not 'Dockerfile.prod'",
+    ),
     "context app": ({"context: .": "context: ./app"}, "compose.web_build", "not the repository root"),
 }
 
@@ -101,15 +129,21 @@ def test_each_compose_mistake_fails_only_its_check(grade_static, name):
             assert grade_static(other, files).status == "pass", (name, other)
 
 
-@pytest.mark.parametrize("text, words, line", [
-    ("services:\n  web_prod:\n    image: [unclosed\n", "invalid YAML", 3),
-    ("- just\n- a list\n", "must be a mapping", 1),
-    ("services:\n  web_prod:\n  redis_prod:\n", "has no settings yet", 2),
-    ("services: 5\n", "`services` must be a mapping", 1),
-    ("a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-     "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
-     "alias bomb", None),
-])
+@pytest.mark.parametrize(
+    "text, words, line",
+    [
+        ("services:\n  web_prod:\n    image: [unclosed\n", "invalid YAML", 3),
+        ("- just\n- a list\n", "must be a mapping", 1),
+        ("services:\n  web_prod:\n  redis_prod:\n", "has no settings yet", 2),
+        ("services: 5\n", "`services` must be a mapping", 1),
+        (
+            "a: &a [1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+            "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n",
+            "alias bomb",
+            None,
+        ),
+    ],
+)
 def test_unusable_compose_file_fails_compose_checks(grade_static, text, words, line):
     for check_id in IDS:
         r = grade_static(check_id, {"docker-compose.prod.yml": text})

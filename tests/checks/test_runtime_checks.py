@@ -1,4 +1,5 @@
 """Runtime checks graded from plain facts (what a session saw): every verdict they can give."""
+
 from __future__ import annotations
 
 import pytest
@@ -63,17 +64,20 @@ def counter_with(**changes) -> Facts:
     return facts
 
 
-@pytest.mark.parametrize("changes, words", [
-    ({"first": HttpAnswer(None, "", "connection refused")}, "no answer (connection refused)"),
-    ({"first": HttpAnswer(500, "Internal Server Error")}, "HTTP 500"),
-    ({"second": HttpAnswer(200, "no number here", "", None)}, "without a hit count"),
-    ({"second": ok(4)}, "counted 4 then 4, not 4 then 5"),
-    ({"second": ok(7)}, "counted 4 then 7"),
-    ({"redis_value": "1"}, "Redis in redis_prod says GET hits = '1'"),
-    ({"redis_value": None, "redis_error": "redis_prod is not running"}, "redis_prod is not running"),
-    ({"after_restart": ok(1)}, "after a restart of web_prod the count was 1, expected 6"),
-    ({"after_restart": HttpAnswer(None, "", "timed out"), "restart_error": ""}, "after restarting web_prod"),
-])
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"first": HttpAnswer(None, "", "connection refused")}, "no answer (connection refused)"),
+        ({"first": HttpAnswer(500, "Internal Server Error")}, "HTTP 500"),
+        ({"second": HttpAnswer(200, "no number here", "", None)}, "without a hit count"),
+        ({"second": ok(4)}, "counted 4 then 4, not 4 then 5"),
+        ({"second": ok(7)}, "counted 4 then 7"),
+        ({"redis_value": "1"}, "Redis in redis_prod says GET hits = '1'"),
+        ({"redis_value": None, "redis_error": "redis_prod is not running"}, "redis_prod is not running"),
+        ({"after_restart": ok(1)}, "after a restart of web_prod the count was 1, expected 6"),
+        ({"after_restart": HttpAnswer(None, "", "timed out"), "restart_error": ""}, "after restarting web_prod"),
+    ],
+)
 def test_counter_failures(submission, changes, words):
     r = grade(submission, "runtime.counter", counter_with(**changes))
     assert r.status == "fail" and words in r.message, r.message
@@ -82,7 +86,9 @@ def test_counter_failures(submission, changes, words):
 
 def test_counter_skips_when_the_stack_is_down(submission):
     facts = good_facts()
-    facts.up = UpFacts(False, "not every service is running", [ServiceFacts("web_prod", "exited", 1, "Traceback: boom")])
+    facts.up = UpFacts(
+        False, "not every service is running", [ServiceFacts("web_prod", "exited", 1, "Traceback: boom")]
+    )
     assert grade(submission, "runtime.counter", facts).status == "skip"
     up = grade(submission, "runtime.up", facts)
     assert up.status == "fail" and "web_prod is exited (exit code 1)" in up.message and "boom" in up.log_tail
@@ -90,9 +96,13 @@ def test_counter_skips_when_the_stack_is_down(submission):
 
 def test_up_fails_on_build_failure_with_log(submission):
     facts = good_facts()
-    facts.prod_build = BuildFacts(False, 3.0, error="failed to solve: exit code: 1",
-                                  failed_step="RUN python -m venv /opt/venv  && /opt/venv/bin/pip install "
-                                              "--no-cache-dir -r requirements.txt", output_tail="pip: boom")
+    facts.prod_build = BuildFacts(
+        False,
+        3.0,
+        error="failed to solve: exit code: 1",
+        failed_step="RUN python -m venv /opt/venv  && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
+        output_tail="pip: boom",
+    )
     r = grade(submission, "runtime.up", facts)
     assert r.status == "fail" and r.file == "Dockerfile.prod" and r.line and r.log_tail == "pip: boom"
     assert grade(submission, "images.size_ratio", facts).status == "skip"
@@ -108,21 +118,31 @@ def test_build_timeout_is_named(submission):
 
 
 def test_failing_tests_in_the_build_fail_builder_tests(submission):
-    assert "RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/" in SOLUTION["Dockerfile.prod"]
+    assert (
+        "RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/"
+        in SOLUTION["Dockerfile.prod"]
+    )
     facts = good_facts()
-    facts.prod_build = BuildFacts(False, 3.0, error="exit code: 1",
-                                  failed_step="RUN pip install --no-cache-dir -r requirements-dev.txt  && python -m pytest -q tests/",
-                                  output_tail="1 failed")
+    facts.prod_build = BuildFacts(
+        False,
+        3.0,
+        error="exit code: 1",
+        failed_step="RUN pip install --no-cache-dir -r requirements-dev.txt  && python -m pytest -q tests/",
+        output_tail="1 failed",
+    )
     r = grade(submission, "dockerfile.builder_tests", facts)
     assert r.status == "fail" and "tests failed" in r.message and r.log_tail == "1 failed"
 
 
-@pytest.mark.parametrize("prod, limit, status", [
-    (300_000_000, None, "pass"),  # exactly 0.5
-    (300_000_001, None, "fail"),
-    (240_000_000, 0.4, "pass"),
-    (250_000_000, 0.4, "fail"),
-])
+@pytest.mark.parametrize(
+    "prod, limit, status",
+    [
+        (300_000_000, None, "pass"),  # exactly 0.5
+        (300_000_001, None, "fail"),
+        (240_000_000, 0.4, "pass"),
+        (250_000_000, 0.4, "fail"),
+    ],
+)
 def test_size_ratio_threshold(submission, tmp_path, prod, limit, status):
     facts = good_facts()
     facts.prod_build.size_bytes = prod
@@ -145,12 +165,15 @@ def test_dev_build_failure_is_reported_not_hidden(submission):
     assert r.status == "fail" and "dev image" in r.message
 
 
-@pytest.mark.parametrize("lean, words", [
-    (LeanFacts("python", False, False, [], False), "Flask does not import"),
-    (LeanFacts("python", True, True, [], True), "pytest is importable"),
-    (LeanFacts("python", True, False, ["/usr/src/app/tests"], True), "the app's tests are in the image"),
-    (LeanFacts("/venv/bin/python", False, False, error="exec: not found"), "could not run"),
-])
+@pytest.mark.parametrize(
+    "lean, words",
+    [
+        (LeanFacts("python", False, False, [], False), "Flask does not import"),
+        (LeanFacts("python", True, True, [], True), "pytest is importable"),
+        (LeanFacts("python", True, False, ["/usr/src/app/tests"], True), "the app's tests are in the image"),
+        (LeanFacts("/venv/bin/python", False, False, error="exec: not found"), "could not run"),
+    ],
+)
 def test_prod_lean_failures(submission, lean, words):
     facts = good_facts()
     facts.lean = lean

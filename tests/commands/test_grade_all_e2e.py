@@ -1,6 +1,7 @@
 """`autograde grade-all` on the real engine: the same verdicts as grading each submission alone,
 one shared dev build for identical dev files, bad inputs as flagged rows, and SIGTERM, timeout and
 resume leaving nothing behind."""
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,12 @@ def left_by_prefix(client, prefix: str) -> list[str]:
     Plain listings (no inspect per object): other people's containers come and go meanwhile."""
     api, flt = client.api, {"label": PROJECT_LABEL}
     found = []
-    for kind, items in (("container", api.containers(all=True, filters=flt)), ("network", api.networks(filters=flt)),
-                        ("volume", api.volumes(filters=flt).get("Volumes") or []), ("image", api.images(filters=flt))):
+    for kind, items in (
+        ("container", api.containers(all=True, filters=flt)),
+        ("network", api.networks(filters=flt)),
+        ("volume", api.volumes(filters=flt).get("Volumes") or []),
+        ("image", api.images(filters=flt)),
+    ):
         for item in items:
             if str((item.get("Labels") or {}).get(PROJECT_LABEL, "")).startswith(prefix):
                 found.append(f"{kind} {item.get('Name') or item.get('Names') or item.get('Id')}")
@@ -62,8 +67,24 @@ def test_class_verdicts_equal_grading_each_alone(tmp_path: Path, docker_engine) 
     (root / "lab04-zz-empty").mkdir()
     (root / "lab04-zz-nolab" / ".git").mkdir(parents=True)
     reports, out = tmp_path / "reports", tmp_path / "grades.csv"
-    ran = subprocess.run([*GRADE, "grade-all", str(root), "--jobs", "3", "--reports-dir", str(reports), "-o", str(out),
-                          "--summary", str(tmp_path / "summary.md")], capture_output=True, text=True, timeout=1800)
+    ran = subprocess.run(
+        [
+            *GRADE,
+            "grade-all",
+            str(root),
+            "--jobs",
+            "3",
+            "--reports-dir",
+            str(reports),
+            "-o",
+            str(out),
+            "--summary",
+            str(tmp_path / "summary.md"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "class summary: 6 graded" in ran.stdout
     assert "checks most often lost:" in ran.stdout
@@ -74,8 +95,12 @@ def test_class_verdicts_equal_grading_each_alone(tmp_path: Path, docker_engine) 
 
     def single(path: Path) -> Path:
         report = alone / f"{path.name}.json"
-        done = subprocess.run([*GRADE, "grade", str(path), "--host-port", "auto", "--json", str(report)],
-                              capture_output=True, text=True, timeout=1200)
+        done = subprocess.run(
+            [*GRADE, "grade", str(path), "--host-port", "auto", "--json", str(report)],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
         assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
         return report
 
@@ -97,8 +122,13 @@ def test_class_verdicts_equal_grading_each_alone(tmp_path: Path, docker_engine) 
     # the template's dev files were built once and shared; the changed ones got their own build
     meta = {p.stem: json.loads(p.read_text()) for p in (reports / ".grade-all").glob("*.json")}
     shared = {n for n, m in meta.items() if m.get("shared_dev")}
-    assert shared == {"lab04-s00-solution", "lab04-s01-solution", "lab04-s02-single-stage",
-                      "lab04-s03-no-redis-host", "lab04-s04-failing-build"}
+    assert shared == {
+        "lab04-s00-solution",
+        "lab04-s01-solution",
+        "lab04-s02-single-stage",
+        "lab04-s03-no-redis-host",
+        "lab04-s04-failing-build",
+    }
     docs = {p.stem: json.loads(p.read_text()) for p in reports.glob("*.json")}
     dev_ids = {docs[n]["images"]["dev"]["id"] for n in shared if docs[n]["images"]["dev"]}
     assert len(dev_ids) == 1
@@ -109,8 +139,9 @@ def test_class_verdicts_equal_grading_each_alone(tmp_path: Path, docker_engine) 
     assert left_by_prefix(docker_engine, batch_prefix(reports)) == []
 
 
-HANG = solution_files()["Dockerfile.prod"].replace("FROM python:3.13-slim AS final\n",
-                                                   "FROM python:3.13-slim AS final\nRUN sleep 600\n")
+HANG = solution_files()["Dockerfile.prod"].replace(
+    "FROM python:3.13-slim AS final\n", "FROM python:3.13-slim AS final\nRUN sleep 600\n"
+)
 
 
 def test_sigterm_stops_everything_and_a_rerun_resumes(tmp_path: Path, docker_engine) -> None:

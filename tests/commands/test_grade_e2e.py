@@ -1,5 +1,6 @@
 """End to end on the real engine: the solution scores 100, the starter almost nothing, and each
 broken submission loses exactly the points of the check it breaks (and of that check's dependents)."""
+
 from __future__ import annotations
 
 import json
@@ -30,41 +31,99 @@ def edit(text: str, old: str, new: str) -> str:
 
 # variant -> (files changed, ids expected not to pass)
 VARIANTS: dict[str, tuple[dict[str, str | None], set[str]]] = {
-    "dockerfile.stages": ({"Dockerfile.prod": DF.replace("AS builder", "AS build").replace("--from=builder", "--from=build")},
-                          {"dockerfile.stages"}),
-    "dockerfile.builder_venv": ({"Dockerfile.prod": edit(DF, "/opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
-                                                         "/opt/venv/bin/pip install --no-cache-dir flask==3.1.3 redis==8.1.0")},
-                                {"dockerfile.builder_venv"}),
-    "dockerfile.builder_tests": ({"Dockerfile.prod": edit(DF, "RUN pip install --no-cache-dir -r requirements-dev.txt \\\n"
-                                                          " && python -m pytest -q tests/", "")},
-                                 {"dockerfile.builder_tests"}),
-    "dockerfile.final_slim": ({"Dockerfile.prod": edit(DF, "FROM python:3.13-slim", "FROM autograde-e2e/pyslim:latest")},
-                              {"dockerfile.final_slim"}),
+    "dockerfile.stages": (
+        {"Dockerfile.prod": DF.replace("AS builder", "AS build").replace("--from=builder", "--from=build")},
+        {"dockerfile.stages"},
+    ),
+    "dockerfile.builder_venv": (
+        {
+            "Dockerfile.prod": edit(
+                DF,
+                "/opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
+                "/opt/venv/bin/pip install --no-cache-dir flask==3.1.3 redis==8.1.0",
+            )
+        },
+        {"dockerfile.builder_venv"},
+    ),
+    "dockerfile.builder_tests": (
+        {
+            "Dockerfile.prod": edit(
+                DF, "RUN pip install --no-cache-dir -r requirements-dev.txt \\\n && python -m pytest -q tests/", ""
+            )
+        },
+        {"dockerfile.builder_tests"},
+    ),
+    "dockerfile.final_slim": (
+        {"Dockerfile.prod": edit(DF, "FROM python:3.13-slim", "FROM autograde-e2e/pyslim:latest")},
+        {"dockerfile.final_slim"},
+    ),
     "dockerfile.final_copies": ({"Dockerfile.prod": edit(DF, "EXPOSE 5000\n", "")}, {"dockerfile.final_copies"}),
-    "compose.services": ({"docker-compose.prod.yml": edit(DC, "image: redis:alpine", "image: autograde-e2e/kv:latest")},
-                         {"compose.services"}),
+    "compose.services": (
+        {"docker-compose.prod.yml": edit(DC, "image: redis:alpine", "image: autograde-e2e/kv:latest")},
+        {"compose.services"},
+    ),
     "compose.web_prod": ({"docker-compose.prod.yml": edit(DC, '"5005:5000"', '"5006:5000"')}, {"compose.web_prod"}),
-    "compose.web_build": ({"docker-compose.prod.yml": edit(DC, "dockerfile: Dockerfile.prod", "dockerfile: Dockerfile.prod2"),
-                           "Dockerfile.prod2": DF}, {"compose.web_build"}),
-    "runtime.up": ({"docker-compose.prod.yml": edit(DC, "image: redis:alpine",
-                                                    'image: redis:alpine\n    command: ["redis-server", "--no-such-option"]')},
-                   {"runtime.up", "runtime.counter"}),
-    "runtime.counter": ({"docker-compose.prod.yml": edit(DC, "image: docker-cd-lab04-web-prod",
-                                                         f'image: docker-cd-lab04-web-prod\n    command: ["python", "-c", "{COUNT_IN_MEMORY}"]')},
-                        {"runtime.counter"}),
-    "images.size_ratio": ({"Dockerfile.prod": edit(DF, "EXPOSE 5000", "RUN head -c 900000000 /dev/zero > /bloat\nEXPOSE 5000")},
-                          {"images.size_ratio"}),
-    "images.prod_lean": ({"Dockerfile.prod": edit(DF, "COPY --from=builder /opt/app_builder/main.py .",
-                                                  "COPY --from=builder /opt/app_builder/ .")},
-                         {"images.prod_lean"}),
+    "compose.web_build": (
+        {
+            "docker-compose.prod.yml": edit(DC, "dockerfile: Dockerfile.prod", "dockerfile: Dockerfile.prod2"),
+            "Dockerfile.prod2": DF,
+        },
+        {"compose.web_build"},
+    ),
+    "runtime.up": (
+        {
+            "docker-compose.prod.yml": edit(
+                DC, "image: redis:alpine", 'image: redis:alpine\n    command: ["redis-server", "--no-such-option"]'
+            )
+        },
+        {"runtime.up", "runtime.counter"},
+    ),
+    "runtime.counter": (
+        {
+            "docker-compose.prod.yml": edit(
+                DC,
+                "image: docker-cd-lab04-web-prod",
+                f'image: docker-cd-lab04-web-prod\n    command: ["python", "-c", "{COUNT_IN_MEMORY}"]',
+            )
+        },
+        {"runtime.counter"},
+    ),
+    "images.size_ratio": (
+        {"Dockerfile.prod": edit(DF, "EXPOSE 5000", "RUN head -c 900000000 /dev/zero > /bloat\nEXPOSE 5000")},
+        {"images.size_ratio"},
+    ),
+    "images.prod_lean": (
+        {
+            "Dockerfile.prod": edit(
+                DF, "COPY --from=builder /opt/app_builder/main.py .", "COPY --from=builder /opt/app_builder/ ."
+            )
+        },
+        {"images.prod_lean"},
+    ),
 }
 
 
 def grade(root: Path, *extra: str) -> tuple[int, dict, str]:
     report = root / "report.json"
-    proc = subprocess.run([sys.executable, "-m", "autograde", "grade", str(root), "--json", str(report),
-                           "--host-port", "auto", "--build-timeout", "300", *extra],
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograde",
+            "grade",
+            str(root),
+            "--json",
+            str(report),
+            "--host-port",
+            "auto",
+            "--build-timeout",
+            "300",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     return proc.returncode, json.loads(report.read_text()), proc.stdout
 

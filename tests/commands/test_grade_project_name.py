@@ -1,4 +1,5 @@
 """The grader's Compose project is its own: a `name:` in the student's files never names its runs."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ def test_a_students_project_name_never_reaches_the_graders_runs(tmp_path, docker
     student = unique_project("studentname")
     prod = solution_files()["docker-compose.prod.yml"]
     assert prod.count("name: lab04-prod\n") == 1
-    checkout = make_checkout(tmp_path / "c", files={"docker-compose.prod.yml": prod.replace("name: lab04-prod\n",
-                                                                                           f"name: {student}\n")})
+    checkout = make_checkout(
+        tmp_path / "c", files={"docker-compose.prod.yml": prod.replace("name: lab04-prod\n", f"name: {student}\n")}
+    )
     dev = checkout / "docker-compose.yml"
     dev.write_text(dev.read_text().replace("name: lab04-dev\n", f"name: {student}-dev\n"))
     assert f"name: {student}-dev\n" in dev.read_text()

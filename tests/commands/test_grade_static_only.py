@@ -11,8 +11,12 @@ from support import make_checkout
 def test_static_only_needs_no_docker_engine(tmp_path):
     root = make_checkout(tmp_path / "c")
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": "/usr/bin:/bin"}
-    p = subprocess.run([sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json",
-                        str(tmp_path / "r.json")], capture_output=True, text=True, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json", str(tmp_path / "r.json")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     report = json.loads((tmp_path / "r.json").read_text())
     assert p.returncode == 0, p.stdout + p.stderr
     assert report["static_only"] is True and report["score"] == 50
@@ -23,11 +27,37 @@ def test_static_only_needs_no_docker_engine(tmp_path):
 
 def test_unwritable_report_paths_are_told_not_traced(tmp_path):
     root = make_checkout(tmp_path / "c")
-    missing = subprocess.run([sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json",
-                              str(tmp_path / "no" / "such" / "r.json")], capture_output=True, text=True)
+    missing = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograde",
+            "grade",
+            str(root),
+            "--static-only",
+            "--json",
+            str(tmp_path / "no" / "such" / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
-    folder = subprocess.run([sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json",
-                             str(tmp_path), "--junit", str(tmp_path / "r.xml")], capture_output=True, text=True)
+    folder = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograde",
+            "grade",
+            str(root),
+            "--static-only",
+            "--json",
+            str(tmp_path),
+            "--junit",
+            str(tmp_path / "r.xml"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert folder.returncode == 2 and "cannot write" in folder.stderr and "Traceback" not in folder.stderr
     assert (tmp_path / "r.xml").is_file(), "the other report is still written"
     assert "Total: 50/100" in folder.stdout

@@ -6,6 +6,7 @@ the report (`grader.project`) or, while it runs, from the `-p` of its `docker co
 children; everything carrying that project label, and every image tagged with it, must be
 gone when the grader has exited.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def py_cmd(script: str, *args: str) -> str:
     return "CMD " + json.dumps(["python", "-u", "-c", script, *args])
 
 
-def grade_many(jobs: dict[str, tuple[Path, tuple[str, ...], dict[str, str] | None]],
-               timeout: float = 300) -> dict[str, Graded]:
+def grade_many(
+    jobs: dict[str, tuple[Path, tuple[str, ...], dict[str, str] | None]], timeout: float = 300
+) -> dict[str, Graded]:
     """Start several graders at once (each its own checkout) and wait for all."""
     running = {}
     for key, (co, extra, env) in jobs.items():
@@ -96,12 +98,18 @@ def environ(**extra: str) -> dict[str, str]:
     return env
 
 
-def start(co: Path, report: Path, *extra: str, env: dict[str, str] | None = None,
-          out: Path | None = None) -> subprocess.Popen[bytes]:
+def start(
+    co: Path, report: Path, *extra: str, env: dict[str, str] | None = None, out: Path | None = None
+) -> subprocess.Popen[bytes]:
     out = out or report.with_suffix(".out")
-    return subprocess.Popen(argv(co, report, *extra), cwd=str(co.parent), env=env or environ(),
-                            stdin=subprocess.DEVNULL, stdout=open(out, "wb"),
-                            stderr=open(out.with_suffix(".err"), "wb"))
+    return subprocess.Popen(
+        argv(co, report, *extra),
+        cwd=str(co.parent),
+        env=env or environ(),
+        stdin=subprocess.DEVNULL,
+        stdout=open(out, "wb"),
+        stderr=open(out.with_suffix(".err"), "wb"),
+    )
 
 
 def finish(proc: subprocess.Popen[bytes], report: Path, started: float, timeout: float = 300) -> Graded:
@@ -121,22 +129,25 @@ def finish(proc: subprocess.Popen[bytes], report: Path, started: float, timeout:
     stdout = out.read_text("utf-8", "replace") if out.exists() else ""
     stderr = out.with_suffix(".err").read_text("utf-8", "replace") if out.with_suffix(".err").exists() else ""
     data = json.loads(report.read_text("utf-8")) if report.exists() else None
-    graded = Graded(proc.returncode, stdout, stderr, data, time.monotonic() - started,
-                    usage.ru_maxrss / 1024)  # Linux: KiB
+    graded = Graded(
+        proc.returncode, stdout, stderr, data, time.monotonic() - started, usage.ru_maxrss / 1024
+    )  # Linux: KiB
     if data is not None:
         graded.project = (data.get("grader") or {}).get("project")
         graded.checks = {c["id"]: c for c in data["checks"]}
     return graded
 
 
-def grade(co: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 300,
-          name: str = "report") -> Graded:
+def grade(
+    co: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 300, name: str = "report"
+) -> Graded:
     report = co.parent / f"{name}.json"
     started = time.monotonic()
     return finish(start(co, report, *extra, env=env), report, started, timeout)
 
 
 # --- the engine ----------------------------------------------------------------------------
+
 
 def _client():
     import docker
@@ -165,14 +176,19 @@ def new_resources_of(before: dict[str, set[str]], project: str) -> list[str]:
     found = []
     try:
         api = c.api
-        for kind, items in (("container", api.containers(all=True)), ("network", api.networks()),
-                            ("volume", api.volumes().get("Volumes") or []), ("image", api.images(all=True))):
+        for kind, items in (
+            ("container", api.containers(all=True)),
+            ("network", api.networks()),
+            ("volume", api.volumes().get("Volumes") or []),
+            ("image", api.images(all=True)),
+        ):
             for item in items:  # one listing call each: nothing to race with other people's removals
                 key = item["Name"] if kind == "volume" else item["Id"]
                 labels = item.get("Labels") or {}
                 names = [*(item.get("Names") or []), item.get("Name") or "", *(item.get("RepoTags") or [])]
-                if key not in before[kind + "s"] and (labels.get(PROJECT_LABEL) == project
-                                                      or any(project in n for n in names)):
+                if key not in before[kind + "s"] and (
+                    labels.get(PROJECT_LABEL) == project or any(project in n for n in names)
+                ):
                     found.append(f"{kind} {item.get('Name') or (item.get('Names') or [key])[0]}")
     finally:
         c.close()
@@ -201,6 +217,7 @@ def assert_clean(graded: Graded, before: dict[str, set[str]] | None = None) -> N
 
 
 # --- a running grader -----------------------------------------------------------------------
+
 
 def descendants(pid: int) -> list[tuple[int, list[str]]]:
     """(pid, argv) of every live descendant of pid, from /proc."""
@@ -285,13 +302,15 @@ def forged_lines(stdout: str, check_ids: set[str]) -> list[str]:
                 token = None
             continue
         if s.startswith("::stop-commands::"):
-            token = s[len("::stop-commands::"):]
+            token = s[len("::stop-commands::") :]
             continue
         if s.startswith("::"):
             m = re.match(r"^::(error|warning)( [^:]*)?::", s)
             title = _TITLE.search(m.group(2) or "") if m else None
-            ours = title is not None and (title.group("title").split(" ")[0].replace("%2C", ",") in check_ids
-                                          or title.group("title").startswith("hadolint"))
+            ours = title is not None and (
+                title.group("title").split(" ")[0].replace("%2C", ",") in check_ids
+                or title.group("title").startswith("hadolint")
+            )
             if not ours:
                 forged.append(line)
         elif "##[" in s:

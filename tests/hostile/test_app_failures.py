@@ -4,6 +4,7 @@ what was seen; the checks that do not depend on the app keep their points.
 
 The graders of this module run at the same time (each its own checkout and project).
 """
+
 from __future__ import annotations
 
 import pytest

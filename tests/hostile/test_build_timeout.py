@@ -1,4 +1,5 @@
 """Case 2: a build that never ends is stopped at the build timeout, and graded as such."""
+
 from __future__ import annotations
 
 import pytest

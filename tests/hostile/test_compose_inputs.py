@@ -1,6 +1,7 @@
 """Case 6: docker-compose.prod.yml that is malformed, not a mapping, an alias bomb, 10 MB,
 or nested without end. The compose checks fail with the parse problem, the runtime checks
 are skipped before anything starts, the grader does not hang and its memory stays bounded."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,14 +11,16 @@ from hostile.harness import COMPOSE, DOCKERFILE, RUNTIME, assert_clean, checkout
 pytestmark = pytest.mark.docker
 
 # billion laughs: 10^9 scalars once expanded
-BOMB = ("a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-        + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
-        + "services:\n  web_prod: *i\n")
+BOMB = (
+    "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 10)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+    + "services:\n  web_prod: *i\n"
+)
 CASES = {
     # name: (file text or bytes, words the compose.services message must hold)
     "malformed": ("services:\n  web_prod:\n    build: .\n   image: x\n", ["invalid YAML", ":4"]),
     "tab-indent": ("services:\n\tweb_prod:\n", ["invalid YAML"]),
-    "unclosed-quote": ("services:\n  web_prod:\n    image: \"redis\n", ["invalid YAML"]),
+    "unclosed-quote": ('services:\n  web_prod:\n    image: "redis\n', ["invalid YAML"]),
     "a-list": ("- services\n- web_prod\n", ["must be a mapping", "list"]),
     "a-string": ("just some text\n", ["must be a mapping", "str"]),
     "services-a-list": ("services:\n  - web_prod\n  - redis_prod\n", ["`services` must be a mapping"]),

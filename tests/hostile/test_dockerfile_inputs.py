@@ -2,6 +2,7 @@
 directory, not UTF-8, or with unknown instructions. The Dockerfile checks fail clearly and
 nothing outside the checkout is read (a symlink to a FIFO would block any reader; a file
 whose atime is older than its mtime gets a new atime when read)."""
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,19 @@ def _make(co, tmp_path, name):
     raise AssertionError(name)
 
 
-NAMES = ["missing", "empty", "comments-only", "binary", "latin-1", "huge", "directory", "symlink-out",
-         "symlink-fifo", "symlink-dotdot", "symlink-loop"]
+NAMES = [
+    "missing",
+    "empty",
+    "comments-only",
+    "binary",
+    "latin-1",
+    "huge",
+    "directory",
+    "symlink-out",
+    "symlink-fifo",
+    "symlink-dotdot",
+    "symlink-loop",
+]
 
 
 def _atime_works(tmp_path) -> bool:

@@ -1,5 +1,6 @@
 """Case 12: no Docker engine. The runtime checks are the grader's `error` with how to start
 Docker; the static checks are graded as usual."""
+
 from __future__ import annotations
 
 from hostile.harness import COMPOSE, DOCKERFILE, RUNTIME, checkout, environ, grade

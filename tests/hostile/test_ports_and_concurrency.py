@@ -1,4 +1,5 @@
 """Cases 9 and 10: the host port is taken; two grades run at once on one machine."""
+
 from __future__ import annotations
 
 import socket

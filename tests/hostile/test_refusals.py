@@ -3,6 +3,7 @@
 The runtime checks are skipped with the offending key and its line; the static checks keep
 their points; nothing is started, so nothing is left.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -21,11 +22,15 @@ CASES = [
     ("use-api-socket", "    use_api_socket: true\n", 7, ["use_api_socket"]),
     ("parent-dir", "    volumes:\n      - ../:/outside\n", 8, ["'../'", "inside the repository"]),
     ("home-dir", "    volumes:\n      - ~/.ssh:/root/.ssh:ro\n", 8, ["~/.ssh"]),
-    ("bind-long-syntax", "    volumes:\n      - type: bind\n        source: /etc\n        target: /host-etc\n", 8,
-     ["'/etc'"]),
+    (
+        "bind-long-syntax",
+        "    volumes:\n      - type: bind\n        source: /etc\n        target: /host-etc\n",
+        8,
+        ["'/etc'"],
+    ),
     ("variable-host-path", "    volumes:\n      - ${HOME}:/h\n", 8, ["${HOME}"]),
     ("network-host", "    network_mode: host\n", 7, ["network_mode: host"]),
-    ("network-host-variable", "    network_mode: \"${NET:-host}\"\n", 7, ["network_mode"]),
+    ("network-host-variable", '    network_mode: "${NET:-host}"\n', 7, ["network_mode"]),
     ("pid-host", "    pid: host\n", 7, ["pid: host"]),
     ("ipc-host", "    ipc: host\n", 7, ["ipc: host"]),
     ("userns-host", "    userns_mode: host\n", 7, ["userns_mode: host"]),
@@ -33,7 +38,7 @@ CASES = [
     ("devices", "    devices:\n      - /dev/kmsg:/dev/kmsg\n", 7, ["devices"]),
     ("seccomp-unconfined", "    security_opt:\n      - seccomp:unconfined\n", 8, ["seccomp:unconfined"]),
     ("apparmor-unconfined", "    security_opt:\n      - apparmor=unconfined\n", 8, ["apparmor=unconfined"]),
-    ("selinux-disable-variable", "    security_opt:\n      - \"label=${L:-disable}\"\n", 8, ["security_opt", "label"]),
+    ("selinux-disable-variable", '    security_opt:\n      - "label=${L:-disable}"\n', 8, ["security_opt", "label"]),
     ("env-file-outside", "    env_file: /etc/environment\n", 7, ["env_file", "/etc/environment"]),
     ("build-tags", "", 6, ["build.tags"]),
 ]
@@ -44,10 +49,12 @@ def test_refused_before_anything_runs(tmp_path, case):
     name, added, line, words = case
     compose = solution("docker-compose.prod.yml")
     assert ANCHOR in compose
-    line += compose[:compose.index(ANCHOR)].count("\n") + 1 - 6  # where ANCHOR really is
+    line += compose[: compose.index(ANCHOR)].count("\n") + 1 - 6  # where ANCHOR really is
     if name == "build-tags":
-        compose = compose.replace("      dockerfile: Dockerfile.prod\n",
-                                  "      dockerfile: Dockerfile.prod\n      tags: [\"python:3.13-slim\"]\n")
+        compose = compose.replace(
+            "      dockerfile: Dockerfile.prod\n",
+            '      dockerfile: Dockerfile.prod\n      tags: ["python:3.13-slim"]\n',
+        )
     else:
         compose = compose.replace(ANCHOR, ANCHOR + added)
     co = checkout(tmp_path / "co", {"docker-compose.prod.yml": compose})
@@ -71,10 +78,13 @@ def test_refused_before_anything_runs(tmp_path, case):
 
 def test_a_refused_dev_file_stops_only_the_dev_build(tmp_path):
     """docker-compose.yml asking for the host's network: the prod stack is still graded."""
-    dev = (tmp_path / "dev.yml")
+    dev = tmp_path / "dev.yml"
     co = checkout(tmp_path / "co")
-    text = (co / "docker-compose.yml").read_text().replace("    image: docker-cd-lab04-web-dev\n",
-                                                          "    image: docker-cd-lab04-web-dev\n    privileged: true\n")
+    text = (
+        (co / "docker-compose.yml")
+        .read_text()
+        .replace("    image: docker-cd-lab04-web-dev\n", "    image: docker-cd-lab04-web-dev\n    privileged: true\n")
+    )
     dev.write_text(text)
     (co / "docker-compose.yml").write_text(text)
     before = snapshot()
@@ -97,11 +107,8 @@ def test_another_buildable_service_cannot_overwrite_a_shared_image(tmp_path):
     try:
         slim_before = client.images.get("python:3.13-slim").id
         compose = solution("docker-compose.prod.yml") + (
-            "  extra:\n"
-            "    build:\n"
-            "      context: .\n"
-            "      dockerfile: Dockerfile.prod\n"
-            "    image: python:3.13-slim\n")
+            "  extra:\n    build:\n      context: .\n      dockerfile: Dockerfile.prod\n    image: python:3.13-slim\n"
+        )
         co = checkout(tmp_path / "co", {"docker-compose.prod.yml": compose})
         before = snapshot()
         g = grade(co)

@@ -5,6 +5,7 @@ caps in its own override file. The app below forks until the engine refuses, let
 allocate memory until the kernel kills it, and only then serves the real app: it gets full
 marks only if the caps hold, and the caps are read from the running containers.
 """
+
 from __future__ import annotations
 
 import time
@@ -73,14 +74,17 @@ def test_fork_bomb_and_memory_hog_are_capped(tmp_path, docker_engine):
     proc = start(co, report, "--memory", "256m", "--pids", "128", "--cpus", "0.5", "--ready-timeout", "40")
     try:
         project = wait_for(lambda: running_project(proc.pid), 60, "a docker compose child", proc)
+
         def both() -> dict[str, object]:
             by_service = {c.labels.get("com.docker.compose.service"): c for c in containers_of(project)}
             return by_service if {"web_prod", "redis_prod"} <= set(by_service) else {}
 
         # Compose creates the two containers one after the other: read them once both exist
         stack = wait_for(both, 120, "the web_prod and redis_prod containers", proc)
-        caps = [(h["Memory"], h["MemorySwap"], h["PidsLimit"], h["NanoCpus"])
-                for h in (stack[s].attrs["HostConfig"] for s in ("web_prod", "redis_prod"))]
+        caps = [
+            (h["Memory"], h["MemorySwap"], h["PidsLimit"], h["NanoCpus"])
+            for h in (stack[s].attrs["HostConfig"] for s in ("web_prod", "redis_prod"))
+        ]
         assert len(caps) == 2, "redis_prod was not started"
     finally:
         g = finish(proc, report, t0, timeout=240)

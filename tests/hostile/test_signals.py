@@ -3,6 +3,7 @@
 The grader stops its children, writes a partial report in which the unfinished checks are
 `error`, removes everything it started and exits with 2.
 """
+
 from __future__ import annotations
 
 import signal
@@ -49,8 +50,12 @@ def test_signal_during_the_build(tmp_path, sig, docker_engine):
     t0 = time.monotonic()
     proc = start(co, report, "--build-timeout", "300")
     try:
-        wait_for(lambda: any("build" in args and "compose" in args for _, args in descendants(proc.pid)), 60,
-                 "the prod build", proc)
+        wait_for(
+            lambda: any("build" in args and "compose" in args for _, args in descendants(proc.pid)),
+            60,
+            "the prod build",
+            proc,
+        )
         time.sleep(3)  # well inside `RUN sleep infinity`
         proc.send_signal(sig)
     finally:
@@ -70,8 +75,16 @@ def test_signal_while_the_stack_runs(tmp_path, sig, docker_engine):
     proc = start(co, report, "--ready-timeout", "120")
     try:
         project = wait_for(lambda: running_project(proc.pid), 60, "a docker compose child", proc)
-        wait_for(lambda: [c for c in containers_of(project) if c.status == "running"
-                          and c.labels.get("com.docker.compose.service") == "web_prod"], 120, "web_prod running", proc)
+        wait_for(
+            lambda: [
+                c
+                for c in containers_of(project)
+                if c.status == "running" and c.labels.get("com.docker.compose.service") == "web_prod"
+            ],
+            120,
+            "web_prod running",
+            proc,
+        )
         time.sleep(1)
         proc.send_signal(sig)
     finally:

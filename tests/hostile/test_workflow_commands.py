@@ -4,6 +4,7 @@ Graded as on GitHub Actions (GITHUB_ACTIONS=true, a GITHUB_OUTPUT and a GITHUB_S
 file, --classroom): no line outside a `::stop-commands::` fence may be a command the
 grader did not write itself, and GITHUB_OUTPUT holds only the grader's keys.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,13 @@ from hostile.harness import assert_clean, checkout, environ, forged_lines, grade
 
 pytestmark = pytest.mark.docker
 
-FORGED = ["::error file=x::fake", "::notice title=Autograding complete::Points 100/100",
-          "::set-output name=result::x", "##[error]fake v1", "  ::warning::indented fake"]
+FORGED = [
+    "::error file=x::fake",
+    "::notice title=Autograding complete::Points 100/100",
+    "::set-output name=result::x",
+    "##[error]fake v1",
+    "  ::warning::indented fake",
+]
 ECHO = " && ".join(f"echo '{line}'" for line in FORGED)
 BODY_APP = r"""
 import sys

@@ -25,6 +25,7 @@ ways the real API misbehaves for a client:
 - `api_prefix="/api/v3"` serves the API under a path, like GitHub Enterprise Server; anything
   else gets the web UI's HTML.
 """
+
 from __future__ import annotations
 
 import email.utils
@@ -39,9 +40,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 DOCS = "https://docs.github.com/rest"
-SECONDARY = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-             "If you reach out to GitHub Support for help, please include the request ID.")
-WEB_PAGE = b"<!DOCTYPE html>\n<html lang='en'><head><title>Sign in to GitHub Enterprise</title></head><body></body></html>"
+SECONDARY = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID."
+)
+WEB_PAGE = (
+    b"<!DOCTYPE html>\n<html lang='en'><head><title>Sign in to GitHub Enterprise</title></head><body></body></html>"
+)
 
 
 def iso(epoch: float) -> str:
@@ -118,19 +123,39 @@ class FakeGitHub:
     def repo(self, full: str) -> dict[str, Any] | None:
         return next((r for r in self.repos if r["full_name"].lower() == full.lower()), None)
 
-    def add_repo(self, name: str, *, default_branch: str = "main", is_template: bool = False,
-                 created_at: str = "2024-04-01T09:00:00Z") -> str:
+    def add_repo(
+        self,
+        name: str,
+        *,
+        default_branch: str = "main",
+        is_template: bool = False,
+        created_at: str = "2024-04-01T09:00:00Z",
+    ) -> str:
         full = f"{self.org}/{name}"
         rid = self.new_id()
-        self.repos.append({
-            "id": rid, "node_id": f"R_{rid}", "name": name, "full_name": full, "private": True,
-            "owner": {"login": self.org, "id": 1, "type": "Organization"},
-            "html_url": f"https://github.com/{full}", "description": None, "fork": False,
-            "url": f"https://api.github.com/repos/{full}", "default_branch": default_branch,
-            "is_template": is_template, "archived": False, "disabled": False, "visibility": "private",
-            "pushed_at": "2024-05-01T09:00:00Z", "created_at": created_at,
-            "updated_at": "2024-05-01T09:00:00Z", "size": 120,
-        })
+        self.repos.append(
+            {
+                "id": rid,
+                "node_id": f"R_{rid}",
+                "name": name,
+                "full_name": full,
+                "private": True,
+                "owner": {"login": self.org, "id": 1, "type": "Organization"},
+                "html_url": f"https://github.com/{full}",
+                "description": None,
+                "fork": False,
+                "url": f"https://api.github.com/repos/{full}",
+                "default_branch": default_branch,
+                "is_template": is_template,
+                "archived": False,
+                "disabled": False,
+                "visibility": "private",
+                "pushed_at": "2024-05-01T09:00:00Z",
+                "created_at": created_at,
+                "updated_at": "2024-05-01T09:00:00Z",
+                "size": 120,
+            }
+        )
         return full
 
     def rename(self, old_full: str, new_name: str) -> str:
@@ -150,55 +175,114 @@ class FakeGitHub:
         self.branches[full] = {
             "name": branch,
             "commit": {
-                "sha": sha, "node_id": f"C_{sha[:8]}",
+                "sha": sha,
+                "node_id": f"C_{sha[:8]}",
                 "commit": {
                     "author": {"name": "Student", "email": "s@example.com", "date": date},
                     "committer": {"name": "Student", "email": "s@example.com", "date": date},
-                    "message": "work", "tree": {"sha": "f" * 40, "url": ""}, "comment_count": 0,
+                    "message": "work",
+                    "tree": {"sha": "f" * 40, "url": ""},
+                    "comment_count": 0,
                 },
-                "url": f"https://api.github.com/repos/{full}/commits/{sha}", "parents": [],
+                "url": f"https://api.github.com/repos/{full}/commits/{sha}",
+                "parents": [],
             },
-            "_links": {"self": "", "html": ""}, "protected": False,
+            "_links": {"self": "", "html": ""},
+            "protected": False,
         }
 
-    def add_run(self, full: str, head_sha: str, created_at: str, zip_bytes: bytes | None,
-                *, expired: bool = False, conclusion: str = "success", event: str = "push",
-                actor: str = "student", attempt: int = 1, status: str = "completed",
-                head_repository: str | None = None, head_branch: str = "main",
-                name: str = "Autograding", started_at: str | None = None) -> int:
+    def add_run(
+        self,
+        full: str,
+        head_sha: str,
+        created_at: str,
+        zip_bytes: bytes | None,
+        *,
+        expired: bool = False,
+        conclusion: str = "success",
+        event: str = "push",
+        actor: str = "student",
+        attempt: int = 1,
+        status: str = "completed",
+        head_repository: str | None = None,
+        head_branch: str = "main",
+        name: str = "Autograding",
+        started_at: str | None = None,
+    ) -> int:
         run_id = self.new_id()
         head_repo = head_repository or full
-        user = {"login": actor, "id": 99 if actor.endswith("[bot]") else 5, "type": "Bot" if actor.endswith("[bot]") else "User"}
-        self.runs.setdefault(full, []).insert(0, {
-            "id": run_id, "name": name, "node_id": f"WFR_{run_id}", "display_title": "work",
-            "head_branch": head_branch, "head_sha": head_sha, "path": ".github/workflows/classroom.yml",
-            "run_number": len(self.runs.get(full, [])) + 1, "event": event, "status": status,
-            "conclusion": conclusion if status == "completed" else None, "workflow_id": 7,
-            "url": f"https://api.github.com/repos/{full}/actions/runs/{run_id}",
-            "html_url": f"https://github.com/{full}/actions/runs/{run_id}", "created_at": created_at,
-            "updated_at": created_at, "run_attempt": attempt, "run_started_at": started_at or created_at,
-            "actor": user, "triggering_actor": user,
-            "repository": {"id": 1, "full_name": full}, "head_repository": {"id": 2, "full_name": head_repo},
-        })
+        user = {
+            "login": actor,
+            "id": 99 if actor.endswith("[bot]") else 5,
+            "type": "Bot" if actor.endswith("[bot]") else "User",
+        }
+        self.runs.setdefault(full, []).insert(
+            0,
+            {
+                "id": run_id,
+                "name": name,
+                "node_id": f"WFR_{run_id}",
+                "display_title": "work",
+                "head_branch": head_branch,
+                "head_sha": head_sha,
+                "path": ".github/workflows/classroom.yml",
+                "run_number": len(self.runs.get(full, [])) + 1,
+                "event": event,
+                "status": status,
+                "conclusion": conclusion if status == "completed" else None,
+                "workflow_id": 7,
+                "url": f"https://api.github.com/repos/{full}/actions/runs/{run_id}",
+                "html_url": f"https://github.com/{full}/actions/runs/{run_id}",
+                "created_at": created_at,
+                "updated_at": created_at,
+                "run_attempt": attempt,
+                "run_started_at": started_at or created_at,
+                "actor": user,
+                "triggering_actor": user,
+                "repository": {"id": 1, "full_name": full},
+                "head_repository": {"id": 2, "full_name": head_repo},
+            },
+        )
         self.artifacts[run_id] = []
         if zip_bytes is not None:
             self.add_artifact(full, run_id, zip_bytes, created_at, expired=expired)
         return run_id
 
-    def add_artifact(self, full: str, run_id: int, zip_bytes: bytes, created_at: str, *, expired: bool = False,
-                     name: str = "autograde-report") -> int:
+    def add_artifact(
+        self,
+        full: str,
+        run_id: int,
+        zip_bytes: bytes,
+        created_at: str,
+        *,
+        expired: bool = False,
+        name: str = "autograde-report",
+    ) -> int:
         run = next(r for r in self.runs[full] if r["id"] == run_id)
         aid = self.new_id()
         self.blobs[aid] = zip_bytes
-        self.artifacts.setdefault(run_id, []).append({
-            "id": aid, "node_id": f"MDg6QXJ0aWZhY3Q{aid}", "name": name,
-            "size_in_bytes": len(zip_bytes), "url": f"{{api}}/repos/{full}/actions/artifacts/{aid}",
-            "archive_download_url": f"{{api}}/repos/{full}/actions/artifacts/{aid}/zip",
-            "expired": expired, "created_at": created_at, "expires_at": "2024-07-30T10:00:00Z",
-            "updated_at": created_at, "digest": None,
-            "workflow_run": {"id": run_id, "repository_id": 1, "head_repository_id": 2,
-                             "head_branch": run["head_branch"], "head_sha": run["head_sha"]},
-        })
+        self.artifacts.setdefault(run_id, []).append(
+            {
+                "id": aid,
+                "node_id": f"MDg6QXJ0aWZhY3Q{aid}",
+                "name": name,
+                "size_in_bytes": len(zip_bytes),
+                "url": f"{{api}}/repos/{full}/actions/artifacts/{aid}",
+                "archive_download_url": f"{{api}}/repos/{full}/actions/artifacts/{aid}/zip",
+                "expired": expired,
+                "created_at": created_at,
+                "expires_at": "2024-07-30T10:00:00Z",
+                "updated_at": created_at,
+                "digest": None,
+                "workflow_run": {
+                    "id": run_id,
+                    "repository_id": 1,
+                    "head_repository_id": 2,
+                    "head_branch": run["head_branch"],
+                    "head_sha": run["head_sha"],
+                },
+            }
+        )
         return aid
 
     def finish_run(self, full: str, run_id: int, zip_bytes: bytes | None, created_at: str | None = None) -> None:
@@ -253,8 +337,15 @@ class FakeGitHub:
             self.server.shutdown()
             self.server.server_close()
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any = None, headers: dict[str, str] | None = None,
-              raw: bytes | None = None, content_type: str | None = None) -> None:
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        content_type: str | None = None,
+    ) -> None:
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         entry: Logged = h.entry  # type: ignore[attr-defined]
         entry.status = status
@@ -267,9 +358,14 @@ class FakeGitHub:
         if getattr(h, "api", False):
             with self.lock:
                 used = 5000 - self.remaining
-            base = {"x-ratelimit-limit": "5000", "x-ratelimit-remaining": str(self.remaining),
-                    "x-ratelimit-reset": str(self.window_reset()), "x-ratelimit-used": str(used),
-                    "x-ratelimit-resource": "core", "x-github-api-version-selected": "2022-11-28"}
+            base = {
+                "x-ratelimit-limit": "5000",
+                "x-ratelimit-remaining": str(self.remaining),
+                "x-ratelimit-reset": str(self.window_reset()),
+                "x-ratelimit-used": str(used),
+                "x-ratelimit-resource": "core",
+                "x-github-api-version-selected": "2022-11-28",
+            }
             extra = {**base, **extra}
         for k, v in extra.items():
             h.send_header(k, v)
@@ -315,15 +411,20 @@ class FakeGitHub:
             if auth is not None or not host.startswith("localhost"):
                 return self._send(h, 400, {"message": "storage got an Authorization header"})
             if float(query.get("se", "0")) < self.clock():
-                return self._send(h, 403, raw=b'<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed'
-                                  b'</Code><Message>Server failed to authenticate the request. Signed expiry time '
-                                  b'has passed.</Message></Error>', content_type="application/xml")
+                return self._send(
+                    h,
+                    403,
+                    raw=b'<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed'
+                    b"</Code><Message>Server failed to authenticate the request. Signed expiry time "
+                    b"has passed.</Message></Error>",
+                    content_type="application/xml",
+                )
             aid = int(path.rsplit("/", 1)[1])
             return self._send(h, 200, raw=self.blobs[aid])
         if self.api_prefix:
             if not path.startswith(self.api_prefix + "/"):
                 return self._send(h, 200, raw=WEB_PAGE, content_type="text/html; charset=utf-8")
-            path = path[len(self.api_prefix):]
+            path = path[len(self.api_prefix) :]
         h.api = True  # type: ignore[attr-defined]
         if auth != f"Bearer {self.token}":
             return self._send(h, 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"})
@@ -336,11 +437,20 @@ class FakeGitHub:
             else:
                 self.remaining -= 1
         if failure == "reset":
-            return self._send(h, 403, {"message": "API rate limit exceeded for user ID 1. If you reach out to GitHub "
-                                                  "Support for help, please include the request ID.",
-                                       "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api"},
-                              {"x-ratelimit-remaining": "0", "x-ratelimit-used": "5000",
-                               "x-ratelimit-reset": str(int(self.clock()) + 90)})
+            return self._send(
+                h,
+                403,
+                {
+                    "message": "API rate limit exceeded for user ID 1. If you reach out to GitHub "
+                    "Support for help, please include the request ID.",
+                    "documentation_url": f"{DOCS}/overview/rate-limits-for-the-rest-api",
+                },
+                {
+                    "x-ratelimit-remaining": "0",
+                    "x-ratelimit-used": "5000",
+                    "x-ratelimit-reset": str(int(self.clock()) + 90),
+                },
+            )
         if failure == "retry-after":
             return self._send(h, 429, {"message": SECONDARY, "documentation_url": DOCS}, {"retry-after": "7"})
         if failure == "secondary":
@@ -365,8 +475,12 @@ class FakeGitHub:
             rid = self.renamed[m.group(1).lower()]
             target = f"{self.api_url}/repositories/{rid}{m.group(2) or ''}" + (f"?{url.query}" if url.query else "")
             code = 301 if method == "GET" else 307
-            return self._send(h, code, {"message": "Moved Permanently", "url": target,
-                                        "documentation_url": DOCS}, {"Location": target})
+            return self._send(
+                h,
+                code,
+                {"message": "Moved Permanently", "url": target, "documentation_url": DOCS},
+                {"Location": target},
+            )
         return self.route(h, method, path, query, body)
 
     def route(self, h: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str], body: Any) -> None:
@@ -382,7 +496,7 @@ class FakeGitHub:
                 return self._not_found(h)
             page = int(query.get("page", "1"))
             size = min(int(query.get("per_page", "30")), self.page_size)
-            items = self.repos[(page - 1) * size: page * size]
+            items = self.repos[(page - 1) * size : page * size]
             last = max(1, -(-len(self.repos) // size))
             links = []
             if page < last:
@@ -415,12 +529,16 @@ class FakeGitHub:
             runs = self.runs.get(m.group(1))
             if runs is None or m.group(2) != "classroom.yml":
                 return self._not_found(h)
-            runs = [r for r in runs if r["head_branch"] == query.get("branch", r["head_branch"])
-                    and r["status"] == query.get("status", r["status"])
-                    and r["event"] == query.get("event", r["event"])]
+            runs = [
+                r
+                for r in runs
+                if r["head_branch"] == query.get("branch", r["head_branch"])
+                and r["status"] == query.get("status", r["status"])
+                and r["event"] == query.get("event", r["event"])
+            ]
             per = min(int(query.get("per_page", "30")), 100)
             page = int(query.get("page", "1"))
-            items = runs[(page - 1) * per: page * per]
+            items = runs[(page - 1) * per : page * per]
             links = {}
             if page * per < len(runs):
                 nxt = dict(query, page=str(page + 1))
@@ -432,8 +550,11 @@ class FakeGitHub:
             return self._send(h, 200, run) if run else self._not_found(h)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/artifacts", path)
         if m:
-            arts = [json.loads(json.dumps(a).replace("{api}", api)) for a in self.artifacts.get(int(m.group(2)), [])
-                    if a["name"] == query.get("name", a["name"])]
+            arts = [
+                json.loads(json.dumps(a).replace("{api}", api))
+                for a in self.artifacts.get(int(m.group(2)), [])
+                if a["name"] == query.get("name", a["name"])
+            ]
             return self._send(h, 200, {"total_count": len(arts), "artifacts": arts})
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/artifacts/(\d+)/zip", path)
         if m:
@@ -442,10 +563,13 @@ class FakeGitHub:
             if art is None:
                 return self._not_found(h)
             if art["expired"]:
-                return self._send(h, 410, {"message": "Artifact has expired", "documentation_url": DOCS, "status": "410"})
+                return self._send(
+                    h, 410, {"message": "Artifact has expired", "documentation_url": DOCS, "status": "410"}
+                )
             expiry = self.clock() + (-5 if failure_after == "expired-url" else 60)  # "This URL expires after 1 minute"
-            return self._send(h, 302, None, {
-                "Location": f"http://localhost:{self.port}/storage/{aid}?sig=SAS-SECRET&se={expiry:.0f}"})
+            return self._send(
+                h, 302, None, {"Location": f"http://localhost:{self.port}/storage/{aid}?sig=SAS-SECRET&se={expiry:.0f}"}
+            )
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/git/trees/([^/]+)", path)
         if m:
             entries = self.trees.get((m.group(1), urllib.parse.unquote(m.group(2))))
@@ -459,20 +583,47 @@ class FakeGitHub:
                 return self._not_found(h)
             body = body if isinstance(body, dict) else {}
             if "return_run_details" in body and not self.run_details_supported:
-                return self._send(h, 422, {"message": 'Invalid request.\n\n"return_run_details" is not a permitted key.',
-                                           "documentation_url": DOCS, "status": "422"})
+                return self._send(
+                    h,
+                    422,
+                    {
+                        "message": 'Invalid request.\n\n"return_run_details" is not a permitted key.',
+                        "documentation_url": DOCS,
+                        "status": "422",
+                    },
+                )
             if full in self.no_dispatch:
-                return self._send(h, 422, {"message": "Workflow does not have 'workflow_dispatch' trigger",
-                                           "documentation_url": DOCS, "status": "422"})
+                return self._send(
+                    h,
+                    422,
+                    {
+                        "message": "Workflow does not have 'workflow_dispatch' trigger",
+                        "documentation_url": DOCS,
+                        "status": "422",
+                    },
+                )
             self.dispatches.append((full, m.group(2), body))
-            run_id = self.add_run(full, self.branches[full]["commit"]["sha"] if full in self.branches else "0" * 40,
-                                  iso(self.clock()), None, event="workflow_dispatch", actor="instructor",
-                                  status="queued", head_branch=body.get("ref", "main"))
+            run_id = self.add_run(
+                full,
+                self.branches[full]["commit"]["sha"] if full in self.branches else "0" * 40,
+                iso(self.clock()),
+                None,
+                event="workflow_dispatch",
+                actor="instructor",
+                status="queued",
+                head_branch=body.get("ref", "main"),
+            )
             if failure_after == "502":
                 return self._send(h, 502, {"message": "Server Error"})
             if body.get("return_run_details"):
-                return self._send(h, 200, {"workflow_run_id": run_id,
-                                           "run_url": f"{api}/repos/{full}/actions/runs/{run_id}",
-                                           "html_url": f"https://github.com/{full}/actions/runs/{run_id}"})
+                return self._send(
+                    h,
+                    200,
+                    {
+                        "workflow_run_id": run_id,
+                        "run_url": f"{api}/repos/{full}/actions/runs/{run_id}",
+                        "html_url": f"https://github.com/{full}/actions/runs/{run_id}",
+                    },
+                )
             return self._send(h, 204)
         return self._not_found(h)

@@ -8,6 +8,7 @@
   token (answering 401 with a Basic challenge otherwise), and lets clients fetch any commit of
   the repository by its sha, also one no branch holds any more after a force push.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,17 +32,43 @@ class FakeClassGitHub(FakeGitHub):
     activity: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # full name -> oldest first
     git_auth: list[str | None] = field(default_factory=list)  # Authorization of every git request
 
-    def add_activity(self, full: str, after: str, timestamp: str, *, kind: str = "push", before: str = ZERO,
-                     branch: str = "main", actor: str = "student") -> None:
+    def add_activity(
+        self,
+        full: str,
+        after: str,
+        timestamp: str,
+        *,
+        kind: str = "push",
+        before: str = ZERO,
+        branch: str = "main",
+        actor: str = "student",
+    ) -> None:
         items = self.activity.setdefault(full, [])
-        items.append({
-            "id": self.new_id(), "node_id": f"RA_{len(items)}", "before": before, "after": after,
-            "ref": f"refs/heads/{branch}", "timestamp": timestamp, "activity_type": kind,
-            "actor": {"login": actor, "id": 7, "type": "User"},
-        })
+        items.append(
+            {
+                "id": self.new_id(),
+                "node_id": f"RA_{len(items)}",
+                "before": before,
+                "after": after,
+                "ref": f"refs/heads/{branch}",
+                "timestamp": timestamp,
+                "activity_type": kind,
+                "actor": {"login": actor, "id": 7, "type": "User"},
+            }
+        )
 
     def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         url = urllib.parse.urlsplit(h.path)
+        if url.path.startswith("/git/") or url.path.endswith("/activity"):
+            # what the base fake's handle() records for every request, which _send() reads
+            h.entry = Logged(  # type: ignore[attr-defined]
+                method,
+                url.path,
+                h.headers.get("Authorization"),
+                h.headers.get("Host", ""),
+                dict(urllib.parse.parse_qsl(url.query)),
+            )
+            h.cut = None  # type: ignore[attr-defined]
         if url.path.startswith("/git/"):
             return self._git(h, method, url)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/activity", url.path)
@@ -51,7 +78,7 @@ class FakeClassGitHub(FakeGitHub):
 
     def _activity(self, h: BaseHTTPRequestHandler, full: str, query: dict[str, str]) -> None:
         with self.lock:
-            self.log.append(Logged("GET", f"/repos/{full}/activity", f"Bearer {self.token}", ""))
+            self.log.append(h.entry)  # type: ignore[attr-defined]
         if not any(r["full_name"] == full for r in self.repos):
             return self._not_found(h)
         items = list(self.activity.get(full, []))
@@ -63,7 +90,7 @@ class FakeClassGitHub(FakeGitHub):
         items.sort(key=lambda a: a["timestamp"], reverse=query.get("direction", "desc") == "desc")
         size = min(int(query.get("per_page", "30")), self.page_size)
         start = int(base64.b64decode(query["after"]).decode().split(":")[1]) if query.get("after") else 0
-        page = items[start:start + size]
+        page = items[start : start + size]
         headers = {}
         if start + size < len(items):
             cursor = base64.b64encode(f"cursor:{start + size}".encode()).decode()
@@ -83,18 +110,30 @@ class FakeClassGitHub(FakeGitHub):
             except (ValueError, IndexError):
                 ok = False
         if not ok:
-            return self._send(h, 401, {"message": "Requires authentication", "documentation_url": DOCS},
-                              {"WWW-Authenticate": 'Basic realm="GitHub"'})
+            return self._send(
+                h,
+                401,
+                {"message": "Requires authentication", "documentation_url": DOCS},
+                {"WWW-Authenticate": 'Basic realm="GitHub"'},
+            )
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GIT_PROJECT_ROOT": str(self.git_root),
-            "GIT_HTTP_EXPORT_ALL": "1", "PATH_INFO": url.path[len("/git"):], "REQUEST_METHOD": method,
-            "QUERY_STRING": url.query, "CONTENT_TYPE": h.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)), "REMOTE_ADDR": "127.0.0.1", "REMOTE_USER": "x-access-token",
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "GIT_PROJECT_ROOT": str(self.git_root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": url.path[len("/git") :],
+            "REQUEST_METHOD": method,
+            "QUERY_STRING": url.query,
+            "CONTENT_TYPE": h.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": "127.0.0.1",
+            "REMOTE_USER": "x-access-token",
             "HTTP_CONTENT_ENCODING": h.headers.get("Content-Encoding", ""),
             "GIT_PROTOCOL": h.headers.get("Git-Protocol", ""),
-            "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "uploadpack.allowAnySHA1InWant", "GIT_CONFIG_VALUE_0": "true",
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "uploadpack.allowAnySHA1InWant",
+            "GIT_CONFIG_VALUE_0": "true",
         }
         out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, timeout=60).stdout
         head, _, payload = out.partition(b"\r\n\r\n")
@@ -115,8 +154,13 @@ class FakeClassGitHub(FakeGitHub):
 
 def git(cwd: Path, *argv: str, date: str | None = None) -> str:
     """Run git in cwd (commits dated `date`, author and committer: students set these freely)."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Student", "GIT_AUTHOR_EMAIL": "s@example.com",
-           "GIT_COMMITTER_NAME": "Student", "GIT_COMMITTER_EMAIL": "s@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "Student",
+        "GIT_AUTHOR_EMAIL": "s@example.com",
+        "GIT_COMMITTER_NAME": "Student",
+        "GIT_COMMITTER_EMAIL": "s@example.com",
+    }
     if date:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = date
     return subprocess.run(["git", *argv], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()

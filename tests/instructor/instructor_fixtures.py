@@ -1,4 +1,5 @@
 """Report fixtures: JSON from real GradingResults objects, JUnit XML in the documented shape."""
+
 from __future__ import annotations
 
 import io
@@ -29,13 +30,34 @@ def results(
     for item in DEFAULT_ITEMS:
         minus = lost.get(item.id, 0)
         status = "error" if item.id in errored else ("fail" if minus else "pass")
-        checks.append(CheckResult(item.id, item.name, status, item.points - minus, item.points,
-                                  "ok" if status == "pass" else "not quite", file="Dockerfile.prod", line=3))
-    source = {"repository": repository, "commit": commit, "ref": "refs/heads/main", "actor": "student",
-              "run_id": "42", "graded_at": graded_at}
-    return GradingResults(checks=checks, static_only=static_only, error=error, modified_files=modified_files or [],
-                          source={k: v for k, v in source.items() if v is not None},
-                          grader={"version": "1.0.0", "started_at": graded_at, "duration_s": 12.5})
+        checks.append(
+            CheckResult(
+                item.id,
+                item.name,
+                status,
+                item.points - minus,
+                item.points,
+                "ok" if status == "pass" else "not quite",
+                file="Dockerfile.prod",
+                line=3,
+            )
+        )
+    source = {
+        "repository": repository,
+        "commit": commit,
+        "ref": "refs/heads/main",
+        "actor": "student",
+        "run_id": "42",
+        "graded_at": graded_at,
+    }
+    return GradingResults(
+        checks=checks,
+        static_only=static_only,
+        error=error,
+        modified_files=modified_files or [],
+        source={k: v for k, v in source.items() if v is not None},
+        grader={"version": "1.0.0", "started_at": graded_at, "duration_s": 12.5},
+    )
 
 
 def json_report(res: GradingResults) -> bytes:
@@ -50,8 +72,10 @@ def junit_report(res: GradingResults) -> bytes:
     errors = sum(1 for c in res.checks if c.status == "error")
     skipped = sum(1 for c in res.checks if c.status == "skip")
     out.write('<?xml version="1.0" encoding="utf-8"?>\n<testsuites>\n')
-    out.write(f'  <testsuite name="autograde" tests="{len(res.checks)}" failures="{failures}" errors="{errors}" '
-              f'skipped="{skipped}" time="12.5">\n    <properties>\n')
+    out.write(
+        f'  <testsuite name="autograde" tests="{len(res.checks)}" failures="{failures}" errors="{errors}" '
+        f'skipped="{skipped}" time="12.5">\n    <properties>\n'
+    )
     props = {"score": d["score"], "max_score": d["max_score"]}
     for key in ("repository", "commit", "graded_at"):
         if key in res.source:
@@ -62,8 +86,10 @@ def junit_report(res: GradingResults) -> bytes:
     for c in res.checks:
         prefix = c.id.split(".")[0]
         out.write(f'    <testcase name={quoteattr(c.id)} classname="autograde.{prefix}" time="{c.duration_s}">\n')
-        out.write(f'      <properties>\n        <property name="points" value="{c.score}"/>\n'
-                  f'        <property name="max_points" value="{c.max_score}"/>\n      </properties>\n')
+        out.write(
+            f'      <properties>\n        <property name="points" value="{c.score}"/>\n'
+            f'        <property name="max_points" value="{c.max_score}"/>\n      </properties>\n'
+        )
         if c.status == "fail":
             out.write(f"      <failure message={quoteattr(c.message)}>{c.hint}</failure>\n")
         elif c.status == "error":

@@ -2,6 +2,7 @@
 
 Waits go through an injected clock: nothing here sleeps for real.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -199,7 +200,9 @@ def test_bare_enterprise_host_is_recognised(t):
 def test_netrc_credentials_never_replace_the_token_nor_reach_storage(fake, t, tmp_path, monkeypatch):
     url, data, _ = artifact(fake)
     netrc = tmp_path / ".netrc"
-    netrc.write_text("machine 127.0.0.1 login me password api-secret\nmachine localhost login me password storage-secret\n")
+    netrc.write_text(
+        "machine 127.0.0.1 login me password api-secret\nmachine localhost login me password storage-secret\n"
+    )
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     assert client(fake, t).download(url, 10**6) == data

@@ -1,4 +1,5 @@
 """`autograde collect` end to end against a local fake of the GitHub REST API."""
+
 from __future__ import annotations
 
 import csv
@@ -66,8 +67,14 @@ def build_class(fake: FakeGitHub) -> None:
     student("grace", head=sha("2"))  # no completed run yet
     full = fake.add_repo("lab04-heidi")  # empty repository: no branch
     fake.runs[full] = []
-    i = results(f"{ORG}/lab04-ivan", sha("3"), T0, {"runtime.up": 10, "runtime.counter": 15},
-                static_only=True, error="docker daemon not reachable")
+    i = results(
+        f"{ORG}/lab04-ivan",
+        sha("3"),
+        T0,
+        {"runtime.up": 10, "runtime.counter": 15},
+        static_only=True,
+        error="docker daemon not reachable",
+    )
     student("ivan", head=sha("3"), res=i)
     j = results(f"{ORG}/lab04-Judy-K", sha("4"), T0, {"compose.web_build": 5})
     student("Judy-K", head=sha("4"), res=j)
@@ -88,10 +95,20 @@ mallory@uni.edu,mallory,11,Mallory
 nobody@uni.edu,,,Not Linked
 """
 
-FULL = {"dockerfile.stages": 5, "dockerfile.builder_venv": 10, "dockerfile.builder_tests": 5,
-        "dockerfile.final_slim": 5, "dockerfile.final_copies": 10, "compose.services": 5, "compose.web_prod": 10,
-        "compose.web_build": 5, "runtime.up": 10, "runtime.counter": 15, "images.size_ratio": 15,
-        "images.prod_lean": 5}
+FULL = {
+    "dockerfile.stages": 5,
+    "dockerfile.builder_venv": 10,
+    "dockerfile.builder_tests": 5,
+    "dockerfile.final_slim": 5,
+    "dockerfile.final_copies": 10,
+    "compose.services": 5,
+    "compose.web_prod": 10,
+    "compose.web_build": 5,
+    "runtime.up": 10,
+    "runtime.counter": 15,
+    "images.size_ratio": 15,
+    "images.prod_lean": 5,
+}
 
 
 def pts(**lost: int) -> list[str]:
@@ -102,22 +119,102 @@ BLANK = [""] * len(CHECK_IDS)
 HEADER = ["identifier", "login", "repository", "commit", "graded_at", "total", "max", *CHECK_IDS, "flags", "notes"]
 EXPECTED = [
     ["alice@uni.edu", "alice", f"{ORG}/lab04-alice", sha("a"), T0, "100", "100", *pts(), "", ""],
-    ["bob@uni.edu", "bob", f"{ORG}/lab04-bob", sha("b"), T0, "70", "100",
-     *pts(runtime__counter=15, images__size_ratio=15), "stale", "graded bbbbbbb, branch main is at ccccccc"],
-    ["carol@uni.edu", "carol", f"{ORG}/lab04-carol", sha("d"), T0, "95", "100", *pts(dockerfile__builder_tests=5),
-     "", "from the JUnit report (no JSON report)"],
-    ["dave@uni.edu", "dave", f"{ORG}/lab04-dave", "", "", "0", "100", *BLANK, "missing",
-     "workflow classroom.yml not found"],
-    ["erin@uni.edu", "erin", f"{ORG}/lab04-erin", "", "", "0", "100", *BLANK, "missing;expired",
-     "artifact of run {erin_run} expired 2024-07-30T10:00:00Z"],
-    ["frank@uni.edu", "frank", f"{ORG}/lab04-frank", sha("1"), T0, "100", "100", *pts(),
-     "tampered:app/tests/test_app.py,autograde/checks/always_pass.py,autograde/checks/dockerfile.py", ""],
-    ["grace@uni.edu", "grace", f"{ORG}/lab04-grace", "", "", "0", "100", *BLANK, "missing",
-     "no completed run of classroom.yml on main"],
-    ["heidi@uni.edu", "heidi", f"{ORG}/lab04-heidi", "", "", "0", "100", *BLANK, "missing",
-     "repository or branch main not found (deleted, empty or no access)"],
-    ["ivan@uni.edu", "ivan", f"{ORG}/lab04-ivan", sha("3"), T0, "75", "100",
-     *pts(runtime__up=10, runtime__counter=15), "error;static-only", "grading error: docker daemon not reachable"],
+    [
+        "bob@uni.edu",
+        "bob",
+        f"{ORG}/lab04-bob",
+        sha("b"),
+        T0,
+        "70",
+        "100",
+        *pts(runtime__counter=15, images__size_ratio=15),
+        "stale",
+        "graded bbbbbbb, branch main is at ccccccc",
+    ],
+    [
+        "carol@uni.edu",
+        "carol",
+        f"{ORG}/lab04-carol",
+        sha("d"),
+        T0,
+        "95",
+        "100",
+        *pts(dockerfile__builder_tests=5),
+        "",
+        "from the JUnit report (no JSON report)",
+    ],
+    [
+        "dave@uni.edu",
+        "dave",
+        f"{ORG}/lab04-dave",
+        "",
+        "",
+        "0",
+        "100",
+        *BLANK,
+        "missing",
+        "workflow classroom.yml not found",
+    ],
+    [
+        "erin@uni.edu",
+        "erin",
+        f"{ORG}/lab04-erin",
+        "",
+        "",
+        "0",
+        "100",
+        *BLANK,
+        "missing;expired",
+        "artifact of run {erin_run} expired 2024-07-30T10:00:00Z",
+    ],
+    [
+        "frank@uni.edu",
+        "frank",
+        f"{ORG}/lab04-frank",
+        sha("1"),
+        T0,
+        "100",
+        "100",
+        *pts(),
+        "tampered:app/tests/test_app.py,autograde/checks/always_pass.py,autograde/checks/dockerfile.py",
+        "",
+    ],
+    [
+        "grace@uni.edu",
+        "grace",
+        f"{ORG}/lab04-grace",
+        "",
+        "",
+        "0",
+        "100",
+        *BLANK,
+        "missing",
+        "no completed run of classroom.yml on main",
+    ],
+    [
+        "heidi@uni.edu",
+        "heidi",
+        f"{ORG}/lab04-heidi",
+        "",
+        "",
+        "0",
+        "100",
+        *BLANK,
+        "missing",
+        "repository or branch main not found (deleted, empty or no access)",
+    ],
+    [
+        "ivan@uni.edu",
+        "ivan",
+        f"{ORG}/lab04-ivan",
+        sha("3"),
+        T0,
+        "75",
+        "100",
+        *pts(runtime__up=10, runtime__counter=15),
+        "error;static-only",
+        "grading error: docker daemon not reachable",
+    ],
     ["judy@uni.edu", "judy-k", f"{ORG}/lab04-Judy-K", sha("4"), T0, "95", "100", *pts(compose__web_build=5), "", ""],
     ["mallory@uni.edu", "mallory", "", "", "", "0", "100", *BLANK, "missing", "no repository"],
     ["nobody@uni.edu", "", "", "", "", "0", "100", *BLANK, "missing", "no GitHub account linked in the roster"],
@@ -147,8 +244,26 @@ def expected(fake: FakeGitHub) -> list[list[str]]:
 def run_collect(tmp_path: Path, fake: FakeGitHub, *extra: str) -> int:
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER)
-    return cli.main(["collect", "--org", ORG, "--prefix", "lab04", "--template", TEMPLATE, "--template-ref", "v1",
-                     "--api-url", fake.api_url, "--roster", str(roster), "-o", str(tmp_path / "grades.csv"), *extra])
+    return cli.main(
+        [
+            "collect",
+            "--org",
+            ORG,
+            "--prefix",
+            "lab04",
+            "--template",
+            TEMPLATE,
+            "--template-ref",
+            "v1",
+            "--api-url",
+            fake.api_url,
+            "--roster",
+            str(roster),
+            "-o",
+            str(tmp_path / "grades.csv"),
+            *extra,
+        ]
+    )
 
 
 def read_csv(path: Path) -> list[list[str]]:
@@ -199,6 +314,7 @@ def test_token_never_leaks(tmp_path, fake, sleeps, monkeypatch, capsys):
             assert TOKEN.encode() not in data, path
             if path.suffix == ".zip":
                 import zipfile
+
                 with zipfile.ZipFile(path) as zf:
                     assert all(TOKEN.encode() not in zf.read(n) for n in zf.namelist())
 
@@ -241,14 +357,32 @@ def test_failed_repo_is_retried_on_rerun(tmp_path, fake, sleeps, monkeypatch, ca
 
 def test_template_default_branch_and_export_of_kept_artifacts(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    assert cli.main(["collect", "--org", ORG, "--prefix", "lab04", "--template", TEMPLATE,
-                     "--api-url", fake.api_url, "-o", str(tmp_path / "g.csv")]) == 0
+    assert (
+        cli.main(
+            [
+                "collect",
+                "--org",
+                ORG,
+                "--prefix",
+                "lab04",
+                "--template",
+                TEMPLATE,
+                "--api-url",
+                fake.api_url,
+                "-o",
+                str(tmp_path / "g.csv"),
+            ]
+        )
+        == 0
+    )
     assert fake.count(f"/repos/{TEMPLATE}/git/trees/main") == 1
     rows = {r[0]: r for r in read_csv(tmp_path / "g.csv")[1:]}
     assert "identifier" not in read_csv(tmp_path / "g.csv")[0]
     assert set(rows) == {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "Judy-K"}
     # the kept artifacts export to the same points (export knows neither stale nor the API tamper check)
-    assert cli.main(["export", str(tmp_path / "g.csv.reports"), "-o", str(tmp_path / "e.csv"), "--prefix", "lab04"]) == 0
+    assert (
+        cli.main(["export", str(tmp_path / "g.csv.reports"), "-o", str(tmp_path / "e.csv"), "--prefix", "lab04"]) == 0
+    )
     exported = {r[0]: r for r in read_csv(tmp_path / "e.csv")[1:]}
     assert set(exported) == {"alice", "bob", "carol", "frank", "ivan", "Judy-K"}
     for login, row in exported.items():
@@ -265,8 +399,9 @@ def test_regrade_dispatches_and_resumes(tmp_path, fake, sleeps, monkeypatch, cap
     got = sorted(r for r, _, _ in fake.dispatches)
     assert len(got) == 8 and f"{ORG}/lab04-dave" not in got and f"{ORG}/lab04-ivan" not in got
     assert f"{ORG}/lab04-alice" in got
-    assert all(wf == "classroom.yml" and body == {"ref": "main", "return_run_details": True}
-               for _, wf, body in fake.dispatches)
+    assert all(
+        wf == "classroom.yml" and body == {"ref": "main", "return_run_details": True} for _, wf, body in fake.dispatches
+    )
     assert fake.count(dispatches % "ivan", "POST") == 1  # a POST that got a 5xx is not retried
     assert fake.count(dispatches % "alice", "POST") == 1
     err = capsys.readouterr().err
@@ -282,12 +417,62 @@ def test_fatal_errors(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     assert cli.main(["collect", "--org", ORG, "--prefix", "lab04", "--api-url", fake.api_url]) == 2
     assert "GITHUB_TOKEN" in capsys.readouterr().err
-    assert cli.main(["collect", "--org", ORG, "--prefix", "lab04", "--api-url", fake.api_url,
-                     "--token", "wrong", "-o", str(tmp_path / "x.csv")]) == 2
+    assert (
+        cli.main(
+            [
+                "collect",
+                "--org",
+                ORG,
+                "--prefix",
+                "lab04",
+                "--api-url",
+                fake.api_url,
+                "--token",
+                "wrong",
+                "-o",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert "bad credentials" in capsys.readouterr().err
-    assert cli.main(["collect", "--org", "nope", "--prefix", "lab04", "--api-url", fake.api_url,
-                     "--token", TOKEN, "-o", str(tmp_path / "x.csv")]) == 2
+    assert (
+        cli.main(
+            [
+                "collect",
+                "--org",
+                "nope",
+                "--prefix",
+                "lab04",
+                "--api-url",
+                fake.api_url,
+                "--token",
+                TOKEN,
+                "-o",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert "not found" in capsys.readouterr().err
-    assert cli.main(["collect", "--org", ORG, "--prefix", "lab04", "--api-url", fake.api_url, "--token", TOKEN,
-                     "--template", f"{ORG}/missing", "-o", str(tmp_path / "x.csv")]) == 2
+    assert (
+        cli.main(
+            [
+                "collect",
+                "--org",
+                ORG,
+                "--prefix",
+                "lab04",
+                "--api-url",
+                fake.api_url,
+                "--token",
+                TOKEN,
+                "--template",
+                f"{ORG}/missing",
+                "-o",
+                str(tmp_path / "x.csv"),
+            ]
+        )
+        == 2
+    )
     assert not (tmp_path / "x.csv").exists()

@@ -4,6 +4,7 @@ One test per way the real API differs from a polite server (runs of other events
 transfers, redirects, clock skew, Classroom's repository names, re-runs, secondary limits,
 Classroom's own workflow, GitHub Enterprise Server), then all of them at once.
 """
+
 from __future__ import annotations
 
 import copy
@@ -97,8 +98,19 @@ def template(fake: FakeGitHub) -> None:
 
 
 def collect(tmp_path, fake, *extra, roster: str | None = None, template_args=("--template", TEMPLATE)) -> int:
-    args = ["collect", "--org", ORG, "--prefix", "lab04", *template_args, "--api-url", fake.api_url,
-            "-o", str(tmp_path / "g.csv"), *extra]
+    args = [
+        "collect",
+        "--org",
+        ORG,
+        "--prefix",
+        "lab04",
+        *template_args,
+        "--api-url",
+        fake.api_url,
+        "-o",
+        str(tmp_path / "g.csv"),
+        *extra,
+    ]
     if roster is not None:
         (tmp_path / "roster.csv").write_text(roster)
         args += ["--roster", str(tmp_path / "roster.csv")]
@@ -121,8 +133,14 @@ def test_the_run_not_the_report_says_which_commit_was_graded(tmp_path, fake, sle
     fake.set_tree(full, sha("0"), {**GRADER_FILES, **STUDENT_ONLY})
     # then a pull request from a fork whose branch is also called main: a merge commit, full marks
     pr = results(full, sha("7"), "2024-05-02T10:00:00+00:00")
-    fake.add_run(full, sha("7"), "2024-05-02T10:00:00Z", artifact_zip(both(pr)), event="pull_request",
-                 head_repository="mallory/lab04-alice")
+    fake.add_run(
+        full,
+        sha("7"),
+        "2024-05-02T10:00:00Z",
+        artifact_zip(both(pr)),
+        event="pull_request",
+        head_repository="mallory/lab04-alice",
+    )
     fake.set_tree(full, sha("7"), {**GRADER_FILES, **STUDENT_ONLY})
     for i in range(35):  # and a burst of pull-request runs: the push run is on the second page
         fake.add_run(full, sha("7"), "2024-05-03T10:00:00Z", None, event="pull_request")
@@ -191,8 +209,11 @@ def test_regrade_uses_githubs_clock(tmp_path, fake, sleeps, capsys, run_details)
     assert collect(tmp_path, fake, template_args=()) == 0
     assert rows(tmp_path)["erin"]["total"] == "100"
     bodies = [e.body for e in fake.log if e.method == "POST"]
-    assert bodies == ([{"ref": "main", "return_run_details": True}] if run_details
-                      else [{"ref": "main", "return_run_details": True}, {"ref": "main"}])
+    assert bodies == (
+        [{"ref": "main", "return_run_details": True}]
+        if run_details
+        else [{"ref": "main", "return_run_details": True}, {"ref": "main"}]
+    )
 
 
 # ----------------------------------------------------------------------------- 5. the assignment's repositories
@@ -209,8 +230,10 @@ def test_roster_decides_which_repositories_are_the_assignments(tmp_path, fake, s
     old = student(fake, "olduser", sha("6"))  # the student renamed the account since
     fake.collaborators[old] = [{"login": "newuser", "id": 77, "type": "User"}]
     fake.collaborators[f"{ORG}/lab04-extra-bob"] = [{"login": "bob", "id": 2, "type": "User"}]
-    roster = ("identifier,github_username,github_id,name\n"
-              "a@uni,alice,1,A\nb@uni,bob,2,B\nn@uni,newuser,77,N\nc@uni,carol,3,C\n")
+    roster = (
+        "identifier,github_username,github_id,name\n"
+        "a@uni,alice,1,A\nb@uni,bob,2,B\nn@uni,newuser,77,N\nc@uni,carol,3,C\n"
+    )
     assert collect(tmp_path, fake, roster=roster, template_args=()) == 0
     got = rows(tmp_path)
     assert {k: (v["repository"], v["total"], v["flags"]) for k, v in got.items()} == {
@@ -346,16 +369,29 @@ def misbehave(fake: FakeGitHub) -> tuple[str, list[list[str]]]:
     # alice's job was re-run: the newest artifact of the run has the report that counts
     worse = results(c("alice"), sha("a"), "2024-05-01T09:00:00+00:00", {"runtime.up": 10})
     first = fake.runs[c("alice")][0]
-    fake.artifacts[first["id"]].insert(0, {**copy.deepcopy(fake.artifacts[first["id"]][0]),
-                                           "id": 1, "created_at": "2024-05-01T09:00:00Z"})
+    fake.artifacts[first["id"]].insert(
+        0, {**copy.deepcopy(fake.artifacts[first["id"]][0]), "id": 1, "created_at": "2024-05-01T09:00:00Z"}
+    )
     fake.blobs[1] = artifact_zip(both(worse))
     first.update(run_attempt=2, run_started_at="2024-05-01T09:30:00Z")  # the second attempt's upload is newer
     # newer runs that must not count: a fork's pull request, Classroom's bot
-    fake.add_run(c("erin"), sha("7"), "2024-05-03T10:00:00Z",
-                 artifact_zip(both(results(c("erin"), sha("7"), "2024-05-03T10:00:00+00:00"))),
-                 event="pull_request", head_repository="fork/lab04-erin")
-    fake.add_run(c("grace"), sha("2"), "2024-05-01T08:00:00Z", None, actor="github-classroom[bot]",
-                 conclusion="skipped", event="repository_dispatch")
+    fake.add_run(
+        c("erin"),
+        sha("7"),
+        "2024-05-03T10:00:00Z",
+        artifact_zip(both(results(c("erin"), sha("7"), "2024-05-03T10:00:00+00:00"))),
+        event="pull_request",
+        head_repository="fork/lab04-erin",
+    )
+    fake.add_run(
+        c("grace"),
+        sha("2"),
+        "2024-05-01T08:00:00Z",
+        None,
+        actor="github-classroom[bot]",
+        conclusion="skipped",
+        event="repository_dispatch",
+    )
     # repositories that are not the assignment's, and a re-accept
     fake.add_repo("lab04-extra-alice")
     fake.add_repo("lab04-zed")
@@ -379,9 +415,11 @@ def test_collect_survives_a_misbehaving_github(tmp_path, fake, monkeypatch, caps
     bob, want = misbehave(fake)
     mallory = next(r for r in want if r[1] == "mallory")
     mallory[2] = f"{ORG}/lab04-mallory"
-    mallory[-1] = ("no autograde-report artifact in the last 1 usable runs; GitHub Classroom replaced "
-                   ".github/workflows/classroom.yml with its own autograding workflow (tests were added in the "
-                   "assignment's settings): remove them there and restore the lab's workflow (see the README)")
+    mallory[-1] = (
+        "no autograde-report artifact in the last 1 usable runs; GitHub Classroom replaced "
+        ".github/workflows/classroom.yml with its own autograding workflow (tests were added in the "
+        "assignment's settings): remove them there and restore the lab's workflow (see the README)"
+    )
 
     assert run_collect(tmp_path, fake) == 1  # bob could not be downloaded whole: not collected yet
     out = capsys.readouterr()

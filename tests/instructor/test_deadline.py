@@ -1,4 +1,5 @@
 """`grade-all --org --prefix --deadline`: push times from the activity API, clones at the chosen commit."""
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,12 @@ def test_pick_takes_the_last_ref_update_before_the_deadline_by_push_time() -> No
 
 
 def test_pick_ignores_other_branches_deletions_and_counts_force_pushes() -> None:
-    acts = [act(B, "2026-11-30T12:00:00Z", ref="refs/heads/feature"),
-            act("0" * 40, "2026-11-30T13:00:00Z", kind="branch_deletion"),
-            act(C, "2026-11-30T11:00:00Z", kind="force_push"),
-            act(A, "2026-11-30T10:00:00Z", ref="main")]
+    acts = [
+        act(B, "2026-11-30T12:00:00Z", ref="refs/heads/feature"),
+        act("0" * 40, "2026-11-30T13:00:00Z", kind="branch_deletion"),
+        act(C, "2026-11-30T11:00:00Z", kind="force_push"),
+        act(A, "2026-11-30T10:00:00Z", ref="main"),
+    ]
     assert dl.pick(acts, "main", D, include_late=False).sha == C
 
 
@@ -110,14 +113,30 @@ def build_class(fake: FakeClassGitHub, tmp_path: Path) -> dict[str, str]:
 def parse(tmp_path: Path, fake: FakeClassGitHub, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     grade_all.add_arguments(parser)
-    return parser.parse_args(["--org", fake.org, "--prefix", "lab04", "--deadline", DEADLINE,
-                              "--api-url", fake.api_url, "--git-url", f"http://127.0.0.1:{fake.port}/git",
-                              "--clone-dir", str(tmp_path / "clones"), "--reports-dir", str(tmp_path / "reports"),
-                              *extra])
+    return parser.parse_args(
+        [
+            "--org",
+            fake.org,
+            "--prefix",
+            "lab04",
+            "--deadline",
+            DEADLINE,
+            "--api-url",
+            fake.api_url,
+            "--git-url",
+            f"http://127.0.0.1:{fake.port}/git",
+            "--clone-dir",
+            str(tmp_path / "clones"),
+            "--reports-dir",
+            str(tmp_path / "reports"),
+            *extra,
+        ]
+    )
 
 
 def test_clones_each_repository_at_its_last_push_before_the_deadline(
-        fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     shas = build_class(fake, tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     argvs: list[list[str]] = []
@@ -132,8 +151,12 @@ def test_clones_each_repository_at_its_last_push_before_the_deadline(
     assert set(entries) == {"lab04-alice", "lab04-bob", "lab04-carol", "lab04-dave"}
 
     alice = entries["lab04-alice"]
-    assert (alice.kind, alice.commit, alice.pushed_at, alice.flags) == ("ok", shas["alice1"], "2026-11-30T10:00:00Z",
-                                                                         ["late"])
+    assert (alice.kind, alice.commit, alice.pushed_at, alice.flags) == (
+        "ok",
+        shas["alice1"],
+        "2026-11-30T10:00:00Z",
+        ["late"],
+    )
     assert git(alice.path, "rev-parse", "HEAD") == shas["alice1"]
     assert "FROM scratch" not in (alice.path / "Dockerfile.prod").read_text()
     assert alice.repository == f"{fake.org}/lab04-alice"
@@ -162,7 +185,8 @@ def test_clones_each_repository_at_its_last_push_before_the_deadline(
 
 
 def test_list_prints_the_assignment_and_a_bad_token_is_refused(
-        fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     build_class(fake, tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     assert dl.entries_from_github(parse(tmp_path, fake, "--list")) == 0
@@ -185,19 +209,43 @@ def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path)
     carol.commit({}, date="2026-11-01T09:00:00Z")
     carol.push("2026-12-05T10:00:00Z")
     out = tmp_path / "grades.csv"
-    argv = [sys.executable, "-m", "autograde", "grade-all", "--org", fake.org, "--prefix", "lab04",
-            "--deadline", DEADLINE, "--api-url", fake.api_url, "--git-url", f"http://127.0.0.1:{fake.port}/git",
-            "--clone-dir", str(tmp_path / "clones"), "--reports-dir", str(tmp_path / "reports"), "-o", str(out),
-            "--jobs", "2"]
-    ran = subprocess.run(argv, capture_output=True, text=True, timeout=1200,
-                         env={**__import__("os").environ, "GITHUB_TOKEN": TOKEN})
+    argv = [
+        sys.executable,
+        "-m",
+        "autograde",
+        "grade-all",
+        "--org",
+        fake.org,
+        "--prefix",
+        "lab04",
+        "--deadline",
+        DEADLINE,
+        "--api-url",
+        fake.api_url,
+        "--git-url",
+        f"http://127.0.0.1:{fake.port}/git",
+        "--clone-dir",
+        str(tmp_path / "clones"),
+        "--reports-dir",
+        str(tmp_path / "reports"),
+        "-o",
+        str(out),
+        "--jobs",
+        "2",
+    ]
+    ran = subprocess.run(
+        argv, capture_output=True, text=True, timeout=1200, env={**__import__("os").environ, "GITHUB_TOKEN": TOKEN}
+    )
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert TOKEN not in ran.stdout + ran.stderr
     with open(out, newline="", encoding="utf-8") as fh:
         rows = {r["login"]: r for r in csv.DictReader(fh)}
     assert rows["alice"]["repository"] == f"{fake.org}/lab04-alice"
-    assert (rows["alice"]["commit"], rows["alice"]["pushed_at"], rows["alice"]["total"]) == \
-        (good, "2026-11-30T10:00:00Z", "100")
+    assert (rows["alice"]["commit"], rows["alice"]["pushed_at"], rows["alice"]["total"]) == (
+        good,
+        "2026-11-30T10:00:00Z",
+        "100",
+    )
     assert rows["alice"]["flags"].startswith("late")
     assert rows["carol"]["flags"] == "missing;late" and rows["carol"]["total"] == "0"
     assert "first push came" in rows["carol"]["notes"]

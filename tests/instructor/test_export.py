@@ -1,4 +1,5 @@
 """`autograde export`: folders of reports (loose or zipped) -> CSV gradebook."""
+
 from __future__ import annotations
 
 import csv
@@ -36,8 +37,15 @@ def make_class(root: Path) -> None:
     d = results(f"{ORG}/lab04-dave", "d" * 40, T0, modified_files=[".github/workflows/classroom.yml", "autograde/x.py"])
     write(root / "lab04-dave.zip", artifact_zip(both(d)))  # a zip directly in REPORTS_DIR
     e_old = results(f"{ORG}/lab04-erin", "e" * 40, T0, {"runtime.up": 10})
-    e_new = results(f"{ORG}/lab04-erin", "f" * 40, T1, static_only=True, error="boom", errored=("runtime.up",),
-                    lost={"runtime.up": 10, "runtime.counter": 15})
+    e_new = results(
+        f"{ORG}/lab04-erin",
+        "f" * 40,
+        T1,
+        static_only=True,
+        error="boom",
+        errored=("runtime.up",),
+        lost={"runtime.up": 10, "runtime.counter": 15},
+    )
     write(root / "lab04-erin" / "run1" / "autograde-report.json", json_report(e_old))
     write(root / "lab04-erin" / "run2" / "autograde-report.json", json_report(e_new))  # newest wins
     good = json_report(results(f"{ORG}/lab04-frank", "1" * 40, T0))
@@ -82,8 +90,10 @@ def test_export_with_roster(tmp_path, capsys):
         write(reports / f"lab04-{login}" / "autograde-report.json", json_report(res))
     write(reports / "lab04-zed" / "autograde-report.json", json_report(results(f"{ORG}/lab04-zed", "a" * 40, T0)))
     roster = tmp_path / "roster.csv"
-    roster.write_text("\ufeffidentifier,github_username,github_id,name\n"
-                      "s1,Alice,1,A\ns2,bob-the-builder,2,B\ns3,carol,3,C\ns4,,,D\n", encoding="utf-8")
+    roster.write_text(
+        "\ufeffidentifier,github_username,github_id,name\ns1,Alice,1,A\ns2,bob-the-builder,2,B\ns3,carol,3,C\ns4,,,D\n",
+        encoding="utf-8",
+    )
     out = tmp_path / "g.csv"
     assert cli.main(["export", str(reports), "-o", str(out), "--roster", str(roster)]) == 0
     rows = read_csv(out)
@@ -118,8 +128,10 @@ def test_hostile_zips_are_listed_not_fatal(tmp_path, capsys):
         zf.writestr("bomb.json", b" " * (9 * 1024 * 1024))  # compresses to ~9 KB, inflates past the cap
     write(reports / "lab04-mallory" / "autograde-report.zip", buf.getvalue())
     write(reports / "lab04-oscar" / "autograde-report.zip", b"PK\x03\x04 not really a zip")
-    write(reports / "lab04-peggy" / "autograde-report.xml",
-          b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><testsuite name="autograde">&lol;</testsuite>')
+    write(
+        reports / "lab04-peggy" / "autograde-report.xml",
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">]><testsuite name="autograde">&lol;</testsuite>',
+    )
     out = tmp_path / "g.csv"
     assert cli.main(["export", str(reports), "-o", str(out)]) == 1
     err = capsys.readouterr().err
@@ -129,11 +141,14 @@ def test_hostile_zips_are_listed_not_fatal(tmp_path, capsys):
     assert "DTD or entities" in err
     assert not (tmp_path / "evil.json").exists()
     assert {r["login"]: r["flags"] for r in read_csv(out)} == {
-        "mallory": "missing;bad-report", "oscar": "missing;bad-report", "peggy": "missing;bad-report"}
+        "mallory": "missing;bad-report",
+        "oscar": "missing;bad-report",
+        "peggy": "missing;bad-report",
+    }
 
 
 def test_formula_cells_are_neutralised(tmp_path):
-    res = results("=HYPERLINK(\"http://x\")/lab04-x", "a" * 40, T0, modified_files=["=cmd|' /C calc'!A0"])
+    res = results('=HYPERLINK("http://x")/lab04-x', "a" * 40, T0, modified_files=["=cmd|' /C calc'!A0"])
     write(tmp_path / "r" / "lab04-x" / "autograde-report.json", json_report(res))
     assert cli.main(["export", str(tmp_path / "r"), "-o", str(tmp_path / "g.csv")]) == 0
     row = read_csv(tmp_path / "g.csv")[0]

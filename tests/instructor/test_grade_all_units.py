@@ -1,4 +1,5 @@
 """`grade-all` policy without an engine: folders, shared dev builds, job count, resume, gradebook, summary."""
+
 from __future__ import annotations
 
 import csv
@@ -16,7 +17,7 @@ from autograde.instructor.gradebook import Row, write_csv
 from autograde.rubric import Rubric
 from support import make_checkout
 
-GIB = 1024 ** 3
+GIB = 1024**3
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -81,13 +82,16 @@ def test_shared_groups_need_two_gradable_members(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------ jobs
 
 
-@pytest.mark.parametrize("cores,memory,expected", [
-    (2, 24 * GIB, 4),  # two per core
-    (2, 2 * GIB, 1),  # memory-bound: 1.5 GiB per grade
-    (1, None, 2),
-    (64, 512 * GIB, 8),  # capped
-    (4, 4 * GIB, 2),
-])
+@pytest.mark.parametrize(
+    "cores,memory,expected",
+    [
+        (2, 24 * GIB, 4),  # two per core
+        (2, 2 * GIB, 1),  # memory-bound: 1.5 GiB per grade
+        (1, None, 2),
+        (64, 512 * GIB, 8),  # capped
+        (4, 4 * GIB, 2),
+    ],
+)
 def test_default_jobs(cores: int, memory: int | None, expected: int) -> None:
     jobs, why = cb.default_jobs(cores, memory)
     assert jobs == expected
@@ -115,16 +119,25 @@ def test_complete_means_finished_with_both_reports(tmp_path: Path) -> None:
     (tmp_path / "torn.json").write_text('{"checks": [')
     cb.save_meta(tmp_path, cb.Meta("torn", "torn", "graded"))
     done = {n: cb.complete(tmp_path, n) for n in ("ok", "cut", "nojunit", "hung", "stopped", "crashed", "torn", "new")}
-    assert done == {"ok": True, "cut": False, "nojunit": False, "hung": True, "stopped": False, "crashed": False,
-                    "torn": False, "new": False}
+    assert done == {
+        "ok": True,
+        "cut": False,
+        "nojunit": False,
+        "hung": True,
+        "stopped": False,
+        "crashed": False,
+        "torn": False,
+        "new": False,
+    }
 
 
 # ------------------------------------------------------------------------------------------ gradebook
 
 
 def test_csv_has_push_time_after_commit_only_when_asked() -> None:
-    row = Row("org/lab04-a", login="a", commit="c" * 40, pushed_at="2026-12-01T20:00:00Z", total=5, max=100,
-              flags={"late"})
+    row = Row(
+        "org/lab04-a", login="a", commit="c" * 40, pushed_at="2026-12-01T20:00:00Z", total=5, max=100, flags={"late"}
+    )
     plain, pushed = io.StringIO(), io.StringIO()
     write_csv([row], plain)
     write_csv([row], pushed, pushed=True)
@@ -138,20 +151,46 @@ def test_merge_only_builds_the_gradebook_and_summary_from_reports_and_records(tm
     reports = tmp_path / "reports"
     (reports / cb.META_DIR).mkdir(parents=True)
     full = results("cs/lab04-alice", "a" * 40)
-    low = results("cs/lab04-bob", "b" * 40, lost={"images.size_ratio": 15, "runtime.counter": 15},
-                  modified_files=["app/Dockerfile"])
+    low = results(
+        "cs/lab04-bob",
+        "b" * 40,
+        lost={"images.size_ratio": 15, "runtime.counter": 15},
+        modified_files=["app/Dockerfile"],
+    )
     lower = results("cs/lab04-carol", "c" * 40, lost={"images.size_ratio": 15})
     for name, res in (("lab04-alice", full), ("lab04-bob", low), ("lab04-carol", lower)):
         (reports / f"{name}.json").write_bytes(json_report(res))
         (reports / f"{name}.xml").write_bytes(junit_report(res))
-    cb.save_meta(reports, cb.Meta("lab04-alice", "cs/lab04-alice", "graded", commit="a" * 40,
-                                  pushed_at="2026-12-01T20:00:00Z"))
-    cb.save_meta(reports, cb.Meta("lab04-bob", "cs/lab04-bob", "graded", ["late"], ["pushed after the deadline"],
-                                  pushed_at="2026-12-02T08:00:00Z"))
+    cb.save_meta(
+        reports, cb.Meta("lab04-alice", "cs/lab04-alice", "graded", commit="a" * 40, pushed_at="2026-12-01T20:00:00Z")
+    )
+    cb.save_meta(
+        reports,
+        cb.Meta(
+            "lab04-bob",
+            "cs/lab04-bob",
+            "graded",
+            ["late"],
+            ["pushed after the deadline"],
+            pushed_at="2026-12-02T08:00:00Z",
+        ),
+    )
     cb.save_meta(reports, cb.Meta("lab04-dan", "cs/lab04-dan", "no-lab-files", ["no-lab-files"], ["nothing"]))
     out, md = tmp_path / "g.csv", tmp_path / "s.md"
-    code = cli.main(["grade-all", "--merge-only", "--reports-dir", str(reports), "-o", str(out), "--summary", str(md),
-                     "--prefix", "lab04"])
+    code = cli.main(
+        [
+            "grade-all",
+            "--merge-only",
+            "--reports-dir",
+            str(reports),
+            "-o",
+            str(out),
+            "--summary",
+            str(md),
+            "--prefix",
+            "lab04",
+        ]
+    )
     assert code == 0
     rows = {r["login"]: r for r in read_csv(out)}
     assert set(rows) == {"alice", "bob", "carol", "dan"}
@@ -167,9 +206,11 @@ def test_merge_only_builds_the_gradebook_and_summary_from_reports_and_records(tm
 
 def test_summary_counts_only_graded_rows() -> None:
     full = {i.id: i.points for i in Rubric().items}
-    rows = [Row("a", graded_at="t", total=100, max=100, points=full),
-            Row("b", graded_at="t", total=90, max=100, points={**full, "runtime.up": 0}),
-            Row("c", total=0, max=100, flags={"timeout"})]
+    rows = [
+        Row("a", graded_at="t", total=100, max=100, points=full),
+        Row("b", graded_at="t", total=90, max=100, points={**full, "runtime.up": 0}),
+        Row("c", total=0, max=100, flags={"timeout"}),
+    ]
     s = cb.summarize(rows, Rubric())
     assert s.graded == 2 and s.flagged == 1 and sorted(s.scores) == [90, 100]
     assert s.lost == [("runtime.up", 1, 10)]
@@ -181,8 +222,15 @@ def test_summary_counts_only_graded_rows() -> None:
 
 
 def test_child_environment_carries_no_token_nor_workflow_files(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("GITHUB_TOKEN", "GITHUB_OUTPUT", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GH_TOKEN",
-                "COMPOSE_PROJECT_NAME", "GITHUB_REPOSITORY"):
+    for var in (
+        "GITHUB_TOKEN",
+        "GITHUB_OUTPUT",
+        "GITHUB_ACTIONS",
+        "GITHUB_STEP_SUMMARY",
+        "GH_TOKEN",
+        "COMPOSE_PROJECT_NAME",
+        "GITHUB_REPOSITORY",
+    ):
         monkeypatch.setenv(var, "x")
     env = child_env("cs/lab04-alice")
     assert env["GITHUB_REPOSITORY"] == "cs/lab04-alice"

@@ -1,4 +1,5 @@
 """Unit tests: the GitHub client's rate-limit rules, report parsing, roster, tamper diff."""
+
 from __future__ import annotations
 
 import json
@@ -33,10 +34,17 @@ def test_rate_limit_rules():
     # the reset is on GitHub's clock: a local clock far ahead does not shorten the wait
     date = {"date": "Thu, 01 Jan 1970 00:16:40 GMT"}  # 1000 s after the epoch
     skewed = GitHubClient(TOKEN, clock=lambda: 5000.0)
-    assert skewed.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1100", **date})) \
-        == (101, "primary")
-    assert c.rate_limit_wait(resp(403, {}, {"message": "You have exceeded a secondary rate limit"})) == (60, "secondary")
-    assert c.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "4999"}, {"message": "Resource not accessible"})) is None
+    assert skewed.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1100", **date})) == (
+        101,
+        "primary",
+    )
+    assert c.rate_limit_wait(resp(403, {}, {"message": "You have exceeded a secondary rate limit"})) == (
+        60,
+        "secondary",
+    )
+    assert (
+        c.rate_limit_wait(resp(403, {"x-ratelimit-remaining": "4999"}, {"message": "Resource not accessible"})) is None
+    )
     assert c.rate_limit_wait(resp(404)) is None
     assert TOKEN not in repr(c)
 
@@ -94,9 +102,11 @@ def test_json_report_reasons():
         (b"[1, 2]", "top level is a JSON list"),
         (b'{"schema": "autograde-report/2"}', "wrong schema"),
         (b'{"schema": "autograde-report/1", "checks": {}}', "`checks` is missing"),
-        (b'{"schema": "autograde-report/1", "checks": [{"id": "a", "score": "lots", "max_score": 1}]}',
-         "not a whole number"),
-        (b"{\"a\": \"\xff\"}", "not UTF-8"),
+        (
+            b'{"schema": "autograde-report/1", "checks": [{"id": "a", "score": "lots", "max_score": 1}]}',
+            "not a whole number",
+        ),
+        (b'{"a": "\xff"}', "not UTF-8"),
     ]:
         with pytest.raises(ReportError, match=re.escape(reason)):
             parse_json_report(data, "x.json")
@@ -163,30 +173,64 @@ def test_tamper_diff():
 
 
 def test_row_round_trip_and_flag_order():
-    row = Row("o/lab04-x", login="x", total=5, max=10, points={"a": 5}, flags={"stale", "error", "missing"},
-              tampered={"b", "a"}, notes=["n"])
+    row = Row(
+        "o/lab04-x",
+        login="x",
+        total=5,
+        max=10,
+        points={"a": 5},
+        flags={"stale", "error", "missing"},
+        tampered={"b", "a"},
+        notes=["n"],
+    )
     assert Row.from_dict(json.loads(json.dumps(row.to_dict()))) == row
     assert row.flag_text() == "missing;error;stale;tampered:a,b"
 
 
 def test_assignment_repositories_by_roster():
-    alice, bob2, carol, dan = (RosterEntry("a", "alice"), RosterEntry("b", "bob-2"), RosterEntry("c", "Carol", "33"),
-                               RosterEntry("d", "", "44"))
+    alice, bob2, carol, dan = (
+        RosterEntry("a", "alice"),
+        RosterEntry("b", "bob-2"),
+        RosterEntry("c", "Carol", "33"),
+        RosterEntry("d", "", "44"),
+    )
     eve = RosterEntry("e", "eve", "55")  # has only another assignment's repository
     roster = [alice, bob2, carol, dan, eve, RosterEntry("f", "")]
-    names = ["lab04-alice", "lab04-Alice-1", "lab04-bob-2", "lab04-extra-alice", "lab04-zed", "lab04-carol-old",
-             "lab04-dan-renamed", "lab04", "lab05-alice", "lab04-alice-x", "lab04-extra-eve"]
+    names = [
+        "lab04-alice",
+        "lab04-Alice-1",
+        "lab04-bob-2",
+        "lab04-extra-alice",
+        "lab04-zed",
+        "lab04-carol-old",
+        "lab04-dan-renamed",
+        "lab04",
+        "lab05-alice",
+        "lab04-alice-x",
+        "lab04-extra-eve",
+    ]
     created = {"lab04-alice": "2024-04-01", "lab04-Alice-1": "2024-04-09"}
     m = match_repositories(names, "lab04", roster, created=created)
     assert m.matched == {alice: "lab04-Alice-1", bob2: "lab04-bob-2"}  # the newest accept; `bob-2` is a login
     assert m.superseded == {alice: ["lab04-alice"]}
-    assert m.unmatched == ["lab04-extra-alice", "lab04-zed", "lab04-carol-old", "lab04-dan-renamed", "lab04-alice-x",
-                           "lab04-extra-eve"]
+    assert m.unmatched == [
+        "lab04-extra-alice",
+        "lab04-zed",
+        "lab04-carol-old",
+        "lab04-dan-renamed",
+        "lab04-alice-x",
+        "lab04-extra-eve",
+    ]
     assert m.others == ["lab04", "lab05-alice"]
     assert m.how == {"lab04-alice": "name", "lab04-Alice-1": "suffix", "lab04-bob-2": "name"}
     # by account id, through the collaborators of the left-over repositories
-    people = {"lab04-carol-old": [("carol-new", "33")], "lab04-dan-renamed": [("dan", "44")],
-              "lab04-extra-alice": [("alice", "1")], "lab04-zed": [("zed", "99")], "lab04-extra-eve": [("eve", "55")]}
+    people = {
+        "lab04-carol-old": [("carol-new", "33")],
+        "lab04-dan-renamed": [("dan", "44")],
+        "lab04-extra-alice": [("alice", "1")],
+        "lab04-zed": [("zed", "99")],
+        "lab04-extra-eve": [("eve", "55")],
+    }
     m = match_repositories(names, "lab04", roster, created=created, collaborators=people)
     assert m.matched[carol] == "lab04-carol-old" and m.matched[dan] == "lab04-dan-renamed"
     assert m.unmatched == ["lab04-extra-alice", "lab04-zed", "lab04-alice-x", "lab04-extra-eve"]

@@ -2,6 +2,7 @@
 
 They run in a throw-away venv holding app/requirements-dev.txt, created once per session.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,10 @@ MAIN = "main.py"
 # A change to app/main.py that breaks it -> the text replaced, and what replaces it.
 BREAKAGES = {
     "counter-never-counts": ('client.incr("hits")', "1"),
-    "wrong-content-type": ('viewed {count} times.\\n", mimetype="text/plain"', 'viewed {count} times.\\n", mimetype="text/html"'),
+    "wrong-content-type": (
+        'viewed {count} times.\\n", mimetype="text/plain"',
+        'viewed {count} times.\\n", mimetype="text/html"',
+    ),
     "500-instead-of-503": ("status=503", "status=500"),
     "no-retries": ("RETRIES = 5", "RETRIES = 1"),
 }
@@ -34,11 +38,14 @@ def app_python(tmp_path_factory) -> Path:
     python = venv / "bin" / "python"
     installed = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "-r", str(REPO / "app" / "requirements-dev.txt")],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     if installed.returncode != 0:
-        pytest.skip(f"cannot install app/requirements-dev.txt (package index unreachable?): "
-                    f"{installed.stderr.strip()[-500:]}")
+        pytest.skip(
+            f"cannot install app/requirements-dev.txt (package index unreachable?): {installed.stderr.strip()[-500:]}"
+        )
     return python
 
 
@@ -46,7 +53,11 @@ def run_app_tests(python: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "app/tests"],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -90,8 +101,9 @@ def test_unreachable_redis_is_tried_exactly_retries_times(app_python, tmp_path):
         "status = main.app.test_client().get('/').status_code\n"
         "print(status, len(calls), main.RETRIES)\n"
     )
-    result = subprocess.run([str(app_python), "-c", script], cwd=REPO / "app", capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [str(app_python), "-c", script], cwd=REPO / "app", capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     status, calls, retries = result.stdout.split()
     assert status == "503" and calls == retries, result.stdout

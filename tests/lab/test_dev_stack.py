@@ -1,4 +1,5 @@
 """The development stack (docker-compose.yml) builds, counts from 1, and stops promptly."""
+
 from __future__ import annotations
 
 import time
@@ -50,8 +51,22 @@ def test_dev_stack_counts_visits(dev_stack):
     assert counts == [1, 2, 3]  # a fresh project has a fresh Redis
 
     # The dev image is the one with the test tools: the app's tests run inside it.
-    tests = compose(project, checkout, "exec", "-T", "web_dev", "python", "-m", "pytest", "-q",
-                    "-p", "no:cacheprovider", "tests/", file=FILE, timeout=120)
+    tests = compose(
+        project,
+        checkout,
+        "exec",
+        "-T",
+        "web_dev",
+        "python",
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/",
+        file=FILE,
+        timeout=120,
+    )
     assert tests.returncode == 0, tests.stdout + tests.stderr
 
 

@@ -3,6 +3,7 @@
 The build runs the app's tests in the builder stage, the final image holds Flask but not
 pytest, and it is at most half the size of the development image.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -69,8 +70,12 @@ def dev_image(prod_stack, docker_engine):
 
 def run_in(image_id: str, project: str, *cmd: str) -> subprocess.CompletedProcess:
     # The label makes any container left behind by an interrupted run show up in leftovers().
-    return subprocess.run(["docker", "run", "--rm", "--label", f"{PROJECT_LABEL}={project}", image_id, *cmd],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        ["docker", "run", "--rm", "--label", f"{PROJECT_LABEL}={project}", image_id, *cmd],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_build_runs_the_tests(prod_stack):
@@ -117,8 +122,9 @@ def test_prod_image_is_at_most_half_the_dev_image(prod_stack, dev_image, docker_
     assert up.returncode == 0, up.stdout + up.stderr
     prod = built_image(docker_engine, project)
     ratio = prod.attrs["Size"] / dev_image.attrs["Size"]
-    assert ratio <= 0.5, (f"prod {prod.attrs['Size'] / 1e6:.0f} MB vs dev {dev_image.attrs['Size'] / 1e6:.0f} MB "
-                          f"(ratio {ratio:.2f})")
+    assert ratio <= 0.5, (
+        f"prod {prod.attrs['Size'] / 1e6:.0f} MB vs dev {dev_image.attrs['Size'] / 1e6:.0f} MB (ratio {ratio:.2f})"
+    )
 
 
 def test_prod_image_has_flask_but_not_pytest(prod_stack, docker_engine):

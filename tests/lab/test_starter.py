@@ -1,4 +1,5 @@
 """The starter files, as shipped, are unfinished; solutions.md holds exactly the two answers."""
+
 from __future__ import annotations
 
 import re
@@ -55,6 +56,7 @@ def test_starter_compose_prod_only_names_the_services():
 
 def test_each_stack_has_its_own_project_name_and_the_solution_keeps_it():
     """Both files share a folder: without their own `name:` they would be one Compose project."""
+
     def name(text: str) -> str:
         return yaml.safe_load(text)["name"]
 

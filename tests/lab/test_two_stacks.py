@@ -9,6 +9,7 @@ and 6383) and image tags (unique ones instead of the fixed docker-cd-lab04-web-*
 projects' names come from the files' own `name:` lines (made unique per run in this checkout
 copy); COMPOSE_PROJECT_NAME is unset, so nothing else names the projects.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,12 +76,16 @@ class Lab:
             path.write_text(text.replace(shipped, f"name: {self.project[file]}\n"), encoding="utf-8")
             self.tag[file] = f"{self.project[file]}-web:test"
         dev = root / "dev-ports.yml"
-        dev.write_text(f"services:\n  web_dev:\n    image: {self.tag[DEV]}\n"
-                       f"    ports: !override\n      - \"127.0.0.1:{self.port[5004]}:5000\"\n")
+        dev.write_text(
+            f"services:\n  web_dev:\n    image: {self.tag[DEV]}\n"
+            f'    ports: !override\n      - "127.0.0.1:{self.port[5004]}:5000"\n'
+        )
         prod = root / "prod-ports.yml"
-        prod.write_text(f"services:\n  web_prod:\n    image: {self.tag[PROD]}\n"
-                        f"    ports: !override\n      - \"127.0.0.1:{self.port[5005]}:5000\"\n"
-                        "  redis_prod:\n    ports: !reset []\n")
+        prod.write_text(
+            f"services:\n  web_prod:\n    image: {self.tag[PROD]}\n"
+            f'    ports: !override\n      - "127.0.0.1:{self.port[5005]}:5000"\n'
+            "  redis_prod:\n    ports: !reset []\n"
+        )
         self.override = {DEV: str(dev), PROD: str(prod)}
 
     def run(self, argv: list[str], timeout: float = 900) -> tuple[str, subprocess.CompletedProcess]:
@@ -89,8 +94,14 @@ class Lab:
         rest, file = argv[2:], DEV
         if rest[:1] == ["-f"]:
             file, rest = rest[1], rest[2:]
-        ran = subprocess.run(["docker", "compose", "-f", file, "-f", self.override[file], *rest],
-                             cwd=self.root, env=student_env(), capture_output=True, text=True, timeout=timeout)
+        ran = subprocess.run(
+            ["docker", "compose", "-f", file, "-f", self.override[file], *rest],
+            cwd=self.root,
+            env=student_env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         return file, ran
 
     def url(self, readme_url: str) -> str:
@@ -127,8 +138,16 @@ def lab(tmp_path, docker_engine):
 def test_both_stacks_run_side_by_side_with_the_readme_commands(lab):
     part3 = readme_commands("Part 3")
     kinds = [argv[:2] if argv[0] != "curl" else ["curl"] for argv in part3]
-    assert kinds == [["docker", "compose"], ["docker", "compose"], ["docker", "images"], ["curl"], ["curl"],
-                     ["docker", "compose"], ["docker", "run"], ["docker", "run"]], part3
+    assert kinds == [
+        ["docker", "compose"],
+        ["docker", "compose"],
+        ["docker", "images"],
+        ["curl"],
+        ["curl"],
+        ["docker", "compose"],
+        ["docker", "run"],
+        ["docker", "run"],
+    ], part3
     up_dev, up_prod, images, curl_dev, curl_prod, redis_get, run_flask, run_pytest = part3
 
     file, ran = lab.run(up_dev)
@@ -165,8 +184,11 @@ def test_both_stacks_run_side_by_side_with_the_readme_commands(lab):
 
     # Cleanup: each `down` stops its own stack only
     cleanup = readme_commands("Cleanup")
-    assert [argv[:3] for argv in cleanup] == [["docker", "compose", "down"], ["docker", "compose", "-f"],
-                                             ["docker", "rmi", "lab04-prod-try"]], cleanup
+    assert [argv[:3] for argv in cleanup] == [
+        ["docker", "compose", "down"],
+        ["docker", "compose", "-f"],
+        ["docker", "rmi", "lab04-prod-try"],
+    ], cleanup
     file, ran = lab.run(cleanup[0], timeout=120)
     output = ran.stdout + ran.stderr
     assert file == DEV and ran.returncode == 0, output

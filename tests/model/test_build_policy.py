@@ -1,4 +1,5 @@
 """What the grader builds for web_prod, and how Dockerfile.prod's COPY sources resolve in that context."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,21 +13,25 @@ SOL = solution_files()
 
 
 def build_of(web: str):
-    return prod_build(parse(f"services:\n  web_prod:\n{web}\n  redis_prod:\n    image: redis:alpine\n",
-                            "docker-compose.prod.yml"))
+    return prod_build(
+        parse(f"services:\n  web_prod:\n{web}\n  redis_prod:\n    image: redis:alpine\n", "docker-compose.prod.yml")
+    )
 
 
-@pytest.mark.parametrize("web, context, students", [
-    ("    build:\n      context: .\n      dockerfile: Dockerfile.prod", ".", True),
-    ("    build:\n      context: ./\n      dockerfile: ./Dockerfile.prod", ".", True),
-    ("    build:\n      context: ./app\n      dockerfile: ../Dockerfile.prod", "app", True),
-    ("    build: .", ".", False),  # builds ./Dockerfile, not Dockerfile.prod
-    ("    build:\n      context: ./app", ".", False),  # the dev Dockerfile
-    ("    build:\n      context: .\n      dockerfile: Dockerfile.prod2", ".", False),
-    ("    build:\n      context: https://example.com/x.git\n      dockerfile: Dockerfile.prod", ".", False),
-    ("    build:\n      context: ..\n      dockerfile: main/Dockerfile.prod", ".", False),
-    ("    image: python:3.13-slim", ".", False),
-])
+@pytest.mark.parametrize(
+    "web, context, students",
+    [
+        ("    build:\n      context: .\n      dockerfile: Dockerfile.prod", ".", True),
+        ("    build:\n      context: ./\n      dockerfile: ./Dockerfile.prod", ".", True),
+        ("    build:\n      context: ./app\n      dockerfile: ../Dockerfile.prod", "app", True),
+        ("    build: .", ".", False),  # builds ./Dockerfile, not Dockerfile.prod
+        ("    build:\n      context: ./app", ".", False),  # the dev Dockerfile
+        ("    build:\n      context: .\n      dockerfile: Dockerfile.prod2", ".", False),
+        ("    build:\n      context: https://example.com/x.git\n      dockerfile: Dockerfile.prod", ".", False),
+        ("    build:\n      context: ..\n      dockerfile: main/Dockerfile.prod", ".", False),
+        ("    image: python:3.13-slim", ".", False),
+    ],
+)
 def test_prod_build_policy(web, context, students):
     b = build_of(web)
     assert (b.context, b.students) == (context, students), b
@@ -45,8 +50,11 @@ FROM python:3.13-slim
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /opt/b/main.py /srv/
 """
-    dc = SOL["docker-compose.prod.yml"].replace("context: .", "context: ./app").replace(
-        "dockerfile: Dockerfile.prod", "dockerfile: ../Dockerfile.prod")
+    dc = (
+        SOL["docker-compose.prod.yml"]
+        .replace("context: .", "context: ./app")
+        .replace("dockerfile: Dockerfile.prod", "dockerfile: ../Dockerfile.prod")
+    )
     assert "context: ./app" in dc
     sub = load_submission(make_checkout(tmp_path / "c", files={"Dockerfile.prod": df, "docker-compose.prod.yml": dc}))
     assert sub.build.students and sub.build.context == "app"

@@ -5,6 +5,7 @@ bounded by count and by time. For every case the parsers either give a model or 
 FileProblem, the static checks never end in `error` (a grader bug), the runtime checks
 grade a fact-less context without raising, and the safety scan never raises.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,22 +29,160 @@ SEED = int(os.environ.get("FUZZ_SEED", "20240604"))
 CASES = int(os.environ.get("FUZZ_CASES", "8000"))
 BUDGET_S = float(os.environ.get("FUZZ_SECONDS", "40"))
 
-DF_WORDS = ["FROM", "AS", "RUN", "COPY", "--from=builder", "--from=0", "--from=9", "WORKDIR", "ENV", "ARG", "CMD",
-            "ENTRYPOINT", "EXPOSE", "USER", "ADD", "ONBUILD", "HEALTHCHECK", "SHELL", "LABEL", "VOLUME",
-            "python:3.13", "python:3.13-slim", "builder", "final", "${X}", "$PATH", "${A:-b}", "/opt/venv",
-            "/opt/venv/bin/pip", "pip", "install", "-r", "requirements.txt", "app/", ".", "..", "../..", "/",
-            "main.py", "tests/", "python", "-m", "venv", "pytest", "&&", "||", ";", "|", "\\", "\n", "\"", "'",
-            "[", "]", '["python", "main.py"]', "[\"", "cd", "source", "export", "PATH=/x", "=", "#", "*", "?",
-            "5000", "5000/udp", "abc", "\t", " ", "RUNN", "FORM", "--mount=type=cache,target=/root", "<<EOF", "EOF",
-            "\u00e9", "\u202e", "x" * 300]
-YAML_WORDS = ["services:", "web_prod:", "redis_prod:", "build:", "context:", "dockerfile:", "image:", "ports:",
-              "environment:", "depends_on:", "volumes:", "networks:", "- ", "  ", "    ", ".", "..", "/", "~",
-              "${HOME}", "${X:-host}", "$$", "host", "true", "false", "null", "~", "5005:5000", "[", "]", "{", "}",
-              ",", ":", "&a", "*a", "<<: *a", "!!str", "!reset", "!override", "?", "|", ">", "#", "'", '"', "\n",
-              "network_mode:", "privileged:", "security_opt:", "cap_add:", "env_file:", "type: bind", "source:",
-              "external: true", "driver_opts:", "device:", "o: bind", "extends:", "include:", "secrets:",
-              "additional_contexts:", "tags:", "cache_to:", "- type=local,dest=/tmp", "0", "1e9", "-1", "0x10",
-              "REDIS_HOST=redis_prod", "\t", "\u00e9", "x" * 200]
+DF_WORDS = [
+    "FROM",
+    "AS",
+    "RUN",
+    "COPY",
+    "--from=builder",
+    "--from=0",
+    "--from=9",
+    "WORKDIR",
+    "ENV",
+    "ARG",
+    "CMD",
+    "ENTRYPOINT",
+    "EXPOSE",
+    "USER",
+    "ADD",
+    "ONBUILD",
+    "HEALTHCHECK",
+    "SHELL",
+    "LABEL",
+    "VOLUME",
+    "python:3.13",
+    "python:3.13-slim",
+    "builder",
+    "final",
+    "${X}",
+    "$PATH",
+    "${A:-b}",
+    "/opt/venv",
+    "/opt/venv/bin/pip",
+    "pip",
+    "install",
+    "-r",
+    "requirements.txt",
+    "app/",
+    ".",
+    "..",
+    "../..",
+    "/",
+    "main.py",
+    "tests/",
+    "python",
+    "-m",
+    "venv",
+    "pytest",
+    "&&",
+    "||",
+    ";",
+    "|",
+    "\\",
+    "\n",
+    '"',
+    "'",
+    "[",
+    "]",
+    '["python", "main.py"]',
+    '["',
+    "cd",
+    "source",
+    "export",
+    "PATH=/x",
+    "=",
+    "#",
+    "*",
+    "?",
+    "5000",
+    "5000/udp",
+    "abc",
+    "\t",
+    " ",
+    "RUNN",
+    "FORM",
+    "--mount=type=cache,target=/root",
+    "<<EOF",
+    "EOF",
+    "\u00e9",
+    "\u202e",
+    "x" * 300,
+]
+YAML_WORDS = [
+    "services:",
+    "web_prod:",
+    "redis_prod:",
+    "build:",
+    "context:",
+    "dockerfile:",
+    "image:",
+    "ports:",
+    "environment:",
+    "depends_on:",
+    "volumes:",
+    "networks:",
+    "- ",
+    "  ",
+    "    ",
+    ".",
+    "..",
+    "/",
+    "~",
+    "${HOME}",
+    "${X:-host}",
+    "$$",
+    "host",
+    "true",
+    "false",
+    "null",
+    "~",
+    "5005:5000",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ":",
+    "&a",
+    "*a",
+    "<<: *a",
+    "!!str",
+    "!reset",
+    "!override",
+    "?",
+    "|",
+    ">",
+    "#",
+    "'",
+    '"',
+    "\n",
+    "network_mode:",
+    "privileged:",
+    "security_opt:",
+    "cap_add:",
+    "env_file:",
+    "type: bind",
+    "source:",
+    "external: true",
+    "driver_opts:",
+    "device:",
+    "o: bind",
+    "extends:",
+    "include:",
+    "secrets:",
+    "additional_contexts:",
+    "tags:",
+    "cache_to:",
+    "- type=local,dest=/tmp",
+    "0",
+    "1e9",
+    "-1",
+    "0x10",
+    "REDIS_HOST=redis_prod",
+    "\t",
+    "\u00e9",
+    "x" * 200,
+]
 
 
 def _mutate(rng: random.Random, text: str, words: list[str]) -> str:
@@ -64,7 +203,7 @@ def _mutate(rng: random.Random, text: str, words: list[str]) -> str:
             lines[i] = lines[i][:j] + rng.choice(words) + lines[i][j:]
         elif op == 4 and lines[i]:
             j = rng.randrange(len(lines[i]))
-            lines[i] = lines[i][:j] + chr(rng.randrange(1, 0x3000)) + lines[i][j + 1:]
+            lines[i] = lines[i][:j] + chr(rng.randrange(1, 0x3000)) + lines[i][j + 1 :]
         elif op == 5:
             lines[i] = lines[i].replace(" ", "", 1) if rng.random() < 0.5 else " " + lines[i]
         elif op == 6:
@@ -76,8 +215,7 @@ def _mutate(rng: random.Random, text: str, words: list[str]) -> str:
 
 
 def _random(rng: random.Random, words: list[str]) -> str:
-    return "".join(rng.choice(words) + rng.choice([" ", "", "\n", "\n  ", "\n    "])
-                   for _ in range(rng.randint(0, 40)))
+    return "".join(rng.choice(words) + rng.choice([" ", "", "\n", "\n  ", "\n    "]) for _ in range(rng.randint(0, 40)))
 
 
 def _yaml_value(rng: random.Random, depth: int = 0) -> object:
@@ -88,18 +226,52 @@ def _yaml_value(rng: random.Random, depth: int = 0) -> object:
         return rng.choice(YAML_WORDS).rstrip(":")
     if pick == 4:
         return [_yaml_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
-    keys = ["build", "context", "dockerfile", "image", "ports", "environment", "depends_on", "volumes", "networks",
-            "network_mode", "privileged", "security_opt", "env_file", "external", "driver_opts", "tags", "type",
-            "source", "target", "published", "host_ip", "secrets", "configs", "file", "additional_contexts",
-            "cache_to", "label_file", "pid", "web_prod", "redis_prod", "services", "include", "x"]
+    keys = [
+        "build",
+        "context",
+        "dockerfile",
+        "image",
+        "ports",
+        "environment",
+        "depends_on",
+        "volumes",
+        "networks",
+        "network_mode",
+        "privileged",
+        "security_opt",
+        "env_file",
+        "external",
+        "driver_opts",
+        "tags",
+        "type",
+        "source",
+        "target",
+        "published",
+        "host_ip",
+        "secrets",
+        "configs",
+        "file",
+        "additional_contexts",
+        "cache_to",
+        "label_file",
+        "pid",
+        "web_prod",
+        "redis_prod",
+        "services",
+        "include",
+        "x",
+    ]
     return {rng.choice(keys): _yaml_value(rng, depth + 1) for _ in range(rng.randint(0, 5))}
 
 
 def _structured(rng: random.Random) -> str:
     import yaml
 
-    doc = {"services": {name: _yaml_value(rng, 1) for name in rng.sample(["web_prod", "redis_prod", "x"],
-                                                                          rng.randint(0, 3))}}
+    doc = {
+        "services": {
+            name: _yaml_value(rng, 1) for name in rng.sample(["web_prod", "redis_prod", "x"], rng.randint(0, 3))
+        }
+    }
     if rng.random() < 0.3:
         doc.update({k: _yaml_value(rng, 2) for k in rng.sample(["volumes", "networks", "secrets", "include"], 2)})
     return yaml.safe_dump(doc)
@@ -131,8 +303,13 @@ def test_fuzz_static_checks(tmp_path: Path, rubric):
             break
         df_text = _mutate(rng, df_seed, DF_WORDS) if rng.random() < 0.8 else _random(rng, DF_WORDS)
         r = rng.random()
-        prod_text = (_mutate(rng, prod_seed, YAML_WORDS) if r < 0.5 else _structured(rng) if r < 0.85
-                     else _random(rng, YAML_WORDS))
+        prod_text = (
+            _mutate(rng, prod_seed, YAML_WORDS)
+            if r < 0.5
+            else _structured(rng)
+            if r < 0.85
+            else _random(rng, YAML_WORDS)
+        )
         dev_text = _mutate(rng, dev_seed, YAML_WORDS) if rng.random() < 0.3 else dev_seed
         where = f"seed {SEED} case {case}\n--- Dockerfile.prod\n{df_text}\n--- prod\n{prod_text}\n--- dev\n{dev_text}"
         try:

@@ -30,6 +30,7 @@ Ported from the action's source at the commit the workflow pins
   src/utils.ts       retrieve             with one report path, `summary` and
                                           `check_title_template` count only as one line
 """
+
 from __future__ import annotations
 
 import glob
@@ -102,9 +103,17 @@ def _issue_text(el: ET.Element) -> str:
     return (el.text or "").strip()
 
 
-def parse(xml_path: Path, workspace: Path, *, include_passed: bool = False, annotate_notice: bool = False,
-          check_annotations: bool = True, check_title_template: str | None = None, summary: str = "",
-          exclude: tuple[str, ...] = ("/build/", "/__pycache__/")) -> CheckRun:
+def parse(
+    xml_path: Path,
+    workspace: Path,
+    *,
+    include_passed: bool = False,
+    annotate_notice: bool = False,
+    check_annotations: bool = True,
+    check_title_template: str | None = None,
+    summary: str = "",
+    exclude: tuple[str, ...] = ("/build/", "/__pycache__/"),
+) -> CheckRun:
     """The check run the action would create for `xml_path`, run from `workspace` (GITHUB_WORKSPACE)."""
     root = ET.parse(xml_path).getroot()
     total = skipped = failed = 0
@@ -130,13 +139,16 @@ def parse(xml_path: Path, workspace: Path, *, include_passed: bool = False, anno
                 for issue in issues or [None]:
                     stack = _issue_text(issue) if issue is not None else ""
                     stack_message = "\n".join(stack.split("\n")[:2])
-                    message = ((issue.get("message") if issue is not None else None) or stack_message
-                               or case.get("name")).strip()
+                    message = (
+                        (issue.get("message") if issue is not None else None) or stack_message or case.get("name")
+                    ).strip()
                     resolve_classname = case.get("classname") or case.get("name")
                     file_name, line = resolve_file_and_line(
                         case.get("file") or (issue.get("file") if issue is not None else None) or suite.get("file"),
                         case.get("line") or (issue.get("line") if issue is not None else None) or suite.get("line"),
-                        resolve_classname, stack)
+                        resolve_classname,
+                        stack,
+                    )
                     path = file_name
                     if is_failed or (annotate_notice and success):
                         if os.path.exists(file_name):
@@ -149,19 +161,29 @@ def parse(xml_path: Path, workspace: Path, *, include_passed: bool = False, anno
                     if check_title_template:
                         shown_file = file_name if file_name != case.get("name") else ""
                         class_name = (case.get("classname") or case.get("name")).split(".")[-1]
-                        title = (check_title_template.replace("{{FILE_NAME}}", shown_file, 1)
-                                 .replace("{{BREAD_CRUMB}}", crumb, 1).replace("{{SUITE_NAME}}", suite_name, 1)
-                                 .replace("{{TEST_NAME}}", case.get("name"), 1)
-                                 .replace("{{CLASS_NAME}}", class_name, 1))
+                        title = (
+                            check_title_template.replace("{{FILE_NAME}}", shown_file, 1)
+                            .replace("{{BREAD_CRUMB}}", crumb, 1)
+                            .replace("{{SUITE_NAME}}", suite_name, 1)
+                            .replace("{{TEST_NAME}}", case.get("name"), 1)
+                            .replace("{{CLASS_NAME}}", class_name, 1)
+                        )
                     elif file_name != case.get("name"):
                         title = f"{file_name}.{case.get('name')}"
                     else:
                         title = case.get("name")
                     if len(issues) > 1:
                         title += f" (failure {issues.index(issue) + 1}/{len(issues)})"
-                    annotations.append(Annotation(path, line, level,
-                                                  "skipped" if skip else "success" if success else "failure",
-                                                  title, message))
+                    annotations.append(
+                        Annotation(
+                            path,
+                            line,
+                            level,
+                            "skipped" if skip else "success" if success else "failure",
+                            title,
+                            message,
+                        )
+                    )
             child_crumb = f"{crumb}{suite_name}/" if suite_name else crumb
             pending += [(child, child_crumb) for child in suite.findall("testsuite")]
     finally:
@@ -170,7 +192,11 @@ def parse(xml_path: Path, workspace: Path, *, include_passed: bool = False, anno
     sent = [a for a in annotations if annotate_notice or a.level != "notice"] if check_annotations else []
     lines = [line.strip() for line in summary.split("\n") if line.strip()]
     summary = lines[0] if len(lines) == 1 else ""  # getMultilineInput + retrieve(): one line or nothing
-    title = f"{total} tests run, {passed} passed, {skipped} skipped, {failed} failed." if total else \
-        "No test results found!"
-    return CheckRun("failure" if failed > 0 else "success", title, summary, total, passed, skipped, failed,
-                    sent, annotations)
+    title = (
+        f"{total} tests run, {passed} passed, {skipped} skipped, {failed} failed."
+        if total
+        else "No test results found!"
+    )
+    return CheckRun(
+        "failure" if failed > 0 else "success", title, summary, total, passed, skipped, failed, sent, annotations
+    )

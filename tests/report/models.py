@@ -21,6 +21,7 @@
                              JSON.stringify({totalPoints, maxPoints}) (title "Autograding report")
   src/main.js:19-23          setFailed when any runner status is "fail", else when any is "error"
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,8 +30,22 @@ import re
 
 # --- the runner's command parsing -------------------------------------------------------
 
-REGISTERED = {"error", "warning", "notice", "debug", "group", "endgroup", "set-output", "add-mask",
-              "stop-commands", "echo", "save-state", "add-path", "set-env", "add-matcher"}
+REGISTERED = {
+    "error",
+    "warning",
+    "notice",
+    "debug",
+    "group",
+    "endgroup",
+    "set-output",
+    "add-mask",
+    "stop-commands",
+    "echo",
+    "save-state",
+    "add-path",
+    "set-env",
+    "add-matcher",
+}
 
 
 def _unescape_data(s: str) -> str:
@@ -54,14 +69,14 @@ def parse_line(line: str, registered: set[str]):
                     k, _, v = p.partition("=")
                     if v:
                         properties[k] = _unescape_property(v)
-                return name, properties, _unescape_data(msg[end + 2:])
+                return name, properties, _unescape_data(msg[end + 2 :])
     i = line.find("##[")
     if i >= 0:
         rb = line.find("]", i)
         if rb >= 0:
-            name = line[i + 3:rb].split(" ")[0]
+            name = line[i + 3 : rb].split(" ")[0]
             if name in registered:
-                return name, {}, line[rb + 1:]
+                return name, {}, line[rb + 1 :]
     return None
 
 
@@ -86,8 +101,8 @@ def runner_commands(log: str) -> list[tuple[str, dict, str]]:
     return done
 
 
-
 # --- the reporter, reimplemented ---------------------------------------------------------
+
 
 def parse_github_output(text: str) -> dict[str, str]:
     """Read a $GITHUB_OUTPUT file as the runner does: `k=v` lines and `k<<DELIM` blocks."""
@@ -161,8 +176,6 @@ def reporter_fails(runner_results) -> str | None:
     return None
 
 
-
-
 def escape_data(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -174,5 +187,7 @@ def reporter_notices(runner_results) -> list[str]:
         return []
     total, maximum = totals
     report = json.dumps({"totalPoints": total, "maxPoints": maximum}, separators=(",", ":"))
-    return [f"::notice title=Autograding complete::{escape_data(f'Points {total}/{maximum}')}",
-            f"::notice title=Autograding report::{escape_data(report)}"]
+    return [
+        f"::notice title=Autograding complete::{escape_data(f'Points {total}/{maximum}')}",
+        f"::notice title=Autograding report::{escape_data(report)}",
+    ]

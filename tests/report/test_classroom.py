@@ -4,6 +4,7 @@ The reporter's two computations are reimplemented in tests/report/models.py from
 at the commit the workflow pins (d13b5912daf5042ac1b71bc38bdb4a6bcd61d8ca, tag v1)
 (the source lines are cited there).
 """
+
 from __future__ import annotations
 
 import re
@@ -29,17 +30,25 @@ STATUSES = {"pass", "fail", "error"}
 
 # --- fixtures -----------------------------------------------------------------------------
 
+
 def make_results(failing: set[str] = frozenset(), errored: set[str] = frozenset(), **kw) -> GradingResults:
     checks = []
     for item in DEFAULT_ITEMS:
         status = "error" if item.id in errored else "fail" if item.id in failing else "pass"
-        checks.append(CheckResult(
-            id=item.id, name=item.name, status=status,
-            score=item.points if status == "pass" else 0, max_score=item.points,
-            message="ok" if status == "pass" else f"{item.id} is not right",
-            hint="read the lab" if status != "pass" else "",
-            file="Dockerfile.prod" if item.id.startswith("dockerfile") else None,
-            line=3 if item.id == "dockerfile.stages" else None, duration_s=0.25))
+        checks.append(
+            CheckResult(
+                id=item.id,
+                name=item.name,
+                status=status,
+                score=item.points if status == "pass" else 0,
+                max_score=item.points,
+                message="ok" if status == "pass" else f"{item.id} is not right",
+                hint="read the lab" if status != "pass" else "",
+                file="Dockerfile.prod" if item.id.startswith("dockerfile") else None,
+                line=3 if item.id == "dockerfile.stages" else None,
+                duration_s=0.25,
+            )
+        )
     return GradingResults(checks=checks, **kw)
 
 
@@ -165,9 +174,12 @@ def test_outputs_are_multiline_safe_and_list_the_runners(tmp_path):
 def test_runner_ids_are_unique_and_alphanumeric():
     assert len(set(classroom.RUNNERS)) == len(DEFAULT_ITEMS)
     assert all(re.fullmatch(r"[a-z0-9]+", r) for r in classroom.RUNNERS)
-    twins = GradingResults(checks=[
-        CheckResult(id="a.b", name="x", status="pass", score=1, max_score=1, message=""),
-        CheckResult(id="ab", name="y", status="pass", score=1, max_score=1, message="")])
+    twins = GradingResults(
+        checks=[
+            CheckResult(id="a.b", name="x", status="pass", score=1, max_score=1, message=""),
+            CheckResult(id="ab", name="y", status="pass", score=1, max_score=1, message=""),
+        ]
+    )
     assert list(classroom.runner_results(twins)) == ["ab", "ab2"]
 
 
@@ -178,12 +190,12 @@ def test_result_output_is_the_single_runner_payload_the_reporter_reads(tmp_path)
     classroom.write_step_outputs(results, str(out))
     outputs = parse_github_output(out.read_text(encoding="utf-8"))
     loaded = reporter_load("autograde", {"AUTOGRADE_RESULTS": outputs["result"]})
-    (_, payload), = loaded
+    ((_, payload),) = loaded
     assert payload["version"] == 1 and payload["status"] == "fail" and payload["max_score"] == 100
     assert len(payload["tests"]) == 12 and sum(t["score"] for t in payload["tests"]) == 70
     assert classroom_notice_totals(loaded) == (70, 100)
     errored = GradingResults(checks=[], error="engine gone")
-    (_, payload), = reporter_load("autograde", {"AUTOGRADE_RESULTS": classroom.step_outputs(errored)["result"]})
+    ((_, payload),) = reporter_load("autograde", {"AUTOGRADE_RESULTS": classroom.step_outputs(errored)["result"]})
     assert payload["max_score"] == 100 and len(payload["tests"]) == 12 and payload["status"] == "error"
 
 

@@ -1,4 +1,5 @@
 """The console table: code spans in hints are never wrapped, and the Fix first line."""
+
 from __future__ import annotations
 
 import io
@@ -12,9 +13,11 @@ from autograde.results import CheckResult, GradingResults
 
 from .test_summary_markdown import failed_build
 
-HINT = ("pytest is in app/requirements-dev.txt, not app/requirements.txt, so the venv has no pytest. Install the dev "
-        "requirements with the image's own pip and run the tests with it: `RUN pip install -r requirements-dev.txt "
-        "&& python -m pytest tests/` (this keeps pytest out of the venv that the final stage copies).")
+HINT = (
+    "pytest is in app/requirements-dev.txt, not app/requirements.txt, so the venv has no pytest. Install the dev "
+    "requirements with the image's own pip and run the tests with it: `RUN pip install -r requirements-dev.txt "
+    "&& python -m pytest tests/` (this keeps pytest out of the venv that the final stage copies)."
+)
 
 
 def test_a_long_hint_wraps_outside_its_code_span():
@@ -39,8 +42,21 @@ def test_no_code_span_is_ever_broken(parts, width):
 
 
 def test_the_table_in_a_terminal_keeps_the_command_whole():
-    r = GradingResults(checks=[CheckResult("dockerfile.builder_tests", "Tests", "fail", 0, 5, "pytest missing",
-                                           hint=HINT, file="Dockerfile.prod", line=25)])
+    r = GradingResults(
+        checks=[
+            CheckResult(
+                "dockerfile.builder_tests",
+                "Tests",
+                "fail",
+                0,
+                5,
+                "pytest missing",
+                hint=HINT,
+                file="Dockerfile.prod",
+                line=25,
+            )
+        ]
+    )
     out = io.StringIO()
     console.write(r, out)
     joined = [line.strip() for line in out.getvalue().splitlines()]

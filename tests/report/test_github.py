@@ -1,4 +1,5 @@
 """Annotations, the job summary, the Fence, and emit()."""
+
 from __future__ import annotations
 
 import io
@@ -16,23 +17,26 @@ FORGED = "::notice title=Autograding complete::Points 100/100"
 
 def test_the_parser_model_sees_a_forged_notice_when_unfenced():
     assert runner_commands(f"build step 3\n  {FORGED}\n") == [
-        ("notice", {"title": "Autograding complete"}, "Points 100/100")]
+        ("notice", {"title": "Autograding complete"}, "Points 100/100")
+    ]
     assert runner_commands("x ##[error]boom")[0][0] == "error"
 
 
 # --- Fence --------------------------------------------------------------------------------
 
-EVIL_LOG = "\n".join([
-    "#5 [builder 3/6] RUN echo hi",
-    FORGED,
-    '::notice title=Autograding report::{"totalPoints":100,"maxPoints":100}',
-    "   ::set-output name=dockerfilestages::AAAA",
-    "::stop-commands::mytoken",
-    "::mytoken::",
-    "::endgroup::",
-    "weird ##[error]in the middle",
-    "\r::error::after a carriage return",
-])
+EVIL_LOG = "\n".join(
+    [
+        "#5 [builder 3/6] RUN echo hi",
+        FORGED,
+        '::notice title=Autograding report::{"totalPoints":100,"maxPoints":100}',
+        "   ::set-output name=dockerfilestages::AAAA",
+        "::stop-commands::mytoken",
+        "::mytoken::",
+        "::endgroup::",
+        "weird ##[error]in the middle",
+        "\r::error::after a carriage return",
+    ]
+)
 
 
 def test_fence_stops_every_command_in_student_text_and_resumes_after():
@@ -57,16 +61,32 @@ def test_fence_cannot_be_ended_early_even_by_a_leaked_token():
 
 # --- annotations --------------------------------------------------------------------------
 
+
 def results_fixture() -> GradingResults:
     return GradingResults(
         checks=[
             CheckResult("dockerfile.stages", "stages", "pass", 5, 5, "two stages", file="Dockerfile.prod", line=1),
-            CheckResult("dockerfile.final_slim", "slim", "fail", 0, 5,
-                        "final stage is FROM python:3.13, 100% full-size\nnot slim", hint="use python:3.13-slim",
-                        file="Dockerfile.prod", line=12),
+            CheckResult(
+                "dockerfile.final_slim",
+                "slim",
+                "fail",
+                0,
+                5,
+                "final stage is FROM python:3.13, 100% full-size\nnot slim",
+                hint="use python:3.13-slim",
+                file="Dockerfile.prod",
+                line=12,
+            ),
             CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "no port 5005", file="docker-compose.prod.yml"),
-            CheckResult("runtime.counter", "counter", "error", 0, 15, "app crashed",
-                        log_tail="Traceback ...\n```\n</details><script>x</script>\n" + FORGED),
+            CheckResult(
+                "runtime.counter",
+                "counter",
+                "error",
+                0,
+                15,
+                "app crashed",
+                log_tail="Traceback ...\n```\n</details><script>x</script>\n" + FORGED,
+            ),
             CheckResult("images.size_ratio", "ratio", "fail", 0, 15, "prod is 80% of dev"),
         ],
         dev_image=ImageFacts("sha256:d", "lab04-dev:latest", 1_100_000_000),
@@ -87,8 +107,11 @@ def test_annotations_for_failed_checks_with_a_file_and_for_advice():
     ]
     # and the runner reads them back as meant
     parsed = runner_commands("\n".join(lines))
-    assert parsed[0] == ("error", {"file": "Dockerfile.prod", "line": "12", "title": "dockerfile.final_slim — lost 5 of 5 points"},
-                         "final stage is FROM python:3.13, 100% full-size\nnot slim\nHint: use python:3.13-slim")
+    assert parsed[0] == (
+        "error",
+        {"file": "Dockerfile.prod", "line": "12", "title": "dockerfile.final_slim — lost 5 of 5 points"},
+        "final stage is FROM python:3.13, 100% full-size\nnot slim\nHint: use python:3.13-slim",
+    )
     assert parsed[2][2].startswith("Avoid use of cache directory with pip, a,b:c")
 
 
@@ -99,13 +122,19 @@ def test_escaping_matches_the_toolkit():
 
 
 def test_annotation_text_cannot_inject_a_second_command():
-    r = GradingResults(checks=[CheckResult("compose.services", "s", "fail", 0, 5,
-                                           "service named\n" + FORGED, file="docker-compose.prod.yml")])
+    r = GradingResults(
+        checks=[
+            CheckResult(
+                "compose.services", "s", "fail", 0, 5, "service named\n" + FORGED, file="docker-compose.prod.yml"
+            )
+        ]
+    )
     parsed = runner_commands("\n".join(github.annotation_lines(r)))
     assert [p[0] for p in parsed] == ["error"]
 
 
 # --- summary ------------------------------------------------------------------------------
+
 
 def test_step_summary_shows_total_table_sizes_chart_and_safe_logs():
     r = results_fixture()
@@ -117,8 +146,9 @@ def test_step_summary_shows_total_table_sizes_chart_and_safe_logs():
     chart = re.search(r"```mermaid\n(.*?)\n```", md, re.S).group(1)
     assert chart.startswith("xychart-beta") and "bar [1100.0, 880.0]" in chart and "line [550.0, 550.0]" in chart
     # the log tail sits in a code fence longer than any backtick run inside it
-    block = re.search(r"<summary>Full log tail of <code>runtime.counter</code></summary>\n\n(`{4,})text\n(.*?)\n\1\n",
-                      md, re.S)
+    block = re.search(
+        r"<summary>Full log tail of <code>runtime.counter</code></summary>\n\n(`{4,})text\n(.*?)\n\1\n", md, re.S
+    )
     assert block and "</details><script>" in block.group(2)
     assert md.count("<details>") == md.count("</details>") - 2  # the excerpt and the full tail quote it as text
     # pass checks have no log section
@@ -147,7 +177,7 @@ def test_summary_without_images_and_with_error():
 @pytest.mark.parametrize("tail", ["", "`", "a ```` b", "`" * 10])
 def test_code_block_fence_is_longer_than_content(tail):
     block = github.code_block(f"x {tail} y")
-    fence = block.split("\n", 1)[0][:-len("text")]
+    fence = block.split("\n", 1)[0][: -len("text")]
     assert set(fence) == {"`"} and len(fence) > max((len(m) for m in re.findall("`+", tail)), default=0)
 
 
@@ -156,6 +186,7 @@ def test_clean_log_strips_ansi_and_progress():
 
 
 # --- emit ---------------------------------------------------------------------------------
+
 
 def test_emit_in_actions_prints_annotations_and_appends_summary(tmp_path):
     summary = tmp_path / "summary.md"
@@ -182,8 +213,19 @@ def test_emit_survives_an_unwritable_summary(tmp_path):
 
 
 def test_code_spans_in_hints_stay_literal_and_html_outside_is_inert():
-    r = GradingResults(checks=[CheckResult("dockerfile.builder_tests", "t", "fail", 0, 5, "msg <b>x</b>",
-                                           hint="Use `pip install -r r.txt && python -m pytest` <img src=x>")])
+    r = GradingResults(
+        checks=[
+            CheckResult(
+                "dockerfile.builder_tests",
+                "t",
+                "fail",
+                0,
+                5,
+                "msg <b>x</b>",
+                hint="Use `pip install -r r.txt && python -m pytest` <img src=x>",
+            )
+        ]
+    )
     md = github.step_summary(r).splitlines()
     row = next(line for line in md if line.startswith("| ") and "dockerfile.builder_tests" in line)
     item = next(line for line in md if line.startswith("- ") and "dockerfile.builder_tests" in line)

@@ -3,6 +3,7 @@
 tests/report/junit_action.py models the action's parser (v6.4.2, the commit the workflow
 pins) and is fed the inputs the workflow gives it, read from .github/workflows/classroom.yml.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,8 +21,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def action_inputs() -> dict:
     wf = yaml.safe_load((REPO / ".github/workflows/classroom.yml").read_text(encoding="utf-8"))
-    step = next(s for job in wf["jobs"].values() for s in job["steps"]
-                if s.get("uses", "").startswith("mikepenz/action-junit-report@"))
+    step = next(
+        s
+        for job in wf["jobs"].values()
+        for s in job["steps"]
+        if s.get("uses", "").startswith("mikepenz/action-junit-report@")
+    )
     return step["with"]
 
 
@@ -31,29 +36,64 @@ def boolean(value: object) -> bool:
 
 def privileged_and_broken() -> GradingResults:
     """A privileged compose file and a build that fails on line 25: 50/100, five checks lose points."""
-    return GradingResults(checks=[
-        CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "2 stages", file="Dockerfile.prod", line=1),
-        CheckResult("dockerfile.builder_tests", "Tests", "fail", 0, 5, "Dockerfile.prod:25: the app's tests failed",
-                    hint="Read the pytest output.", file="Dockerfile.prod", line=25),
-        CheckResult("dockerfile.final_slim", "Slim", "pass", 5, 5, "slim", file="Dockerfile.prod", line=27),
-        CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "web_prod is privileged",
-                    hint="Remove `privileged: true`.", file="docker-compose.prod.yml", line=9),
-        CheckResult("compose.web_build", "build", "pass", 5, 5, "ok", file="docker-compose.prod.yml", line=4),
-        CheckResult("runtime.up", "Up", "fail", 0, 10, "building the prod image failed at Dockerfile.prod:25",
-                    file="Dockerfile.prod", line=25, log_tail="#9 ERROR: exit code: 1"),
-        CheckResult("runtime.counter", "Counter", "skip", 0, 15, "the prod stack did not come up (see runtime.up)"),
-        CheckResult("images.size_ratio", "Ratio", "skip", 0, 15, "the prod image did not build (see runtime.up)"),
-        CheckResult("images.prod_lean", "Lean", "error", 0, 5, "the engine went away"),
-    ])
+    return GradingResults(
+        checks=[
+            CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "2 stages", file="Dockerfile.prod", line=1),
+            CheckResult(
+                "dockerfile.builder_tests",
+                "Tests",
+                "fail",
+                0,
+                5,
+                "Dockerfile.prod:25: the app's tests failed",
+                hint="Read the pytest output.",
+                file="Dockerfile.prod",
+                line=25,
+            ),
+            CheckResult("dockerfile.final_slim", "Slim", "pass", 5, 5, "slim", file="Dockerfile.prod", line=27),
+            CheckResult(
+                "compose.web_prod",
+                "web_prod",
+                "fail",
+                0,
+                10,
+                "web_prod is privileged",
+                hint="Remove `privileged: true`.",
+                file="docker-compose.prod.yml",
+                line=9,
+            ),
+            CheckResult("compose.web_build", "build", "pass", 5, 5, "ok", file="docker-compose.prod.yml", line=4),
+            CheckResult(
+                "runtime.up",
+                "Up",
+                "fail",
+                0,
+                10,
+                "building the prod image failed at Dockerfile.prod:25",
+                file="Dockerfile.prod",
+                line=25,
+                log_tail="#9 ERROR: exit code: 1",
+            ),
+            CheckResult("runtime.counter", "Counter", "skip", 0, 15, "the prod stack did not come up (see runtime.up)"),
+            CheckResult("images.size_ratio", "Ratio", "skip", 0, 15, "the prod image did not build (see runtime.up)"),
+            CheckResult("images.prod_lean", "Lean", "error", 0, 5, "the engine went away"),
+        ]
+    )
 
 
 @pytest.fixture
 def workspace(tmp_path):
     """A student checkout with the grader in it (where the old classname led the action)."""
     ws = tmp_path / "ws"
-    for name in ("Dockerfile.prod", "docker-compose.prod.yml", "autograde/model/dockerfile.py",
-                 "autograde/model/compose.py", "autograde/checks/runtime.py", "autograde/checks/images.py",
-                 "autograde.egg-info/PKG-INFO"):
+    for name in (
+        "Dockerfile.prod",
+        "docker-compose.prod.yml",
+        "autograde/model/dockerfile.py",
+        "autograde/model/compose.py",
+        "autograde/checks/runtime.py",
+        "autograde/checks/images.py",
+        "autograde.egg-info/PKG-INFO",
+    ):
         (ws / name).parent.mkdir(parents=True, exist_ok=True)
         (ws / name).write_text("x\n", encoding="utf-8")
     return ws
@@ -63,11 +103,15 @@ def check_run(results: GradingResults, ws: Path, **overrides):
     path = ws / "autograde-report.xml"
     junit.write(results, path)
     inputs = {**action_inputs(), **overrides}
-    return parse(path, ws, include_passed=boolean(inputs.get("include_passed")),
-                 annotate_notice=boolean(inputs.get("annotate_notice")),
-                 check_annotations=boolean(inputs.get("check_annotations", "true")),
-                 check_title_template=inputs.get("check_title_template"),
-                 summary=junit.check_summary(results))
+    return parse(
+        path,
+        ws,
+        include_passed=boolean(inputs.get("include_passed")),
+        annotate_notice=boolean(inputs.get("annotate_notice")),
+        check_annotations=boolean(inputs.get("check_annotations", "true")),
+        check_title_template=inputs.get("check_title_template"),
+        summary=junit.check_summary(results),
+    )
 
 
 def test_the_check_is_red_when_points_are_lost(workspace):
@@ -78,9 +122,12 @@ def test_the_check_is_red_when_points_are_lost(workspace):
 
 
 def test_the_check_is_green_only_with_full_marks(workspace):
-    r = GradingResults(checks=[CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "ok", file="Dockerfile.prod",
-                                           line=1),
-                               CheckResult("extra.thing", "Nothing at stake", "skip", 0, 0, "not run")])
+    r = GradingResults(
+        checks=[
+            CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "ok", file="Dockerfile.prod", line=1),
+            CheckResult("extra.thing", "Nothing at stake", "skip", 0, 0, "not run"),
+        ]
+    )
     run = check_run(r, workspace)
     assert run.conclusion == "success" and run.skipped == 1 and run.summary.startswith("Points 5/5")
 

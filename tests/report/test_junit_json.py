@@ -1,4 +1,5 @@
 """JUnit and JSON reports carry per-check points and read back losslessly."""
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,23 @@ def sample() -> GradingResults:
     return GradingResults(
         checks=[
             CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "ok", file="Dockerfile.prod", line=2),
-            CheckResult("runtime.up", "Up", "fail", 0, 10, "build failed\x1b[31m", hint="fix", file="Dockerfile.prod",
-                        line=7, log_tail="::error::forged\x00"),
+            CheckResult(
+                "runtime.up",
+                "Up",
+                "fail",
+                0,
+                10,
+                "build failed\x1b[31m",
+                hint="fix",
+                file="Dockerfile.prod",
+                line=7,
+                log_tail="::error::forged\x00",
+            ),
             CheckResult("runtime.counter", "Counter", "skip", 0, 15, "needs up"),
             CheckResult("images.prod_lean", "Lean", "error", 0, 5, "engine gone"),
         ],
-        dev_image=ImageFacts("sha256:d", "dev", 600_000_000), prod_image=ImageFacts("sha256:p", "prod", 200_000_000),
+        dev_image=ImageFacts("sha256:d", "dev", 600_000_000),
+        prod_image=ImageFacts("sha256:p", "prod", 200_000_000),
         source={"repository": "org/lab04-ann", "commit": "abc", "graded_at": "2026-11-27T00:00:00+00:00"},
     )
 
@@ -45,8 +57,12 @@ def test_junit_has_points_per_testcase_and_totals(tmp_path):
 
 
 def test_only_a_skip_worth_nothing_stays_skipped(tmp_path):
-    r = GradingResults(checks=[CheckResult("runtime.counter", "Counter", "skip", 0, 0, "not in this rubric"),
-                               CheckResult("images.size_ratio", "Ratio", "skip", 0, 15, "no image")])
+    r = GradingResults(
+        checks=[
+            CheckResult("runtime.counter", "Counter", "skip", 0, 0, "not in this rubric"),
+            CheckResult("images.size_ratio", "Ratio", "skip", 0, 15, "no image"),
+        ]
+    )
     path = tmp_path / "r.xml"
     junit.write(r, path)
     cases = {c.name: c for c in next(iter(JUnitXml.fromfile(str(path))))}
@@ -64,9 +80,13 @@ def test_json_round_trip(tmp_path):
 
 
 def test_static_only_leaves_the_ungraded_runtime_checks_skipped(tmp_path):
-    r = GradingResults(checks=[CheckResult("runtime.counter", "Counter", "skip", 0, 15, "not run: --static-only"),
-                               CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "no port")],
-                       static_only=True)
+    r = GradingResults(
+        checks=[
+            CheckResult("runtime.counter", "Counter", "skip", 0, 15, "not run: --static-only"),
+            CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "no port"),
+        ],
+        static_only=True,
+    )
     path = tmp_path / "r.xml"
     junit.write(r, path)
     cases = {c.name: c for c in next(iter(JUnitXml.fromfile(str(path))))}

@@ -1,4 +1,5 @@
 """Progress while grading: rich on a terminal, one plain line per phase anywhere else."""
+
 from __future__ import annotations
 
 import io
@@ -78,8 +79,12 @@ def test_live_display_draws_phases_and_static_verdicts_with_rich():
     out = io.StringIO()
     out.isatty = lambda: True  # rich draws for a terminal
     shown = progress.Live(out)
-    shown.static([CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "ok"),
-                  CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "no port")])
+    shown.static(
+        [
+            CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "ok"),
+            CheckResult("compose.web_prod", "web_prod", "fail", 0, 10, "no port"),
+        ]
+    )
     shown.phase("build_prod", "start")
     shown.phase("build_prod", "end")
     shown.phase("up", "start")
@@ -97,8 +102,12 @@ def test_grade_on_a_terminal_shows_live_progress_and_keeps_stdout_plain(tmp_path
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "GITHUB_ACTIONS")}
     env.update(TERM="xterm-256color", COLUMNS="100")
-    proc = subprocess.Popen([sys.executable, "-m", "autograde", "grade", "--static-only", str(checkout)],
-                            stdout=subprocess.PIPE, stderr=slave, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autograde", "grade", "--static-only", str(checkout)],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=env,
+    )
     os.close(slave)
     seen = b""
     while True:
@@ -118,10 +127,14 @@ def test_grade_on_a_terminal_shows_live_progress_and_keeps_stdout_plain(tmp_path
 
 
 def test_build_output_becomes_a_short_detail_next_to_the_build():
-    assert progress.detail("#7 [web_prod builder 3/6] RUN pip install -r requirements.txt") == \
-        "[web_prod builder 3/6] RUN pip install -r requirements.txt"
-    assert progress.detail("#2 sha256:3c1f0a9e8b7d 52.43MB / 1.05GB 3.2s") == \
-        "pulling a base image layer: 52.43MB / 1.05GB"
+    assert (
+        progress.detail("#7 [web_prod builder 3/6] RUN pip install -r requirements.txt")
+        == "[web_prod builder 3/6] RUN pip install -r requirements.txt"
+    )
+    assert (
+        progress.detail("#2 sha256:3c1f0a9e8b7d 52.43MB / 1.05GB 3.2s")
+        == "pulling a base image layer: 52.43MB / 1.05GB"
+    )
     assert progress.detail("#7 0.512 Collecting flask") is None  # a step's own output: keep the step shown
     long = progress.detail("#7 [web_prod builder 3/6] RUN " + "x" * 200)
     assert len(long) == progress.DETAIL_WIDTH and long.endswith("…")
@@ -155,7 +168,7 @@ def test_live_marks_a_build_that_failed():
     shown = progress.Live(out)
     shown.phase("build_prod", "start")
     shown.phase("build_prod", "line:#9 0.3 ERROR: this is only what a RUN step printed")
-    shown.phase("build_prod", "line:#9 ERROR: process \"/bin/sh -c pytest\" did not complete successfully")
+    shown.phase("build_prod", 'line:#9 ERROR: process "/bin/sh -c pytest" did not complete successfully')
     shown.phase("build_prod", "end")
     assert shown.bar.tasks[0].description == "building the prod image [red](failed)[/]"
     shown.close()

@@ -1,4 +1,5 @@
 """README's rubric table and the workflow's reporter block are the checks' declarations, generated."""
+
 from __future__ import annotations
 
 import shutil

@@ -3,6 +3,7 @@
 GitHub renders $GITHUB_STEP_SUMMARY as GitHub Flavored Markdown; what a student sees is the
 rendered structure: a "Fix first" paragraph, the table, a list of what to do, log blocks.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -15,9 +16,13 @@ SHA = "0123456789abcdef0123456789abcdef01234567"
 ENV = {"GITHUB_SERVER_URL": "https://github.example", "GITHUB_REPOSITORY": "org/lab04-ann", "GITHUB_SHA": SHA}
 BLOB = f"https://github.example/org/lab04-ann/blob/{SHA}"
 BUILD_HINT = "Build it yourself with `docker compose -f docker-compose.prod.yml build` and read the failing step."
-PROGRESS = "\n".join(f"#8 0.143   Downloading pkg-{i}.whl (1.2 MB)\n#8 0.143      ━━━━━━━━ 1.2/1.2 MB 3.1 MB/s eta 0:00:00"
-                     for i in range(40))
-BUILD_LOG = PROGRESS + """
+PROGRESS = "\n".join(
+    f"#8 0.143   Downloading pkg-{i}.whl (1.2 MB)\n#8 0.143      ━━━━━━━━ 1.2/1.2 MB 3.1 MB/s eta 0:00:00"
+    for i in range(40)
+)
+BUILD_LOG = (
+    PROGRESS
+    + """
 #8 DONE 0.1s
 
 #9 [web_prod builder 5/6] RUN python -m pytest -q tests/
@@ -32,25 +37,56 @@ BUILD_LOG = PROGRESS + """
 ------
 failed to solve: process "/bin/sh -c python -m pytest -q tests/" did not complete successfully: exit code: 1
 """
+)
 
 
 def failed_build() -> GradingResults:
     """A build that fails at Dockerfile.prod:25 takes three checks with it: 45 of 50 lost points."""
-    return GradingResults(checks=[
-        CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "2 stages", file="Dockerfile.prod", line=1),
-        CheckResult("dockerfile.builder_tests", "Tests", "fail", 0, 5,
-                    "Dockerfile.prod:25: the app's tests failed during the build", hint=BUILD_HINT,
-                    file="Dockerfile.prod", line=25, log_tail=BUILD_LOG),
-        CheckResult("dockerfile.final_slim", "Slim", "fail", 0, 5, "the final stage is FROM python:3.13",
-                    hint="Use `python:3.13-slim`.", file="Dockerfile.prod", line=27),
-        CheckResult("compose.web_prod", "web_prod", "pass", 10, 10, "publishes 5005", file="docker-compose.prod.yml",
-                    line=8),
-        CheckResult("runtime.up", "Up", "fail", 0, 10,
-                    "building the prod image failed at Dockerfile.prod:25 (`RUN python -m pytest -q tests/`)",
-                    hint=BUILD_HINT, file="Dockerfile.prod", line=25, log_tail=BUILD_LOG),
-        CheckResult("runtime.counter", "Counter", "skip", 0, 15, "the prod stack did not come up (see runtime.up)"),
-        CheckResult("images.size_ratio", "Ratio", "skip", 0, 15, "the prod image did not build (see runtime.up)"),
-    ])
+    return GradingResults(
+        checks=[
+            CheckResult("dockerfile.stages", "Stages", "pass", 5, 5, "2 stages", file="Dockerfile.prod", line=1),
+            CheckResult(
+                "dockerfile.builder_tests",
+                "Tests",
+                "fail",
+                0,
+                5,
+                "Dockerfile.prod:25: the app's tests failed during the build",
+                hint=BUILD_HINT,
+                file="Dockerfile.prod",
+                line=25,
+                log_tail=BUILD_LOG,
+            ),
+            CheckResult(
+                "dockerfile.final_slim",
+                "Slim",
+                "fail",
+                0,
+                5,
+                "the final stage is FROM python:3.13",
+                hint="Use `python:3.13-slim`.",
+                file="Dockerfile.prod",
+                line=27,
+            ),
+            CheckResult(
+                "compose.web_prod", "web_prod", "pass", 10, 10, "publishes 5005", file="docker-compose.prod.yml", line=8
+            ),
+            CheckResult(
+                "runtime.up",
+                "Up",
+                "fail",
+                0,
+                10,
+                "building the prod image failed at Dockerfile.prod:25 (`RUN python -m pytest -q tests/`)",
+                hint=BUILD_HINT,
+                file="Dockerfile.prod",
+                line=25,
+                log_tail=BUILD_LOG,
+            ),
+            CheckResult("runtime.counter", "Counter", "skip", 0, 15, "the prod stack did not come up (see runtime.up)"),
+            CheckResult("images.size_ratio", "Ratio", "skip", 0, 15, "the prod image did not build (see runtime.up)"),
+        ]
+    )
 
 
 def tokens(md: str):
@@ -118,7 +154,8 @@ def test_fix_first_names_the_place_the_command_what_to_do_and_the_points():
     points = plain(paragraphs(toks)[1])
     assert points.startswith("45 of the 50 lost points depend on it")
     assert {"runtime.up", "dockerfile.builder_tests", "runtime.counter", "images.size_ratio"} == set(
-        codes(paragraphs(toks)[1]))
+        codes(paragraphs(toks)[1])
+    )
     # the Fix first block comes before the table
     assert toks.index(first) < next(i for i, t in enumerate(toks) if t.type == "table_open")
 
@@ -149,8 +186,7 @@ def test_table_rows_link_the_place_once_and_passing_rows_have_none():
 
 def test_hints_are_a_list_with_duplicates_merged():
     toks = tokens(github.step_summary(failed_build(), env=ENV))
-    heading = next(i for i, t in enumerate(toks) if t.type == "heading_open" and
-                   toks[i + 1].content == "What to do")
+    heading = next(i for i, t in enumerate(toks) if t.type == "heading_open" and toks[i + 1].content == "What to do")
     assert toks[heading + 3].type == "bullet_list_open"
     items = []
     for i in range(heading + 3, len(toks)):
@@ -168,8 +204,18 @@ def test_hints_are_a_list_with_duplicates_merged():
 
 
 def test_the_graders_local_url_is_a_code_span_not_a_link():
-    r = GradingResults(checks=[CheckResult("runtime.counter", "Counter", "fail", 0, 15,
-                                           "GET http://localhost:49213/ answered 500, then http://127.0.0.1:49213/x")])
+    r = GradingResults(
+        checks=[
+            CheckResult(
+                "runtime.counter",
+                "Counter",
+                "fail",
+                0,
+                15,
+                "GET http://localhost:49213/ answered 500, then http://127.0.0.1:49213/x",
+            )
+        ]
+    )
     row = row_for(table(tokens(github.step_summary(r, env=ENV))), "runtime.counter")[3]
     assert links(row) == []
     assert codes(row) == ["http://localhost:49213/", "http://127.0.0.1:49213/x"]
@@ -197,14 +243,22 @@ def test_a_failed_build_shows_the_lines_that_explain_it_and_folds_the_full_tail(
     details = next(i for i, t in enumerate(toks) if t.type == "html_block" and "<details>" in t.content)
     assert toks.index(fences[0]) < details < toks.index(fences[1])
     assert "Downloading pkg-39.whl" in fences[1].content
-    assert toks[toks.index(fences[1]) + 1].type == "html_block" and "</details>" in toks[toks.index(fences[1]) + 1].content
+    assert (
+        toks[toks.index(fences[1]) + 1].type == "html_block" and "</details>" in toks[toks.index(fences[1]) + 1].content
+    )
 
 
-@pytest.mark.parametrize("message", ["Dockerfile.prod:25 runs pytest where it is not installed",
-                                     "building failed at Dockerfile.prod:25 (`RUN x`): boom"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Dockerfile.prod:25 runs pytest where it is not installed",
+        "building failed at Dockerfile.prod:25 (`RUN x`): boom",
+    ],
+)
 def test_a_place_in_the_message_is_linked_where_it_stands(message):
-    r = GradingResults(checks=[CheckResult("runtime.up", "Up", "fail", 0, 10, message, file="Dockerfile.prod",
-                                           line=25)])
+    r = GradingResults(
+        checks=[CheckResult("runtime.up", "Up", "fail", 0, 10, message, file="Dockerfile.prod", line=25)]
+    )
     cell = row_for(table(tokens(github.step_summary(r, env=ENV))), "runtime.up")[3]
     assert links(cell) == [(f"{BLOB}/Dockerfile.prod#L25", "Dockerfile.prod:25")]
     assert plain(cell).count("Dockerfile.prod:25") == 1
@@ -252,10 +306,23 @@ def test_the_machines_trouble_is_never_a_fix_first():
 
 
 def test_every_line_of_a_named_file_is_linked_and_other_text_is_not():
-    r = GradingResults(checks=[CheckResult("dockerfile.final_copies", "Copies", "fail", 0, 10,
-                                           "Dockerfile.prod:30 copies main.py, but Dockerfile.prod:12 never made it; "
-                                           "see Dockerfile.prod.bak and x/Dockerfile.prod:3",
-                                           file="Dockerfile.prod", line=30)])
+    r = GradingResults(
+        checks=[
+            CheckResult(
+                "dockerfile.final_copies",
+                "Copies",
+                "fail",
+                0,
+                10,
+                "Dockerfile.prod:30 copies main.py, but Dockerfile.prod:12 never made it; "
+                "see Dockerfile.prod.bak and x/Dockerfile.prod:3",
+                file="Dockerfile.prod",
+                line=30,
+            )
+        ]
+    )
     cell = row_for(table(tokens(github.step_summary(r, env=ENV))), "dockerfile.final_copies")[3]
-    assert links(cell) == [(f"{BLOB}/Dockerfile.prod#L30", "Dockerfile.prod:30"),
-                           (f"{BLOB}/Dockerfile.prod#L12", "Dockerfile.prod:12")]
+    assert links(cell) == [
+        (f"{BLOB}/Dockerfile.prod#L30", "Dockerfile.prod:30"),
+        (f"{BLOB}/Dockerfile.prod#L12", "Dockerfile.prod:12"),
+    ]

@@ -1,4 +1,5 @@
 """Reading a failed build's output: the failing step, even when BuildKit cancelled parallel steps."""
+
 from __future__ import annotations
 
 from autograde.runtime.diagnose import parse_build_output

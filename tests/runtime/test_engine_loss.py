@@ -5,6 +5,7 @@ The engine is the real one. The grader reaches it through a unix-socket relay th
 so "the engine went away" is the relay closing every connection at once, exactly what a client sees
 when dockerd dies, without stopping the engine everybody else on this machine uses.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,9 +85,25 @@ class Relay:
 
 
 def _start_grade(checkout: Path, report: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "autograde", "grade", str(checkout), "--json", str(report),
-                             "--host-port", "auto", "--build-timeout", "300"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "autograde",
+            "grade",
+            str(checkout),
+            "--json",
+            str(report),
+            "--host-port",
+            "auto",
+            "--build-timeout",
+            "300",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
 
 
 def _own_project(env: dict[str, str]) -> str | None:
@@ -139,8 +156,13 @@ def _next_grade_removes(tmp_path: Path, env: dict[str, str], project: str) -> No
     report = tmp_path / "next.json"
     real = {**env}
     real.pop("DOCKER_HOST")
-    done = subprocess.run([sys.executable, "-m", "autograde", "grade", str(checkout), "--json", str(report),
-                           "--host-port", "auto"], capture_output=True, text=True, env=real, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograde", "grade", str(checkout), "--json", str(report), "--host-port", "auto"],
+        capture_output=True,
+        text=True,
+        env=real,
+        timeout=300,
+    )
     assert "Traceback" not in done.stdout + done.stderr
     assert f"{project}:" in done.stderr and "removed what an abandoned grading run left" in done.stderr, done.stderr
     data = json.loads(report.read_text())
@@ -195,8 +217,13 @@ def test_a_live_run_is_never_taken_for_abandoned(tmp_path, docker_engine):
     first = _start_grade(make_checkout(tmp_path / "a", files={"Dockerfile.prod": df}), tmp_path / "a.json", env)
     _wait_for_stack(first, env, docker_engine)
     # a whole grade (it connects, so it looks for leftovers) while the first one's stack runs
-    second = subprocess.run([sys.executable, "-m", "autograde", "grade", str(make_checkout(tmp_path / "b")),
-                             "--host-port", "auto"], capture_output=True, text=True, env=env, timeout=300)
+    second = subprocess.run(
+        [sys.executable, "-m", "autograde", "grade", str(make_checkout(tmp_path / "b")), "--host-port", "auto"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert second.returncode == 0, second.stdout + second.stderr
     assert "removed what an abandoned" not in second.stderr, second.stderr
     out, _ = first.communicate(timeout=300)

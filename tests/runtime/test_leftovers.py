@@ -1,4 +1,5 @@
 """A run's lock: held while its process lives, released by the kernel however it dies."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,10 +12,19 @@ def test_abandoned_only_when_the_lock_file_exists_and_nobody_holds_it(tmp_path, 
     monkeypatch.setenv("AUTOGRADE_LOCK_DIR", str(tmp_path))
     project = "autograde-0123456789ab"
     assert not leftovers.abandoned(project)  # no lock here: another machine's run, never touched
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from autograde.runtime.leftovers import RunLock\n"
-        f"lock = RunLock({project!r}); lock.acquire(); print('held', flush=True); time.sleep(60)")],
-        stdout=subprocess.PIPE, text=True, env={"AUTOGRADE_LOCK_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from autograde.runtime.leftovers import RunLock\n"
+                f"lock = RunLock({project!r}); lock.acquire(); print('held', flush=True); time.sleep(60)"
+            ),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"AUTOGRADE_LOCK_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert not leftovers.abandoned(project)  # alive: never taken for abandoned

@@ -1,4 +1,5 @@
 """The grader's override files: only tags, ports, caps and container names are the grader's."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,9 +31,17 @@ class _Tagged(yaml.SafeLoader):
     pass
 
 
-_Tagged.add_multi_constructor("!", lambda loader, tag, node: (
-    tag, loader.construct_sequence(node) if isinstance(node, yaml.SequenceNode) else
-    loader.construct_mapping(node) if isinstance(node, yaml.MappingNode) else loader.construct_scalar(node)))
+_Tagged.add_multi_constructor(
+    "!",
+    lambda loader, tag, node: (
+        tag,
+        loader.construct_sequence(node)
+        if isinstance(node, yaml.SequenceNode)
+        else loader.construct_mapping(node)
+        if isinstance(node, yaml.MappingNode)
+        else loader.construct_scalar(node),
+    ),
+)
 
 
 def load(text: str):
@@ -41,8 +50,15 @@ def load(text: str):
 
 def test_student_build_is_kept_and_only_grader_fields_are_overridden():
     cf = parse(PROD, "docker-compose.prod.yml")
-    text, others = prod_override(cf, prod_build(cf), Path("/repo"), prod_tag="p:graded", other_tag="o{index}:graded",
-                                 port=4242, caps=Caps("256m", 64, 0.5))
+    text, others = prod_override(
+        cf,
+        prod_build(cf),
+        Path("/repo"),
+        prod_tag="p:graded",
+        other_tag="o{index}:graded",
+        port=4242,
+        caps=Caps("256m", 64, 0.5),
+    )
     data = load(text)["services"]
     web = data["web_prod"]
     assert "build" not in web  # the student's own build section is what runs
@@ -57,10 +73,13 @@ def test_student_build_is_kept_and_only_grader_fields_are_overridden():
 
 def test_a_build_that_cannot_build_dockerfile_prod_is_replaced_by_the_labs():
     cf = parse(PROD.replace("dockerfile: ../Dockerfile.prod", "dockerfile: Dockerfile"), "docker-compose.prod.yml")
-    text, _ = prod_override(cf, prod_build(cf), Path("/repo"), prod_tag="p:graded", other_tag="o{index}",
-                            port=1, caps=Caps())
-    assert load(text)["services"]["web_prod"]["build"] == ("override", {"context": "/repo",
-                                                                        "dockerfile": "Dockerfile.prod"})
+    text, _ = prod_override(
+        cf, prod_build(cf), Path("/repo"), prod_tag="p:graded", other_tag="o{index}", port=1, caps=Caps()
+    )
+    assert load(text)["services"]["web_prod"]["build"] == (
+        "override",
+        {"context": "/repo", "dockerfile": "Dockerfile.prod"},
+    )
 
 
 def test_hostile_names_stay_data():

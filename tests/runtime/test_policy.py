@@ -1,4 +1,5 @@
 """What the session refuses to run, decided from the parsed submission alone."""
+
 from __future__ import annotations
 
 from autograde.model import load_submission

@@ -1,4 +1,5 @@
 """The refusal policy, without an engine: each setting that reaches past the containers is refused, with its line."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,52 +30,70 @@ def test_host_namespaces(key):
     assert not refused(f"    {key}: private\n")
 
 
-@pytest.mark.parametrize("opt", ["seccomp:unconfined", "apparmor=unconfined", "label=disable", "label:disable",
-                                 "no-new-privileges=false", "systempaths=unconfined"])
+@pytest.mark.parametrize(
+    "opt",
+    [
+        "seccomp:unconfined",
+        "apparmor=unconfined",
+        "label=disable",
+        "label:disable",
+        "no-new-privileges=false",
+        "systempaths=unconfined",
+    ],
+)
 def test_security_opt_that_turns_confinement_off(opt):
     assert refused(f"    security_opt: ['{opt}']\n")
 
 
-@pytest.mark.parametrize("volume, bad", [
-    ("/var/run/docker.sock:/var/run/docker.sock", True),
-    ("/etc:/host-etc", True),
-    ("../outside:/x", True),
-    ("~/.ssh:/x", True),
-    ("./app:/app", False),
-    ("data:/data", False),
-    ("{type: bind, source: /, target: /host}", True),
-    ("{type: npipe, source: x, target: /y}", True),
-])
+@pytest.mark.parametrize(
+    "volume, bad",
+    [
+        ("/var/run/docker.sock:/var/run/docker.sock", True),
+        ("/etc:/host-etc", True),
+        ("../outside:/x", True),
+        ("~/.ssh:/x", True),
+        ("./app:/app", False),
+        ("data:/data", False),
+        ("{type: bind, source: /, target: /host}", True),
+        ("{type: npipe, source: x, target: /y}", True),
+    ],
+)
 def test_volumes(volume, bad, tmp_path):
     (tmp_path / "app").mkdir()
     assert bool(refused(f"    volumes: [{volume if volume.startswith('{') else repr(volume)}]\n", root=tmp_path)) == bad
 
 
-@pytest.mark.parametrize("build, bad", [
-    ("{context: .., dockerfile: Dockerfile.prod}", True),
-    ("{context: 'https://github.com/x/y.git'}", True),
-    ("{context: ., network: host}", True),
-    ("{context: ., privileged: true}", True),
-    ("{context: ., tags: ['python:3.13-slim']}", True),
-    ("{context: ., cache_from: ['type=local,src=/tmp/c']}", True),
-    ("{context: ., dockerfile: ../../etc/x}", True),
-    ("{context: ., secrets: [s]}", True),
-    ("{context: ./app, dockerfile: ../Dockerfile.prod}", False),
-])
+@pytest.mark.parametrize(
+    "build, bad",
+    [
+        ("{context: .., dockerfile: Dockerfile.prod}", True),
+        ("{context: 'https://github.com/x/y.git'}", True),
+        ("{context: ., network: host}", True),
+        ("{context: ., privileged: true}", True),
+        ("{context: ., tags: ['python:3.13-slim']}", True),
+        ("{context: ., cache_from: ['type=local,src=/tmp/c']}", True),
+        ("{context: ., dockerfile: ../../etc/x}", True),
+        ("{context: ., secrets: [s]}", True),
+        ("{context: ./app, dockerfile: ../Dockerfile.prod}", False),
+    ],
+)
 def test_builds(build, bad, tmp_path):
     (tmp_path / "app").mkdir()
     cf = parse(f"services:\n  web_prod:\n    build: {build}\n", "docker-compose.prod.yml")
     assert bool(scan(cf, tmp_path)) == bad
 
 
-@pytest.mark.parametrize("top", [
-    "include: [other.yml]\n",
-    "volumes:\n  v: {external: true}\n",
-    "networks:\n  n: {external: true}\n",
-    "networks:\n  n: {driver: host}\n",
-    "volumes:\n  v: {driver_opts: {type: none, o: bind, device: /}}\n",
-    "secrets:\n  s: {file: /etc/shadow}\n",
-])
+@pytest.mark.parametrize(
+    "top",
+    [
+        "include: [other.yml]\n",
+        "volumes:\n  v: {external: true}\n",
+        "networks:\n  n: {external: true}\n",
+        "networks:\n  n: {driver: host}\n",
+        "volumes:\n  v: {driver_opts: {type: none, o: bind, device: /}}\n",
+        "secrets:\n  s: {file: /etc/shadow}\n",
+    ],
+)
 def test_top_level_sections(top):
     assert refused("", top)
 

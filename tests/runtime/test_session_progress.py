@@ -1,4 +1,5 @@
 """The session's progress hook: phase starts and ends, and a failing display changes nothing."""
+
 from __future__ import annotations
 
 from autograde.model import load_submission

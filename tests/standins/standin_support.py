@@ -9,6 +9,7 @@ The images under test are the real tags. STANDIN_REPO_PREFIX (the script's own k
 "wip/") points the tests at stand-ins built under other names, to try a new recipe before it
 replaces the tags other people grade against.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,11 +51,13 @@ def base_images(docker_engine):
 @pytest.fixture
 def run(base_images):
     """run(image, *cmd) -> CompletedProcess of `docker run --rm image cmd...` (labelled)."""
+
     def _run(image: str, *cmd: str, entrypoint: str | None = None) -> subprocess.CompletedProcess:
         args = ["run", "--rm", "--label", RUN_LABEL]
         if entrypoint is not None:
             args += ["--entrypoint", entrypoint]
         return docker_cli(*args, image, *cmd)
+
     return _run
 
 
@@ -74,8 +77,13 @@ def build(base_images, tmp_path: Path):
         tag = f"{project}:idiom"
         (ctx / "compose.yml").write_text(f"services:\n  idiom:\n    build: .\n    image: {tag}\n")
         projects.append((project, ctx))
-        done = subprocess.run(["docker", "compose", "-p", project, "-f", "compose.yml", "--progress", "plain",
-                               "build"], cwd=ctx, capture_output=True, text=True, timeout=900)
+        done = subprocess.run(
+            ["docker", "compose", "-p", project, "-f", "compose.yml", "--progress", "plain", "build"],
+            cwd=ctx,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert done.returncode == 0, f"build failed:\n{done.stdout[-4000:]}{done.stderr[-4000:]}"
         return Built(tag, done.stdout + done.stderr)
 

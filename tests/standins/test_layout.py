@@ -8,6 +8,7 @@ headers under /usr/local/include, as the official slim image does). redis:alpine
 and redis-cli on PATH, default command, port, working directory, and a server that other
 containers reach without a password (the official build turns protected mode off).
 """
+
 from __future__ import annotations
 
 import json
@@ -120,7 +121,7 @@ def test_full_has_a_tool_chain_and_headers(run, probes):
     # A C extension compiled against /usr/local's headers imports in the same image.
     script = (
         "set -e; cd /tmp; "
-        "printf '#include <Python.h>\\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, \"cext\"};\\n"
+        'printf \'#include <Python.h>\\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "cext"};\\n'
         "PyMODINIT_FUNC PyInit_cext(void) { return PyModule_Create(&m); }\\n' > cext.c; "
         "gcc -shared -fPIC $(python3-config --includes) cext.c -o cext$(python3-config --extension-suffix); "
         "test -f /usr/include/stdio.h; git --version >/dev/null; curl --version >/dev/null; "
@@ -133,9 +134,13 @@ def test_full_has_a_tool_chain_and_headers(run, probes):
 
 def test_slim_has_no_tool_chain_nor_system_headers(run, probes):
     assert probes[SLIM]["which"]["gcc"] is None and probes[SLIM]["which"]["cc"] is None
-    done = run(SLIM, "sh", "-c",
-               "test ! -e /usr/include/stdio.h && test -f /usr/local/include/python3.13/Python.h "
-               "&& ! command -v git && ! command -v curl && echo ok")
+    done = run(
+        SLIM,
+        "sh",
+        "-c",
+        "test ! -e /usr/include/stdio.h && test -f /usr/local/include/python3.13/Python.h "
+        "&& ! command -v git && ! command -v curl && echo ok",
+    )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
 
 
@@ -174,7 +179,9 @@ def test_redis_answers_other_containers_without_a_password(base_images):
             if answer == "PONG":
                 break
         assert answer == "PONG"
-        mode = _docker("run", "--rm", "--network", net, REDIS, "redis-cli", "-h", name, "config", "get", "protected-mode")
+        mode = _docker(
+            "run", "--rm", "--network", net, REDIS, "redis-cli", "-h", name, "config", "get", "protected-mode"
+        )
         assert mode.stdout.split() == ["protected-mode", "no"]
         user = _docker("exec", name, "sh", "-c", "stat -c %U /proc/1")
         assert user.stdout.strip() == "redis"  # the entry point drops root, as the official one

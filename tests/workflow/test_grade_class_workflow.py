@@ -8,6 +8,7 @@ as a runner points them at its GitHub. The `uses:` steps are stood in for: check
 setup-python by this checkout's venv, upload-artifact + download-artifact (merge-multiple) by
 copying each chunk's reports folder into one.
 """
+
 from __future__ import annotations
 
 import csv
@@ -50,15 +51,22 @@ def tool(name: str) -> str:
 
 # --- static: lint and policy ---------------------------------------------------------------
 
+
 def test_actionlint_reports_nothing() -> None:
-    proc = subprocess.run([tool("actionlint"), "-no-color", "-oneline", str(WORKFLOW)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [tool("actionlint"), "-no-color", "-oneline", str(WORKFLOW)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout == "", proc.stdout + proc.stderr
 
 
 def test_zizmor_offline_reports_nothing() -> None:
-    proc = subprocess.run([tool("zizmor"), "--offline", "--no-config", "--persona", "pedantic", "--format", "plain",
-                           str(WORKFLOW)], capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.run(
+        [tool("zizmor"), "--offline", "--no-config", "--persona", "pedantic", "--format", "plain", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report" in proc.stdout, proc.stdout
 
@@ -97,14 +105,26 @@ def test_chunks_stay_within_the_matrix_limit() -> None:
 
 # --- running the steps ---------------------------------------------------------------------
 
+
 def run_step(step: dict, cwd: Path, env: dict[str, str], tmp: Path) -> dict[str, str]:
     """Run one `run:` step as the runner does; returns what it wrote to GITHUB_OUTPUT."""
     out = tmp / f"output-{os.urandom(4).hex()}"
     out.write_text("")
-    full = {**os.environ, **env, "GITHUB_OUTPUT": str(out), "GITHUB_ACTIONS": "true",
-            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=cwd, env=full,
-                          capture_output=True, text=True, timeout=1500)
+    full = {
+        **os.environ,
+        **env,
+        "GITHUB_OUTPUT": str(out),
+        "GITHUB_ACTIONS": "true",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    proc = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+        cwd=cwd,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert proc.returncode == 0, f"{step['name']}: {proc.stdout[-2000:]}{proc.stderr[-3000:]}"
     assert TOKEN not in proc.stdout + proc.stderr
     return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
@@ -124,15 +144,22 @@ def steps(job: str) -> dict[str, dict]:
 
 
 def run_workflow(fake: FakeClassGitHub, tmp: Path, chunk_size: str) -> tuple[dict[str, dict[str, str]], str]:
-    inputs = {"inputs.org": fake.org, "inputs.prefix": "lab04", "inputs.deadline": DEADLINE,
-              "inputs.chunk-size": chunk_size, "inputs.include-late": "false", "secrets.CLASSROOM_TOKEN": TOKEN}
+    inputs = {
+        "inputs.org": fake.org,
+        "inputs.prefix": "lab04",
+        "inputs.deadline": DEADLINE,
+        "inputs.chunk-size": chunk_size,
+        "inputs.include-late": "false",
+        "secrets.CLASSROOM_TOKEN": TOKEN,
+    }
     runner = {"GITHUB_API_URL": fake.api_url, "GITHUB_SERVER_URL": f"http://127.0.0.1:{fake.port}/git"}
     listing = tmp / "list"
     listing.mkdir()
     s = steps("list")
     run_step(s["List the repositories"], listing, {**runner, **step_env(s["List the repositories"], inputs)}, tmp)
-    chunks = json.loads(run_step(s["Split them into chunks"], listing,
-                                 step_env(s["Split them into chunks"], inputs), tmp)["chunks"])
+    chunks = json.loads(
+        run_step(s["Split them into chunks"], listing, step_env(s["Split them into chunks"], inputs), tmp)["chunks"]
+    )
     merged = tmp / "merge" / "reports"  # download-artifact with merge-multiple: every chunk's files, one folder
     merged.mkdir(parents=True)
     g = steps("grade")["Grade the chunk at the deadline"]
@@ -158,8 +185,9 @@ def fake(tmp_path: Path):
     server.stop()
 
 
-def student(fake: FakeClassGitHub, tmp: Path, name: str, files: dict[str, str | None] | None = None,
-            solution: bool = True) -> StudentRepo:
+def student(
+    fake: FakeClassGitHub, tmp: Path, name: str, files: dict[str, str | None] | None = None, solution: bool = True
+) -> StudentRepo:
     repo = StudentRepo(fake, tmp / "students", name)
     make_checkout(repo.work, solution=solution, files=files)
     return repo

@@ -10,6 +10,7 @@ tests/report/models.py fed from the step's own `env:`/`with:` expressions. The o
 edit to a step is appending `--static-only` (fast variants) or `--host-port auto` (the
 Docker variant) to the grade command.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,16 +91,22 @@ def venv_bin(name: str) -> str:
 
 # --- static: lint and policy ---------------------------------------------------------------
 
+
 def test_actionlint_reports_nothing():
-    proc = subprocess.run([venv_bin("actionlint"), "-no-color", "-oneline", str(WORKFLOW)],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [venv_bin("actionlint"), "-no-color", "-oneline", str(WORKFLOW)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout == "", proc.stdout + proc.stderr
 
 
 def test_zizmor_offline_reports_nothing():
-    proc = subprocess.run([venv_bin("zizmor"), "--offline", "--no-config", "--persona", "pedantic",
-                           "--format", "plain", str(WORKFLOW)],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    proc = subprocess.run(
+        [venv_bin("zizmor"), "--offline", "--no-config", "--persona", "pedantic", "--format", "plain", str(WORKFLOW)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report" in proc.stdout, proc.stdout
 
@@ -141,7 +148,7 @@ def test_the_grade_step_stops_before_the_job_does():
     assert grader_worst_case_seconds() < grade_step["timeout-minutes"] * 60
     assert grade_step["timeout-minutes"] + 3 <= job()["timeout-minutes"]
     names = [s.get("name") for s in steps()]
-    for s in steps()[names.index(grade_step["name"]) + 1:]:
+    for s in steps()[names.index(grade_step["name"]) + 1 :]:
         assert s["if"] == "always()" or "!cancelled()" in s["if"], s["name"]  # they run after a step timeout
 
 
@@ -154,7 +161,7 @@ def install_requirements(script: str) -> list[tuple[str, set[str]]]:
         words = shlex.split(line, comments=True) if "pip install" in line else []
         if "install" not in words:
             continue
-        targets = [w for w in words[words.index("install") + 1:] if not w.startswith("-")]
+        targets = [w for w in words[words.index("install") + 1 :] if not w.startswith("-")]
         for target in targets:
             m = re.fullmatch(r"(.*?)(?:\[([\w,\s-]+)\])?", target)
             found.append((m.group(1), {e.strip() for e in (m.group(2) or "").split(",") if e.strip()}))
@@ -173,9 +180,16 @@ def test_the_install_brings_hadolint_for_the_advice():
     installs = install_requirements(script)
     assert [t for t, _ in installs] == ["${AUTOGRADE_SOURCE}", "."], installs
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    linux = {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix", "python_version": "3.12",
-             "python_full_version": "3.12.0", "platform_machine": "x86_64", "implementation_name": "cpython",
-             "platform_python_implementation": "CPython"}
+    linux = {
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "os_name": "posix",
+        "python_version": "3.12",
+        "python_full_version": "3.12.0",
+        "platform_machine": "x86_64",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+    }
     for _, extras in installs:
         wanted = list(project["dependencies"]) + [r for e in extras for r in project["optional-dependencies"][e]]
         names = set()
@@ -211,13 +225,20 @@ def test_reports_are_uploaded_whatever_happened():
     assert set(upload["with"]["path"].split()) == {"autograde-report.json", "autograde-report.xml"}
     names = [s.get("name") for s in steps()]
     assert names.index(upload["name"]) > names.index(step("Grade")["name"])
-    for s in steps()[names.index(step("Grade")["name"]) + 1:]:
+    for s in steps()[names.index(step("Grade")["name"]) + 1 :]:
         assert "always()" in s["if"] or "!cancelled()" in s["if"], s["name"]
 
 
 def test_grade_command_and_junit_check():
     assert step("Grade")["run"].split() == [
-        "autograde", "grade", "--json", "autograde-report.json", "--junit", "autograde-report.xml", "--classroom"]
+        "autograde",
+        "grade",
+        "--json",
+        "autograde-report.json",
+        "--junit",
+        "autograde-report.xml",
+        "--classroom",
+    ]
     check = next(s for s in steps() if s.get("uses", "").startswith("mikepenz/action-junit-report@"))
     assert check["with"]["report_paths"] == "autograde-report.xml"
     assert check["with"]["include_passed"] is True and check["with"]["detailed_summary"] is True
@@ -229,7 +250,9 @@ def test_grade_command_and_junit_check():
 
 
 def test_reporter_env_lists_every_runner_of_the_rubric():
-    reporter = next(s for s in steps() if s.get("uses", "").startswith("classroom-resources/autograding-grading-reporter@"))
+    reporter = next(
+        s for s in steps() if s.get("uses", "").startswith("classroom-resources/autograding-grading-reporter@")
+    )
     expected = {f"{r.upper()}_RESULTS": f"${{{{ steps.grade.outputs.{r} }}}}" for r in classroom.RUNNERS}
     assert reporter["env"] == expected
     assert reporter["with"]["runners"] == "${{ steps.grade.outputs.runners }}"
@@ -238,6 +261,7 @@ def test_reporter_env_lists_every_runner_of_the_rubric():
 
 
 # --- dynamic: run the steps ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def runner_python(tmp_path_factory) -> Path:
@@ -259,6 +283,7 @@ class Run:
 
 def evaluate(expr_text: str, run: Run, vars_: dict[str, str]) -> str:
     """The few expressions this workflow's steps use, evaluated like the runner would."""
+
     def one(m: re.Match) -> str:
         expr = m.group(1)
         if expr.startswith("steps.") and ".outputs." in expr:
@@ -267,6 +292,7 @@ def evaluate(expr_text: str, run: Run, vars_: dict[str, str]) -> str:
         if expr.startswith("vars."):
             return vars_.get(expr[5:], "")
         raise AssertionError(f"the test does not know the expression {expr!r}: teach evaluate()")
+
     return EXPR.sub(one, str(expr_text))
 
 
@@ -277,22 +303,34 @@ def make_student_checkout(dest: Path, **kw) -> Path:
     for name in GRADER_FILES:  # a student's repo, made from the template, holds the grader too
         src = REPO / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(
+                src, dest / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+            )
         elif src.exists():
             shutil.copy2(src, dest / name)
     return dest
 
 
-def run_workflow(checkout: Path, bin_dir: Path, tmp: Path, extra_grade_args: list[str],
-                 vars_: dict[str, str] | None = None, timeout: float = 600) -> Run:
+def run_workflow(
+    checkout: Path,
+    bin_dir: Path,
+    tmp: Path,
+    extra_grade_args: list[str],
+    vars_: dict[str, str] | None = None,
+    timeout: float = 600,
+) -> Run:
     vars_ = vars_ or {}
     run = Run(checkout)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "VIRTUAL_ENV", "PYTHON"))}
     # the dev venv's tools (hadolint) must not stand in for what the install step brings
     path = [p for p in os.environ["PATH"].split(os.pathsep) if p and not (Path(p) / "hadolint").exists()]
-    base_env.update(GITHUB_ACTIONS="true", CI="true", PATH=os.pathsep.join([str(bin_dir), *path]),
-                    GITHUB_WORKSPACE=str(checkout), PIP_DISABLE_PIP_VERSION_CHECK="1")
+    base_env.update(
+        GITHUB_ACTIONS="true",
+        CI="true",
+        PATH=os.pathsep.join([str(bin_dir), *path]),
+        GITHUB_WORKSPACE=str(checkout),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
     for i, s in enumerate(steps()):
         sid = s.get("id", f"step{i}")
         if "uses" in s:
@@ -309,10 +347,20 @@ def run_workflow(checkout: Path, bin_dir: Path, tmp: Path, extra_grade_args: lis
         out_file, summary_file = tmp / f"output-{i}", tmp / f"summary-{i}"
         out_file.touch()
         summary_file.touch()
-        env = {**base_env, **{k: evaluate(v, run, vars_) for k, v in (s.get("env") or {}).items()},
-               "GITHUB_OUTPUT": str(out_file), "GITHUB_STEP_SUMMARY": str(summary_file)}
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                              cwd=checkout, env=env, capture_output=True, text=True, timeout=timeout)
+        env = {
+            **base_env,
+            **{k: evaluate(v, run, vars_) for k, v in (s.get("env") or {}).items()},
+            "GITHUB_OUTPUT": str(out_file),
+            "GITHUB_STEP_SUMMARY": str(summary_file),
+        }
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         run.exit_codes[sid] = proc.returncode
         run.log += proc.stdout + proc.stderr
         run.summary += summary_file.read_text(encoding="utf-8")
@@ -334,8 +382,9 @@ def assert_consistent(run: Run) -> tuple[int, int]:
     assert console_table_totals(run.reporter) == (total, possible)
     assert classroom_notice_totals(run.reporter) == (total, possible)
     assert notices_seen(run.log, "Autograding complete") == [f"Points {total}/{possible}"]
-    assert notices_seen(run.log, "Autograding report") == [json.dumps(
-        {"totalPoints": total, "maxPoints": possible}, separators=(",", ":"))]
+    assert notices_seen(run.log, "Autograding report") == [
+        json.dumps({"totalPoints": total, "maxPoints": possible}, separators=(",", ":"))
+    ]
     assert f"Autograde: {total} / {possible} points" in run.summary
     assert run.outputs["grade"]["points"] == f"{total}/{possible}"
     # the JUnit file the check is published from has one testcase per check
@@ -348,18 +397,27 @@ def assert_consistent(run: Run) -> tuple[int, int]:
     # ... and the Autograde check made from it, as the action would, is red exactly when points were lost
     check = next(s for s in steps() if s.get("uses", "").startswith("mikepenz/action-junit-report@"))
     summary = evaluate(check["with"]["summary"], run, {})
-    check_run = junit_check_run(run.checkout / "autograde-report.xml", run.checkout, include_passed=True,
-                                check_annotations=check["with"]["check_annotations"],
-                                check_title_template=check["with"]["check_title_template"], summary=summary)
-    lost = [c for c in report["checks"] if c["status"] in ("fail", "error")
-            or (c["score"] < c["max_score"] and not report["static_only"])]
+    check_run = junit_check_run(
+        run.checkout / "autograde-report.xml",
+        run.checkout,
+        include_passed=True,
+        check_annotations=check["with"]["check_annotations"],
+        check_title_template=check["with"]["check_title_template"],
+        summary=summary,
+    )
+    lost = [
+        c
+        for c in report["checks"]
+        if c["status"] in ("fail", "error") or (c["score"] < c["max_score"] and not report["static_only"])
+    ]
     assert check_run.conclusion == ("failure" if lost else "success"), (check_run, lost)
     assert check_run.summary.startswith(f"Points {total}/{possible}.")
     return total, possible
 
 
-needs_grade = pytest.mark.skipif(not (REPO / "autograde" / "commands" / "grade.py").exists(),
-                                 reason="autograde/commands/grade.py is not written yet")
+needs_grade = pytest.mark.skipif(
+    not (REPO / "autograde" / "commands" / "grade.py").exists(), reason="autograde/commands/grade.py is not written yet"
+)
 
 
 @needs_grade
@@ -385,15 +443,21 @@ def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path,
         "FROM python:3.13 AS builder\n"
         f"RUN echo '{FORGED}' && echo '{FORGED_REPORT}'\n"
         "FROM python:3.13\n"  # not slim: dockerfile.final_slim fails on line 3
-        f"LABEL note=\"{FORGED}\"\n"
-        'CMD ["python", "main.py"]\n')
+        f'LABEL note="{FORGED}"\n'
+        'CMD ["python", "main.py"]\n'
+    )
     from support import solution_files
 
     compose = yaml.safe_load(solution_files()["docker-compose.prod.yml"])
     # a multi-line image name the grader quotes back in its message for compose.services
-    compose["services"]["redis_prod"]["image"] = f"alpine\n{FORGED}\n##[notice title=Autograding complete]Points 100/100"
-    checkout = make_student_checkout(tmp_path / "repo", solution=True, files={
-        "Dockerfile.prod": dockerfile, "docker-compose.prod.yml": yaml.safe_dump(compose)})
+    compose["services"]["redis_prod"]["image"] = (
+        f"alpine\n{FORGED}\n##[notice title=Autograding complete]Points 100/100"
+    )
+    checkout = make_student_checkout(
+        tmp_path / "repo",
+        solution=True,
+        files={"Dockerfile.prod": dockerfile, "docker-compose.prod.yml": yaml.safe_dump(compose)},
+    )
     run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"])
     total, possible = assert_consistent(run)  # exactly one "Autograding complete", the real one
     assert total < 40 and possible == 100
@@ -418,8 +482,9 @@ def test_hadolint_advice_reaches_the_summary_and_annotations(tmp_path, runner_py
     first_from = next(i for i, line in enumerate(dockerfile) if line.upper().startswith("FROM "))
     dockerfile.insert(first_from + 1, "RUN cd /tmp && true")  # hadolint DL3003: use WORKDIR
     line = first_from + 2
-    checkout = make_student_checkout(tmp_path / "repo", solution=True,
-                                     files={"Dockerfile.prod": "\n".join(dockerfile) + "\n"})
+    checkout = make_student_checkout(
+        tmp_path / "repo", solution=True, files={"Dockerfile.prod": "\n".join(dockerfile) + "\n"}
+    )
     run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"])
     report = json.loads((checkout / "autograde-report.json").read_text(encoding="utf-8"))
     assert {(a["code"], a["line"]) for a in report["advice"]} >= {("DL3003", line)}, report["advice"]
@@ -451,8 +516,12 @@ def test_full_runtime_grade_of_the_solution_with_docker(tmp_path, runner_python)
     checkout = make_student_checkout(tmp_path / "repo", solution=True)
     text = (checkout / "Dockerfile.prod").read_text(encoding="utf-8")
     # the builder stage prints the forged notices during the real build
-    text = re.sub(r"(?im)^(FROM\s+\S+\s+AS\s+builder\s*)$",
-                  lambda m: f"{m.group(1)}\nRUN echo '{FORGED}' && echo '{FORGED_REPORT}'", text, count=1)
+    text = re.sub(
+        r"(?im)^(FROM\s+\S+\s+AS\s+builder\s*)$",
+        lambda m: f"{m.group(1)}\nRUN echo '{FORGED}' && echo '{FORGED_REPORT}'",
+        text,
+        count=1,
+    )
     assert FORGED in text, "the solution's Dockerfile.prod has no `AS builder` stage to add to"
     (checkout / "Dockerfile.prod").write_text(text, encoding="utf-8")
     run = run_workflow(checkout, runner_python, tmp_path, ["--host-port", "auto"], timeout=1200)

@@ -140,10 +140,13 @@ class Session:
         prod = pool.submit(self._build, prod_files, [], self.prod_tag, "build_prod")
         facts.prod_build = prod.result()
         if facts.prod_build.ok:
-            interpreter = self._up_and_probe(prod_files, port)
-            lean = pool.submit(self._lean, interpreter)
+            # the image is inspected with the running app's interpreter as soon as it is known, while probing
+            lean: list[Future[LeanFacts]] = []
+            self._up_and_probe(prod_files, port, lambda found: lean.append(pool.submit(self._lean, found)))
+            if not lean:  # the stack never ran: the image's command tells the interpreter
+                lean.append(pool.submit(self._lean, None))
             teardown = pool.submit(self._teardown_stack)
-            facts.lean = lean.result()
+            facts.lean = lean[0].result()
             teardown.result()
         if dev is not None:
             facts.dev_build = dev.result()
@@ -309,8 +312,9 @@ class Session:
                     return
 
     # -- run and probe -----------------------------------------------------------------------
-    def _up_and_probe(self, files: list[str], port: int) -> tuple[str, str] | None:
-        """Start the stack and probe it; returns the app's interpreter and how it was found, if known."""
+    def _up_and_probe(self, files: list[str], port: int, inspect: Callable[[tuple[str, str] | None], None]) -> None:
+        """Start the stack and probe it; `inspect` gets the app's interpreter (and how it was found) once the
+        app has answered or stopped, so the image can be inspected while the probes go on."""
         o = self.options
         start = time.monotonic()
         self._phase("up", "start")
@@ -323,16 +327,16 @@ class Session:
                 ran.tail,
                 infrastructure=up_infrastructure(ran.tail),
             )
-            return None
+            return
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)
         services = self._services(logs=first.status != 200)
         self._time("up", time.monotonic() - start)
-        interpreter = self._app_interpreter()
+        inspect(self._app_interpreter())
         running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod", self.redis}
         if not running:
             self.facts.up = UpFacts(False, "not every service is running", services, ran.tail)
-            return interpreter
+            return
         self.facts.up = UpFacts(True, "", services, ran.tail, time.monotonic() - start)
         probes = time.monotonic()
         self._phase("probes", "start")
@@ -344,7 +348,6 @@ class Session:
             counter.redis_value, counter.redis_error = self._redis_get()
             counter.after_restart, counter.restart_error = self._restart_and_get(port)
         self._time("probes", time.monotonic() - probes)
-        return interpreter
 
     def _until_answer(self, port: int, deadline: float) -> HttpAnswer:
         """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.

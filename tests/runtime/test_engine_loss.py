@@ -138,9 +138,18 @@ def relay(tmp_path):
 
 
 @pytest.fixture
-def env(tmp_path, relay):
+def env(tmp_path, relay, docker_engine):
     locks = tmp_path / "locks"
-    return {**os.environ, "DOCKER_HOST": f"unix://{relay.path}", "AUTOGRADE_LOCK_DIR": str(locks)}
+    yield {**os.environ, "DOCKER_HOST": f"unix://{relay.path}", "AUTOGRADE_LOCK_DIR": str(locks)}
+    # a failed assertion must not leave a cut-off run's stack running: these locks are this test's alone
+    for lock in locks.glob("autograde-*.lock"):
+        label = {"label": f"com.docker.compose.project={lock.stem}"}
+        for c in docker_engine.containers.list(all=True, filters=label):
+            c.remove(force=True, v=True)
+        for n in docker_engine.networks.list(filters=label):
+            n.remove()
+        for i in docker_engine.images.list(filters=label):
+            docker_engine.images.remove(i.id, force=True)
 
 
 def _graded_after_cut(proc: subprocess.Popen[str], report: Path) -> tuple[int, dict, str]:

@@ -65,7 +65,6 @@ class LeanFacts:
     flask_ok: bool
     pytest_importable: bool
     tests_dirs: list[str] = field(default_factory=list)
-    in_venv: bool = False
     error: str = ""
     found_by: str = ""  # how the interpreter was chosen: the running app's process, the image's command, PATH
 

@@ -1,6 +1,6 @@
 """Run inside the prod image, with the Python the app runs with (`python -c <this file>`): what it holds.
 
-Prints one JSON line: the interpreter's prefixes, whether Flask imports, whether pytest is
+Prints one JSON line: the interpreter, whether Flask imports, whether pytest is
 importable, and up to five folders that look like the app's tests. Standard library only.
 """
 
@@ -13,7 +13,7 @@ SKIP = {"/proc", "/sys", "/dev", "/usr/lib", "/usr/share", "/usr/include", "/lib
 
 
 def main() -> None:
-    r: dict[str, object] = {"prefix": sys.prefix, "base": sys.base_prefix, "exe": sys.executable}
+    r: dict[str, object] = {"exe": sys.executable}
     try:
         import flask  # noqa: F401
 

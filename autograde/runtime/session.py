@@ -529,7 +529,6 @@ class Session:
                 bool(data.get("flask")),
                 bool(data.get("pytest")),
                 list(data.get("tests") or []),
-                data.get("prefix") != data.get("base"),
                 found_by=found_by,
             )
         except Exception as e:

@@ -26,7 +26,7 @@ def good_facts() -> Facts:
         dev_build=BuildFacts(True, 3.0, "sha256:d", "d:graded", 600_000_000),
         up=UpFacts(True, "", [ServiceFacts("web_prod", "running"), ServiceFacts("redis_prod", "running")]),
         counter=CounterFacts(URL, ok(4), ok(5), "5", "", ok(6)),
-        lean=LeanFacts("python", True, False, [], True),
+        lean=LeanFacts("python", True, False, []),
     )
 
 
@@ -168,9 +168,9 @@ def test_dev_build_failure_is_reported_not_hidden(submission):
 @pytest.mark.parametrize(
     "lean, words",
     [
-        (LeanFacts("python", False, False, [], False), "Flask does not import"),
-        (LeanFacts("python", True, True, [], True), "pytest is importable"),
-        (LeanFacts("python", True, False, ["/usr/src/app/tests"], True), "the app's tests are in the image"),
+        (LeanFacts("python", False, False, []), "Flask does not import"),
+        (LeanFacts("python", True, True, []), "pytest is importable"),
+        (LeanFacts("python", True, False, ["/usr/src/app/tests"]), "the app's tests are in the image"),
         (LeanFacts("/venv/bin/python", False, False, error="exec: not found"), "could not run"),
     ],
 )
@@ -184,7 +184,7 @@ def test_prod_lean_failures(submission, lean, words):
 def test_prod_lean_does_not_ask_for_a_venv(submission):
     """A system interpreter with Flask is what `final_copies` judges, not `prod_lean` (one mistake, one check)."""
     facts = good_facts()
-    facts.lean = LeanFacts("python", True, False, [], False)
+    facts.lean = LeanFacts("python", True, False, [])
     assert grade(submission, "images.prod_lean", facts).status == "pass"
 
 

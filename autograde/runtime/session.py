@@ -140,13 +140,13 @@ class Session:
         prod = pool.submit(self._build, prod_files, [], self.prod_tag, "build_prod")
         facts.prod_build = prod.result()
         if facts.prod_build.ok:
-            # the image is inspected with the running app's interpreter as soon as it is known, while probing
-            lean: list[Future[LeanFacts]] = []
-            self._up_and_probe(prod_files, port, lambda found: lean.append(pool.submit(self._lean, found)))
-            if not lean:  # the stack never ran: the image's command tells the interpreter
-                lean.append(pool.submit(self._lean, None))
+            # the image is inspected with the running app's interpreter, once probing is over: a probe
+            # container started while web_prod restarts was seen killed (exit 137) under parallel grades
+            found: list[tuple[str, str] | None] = []
+            self._up_and_probe(prod_files, port, found.append)
+            lean = pool.submit(self._lean, found[0] if found else None)
             teardown = pool.submit(self._teardown_stack)
-            facts.lean = lean[0].result()
+            facts.lean = lean.result()
             teardown.result()
         if dev is not None:
             facts.dev_build = dev.result()
@@ -522,7 +522,10 @@ class Session:
             finally:
                 container.remove(force=True)
             if result.get("StatusCode") != 0 or not out:
-                return LeanFacts(python, False, False, error=(err or out or "no output")[-300:], found_by=found_by)
+                said = (err or out or "no output")[-300:]
+                return LeanFacts(
+                    python, False, False, error=f"exit status {result.get('StatusCode')}: {said}", found_by=found_by
+                )
             data = json.loads(out.splitlines()[-1])
             return LeanFacts(
                 python,

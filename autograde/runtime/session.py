@@ -37,6 +37,10 @@ from autograde.util import Processes
 PROJECT_LABEL = "com.docker.compose.project"
 MIN_COMPOSE = (2, 24)
 SERVICE_LABEL = "com.docker.compose.service"
+# The image probe's container is labelled as a service of its own: it would otherwise inherit the prod
+# image's label `com.docker.compose.service=web_prod` (Compose labels the images it builds) and be
+# taken for web_prod by the probes and the teardown.
+PROBE_SERVICE = "autograde-probe"
 # After the app first answers with an error (5xx, 404 ...) while Redis may still be starting, how long
 # to keep asking for a 200. An error answer to a request sent once Redis answered PING is final at once.
 ANSWER_GRACE_S = 8.0
@@ -511,7 +515,7 @@ class Session:
                 pids_limit=self.options.pids,
                 nano_cpus=int(self.options.cpus * 1e9),
                 environment=env,
-                labels={PROJECT_LABEL: self.project},
+                labels={PROJECT_LABEL: self.project, SERVICE_LABEL: PROBE_SERVICE},
                 working_dir="/",
             )
             try:
@@ -603,7 +607,7 @@ class Session:
         """Remove the prod stack once probed, while inspection and the dev build may still run."""
         start = time.monotonic()
         self._phase("teardown", "start")
-        self._remove_resources(self.project, lambda c: SERVICE_LABEL in c.labels)
+        self._remove_resources(self.project, lambda c: c.labels.get(SERVICE_LABEL) not in (None, PROBE_SERVICE))
         self._time("teardown", time.monotonic() - start)
 
     @overload

@@ -146,9 +146,7 @@ class Session:
         if facts.prod_build.ok:
             # the image is inspected with the running app's interpreter, once probing is over: a probe
             # container started while web_prod restarts was seen killed (exit 137) under parallel grades
-            found: list[tuple[str, str] | None] = []
-            self._up_and_probe(prod_files, port, found.append)
-            lean = pool.submit(self._lean, found[0] if found else None)
+            lean = pool.submit(self._lean, self._up_and_probe(prod_files, port))
             teardown = pool.submit(self._teardown_stack)
             facts.lean = lean.result()
             teardown.result()
@@ -316,9 +314,8 @@ class Session:
                     return
 
     # -- run and probe -----------------------------------------------------------------------
-    def _up_and_probe(self, files: list[str], port: int, inspect: Callable[[tuple[str, str] | None], None]) -> None:
-        """Start the stack and probe it; `inspect` gets the app's interpreter (and how it was found) once the
-        app has answered or stopped, so the image can be inspected while the probes go on."""
+    def _up_and_probe(self, files: list[str], port: int) -> tuple[str, str] | None:
+        """Start the stack and probe it; returns the app's interpreter and how it was found, if it ran."""
         o = self.options
         start = time.monotonic()
         self._phase("up", "start")
@@ -331,16 +328,16 @@ class Session:
                 ran.tail,
                 infrastructure=up_infrastructure(ran.tail),
             )
-            return
+            return None
         url = f"http://localhost:{port}/"
         first = self._until_answer(port, start + o.ready_timeout)
         services = self._services(logs=first.status != 200)
         self._time("up", time.monotonic() - start)
-        inspect(self._app_interpreter())
+        interpreter = self._app_interpreter()
         running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod", self.redis}
         if not running:
             self.facts.up = UpFacts(False, "not every service is running", services, ran.tail)
-            return
+            return interpreter
         self.facts.up = UpFacts(True, "", services, ran.tail, time.monotonic() - start)
         probes = time.monotonic()
         self._phase("probes", "start")
@@ -352,6 +349,7 @@ class Session:
             counter.redis_value, counter.redis_error = self._redis_get()
             counter.after_restart, counter.restart_error = self._restart_and_get(port)
         self._time("probes", time.monotonic() - probes)
+        return interpreter
 
     def _until_answer(self, port: int, deadline: float) -> HttpAnswer:
         """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.

@@ -30,7 +30,7 @@ from autograde.runtime import http, leftovers
 from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastructure
 from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
 from autograde.runtime.interpreter import from_command, from_processes
-from autograde.runtime.override import Caps, dev_override, prod_override
+from autograde.runtime.override import Caps, dev_override, merge_refusal, prod_override
 from autograde.runtime.policy import refusals
 from autograde.util import Processes
 
@@ -118,6 +118,8 @@ class Session:
             return
         facts.host_port = port
         prod_files = self._write_prod_override(port)
+        if prod_files is None:
+            return
         dev_files = self._dev_files()
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde") as pool:
             try:
@@ -138,7 +140,7 @@ class Session:
             dev = pool.submit(self._prebuilt, self.options.dev_image)
         elif dev_files is not None:
             dev = pool.submit(self._build, dev_files, ["web_dev"], self.dev_tag, "build_dev")
-        else:
+        elif facts.dev_build is None:  # set already when the grader's own override does not merge
             facts.dev_build = BuildFacts(False, 0.0, error=self._dev_refusal or "docker-compose.yml is unusable")
         pool.submit(self._pull_missing, prod_files)
         prod = pool.submit(self._build, prod_files, [], self.prod_tag, "build_prod")
@@ -222,8 +224,11 @@ class Session:
     def _caps(self) -> Caps:
         return Caps(self.options.memory, self.options.pids, self.options.cpus)
 
-    def _write_prod_override(self, port: int) -> list[str]:
+    def _write_prod_override(self, port: int) -> list[str] | None:
+        """The prod stack's files with the grader's override; None (and the grader's error) if they do not merge."""
         assert self.sub.prod is not None
+        student = [str(self.root / PROD_FILE)]
+        resolved = self._resolved(student, "prod")
         text, self.other_tags = prod_override(
             self.sub.prod,
             self.sub.build,
@@ -232,17 +237,52 @@ class Session:
             other_tag=f"{self.project}-svc{{index}}:graded",
             port=port,
             caps=self._caps(),
+            resolved=resolved,
         )
         path = self.tmp / "prod-override.yml"
         path.write_text(text)
-        return [str(self.root / PROD_FILE), str(path)]
+        files = [*student, str(path)]
+        refused = self._merge_refused(files, PROD_FILE, resolved)
+        if refused is not None:
+            self.facts.error, self.facts.error_hint = refused
+            return None
+        return files
 
     def _dev_files(self) -> list[str] | None:
         if self._dev_refusal:
             return None
+        student = [str(self.root / DEV_FILE)]
+        resolved = self._resolved(student, "dev")
         path = self.tmp / "dev-override.yml"
-        path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps()))
-        return [str(self.root / DEV_FILE), str(path)]
+        path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps(), resolved=resolved))
+        files = [*student, str(path)]
+        refused = self._merge_refused(files, DEV_FILE, resolved)
+        if refused is not None:
+            self.facts.dev_build = BuildFacts(False, 0.0, error=refused[0], infrastructure=refused[0])
+            return None
+        return files
+
+    def _resolved(self, files: list[str], name: str) -> dict[str, Any] | None:
+        """The student's compose file as Compose itself resolves it (`config --format json`); None if it cannot."""
+        out = self.tmp / f"{name}-resolved.json"
+        ran = self._compose(files, "config", "--format", "json", "--output", str(out), timeout=60)
+        try:
+            data = json.loads(out.read_text(encoding="utf-8")) if ran.returncode == 0 else None
+        except (OSError, ValueError):
+            data = None
+        return data if isinstance(data, dict) else None
+
+    def _merge_refused(self, files: list[str], name: str, resolved: dict[str, Any] | None) -> tuple[str, str] | None:
+        """The grader's error when Compose refuses the student's file merged with the override, but not alone.
+
+        A student's file Compose refuses on its own (`resolved` is None) is the student's: the build says so.
+        """
+        if resolved is None:
+            return None
+        ran = self._compose(files, "config", "--quiet", timeout=60)
+        if ran.returncode == 0:
+            return None
+        return merge_refusal(name, ran.tail)
 
     def _compose(self, files: list[str], *args: str, timeout: float, on_line: Any = None) -> Any:
         argv = ["docker", "compose", "--progress", "plain", "-p", self.project]

@@ -15,6 +15,7 @@ from autograde.checks.base import Outcome, errored, failed
 from autograde.checks.hints import pytest_hint, split_image
 from autograde.model import Submission
 from autograde.model.dockerfile import FILENAME, Dockerfile, Instruction, PytestRun, Stage
+from autograde.runtime.engine_age import OLDEST_ENGINE
 from autograde.runtime.facts import BuildFacts
 
 _NOT_FOUND = re.compile(
@@ -49,8 +50,13 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
         return errored(
             f"building {what} failed, but not because of your files: {build.infrastructure}{at}"
             + (f"; the builder said: {_quote(build.error)}" if build.error else ""),
-            "Nothing to fix in your files. Grade again (push again, or ask your instructor to "
-            "re-run the job); tell your instructor if it keeps happening.",
+            (
+                f"Nothing to fix in your files: grade on {OLDEST_ENGINE} or newer with BuildKit (GitHub's "
+                "runners have one), or tell your instructor."
+                if build.infrastructure.startswith("this engine is too old")
+                else "Nothing to fix in your files. Grade again (push again, or ask your instructor to "
+                "re-run the job); tell your instructor if it keeps happening."
+            ),
             FILENAME if ins else None,
             ins.line if ins else None,
         )

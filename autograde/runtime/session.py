@@ -26,7 +26,9 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
-from autograde.runtime import http, leftovers
+from autograde.model.dockerfile import FILENAME as PROD_DOCKERFILE
+from autograde.model.files import FileProblem, read_text
+from autograde.runtime import engine_age, http, leftovers
 from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastructure
 from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
 from autograde.runtime.interpreter import from_command, from_processes
@@ -86,6 +88,7 @@ class Session:
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._lock = threading.Lock()
         self._run_lock = leftovers.RunLock(self.project)
+        self._engine = ""  # "Docker Engine 26.1.5", once connected: named when a build is too new for it
         # the stack's Redis: redis_prod, or the redis service web_prod names (its name is compose.services' business)
         self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or "redis_prod"
 
@@ -170,6 +173,7 @@ class Session:
 
             self.client = docker.from_env(timeout=60)
             self.client.ping()
+            self._engine = engine_name(self.client.version())
         except Exception as e:
             self.facts.error = f"the Docker engine is not reachable ({type(e).__name__}: {str(e)[:160]})"
             self.facts.error_hint = (
@@ -304,6 +308,7 @@ class Session:
         self._time(timing, ran.seconds)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
+            too_old = "" if ran.timed_out else engine_age.too_old(ran.tail, self._dockerfile_text(timing), self._engine)
             return BuildFacts(
                 False,
                 ran.seconds,
@@ -313,7 +318,7 @@ class Session:
                 output_tail=ran.tail,
                 exit_code=out.exit_code,
                 step_log=out.step_log,
-                infrastructure="" if ran.timed_out else out.infrastructure,
+                infrastructure="" if ran.timed_out else out.infrastructure or too_old,
                 done_steps=steps.done,
             )
         try:
@@ -323,6 +328,15 @@ class Session:
                 False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})", output_tail=ran.tail
             )
         return BuildFacts(True, ran.seconds, image.id, tag, int(image.attrs.get("Size") or 0), output_tail=ran.tail)
+
+    def _dockerfile_text(self, timing: str) -> str | None:
+        """Dockerfile.prod's text for the prod build (None for the dev build, or when it cannot be read)."""
+        if timing != "build_prod":
+            return None
+        try:
+            return read_text(self.root, PROD_DOCKERFILE, what="the production Dockerfile")
+        except FileProblem:
+            return None
 
     def _prebuilt(self, ref: str) -> BuildFacts:
         """The dev image a class batch built once from these same dev files (never removed by cleanup)."""
@@ -714,6 +728,12 @@ class Session:
                 self.progress(name, event)
             except Exception:  # a display problem must not change a grade
                 pass
+
+
+def engine_name(version: dict[str, Any]) -> str:
+    """ "Docker Engine 26.1.5" from the engine's version answer ("" if it does not say)."""
+    number = str(version.get("Version") or "").strip()
+    return f"Docker Engine {number}" if number else ""
 
 
 def compose_version(text: str) -> tuple[int, int] | None:

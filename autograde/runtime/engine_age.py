@@ -13,7 +13,9 @@ What counts as evidence, so that a student's own output cannot pose as the build
 - a Dockerfile parse error ("unknown flag: link", "unknown instruction: ..." on a line inside a
   heredoc's body): parsing happens before any step runs, and the flag or heredoc must be in the
   Dockerfile at that line;
-- the classic builder's "COPY failed: no source files were specified" for a `COPY <<EOF` step.
+- the classic builder's "COPY failed: no source files were specified" for a `COPY <<EOF` step;
+- the classic builder's own step line `Step N/M : RUN <<EOF`: it runs such a step without its body
+  (seen on Docker Engine 26.1), so the image is not what the file describes even if the build passes.
 
 A `# syntax=` directive chooses the frontend: an unknown flag or heredoc under it is the student's
 choice of an old frontend, not the engine's age (the classic builder ignores the directive).
@@ -169,3 +171,22 @@ def too_old(output: str, dockerfile: str | None, engine: str = "") -> str:
                 f"one): its {builder}{which} reads the heredoc's lines as instructions"
             )
     return ""
+
+
+_CLASSIC_HEREDOC = re.compile(r"^Step \d+/\d+ : (?P<instruction>RUN|COPY|ADD)\b.*" + _HEREDOC.pattern, re.I)
+
+
+def classic_heredoc(line: str) -> bool:
+    """Whether a line of build output is the classic builder starting a heredoc step (`Step 2/9 : RUN <<EOF`)."""
+    return _CLASSIC_HEREDOC.match(line) is not None
+
+
+def skipped_heredoc(line: str, engine: str = "") -> str:
+    """The message for a heredoc step the classic builder ran without its body."""
+    m = _CLASSIC_HEREDOC.match(line)
+    instruction = m.group("instruction").upper() if m else "RUN"
+    which = f" ({engine})" if engine else ""
+    return (
+        f"this engine is too old for heredocs (`{instruction} <<EOF`): it builds with the classic builder{which}, "
+        "which runs the step without the heredoc's lines, so the image is not what your file describes"
+    )

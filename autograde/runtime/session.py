@@ -299,13 +299,19 @@ class Session:
     def _build(self, files: list[str], services: list[str], tag: str, timing: str) -> BuildFacts:
         self._phase(timing, "start")
         steps = Steps()
+        skipped: list[str] = []  # heredoc steps the classic builder ran without their bodies
 
         def seen(line: str) -> None:
             steps.feed(line)
+            if engine_age.classic_heredoc(line):
+                skipped.append(line)
             self._phase(timing, "line:" + line)  # display only
 
         ran = self._compose(files, "build", *services, timeout=self.options.build_timeout, on_line=seen)
         self._time(timing, ran.seconds)
+        if skipped:  # built or not, the image is not what the file describes
+            said = engine_age.skipped_heredoc(skipped[0], self._engine)
+            return BuildFacts(False, ran.seconds, error=said, output_tail=ran.tail, infrastructure=said)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
             too_old = "" if ran.timed_out else engine_age.too_old(ran.tail, self._dockerfile_text(timing), self._engine)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograde.runtime.engine_age import heredoc_lines, too_old
+from autograde.runtime.engine_age import classic_heredoc, heredoc_lines, skipped_heredoc, too_old
 
 # -- classic builder (DOCKER_BUILDKIT=0) on Docker Engine 26.1.5, through `docker compose build` ------
 CLASSIC_MOUNT = """\
@@ -146,3 +146,25 @@ The command '/bin/sh -c echo "the --mount option requires BuildKit" && exit 1' r
 def test_heredoc_lines():
     text = "FROM x\nRUN <<EOF\na\nb\nEOF\nCOPY <<-'A' <<B /x\n1\nA\n2\nB\nRUN echo a << b\nb\n"
     assert heredoc_lines(text) == {3: "RUN", 4: "RUN", 5: "RUN", 7: "COPY", 8: "COPY", 9: "COPY", 10: "COPY"}
+
+
+def test_a_heredoc_step_the_classic_builder_ran_is_recognised():
+    # Docker Engine 26.1.5, DOCKER_BUILDKIT=0: the step "succeeds" without running its body
+    recorded = """\
+Step 1/3 : FROM python:3.13-slim
+ ---> 43815c32df9b
+Step 2/3 : RUN <<EOF
+ ---> Running in 31c8128fcabb
+ ---> Removed intermediate container 31c8128fcabb
+ ---> 0cd5b5c5a4d2
+Step 3/3 : RUN cat /made.txt
+ ---> Running in ef5e69d50214
+cat: /made.txt: No such file or directory
+The command '/bin/sh -c cat /made.txt' returned a non-zero code: 1
+"""
+    seen = [line for line in recorded.splitlines() if classic_heredoc(line)]
+    assert seen == ["Step 2/3 : RUN <<EOF"]
+    said = skipped_heredoc(seen[0], "Docker Engine 26.1.5")
+    assert said.startswith("this engine is too old for heredocs (`RUN <<EOF`)") and "26.1.5" in said
+    assert not classic_heredoc("#5 [builder 2/6] RUN <<EOF")  # BuildKit builds heredocs
+    assert not classic_heredoc("Step 2/3 : RUN cat << EOF > x")  # no heredoc for Docker either

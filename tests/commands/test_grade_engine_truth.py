@@ -1,0 +1,68 @@
+"""End to end on the real engine: submissions that are valid where students run them are graded on what
+they build, never broken by the grader's own settings or blamed for the engine's age.
+
+- the grader's resource caps merge with `deploy.resources.limits` (issue 21, item 4);
+- Redis reached under a network alias or `hostname` of its service counts (item 5);
+- a HEALTHCHECK using a program the slim image lacks: the app serves, Docker marks it unhealthy (item 5);
+- syntax the classic builder cannot build (DOCKER_BUILDKIT=0) is an `error`, never a `fail` (item 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import leftovers, make_checkout, solution_files
+
+pytestmark = pytest.mark.docker
+SOL = solution_files()
+DF, DC = SOL["Dockerfile.prod"], SOL["docker-compose.prod.yml"]
+
+
+def edit(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new)
+
+
+def grade(root: Path, env: dict[str, str] | None = None) -> tuple[dict, str]:
+    report = root / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "autograde", "grade", str(root), "--json", str(report), "--host-port", "auto"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **(env or {})},
+    )
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out
+    data = json.loads(report.read_text())
+    assert leftovers(data["grader"]["project"]) == []
+    return data, out
+
+
+def by_id(report: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in report["checks"]}
+
+
+DEPLOY_LIMITS = edit(
+    DC,
+    "    depends_on:\n      - redis_prod\n",
+    "    depends_on:\n      - redis_prod\n"
+    "    deploy:\n"
+    "      resources:\n"
+    "        limits:\n"
+    "          cpus: '0.50'\n"
+    "          memory: 256M\n"
+    "        reservations:\n"
+    "          memory: 64M\n",
+)
+
+
+def test_deploy_resource_limits_get_full_marks(tmp_path):
+    report, out = grade(make_checkout(tmp_path / "deploy", files={"docker-compose.prod.yml": DEPLOY_LIMITS}))
+    assert report["score"] == report["max_score"] == 100, out

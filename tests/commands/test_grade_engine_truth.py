@@ -66,3 +66,31 @@ DEPLOY_LIMITS = edit(
 def test_deploy_resource_limits_get_full_marks(tmp_path):
     report, out = grade(make_checkout(tmp_path / "deploy", files={"docker-compose.prod.yml": DEPLOY_LIMITS}))
     assert report["score"] == report["max_score"] == 100, out
+
+
+ALIAS = edit(
+    edit(DC, "REDIS_HOST=redis_prod", "REDIS_HOST=redis"),
+    '      - "6383:6379"\n',
+    '      - "6383:6379"\n    networks:\n      default:\n        aliases: [redis]\n',
+)
+HOSTNAME = edit(
+    edit(DC, "REDIS_HOST=redis_prod", "REDIS_HOST=cache"),
+    "    image: redis:alpine\n",
+    "    image: redis:alpine\n    hostname: cache\n",
+)
+
+CONTAINER_NAME = edit(
+    edit(DC, "REDIS_HOST=redis_prod", "REDIS_HOST=lab-redis"),
+    "    image: redis:alpine\n",
+    "    image: redis:alpine\n    container_name: lab-redis\n",
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "compose"), [("alias", ALIAS), ("hostname", HOSTNAME), ("container_name", CONTAINER_NAME)]
+)
+def test_redis_reached_under_an_alias_or_hostname_of_redis_prod_counts(tmp_path, name, compose):
+    report, out = grade(make_checkout(tmp_path / name, files={"docker-compose.prod.yml": compose}))
+    checks = by_id(report)
+    assert checks["runtime.counter"]["status"] == "pass", out
+    assert report["score"] == 100, out

@@ -253,3 +253,20 @@ def test_merge_refusal_names_compose_and_blames_the_grader():
     assert "can't set distinct values on 'cpus'" in message
     assert "grader's problem, not your file's" in message
     assert "Nothing to fix in your files" in hint
+
+
+def test_a_container_name_the_grader_removes_stays_a_network_alias():
+    cf = parse(PROD, "docker-compose.prod.yml")
+    resolved = {
+        "services": {
+            "web_prod": {"container_name": "fixed", "networks": {"default": None, "back": {"aliases": ["w"]}}},
+            "redis_prod": {"container_name": "lab-redis", "network_mode": "host"},
+        }
+    }
+    text, _ = prod_override(
+        cf, prod_build(cf), Path("/r"), prod_tag="p", other_tag="o{index}", port=1, caps=Caps(), resolved=resolved
+    )
+    data = load(text)["services"]
+    assert data["web_prod"]["container_name"] == ("reset", "null")
+    assert data["web_prod"]["networks"] == {"default": {"aliases": ["fixed"]}, "back": {"aliases": ["fixed"]}}
+    assert "networks" not in data["redis_prod"]  # no networks of its own to alias on

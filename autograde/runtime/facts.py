@@ -60,6 +60,15 @@ class CounterFacts:
 
 
 @dataclass
+class HealthFacts:
+    """web_prod's HEALTHCHECK, run once in the running container as Docker runs it."""
+
+    test: list[str]  # Docker's form: ["CMD-SHELL", "curl -f ..."] or ["CMD", "prog", ...]
+    exit_code: int | None  # None: it did not finish in time
+    output: str = ""  # its last lines (student-controlled)
+
+
+@dataclass
 class LeanFacts:
     python: str  # the interpreter probed, as the app's process names it
     flask_ok: bool
@@ -83,3 +92,4 @@ class Facts:
     up: UpFacts | None = None
     counter: CounterFacts | None = None
     lean: LeanFacts | None = None
+    health: HealthFacts | None = None  # None: web_prod has no HEALTHCHECK, or it was not run

@@ -30,7 +30,16 @@ from autograde.model.dockerfile import FILENAME as PROD_DOCKERFILE
 from autograde.model.files import FileProblem, read_text
 from autograde.runtime import engine_age, http, leftovers
 from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastructure
-from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
+from autograde.runtime.facts import (
+    BuildFacts,
+    CounterFacts,
+    Facts,
+    HealthFacts,
+    HttpAnswer,
+    LeanFacts,
+    ServiceFacts,
+    UpFacts,
+)
 from autograde.runtime.interpreter import from_command, from_processes
 from autograde.runtime.override import Caps, dev_override, merge_refusal, prod_override
 from autograde.runtime.policy import refusals
@@ -408,6 +417,7 @@ class Session:
             counter.second = http.get("127.0.0.1", port, timeout=o.request_timeout)
             counter.redis_value, counter.redis_error = self._redis_get()
             counter.after_restart, counter.restart_error = self._restart_and_get(port)
+        self.facts.health = self._health_once()
         self._time("probes", time.monotonic() - probes)
         return interpreter
 
@@ -458,6 +468,23 @@ class Session:
                 raise
             return False
         return code == 0 and b"PONG" in out
+
+    def _health_once(self) -> HealthFacts | None:
+        """Run web_prod's HEALTHCHECK once in the running container, as Docker runs it (`docker exec`), rather
+        than wait out its interval for Docker's own verdict."""
+        web = self._container("web_prod")
+        if web is None or web.status != "running":
+            return None
+        health = (web.attrs.get("Config") or {}).get("Healthcheck") or {}
+        test = [str(t) for t in health.get("Test") or []]
+        if not test or test[0] == "NONE":
+            return None
+        argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" and len(test) > 1 else test[1:]
+        if not argv:
+            return None
+        timeout = min(10.0, (health.get("Timeout") or 30e9) / 1e9)
+        ran = self.procs.run(["docker", "exec", web.id, *argv], timeout=timeout, env=self._env(), keep=10)
+        return HealthFacts(test, None if ran.timed_out else ran.returncode, ran.tail[-1000:])
 
     def _app_interpreter(self) -> tuple[str, str] | None:
         """The Python the running web_prod process uses, from the engine's process list."""

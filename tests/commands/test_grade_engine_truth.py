@@ -94,3 +94,26 @@ def test_redis_reached_under_an_alias_or_hostname_of_redis_prod_counts(tmp_path,
     checks = by_id(report)
     assert checks["runtime.counter"]["status"] == "pass", out
     assert report["score"] == 100, out
+
+
+CURL_HEALTHCHECK = edit(
+    DF, "EXPOSE 5000\n", "EXPOSE 5000\nHEALTHCHECK --interval=30s CMD curl -f http://localhost:5000/ || exit 1\n"
+)
+
+
+def test_a_healthcheck_with_a_program_the_slim_image_lacks_costs_nothing_and_is_named(tmp_path):
+    report, out = grade(make_checkout(tmp_path / "curl", files={"Dockerfile.prod": CURL_HEALTHCHECK}))
+    assert report["score"] == 100, out
+    up = by_id(report)["runtime.up"]
+    assert "Docker marks web_prod unhealthy" in up["message"], out
+    assert "curl -f http://localhost:5000/ || exit 1" in up["message"]
+    assert "(Dockerfile.prod:" in up["message"]
+    assert "curl is not in the prod image" in up["message"] and "urllib.request" in up["message"]
+
+
+def test_a_healthcheck_that_passes_is_not_mentioned(tmp_path):
+    python_check = "python -c \"import urllib.request; urllib.request.urlopen('http://localhost:5000/')\""
+    dockerfile = edit(DF, "EXPOSE 5000\n", f"EXPOSE 5000\nHEALTHCHECK CMD {python_check}\n")
+    report, out = grade(make_checkout(tmp_path / "py", files={"Dockerfile.prod": dockerfile}))
+    assert report["score"] == 100, out
+    assert "unhealthy" not in by_id(report)["runtime.up"]["message"]

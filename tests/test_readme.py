@@ -79,7 +79,12 @@ def test_exactly_two_setup_commands_and_ci_runs_the_test_one():
 
 def test_every_relative_link_in_the_docs_resolves():
     """README.md and the documents it sends readers to link only to files that exist."""
-    docs = [REPO / "README.md", REPO / "CONTRIBUTING.md", REPO / "bench" / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    docs = [
+        REPO / "README.md",
+        REPO / "CONTRIBUTING.md",
+        REPO / "bench" / "README.md",
+        *sorted((REPO / "docs").glob("*.md")),
+    ]
     broken = []
     for doc in docs:
         for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):

@@ -46,7 +46,9 @@ def test_mypy_strict_is_clean():
 
 def test_the_contributing_example_of_adding_a_check_works(tmp_path):
     """The contributor notes' example, run as written: declared once, it is in the rubric and grades."""
-    block = re.search(r"```python\n# autograde/checks/dockerfile.py\n(.*?)```", (REPO / "CONTRIBUTING.md").read_text(), re.S)
+    block = re.search(
+        r"```python\n# autograde/checks/dockerfile.py\n(.*?)```", (REPO / "CONTRIBUTING.md").read_text(), re.S
+    )
     assert block, "CONTRIBUTING.md lost its example of adding a check"
     script = (
         "import sys\n"

@@ -117,3 +117,39 @@ def test_a_healthcheck_that_passes_is_not_mentioned(tmp_path):
     report, out = grade(make_checkout(tmp_path / "py", files={"Dockerfile.prod": dockerfile}))
     assert report["score"] == 100, out
     assert "unhealthy" not in by_id(report)["runtime.up"]["message"]
+
+
+CACHE_MOUNT = edit(
+    DF,
+    "RUN python -m venv /opt/venv \\\n && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
+    "RUN python -m venv /opt/venv\n"
+    "RUN --mount=type=cache,target=/root/.cache/pip /opt/venv/bin/pip install -r requirements.txt",
+)
+HEREDOC = edit(
+    DF,
+    "RUN python -m venv /opt/venv \\\n && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
+    "RUN <<EOF\nset -e\npython -m venv /opt/venv\n/opt/venv/bin/pip install --no-cache-dir -r requirements.txt\nEOF",
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "dockerfile", "feature"),
+    [("mount", CACHE_MOUNT, "`RUN --mount`"), ("heredoc", HEREDOC, "heredocs (`RUN <<EOF`)")],
+)
+def test_the_classic_builder_is_too_old_for_buildkit_syntax_an_error_not_a_fail(tmp_path, name, dockerfile, feature):
+    root = make_checkout(tmp_path / name, files={"Dockerfile.prod": dockerfile})
+    report, out = grade(root, env={"DOCKER_BUILDKIT": "0"})
+    checks = by_id(report)
+    up = checks["runtime.up"]
+    assert up["status"] == "error", out
+    assert f"this engine is too old for {feature}" in up["message"], out
+    assert "Docker Engine" in up["message"] and "classic builder" in up["message"]
+    assert "Nothing to fix in your files" in up["hint"]
+    for check in ("runtime.up", "runtime.counter", "images.size_ratio", "images.prod_lean"):
+        assert checks[check]["status"] != "fail", (check, out)
+
+
+def test_the_same_files_build_with_buildkit(tmp_path):
+    report, out = grade(make_checkout(tmp_path / "mount", files={"Dockerfile.prod": CACHE_MOUNT}))
+    assert by_id(report)["runtime.up"]["status"] == "pass", out
+    assert by_id(report)["runtime.counter"]["status"] == "pass", out

@@ -198,8 +198,9 @@ class Session:
         version = compose_version(ran.tail)
         if version is not None and version < MIN_COMPOSE:
             self.facts.error = (
-                f"Docker Compose {'.'.join(map(str, version))} is too old: the grader's override "
-                f"file needs {'.'.join(map(str, MIN_COMPOSE))} or newer (`!override`, `!reset`)"
+                f"this engine is too old for the grader's Compose override file: its Docker Compose is "
+                f"{'.'.join(map(str, version))}, and `!override`/`!reset` need "
+                f"{'.'.join(map(str, MIN_COMPOSE))} or newer"
             )
             self.facts.error_hint = "Update the Compose plugin and grade again."
             return False

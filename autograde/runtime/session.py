@@ -129,10 +129,12 @@ class Session:
         if port is None:
             return
         facts.host_port = port
-        prod_files = self._write_prod_override(port)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-dev-files") as prep:
+            dev_prepared = prep.submit(self._dev_files)  # both ask Compose to resolve a file: at once
+            prod_files = self._write_prod_override(port)
+            dev_files = dev_prepared.result()
         if prod_files is None:
             return
-        dev_files = self._dev_files()
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde") as pool:
             try:
                 self._parallel(pool, prod_files, dev_files, port)

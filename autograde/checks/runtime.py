@@ -66,7 +66,7 @@ def _health_note(ctx: Context, facts: Facts) -> str:
     command = h.test[1] if h.test[0] == "CMD-SHELL" and len(h.test) > 1 else " ".join(h.test[1:])
     where = _health_where(ctx)
     if h.exit_code is None:
-        why = "it did not finish in time"
+        why = f"it did not finish within {h.timeout:g} s"
     else:
         why = f"exit code {h.exit_code}"
         said = " ".join(h.output.split())[-160:]

@@ -66,6 +66,7 @@ class HealthFacts:
     test: list[str]  # Docker's form: ["CMD-SHELL", "curl -f ..."] or ["CMD", "prog", ...]
     exit_code: int | None  # None: it did not finish in time
     output: str = ""  # its last lines (student-controlled)
+    timeout: float = 10.0  # how long it was given (seconds)
 
 
 @dataclass

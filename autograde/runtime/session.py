@@ -487,7 +487,7 @@ class Session:
             return None
         timeout = min(10.0, (health.get("Timeout") or 30e9) / 1e9)
         ran = self.procs.run(["docker", "exec", web.id, *argv], timeout=timeout, env=self._env(), keep=10)
-        return HealthFacts(test, None if ran.timed_out else ran.returncode, ran.tail[-1000:])
+        return HealthFacts(test, None if ran.timed_out else ran.returncode, ran.tail[-1000:], timeout)
 
     def _app_interpreter(self) -> tuple[str, str] | None:
         """The Python the running web_prod process uses, from the engine's process list."""

@@ -207,7 +207,7 @@ def test_a_failing_healthcheck_costs_nothing_and_names_the_missing_program(submi
     facts.health = HealthFacts(["CMD", "python", "-c", "raise SystemExit(3)"], 3, "")
     r = grade(submission, "runtime.up", facts)
     assert r.status == "pass" and "exit code 3" in r.message and "not in the prod image" not in r.message
-    facts.health = HealthFacts(["CMD", "sleep", "100"], None, "")
-    assert "did not finish in time" in grade(submission, "runtime.up", facts).message
+    facts.health = HealthFacts(["CMD", "sleep", "100"], None, "", 3.0)
+    assert "did not finish within 3 s" in grade(submission, "runtime.up", facts).message
     facts.health = HealthFacts(["CMD-SHELL", "true"], 0, "")
     assert "unhealthy" not in grade(submission, "runtime.up", facts).message

@@ -38,6 +38,11 @@ _PARSE_ERROR = re.compile(
     r"(?P<instruction>unknown instruction: (?P<word>\S*)))",
     re.I,
 )
+# Flags a current stable Dockerfile frontend accepts that older builders refuse as unknown: an unknown
+# flag outside this list (a typo such as `--chmode`, a labs-only flag) is the file's mistake.
+NEWER_FLAGS = frozenset(
+    {"mount", "network", "from", "chown", "chmod", "link", "parents", "checksum", "keep-git-dir", "start-interval"}
+)
 _DIRECTIVE = re.compile(r"^#\s*(?P<key>[a-z][a-z0-9_-]*)\s*=", re.I)
 # BuildKit's heredoc marker: `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'` (no space after `<<`)
 _HEREDOC = re.compile(r"(?<!<)<<(-?)(?P<q>[\"']?)(?P<word>[A-Za-z_][A-Za-z0-9_]*)(?P=q)")
@@ -135,7 +140,9 @@ def too_old(output: str, dockerfile: str | None, engine: str = "") -> str:
             step = ""  # the step ran: what follows may be the student's output
             continue
         needs = _NEEDS_BUILDKIT.match(line.strip())
-        flag = needs.group("flag") or needs.group("bare") if needs else ""
+        flag = (needs.group("flag") or needs.group("bare") or "") if needs else ""
+        if needs and needs.group("bare") and flag.lower() not in NEWER_FLAGS:
+            flag = ""
         if flag and step and re.search(rf"(?:^|\s)--{re.escape(flag)}\b", step, re.I):
             feature = _feature(step.split(None, 1)[0].upper(), flag)
             return (
@@ -159,6 +166,8 @@ def too_old(output: str, dockerfile: str | None, engine: str = "") -> str:
         number = int(m.group("line"))
         builder = "classic builder" if classic else "built-in Dockerfile frontend"
         if m.group("flag"):
+            if m.group("name").lower() not in NEWER_FLAGS:
+                continue
             instruction = _flag_on_line(dockerfile, number, m.group("name"))
             if instruction is not None:
                 return (

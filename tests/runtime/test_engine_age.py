@@ -168,3 +168,10 @@ The command '/bin/sh -c cat /made.txt' returned a non-zero code: 1
     assert said.startswith("this engine is too old for heredocs (`RUN <<EOF`)") and "26.1.5" in said
     assert not classic_heredoc("#5 [builder 2/6] RUN <<EOF")  # BuildKit builds heredocs
     assert not classic_heredoc("Step 2/3 : RUN cat << EOF > x")  # no heredoc for Docker either
+
+
+def test_an_unknown_flag_no_current_frontend_knows_is_the_files_mistake():
+    typo = "ERROR: failed to solve: dockerfile parse error on line 2: unknown flag: chmode\n"
+    assert too_old(typo, "FROM scratch\nCOPY --chmode=644 f.txt /f.txt\n") == ""
+    labs = "ERROR: failed to solve: dockerfile parse error on line 2: unknown flag: security\n"
+    assert too_old(labs, "FROM scratch\nRUN --security=insecure true\n") == ""

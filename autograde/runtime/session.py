@@ -98,6 +98,8 @@ class Session:
         self._lock = threading.Lock()
         self._run_lock = leftovers.RunLock(self.project)
         self._engine = ""  # "Docker Engine 26.1.5", once connected: named when a build is too new for it
+        self._compose_version: tuple[int, int] | None = None
+        self._refused = ""  # what Compose said when it refused the student's prod file on its own
         # the stack's Redis: redis_prod, or the redis service web_prod names (its name is compose.services' business)
         self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or "redis_prod"
 
@@ -198,6 +200,7 @@ class Session:
             self.facts.error_hint = "Install the Compose plugin (docker-compose-plugin) and grade again."
             return False
         version = compose_version(ran.tail)
+        self._compose_version = version
         if version is not None and version < MIN_COMPOSE:
             self.facts.error = (
                 f"this engine is too old for the grader's Compose override file: its Docker Compose is "
@@ -245,6 +248,12 @@ class Session:
         assert self.sub.prod is not None
         student = [str(self.root / PROD_FILE)]
         resolved = self._resolved(student, "prod")
+        if resolved is None and (
+            too_old := engine_age.compose_too_old(self._refused, self._compose_version, PROD_FILE)
+        ):
+            self.facts.error = too_old
+            self.facts.error_hint = "Nothing to fix in your files: grade with a newer Docker Compose."
+            return None
         text, self.other_tags = prod_override(
             self.sub.prod,
             self.sub.build,
@@ -282,6 +291,8 @@ class Session:
         """The student's compose file as Compose itself resolves it (`config --format json`); None if it cannot."""
         out = self.tmp / f"{name}-resolved.json"
         ran = self._compose(files, "config", "--format", "json", "--output", str(out), timeout=60)
+        if name == "prod":
+            self._refused = ran.tail if ran.returncode != 0 else ""
         try:
             data = json.loads(out.read_text(encoding="utf-8")) if ran.returncode == 0 else None
         except (OSError, ValueError):

@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import pytest
 
-from autograde.runtime.engine_age import classic_heredoc, heredoc_lines, skipped_heredoc, too_old
+from autograde.runtime.engine_age import (
+    NEWER_COMPOSE_KEYS,
+    TESTED_COMPOSE,
+    classic_heredoc,
+    compose_too_old,
+    heredoc_lines,
+    skipped_heredoc,
+    too_old,
+)
 
 # -- classic builder (DOCKER_BUILDKIT=0) on Docker Engine 26.1.5, through `docker compose build` ------
 CLASSIC_MOUNT = """\
@@ -175,3 +183,81 @@ def test_an_unknown_flag_no_current_frontend_knows_is_the_files_mistake():
     assert too_old(typo, "FROM scratch\nCOPY --chmode=644 f.txt /f.txt\n") == ""
     labs = "ERROR: failed to solve: dockerfile parse error on line 2: unknown flag: security\n"
     assert too_old(labs, "FROM scratch\nRUN --security=insecure true\n") == ""
+
+
+# -- Compose older than the tested one -------------------------------------------------------------------
+# docker/getting-started-todo-app#22: Compose v2.21.0 (`develop` came in 2.22.0)
+COMPOSE_2_21_DEVELOP = (
+    "validating /nvme2/data1/software/docker/getting-started-todo-app/compose.yml: "
+    "services.backend Additional property develop is not allowed\n"
+)
+# infiniflow/ragflow#3789 and SigNoz/signoz#6224: Compose 2.9 (`include` came in 2.20)
+COMPOSE_2_9_INCLUDE = (
+    "validating /opt/devops/release/signoz/deploy/docker/clickhouse-setup/docker-compose.yaml: "
+    "(root) Additional property include is not allowed\n"
+)
+
+
+def test_a_compose_key_an_older_compose_does_not_know_is_the_engines_age():
+    said = compose_too_old(COMPOSE_2_21_DEVELOP, (2, 21), "docker-compose.prod.yml")
+    assert said.startswith("this engine is too old for `develop` in docker-compose.prod.yml"), said
+    assert "Docker Compose 2.21" in said
+    assert compose_too_old(COMPOSE_2_9_INCLUDE, (2, 9), "docker-compose.prod.yml").startswith(
+        "this engine is too old for `include`"
+    )
+    # the tested Compose, or a key no Compose knows (a typo), is the file's business
+    assert compose_too_old(COMPOSE_2_21_DEVELOP, (2, 40), "docker-compose.prod.yml") == ""
+    typo = "validating x.yml: services.web_prod Additional property enviroment is not allowed\n"
+    assert compose_too_old(typo, (2, 21), "docker-compose.prod.yml") == ""
+
+
+KEYS_FILE = """include:
+  - path: included.yml
+services:
+  web:
+    image: x
+    develop:
+      watch:
+        - {action: sync, path: ./app, target: /app}
+    post_start:
+      - command: echo started
+    pre_stop:
+      - command: echo stopping
+    use_api_socket: true
+    networks:
+      default:
+        gw_priority: 1
+    models: [m]
+  p:
+    provider:
+      type: model
+      options: {model: ai/x}
+models:
+  m:
+    model: ai/smollm2
+"""
+
+
+@pytest.mark.docker
+def test_the_tested_compose_accepts_every_newer_key(tmp_path):
+    import os
+    import subprocess
+
+    (tmp_path / "compose.yml").write_text(KEYS_FILE)
+    (tmp_path / "included.yml").write_text("services:\n  inc:\n    image: y\n")
+    for key in NEWER_COMPOSE_KEYS:
+        assert f"{key}:" in KEYS_FILE, key
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
+    version = subprocess.run(
+        ["docker", "compose", "version", "--short"], capture_output=True, text=True, timeout=30, env=env
+    )
+    assert tuple(int(n) for n in version.stdout.strip().lstrip("v").split(".")[:2]) >= TESTED_COMPOSE
+    done = subprocess.run(
+        ["docker", "compose", "-p", "keys", "-f", "compose.yml", "config", "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr

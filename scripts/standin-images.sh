@@ -20,7 +20,8 @@
 # The slim image's package set is the official one's, as docker-library/repo-info publishes it
 # (repos/python/local/3.13-slim.md lists every Debian package of the tag); tests/standins compares
 # the two. The full image holds every package of that list too, plus buildpack-deps' and the
-# official Dockerfile's (its own published list is not compared). What still differs:
+# official Dockerfile's (its own published list, 3.13-trixie.md, was spot-checked, not compared in
+# full). What still differs:
 # redis:alpine is Alpine in the official image (musl, BusyBox sh/adduser/addgroup, apk, redis
 # uid 999) and Debian trixie here (glibc, bash, Debian's adduser, apt, redis uid 100); only its
 # redis-server, redis-cli, entry point, /data and protected-mode default are the official ones.

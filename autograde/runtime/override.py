@@ -172,8 +172,9 @@ def _capped(caps: Caps, student: Mapping[str, Any] | None = None) -> dict[str, A
     if _number(s.get("cpu_quota")) or _number(s.get("cpu_period")):
         period = int(_number(s.get("cpu_period")) or CFS_PERIOD)
         quota = int(caps.cpus * period)
-        if _number(s.get("cpu_quota")):
-            quota = min(quota, int(s["cpu_quota"]))
+        theirs_quota = _number(s.get("cpu_quota"))
+        if theirs_quota:
+            quota = min(quota, int(theirs_quota))
         spec["cpu_quota"] = max(quota, 1000)  # the engine's minimum quota is 1 ms
     else:
         cpus = min(

@@ -142,8 +142,8 @@ def _networks(service: Service) -> dict[str, Any]:
 
 def redis_names(cf: ComposeFile, web: Service, redis: str) -> set[str]:
     """The names under which web_prod reaches the Redis service, as Docker's DNS answers them: the service
-    name, its `hostname` and `container_name`, and the network aliases it declares on a network web_prod
-    is also on. (The grader replaces container names on its shared engine, and keeps the student's as a
+    name, its `hostname` and `container_name`, the network aliases it declares on a network web_prod
+    is also on, and the alias web_prod's `links` give it. (The grader replaces container names on its shared engine, and keeps the student's as a
     network alias, so that name still resolves.)
     """
     service = cf.services.get(redis)
@@ -159,6 +159,11 @@ def redis_names(cf: ComposeFile, web: Service, redis: str) -> set[str]:
         aliases = settings.get("aliases")
         if network in shared and isinstance(aliases, list):
             names.update(str(a) for a in aliases if isinstance(a, str | int))
+    links = web.get("links")
+    for link in links if isinstance(links, list) else []:  # `links: ["redis_prod:redis"]` names it for web_prod
+        target, _, alias = str(link).partition(":")
+        if target == redis and alias:
+            names.add(alias)
     return names
 
 

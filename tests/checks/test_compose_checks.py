@@ -69,6 +69,10 @@ EQUIVALENT = {
         "REDIS_HOST=redis_prod": "REDIS_HOST=cache",
         "image: redis:alpine\n": "image: redis:alpine\n    hostname: cache\n",
     },
+    "REDIS_HOST the alias web_prod's links give redis_prod": {
+        "REDIS_HOST=redis_prod": "REDIS_HOST=db",
+        "    depends_on:": "    links: ['redis_prod:db']\n    depends_on:",
+    },
     "REDIS_HOST the container_name of redis_prod": {
         "REDIS_HOST=redis_prod": "REDIS_HOST=lab-redis",
         "image: redis:alpine\n": "image: redis:alpine\n    container_name: lab-redis\n",

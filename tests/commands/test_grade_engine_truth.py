@@ -85,9 +85,16 @@ CONTAINER_NAME = edit(
     "    image: redis:alpine\n    container_name: lab-redis\n",
 )
 
+LINKS = edit(
+    edit(DC, "REDIS_HOST=redis_prod", "REDIS_HOST=db"),
+    "    depends_on:\n",
+    "    links:\n      - redis_prod:db\n    depends_on:\n",
+)
+
 
 @pytest.mark.parametrize(
-    ("name", "compose"), [("alias", ALIAS), ("hostname", HOSTNAME), ("container_name", CONTAINER_NAME)]
+    ("name", "compose"),
+    [("alias", ALIAS), ("hostname", HOSTNAME), ("container_name", CONTAINER_NAME), ("links", LINKS)],
 )
 def test_redis_reached_under_an_alias_or_hostname_of_redis_prod_counts(tmp_path, name, compose):
     report, out = grade(make_checkout(tmp_path / name, files={"docker-compose.prod.yml": compose}))

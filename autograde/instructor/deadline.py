@@ -8,7 +8,8 @@ flags the row `late` (and is graded instead with --include-late).
 
 Clones use the token through git's configuration taken from the environment
 (GIT_CONFIG_COUNT/KEY/VALUE: an `http.<base>/.extraheader` for the git host only), never in a
-command line, a URL or a message.
+command line, a URL or a message; git gets no other variable of the instructor's but those it
+needs (GIT_ENV_KEEP), so no GITHUB_TOKEN nor any other secret reaches it.
 """
 
 from __future__ import annotations
@@ -125,19 +126,57 @@ def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]
 # --------------------------------------------------------------------------- cloning
 
 
-def git_env(token: str | None, git_url: str) -> dict[str, str]:
-    """git's environment: no prompts, no LFS downloads, and the token as a header for git_url only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+# What git needs from the instructor's environment, nothing else (no token nor any other secret the
+# shell holds): where programs, its configuration and temporary files are, the language of its
+# messages, the certificates and proxies of the network (Windows: its system folders).
+GIT_ENV_KEEP = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "TMPDIR",
+        "TZ",
+        "LANG",
+        "LANGUAGE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_CAPATH",
+        "http_proxy",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+        "SYSTEMROOT",
+        "SYSTEMDRIVE",
+        "WINDIR",
+        "COMSPEC",
+        "PATHEXT",
+        "TEMP",
+        "TMP",
+        "USERPROFILE",
+        "APPDATA",
+        "LOCALAPPDATA",
+    }
+)
+
+
+def git_env(token: str | None, git_url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """git's whole environment: what it needs (GIT_ENV_KEEP, LC_*), no prompts, no LFS downloads, no
+    credential helper, and the token only as an HTTP header for git_url, through git's configuration."""
+    source = os.environ if environ is None else environ
+    env = {k: v for k, v in source.items() if k in GIT_ENV_KEEP or k.startswith("LC_")}
     env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1", "GIT_ASKPASS": "true"})
+    config = [("credential.helper", "")]  # an empty value clears the instructor's helpers: nothing stored or asked
     if token:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env.update(
-            {
-                "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": f"http.{git_url.rstrip('/')}/.extraheader",
-                "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
-            }
-        )
+        config.append((f"http.{git_url.rstrip('/')}/.extraheader", f"AUTHORIZATION: basic {basic}"))
+    env["GIT_CONFIG_COUNT"] = str(len(config))
+    for i, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
     return env
 
 

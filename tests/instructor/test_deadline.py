@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import json
+import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -182,6 +185,60 @@ def test_clones_each_repository_at_its_last_push_before_the_deadline(
     assert late["lab04-alice"].commit == shas["alice2"]
     assert git(late["lab04-alice"].path, "rev-parse", "HEAD") == shas["alice2"]
     assert late["lab04-carol"].commit == shas["carol1"] and late["lab04-carol"].flags == ["late"]
+
+
+def test_git_gets_the_token_only_through_its_configuration_and_no_other_variable(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A git on PATH that writes down its environment, then runs the real git: every git process the
+    clones start is read, as started, with the instructor's shell full of secrets."""
+    build_class(fake, tmp_path)
+    dumps, bin_dir = tmp_path / "git-env", tmp_path / "bin"
+    dumps.mkdir()
+    bin_dir.mkdir()
+    real = shutil.which("git")
+    assert real
+    (bin_dir / "git").write_text(
+        f"#!{sys.executable} -I\n"
+        "import json, os, sys, uuid\n"
+        f"open(os.path.join({str(dumps)!r}, uuid.uuid4().hex), 'w').write(json.dumps([sys.argv[1:], dict(os.environ)]))\n"
+        f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n"
+    )
+    (bin_dir / "git").chmod(0o755)
+    secrets = {
+        "GITHUB_TOKEN": TOKEN,
+        "GH_TOKEN": "gho_other",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+        "NPM_TOKEN": "npm-secret",
+        "DOCKER_AUTH_CONFIG": "docker-secret",
+        "SSH_AUTH_SOCK": "/tmp/agent.sock",
+        "GIT_ASKPASS": "/usr/local/bin/my-askpass",
+        "GIT_CONFIG_PARAMETERS": "'credential.helper'='store'",
+    }
+    for k, v in secrets.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    assert entries["lab04-alice"].kind == "ok" and entries["lab04-bob"].kind == "ok"  # the clones worked
+    started = [json.loads(f.read_text()) for f in dumps.iterdir()]
+    started = [(argv, env) for argv, env in started if argv[:1] != ["http-backend"]]  # the fake host's own git
+    assert {argv[0] for argv, _ in started} >= {"clone", "-C"}
+    assert len(started) >= 5  # two clones with checkouts, bob's fetch by sha, dave's failed clone
+    basic = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    for argv, env in started:
+        assert not set(env) & set(secrets) - {"GIT_ASKPASS"}, argv
+        assert env["GIT_ASKPASS"] == "true" and env["GIT_TERMINAL_PROMPT"] == "0"
+        extra = {k for k in env if k not in dl.GIT_ENV_KEEP and not k.startswith("LC_")}
+        config = {f"GIT_CONFIG_{kind}_{i}" for i in range(int(env["GIT_CONFIG_COUNT"])) for kind in ("KEY", "VALUE")}
+        assert extra == {"GIT_ASKPASS", "GIT_TERMINAL_PROMPT", "GIT_LFS_SKIP_SMUDGE", "GIT_CONFIG_COUNT", *config}
+        assert env["PATH"].startswith(str(bin_dir)) and env["LC_ALL"] == "C.UTF-8" and "HOME" in env
+        values = " ".join(env.values())
+        assert not any(v in values for v in secrets.values() if v != "/tmp/agent.sock" and "askpass" not in v)
+        keys = [env[f"GIT_CONFIG_KEY_{i}"] for i in range(int(env["GIT_CONFIG_COUNT"]))]
+        header = f"http.http://127.0.0.1:{fake.port}/git/.extraheader"
+        assert keys == ["credential.helper", header]
+        assert env[f"GIT_CONFIG_VALUE_{keys.index(header)}"] == f"AUTHORIZATION: basic {basic}"
 
 
 def test_list_prints_the_assignment_and_a_bad_token_is_refused(

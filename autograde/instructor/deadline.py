@@ -4,7 +4,10 @@ The commit to grade is chosen by push time, from GitHub's repository activity AP
 (GET /repos/{owner}/{repo}/activity: each ref update with its `after` sha and `timestamp`), never
 by commit dates, which students set as they like. Pushes, force pushes and merges on the default
 branch all move it; the last one at or before the deadline gives the commit graded. A later one
-flags the row `late` (and is graded instead with --include-late).
+flags the row `late` (and is graded instead with --include-late). A branch that only GitHub
+Classroom's bot had moved by the deadline (it creates each repository with the starter) holds
+nothing of the student's: the starter is graded and flagged `no-submission`. A repository with
+nothing on its branch at the deadline is `missing`.
 
 Clones use the token through git's configuration taken from the environment
 (GIT_CONFIG_COUNT/KEY/VALUE: an `http.<base>/.extraheader` for the git host only), never in a
@@ -65,10 +68,25 @@ class Pick:
     pushed_at: str = ""
     late: bool = False
     note: str = ""
+    no_submission: bool = False  # the commit graded is the starter a bot created: nothing of the student's
+
+
+def by_bot(activity: dict[str, Any]) -> bool:
+    """Was this ref update made by an app (GitHub Classroom's `github-classroom[bot]` creating the
+    repository from the template), not by a person?"""
+    actor = activity.get("actor")
+    if not isinstance(actor, dict):
+        return False
+    return actor.get("type") == "Bot" or str(actor.get("login") or "").endswith("[bot]")
 
 
 def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, include_late: bool) -> Pick:
-    """The commit of the last ref update of `branch` at or before the deadline (or the last one at all)."""
+    """The commit of the last ref update of `branch` at or before the deadline (or the last one at all).
+
+    Under GitHub Classroom the bot creates the branch with the starter (`branch_creation`): when
+    nothing but a bot moved the branch by the deadline, that starter is graded and the pick says
+    `no_submission`. A push after the deadline makes it `late` (a bot's does not).
+    """
     ref = f"refs/heads/{branch}"
     moves = []
     for a in activities:
@@ -79,32 +97,50 @@ def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, incl
         sha, when = str(a.get("after") or ""), _when(a.get("timestamp"))
         if len(sha) != 40 or sha == ZERO or when is None:
             continue
-        moves.append((when, sha, str(a.get("timestamp"))))
+        moves.append((when, sha, str(a.get("timestamp")), by_bot(a)))
     if not moves:
         return Pick(None, note=f"no push to {branch} recorded")
     moves.sort()
     before = [m for m in moves if m[0] <= deadline]
     after = [m for m in moves if m[0] > deadline]
-    if after:
-        last = after[-1]
+    late = [m for m in after if not m[3]]
+    starter = bool(before) and all(m[3] for m in before)
+    nothing = "nothing of the student's before the deadline: graded the starter GitHub Classroom created"
+    if late:
+        last = late[-1]
         if include_late:
             return Pick(
-                last[1], last[2], True, f"late: pushed {last[2]} after the deadline; graded that push (--include-late)"
+                after[-1][1],
+                after[-1][2],
+                True,
+                f"late: pushed {last[2]} after the deadline; graded that push (--include-late)",
             )
         if not before:
             return Pick(
                 None,
                 "",
                 True,
-                f"late: the first push came {after[0][2]}, after the deadline (--include-late grades the last one)",
+                f"late: the first push came {late[0][2]}, after the deadline (--include-late grades the last one)",
+            )
+        if starter:
+            return Pick(
+                before[-1][1],
+                before[-1][2],
+                True,
+                f"{nothing}; the student's first push came {late[0][2]} (--include-late grades the last one)",
+                no_submission=True,
             )
         return Pick(
             before[-1][1],
             before[-1][2],
             True,
-            f"late: {len(after)} push(es) after the deadline, the last {last[2]} ({last[1][:10]}), "
+            f"late: {len(late)} push(es) after the deadline, the last {last[2]} ({last[1][:10]}), "
             "not graded; graded the last push before it",
         )
+    if not before:
+        return Pick(None, note=f"nothing on {branch} at the deadline: the repository was created after it")
+    if starter:
+        return Pick(before[-1][1], before[-1][2], note=f"{nothing}; no push by the student", no_submission=True)
     return Pick(before[-1][1], before[-1][2])
 
 
@@ -283,6 +319,8 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
         entry.pushed_at, entry.note = chosen.pushed_at, chosen.note
         if chosen.late:
             entry.flags.append("late")
+        if chosen.no_submission:
+            entry.flags.append("no-submission")
         if chosen.sha is None:
             entry.kind = "missing"
             entry.note = chosen.note + " - not graded"

@@ -18,7 +18,7 @@ from fake_github_class import FakeClassGitHub, StudentRepo, git
 
 from autograde.commands import grade_all
 from autograde.instructor import deadline as dl
-from support import make_checkout, solution_files
+from support import make_checkout, solution_files, template_copy
 
 TOKEN = "ghs_classtoken123456"
 DEADLINE = "2026-12-01T23:59:00Z"
@@ -62,6 +62,28 @@ def test_pick_with_nothing_before_the_deadline() -> None:
     assert none.sha is None and not none.late and "no push" in none.note
 
 
+BOT = {"login": "github-classroom[bot]", "id": 98, "type": "Bot"}
+
+
+def test_a_starter_only_the_classroom_bot_put_there_is_no_submission() -> None:
+    created = {**act(A, "2026-11-20T10:00:00Z", kind="branch_creation"), "actor": BOT}
+    late = act(B, "2026-12-03T10:00:00Z")
+    p = dl.pick([late, created], "main", D, include_late=False)
+    assert (p.sha, p.late, p.no_submission, p.pushed_at) == (A, True, True, "2026-11-20T10:00:00Z")
+    assert "nothing of the student's before the deadline" in p.note and "first push came 2026-12-03" in p.note
+    graded_late = dl.pick([late, created], "main", D, include_late=True)
+    assert (graded_late.sha, graded_late.late, graded_late.no_submission) == (B, True, False)
+    never = dl.pick([created], "main", D, include_late=False)
+    assert (never.sha, never.late, never.no_submission) == (A, False, True)
+    on_time = dl.pick([created, act(C, "2026-11-30T10:00:00Z")], "main", D, include_late=False)
+    assert (on_time.sha, on_time.late, on_time.no_submission) == (C, False, False)
+    # a bot's own later update of the branch is no late push; a branch created after the deadline is missing
+    bot_after = {**act(C, "2026-12-04T10:00:00Z"), "actor": BOT}
+    assert dl.pick([created, bot_after], "main", D, include_late=False).late is False
+    after = dl.pick([{**created, "timestamp": "2026-12-02T10:00:00Z"}], "main", D, include_late=False)
+    assert (after.sha, after.late, after.no_submission) == (None, False, False)
+
+
 def test_deadline_needs_a_time_zone() -> None:
     assert dl.parse_deadline("2026-12-02T00:59:00+01:00") == D
     with pytest.raises(dl.DeadlineError, match="no time zone"):
@@ -80,9 +102,13 @@ def fake(tmp_path: Path):
     server.stop()
 
 
-def student(fake: FakeClassGitHub, tmp_path: Path, name: str) -> StudentRepo:
+def student(fake: FakeClassGitHub, tmp_path: Path, name: str, *, template: bool = False) -> StudentRepo:
+    """A student's repository: the lab's files solved, or (template) the whole template as received."""
     repo = StudentRepo(fake, tmp_path / "students", name)
-    make_checkout(repo.work)
+    if template:
+        template_copy(repo.work)
+    else:
+        make_checkout(repo.work)
     return repo
 
 
@@ -241,6 +267,27 @@ def test_git_gets_the_token_only_through_its_configuration_and_no_other_variable
         assert env[f"GIT_CONFIG_VALUE_{keys.index(header)}"] == f"AUTHORIZATION: basic {basic}"
 
 
+def test_a_classroom_repository_pushed_to_only_after_the_deadline_is_graded_as_the_starter(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frank = student(fake, tmp_path, "lab04-frank", template=True)
+    starter = frank.accept("2026-11-20T10:00:00Z")
+    frank.commit(solution_files(), date="2026-11-30T09:00:00Z")  # committed in time, pushed late
+    frank.push("2026-12-03T10:00:00Z")
+    gina = student(fake, tmp_path, "lab04-gina", template=True)
+    gina_starter = gina.accept("2026-11-21T10:00:00Z")  # accepted, never pushed
+    fake.add_repo("lab04-hank")  # created, nothing on its branch: no activity at all
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    f, g, h = entries["lab04-frank"], entries["lab04-gina"], entries["lab04-hank"]
+    assert (f.kind, f.commit, f.flags) == ("ok", starter, ["late", "no-submission"])
+    assert git(f.path, "rev-parse", "HEAD") == starter and "first push came 2026-12-03" in f.note
+    assert (g.kind, g.commit, g.flags) == ("ok", gina_starter, ["no-submission"])
+    assert (h.kind, h.flags, h.commit) == ("missing", [], "")
+    late = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake, "--include-late"))}
+    assert late["lab04-frank"].flags == ["late"] and late["lab04-frank"].commit != starter
+
+
 def test_list_prints_the_assignment_and_a_bad_token_is_refused(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -257,11 +304,18 @@ def test_list_prints_the_assignment_and_a_bad_token_is_refused(
 
 @pytest.mark.docker
 def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path) -> None:
-    alice = student(fake, tmp_path, "lab04-alice")
+    """alice: the whole template, solved in time, a late push; frank: accepted, pushed only after the
+    deadline (the starter is graded); carol: a repository whose branch was empty at the deadline."""
+    alice = student(fake, tmp_path, "lab04-alice", template=True)
+    alice.accept("2026-11-20T10:00:00Z")
     alice.commit(solution_files(), date="2026-11-30T09:00:00Z")
     good = alice.push("2026-11-30T10:00:00Z")
     alice.commit({"Dockerfile.prod": "FROM python:3.13\n"}, date="2026-11-30T09:30:00Z")
     alice.push("2026-12-02T08:00:00Z")
+    frank = student(fake, tmp_path, "lab04-frank", template=True)
+    starter = frank.accept("2026-11-20T10:00:00Z")
+    frank.commit(solution_files(), date="2026-11-30T09:00:00Z")
+    frank.push("2026-12-03T10:00:00Z")
     carol = student(fake, tmp_path, "lab04-carol")
     carol.commit({}, date="2026-11-01T09:00:00Z")
     carol.push("2026-12-05T10:00:00Z")
@@ -303,6 +357,8 @@ def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path)
         "2026-11-30T10:00:00Z",
         "100",
     )
-    assert rows["alice"]["flags"].startswith("late")
+    assert rows["alice"]["flags"] == "late"  # the installation's grader flags nothing in an untouched template
+    assert (rows["frank"]["commit"], rows["frank"]["flags"]) == (starter, "no-submission;late")
+    assert int(rows["frank"]["total"]) < 50 and "nothing of the student's before the deadline" in rows["frank"]["notes"]
     assert rows["carol"]["flags"] == "missing;late" and rows["carol"]["total"] == "0"
     assert "first push came" in rows["carol"]["notes"]

@@ -22,6 +22,8 @@ import pytest
 
 from support import REPO, leftovers, solution_files, template_copy
 
+pytestmark = pytest.mark.slow  # a package build and a fresh environment: half a minute or more
+
 TEST = "app/tests/test_main.py"
 WORKFLOW = ".github/workflows/classroom.yml"
 DATA_NAME = "autograde/data/template-files.json"

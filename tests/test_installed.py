@@ -168,13 +168,25 @@ def test_a_newer_installed_grader_flags_only_what_students_changed(newer: Instal
 
 
 @pytest.mark.docker
-def test_installed_grader_grades_the_solved_template_on_the_engine(installed: Installed):
-    """A real grade by the installed package: images built, the stack run and probed, all removed."""
-    checkout = template_copy(installed.base / "lab04-solved", dict(solution_files()))
-    reports = installed.base / "engine-reports"
-    code, report, console = installed.grade(checkout, reports, "--host-port", "auto", timeout=1500)
-    project = report["grader"].get("project", "")
-    assert project and leftovers(project) == []
-    assert (code, report["score"], report["max_score"]) == (0, 100, 100), console[-3000:]
-    assert report["modified_files"] == [] and report["error"] is None
-    assert installed.export(reports)["lab04-solved"]["flags"] == ""
+def test_installed_grader_grades_a_class_on_the_engine(installed: Installed):
+    """Real grades by the installed package, as an instructor's own installation runs them under
+    `grade-all`: the solved template scores 100, the untouched starter almost nothing, neither is
+    flagged; every container, network and volume is removed."""
+    klass = installed.base / "class"
+    template_copy(klass / "lab04-solved", dict(solution_files()))
+    template_copy(klass / "lab04-starter")
+    reports, grades = installed.base / "class-reports", installed.base / "class.csv"
+    ran = installed.run(
+        "grade-all", str(klass), "--reports-dir", str(reports), "-o", str(grades), "--jobs", "1", timeout=1800
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    with open(grades, newline="", encoding="utf-8") as fh:
+        rows = {row["repository"]: row for row in csv.DictReader(fh)}
+    assert (rows["lab04-solved"]["total"], rows["lab04-solved"]["flags"]) == ("100", "")
+    assert int(rows["lab04-starter"]["total"]) < 50 and rows["lab04-starter"]["flags"] == ""
+    for name in rows:
+        report = json.loads((reports / f"{name}.json").read_text())
+        assert report["modified_files"] == [] and report["error"] is None, name
+        assert leftovers(report["grader"]["project"]) == [], name
+    exported = installed.export(reports)
+    assert {name: row["flags"] for name, row in exported.items()} == {"lab04-solved": "", "lab04-starter": ""}

@@ -106,7 +106,8 @@ def fingerprint(root: Path) -> dict[str, str]:
         for f in files[:MAX_FILES]:
             rel = f.relative_to(root).as_posix()
             if rel != DATA_NAME and f.is_file() and not f.is_symlink():
-                out[rel] = hashlib.sha256(f.read_bytes()).hexdigest()
+                with f.open("rb") as fh:  # streamed: a student's file may be of any size
+                    out[rel] = hashlib.file_digest(fh, "sha256").hexdigest()
     return out
 
 
@@ -118,6 +119,14 @@ def diff(expected: dict[str, str], actual: dict[str, str]) -> list[str]:
 def closest(versions: list[dict[str, str]], actual: dict[str, str]) -> dict[str, str]:
     """The version actual differs least from (the newer one on a tie)."""
     return min(reversed(versions), key=lambda v: len(diff(v, actual)))
+
+
+def _their_fingerprints(path: Path, size: int) -> bytes | None:
+    """The checkout's fingerprint file; None when it is not there (or a link in its place), b"" when
+    it cannot be this grader's (another size)."""
+    if path.is_symlink() or not path.is_file():
+        return None
+    return path.read_bytes() if path.stat().st_size == size else b""
 
 
 def modified(root: Path, data: Path = DATA) -> list[str]:
@@ -133,7 +142,7 @@ def modified(root: Path, data: Path = DATA) -> list[str]:
         return []
     try:
         actual = fingerprint(root)
-        theirs: bytes | None = (root / DATA_NAME).read_bytes() if (root / DATA_NAME).is_file() else None
+        theirs = _their_fingerprints(root / DATA_NAME, len(ours_text))
     except OSError:
         return sorted({*known.lab_versions[-1], *known.grader})
     lab = _part(actual, lab=True)

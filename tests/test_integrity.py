@@ -70,6 +70,9 @@ def test_same_version_reports_exactly_the_files_changed(tmp_path: Path):
     assert modified(extra) == ["app/tests/conftest.py", "autograde/checks/always_pass.py"]
     gone = template_copy(tmp_path / "g", {DATA_NAME: None})
     assert modified(gone) == [DATA_NAME]
+    linked = template_copy(tmp_path / "l", {DATA_NAME: None, "autograde/checks/hints.py": hints})
+    (linked / DATA_NAME).symlink_to(DATA)
+    assert modified(linked) == [DATA_NAME, "autograde/checks/hints.py"]
 
 
 @pytest.fixture

@@ -92,8 +92,11 @@ def _part(prints: dict[str, str], *, lab: bool) -> dict[str, str]:
 def fingerprint(root: Path) -> dict[str, str]:
     """sha256 of every given file in the checkout at root (the fingerprint file itself excluded)."""
     out: dict[str, str] = {}
+    top = root.resolve()
     for name in PROTECTED:
         path = root / name.rstrip("/")
+        if path.is_symlink() or not path.resolve().is_relative_to(top):
+            continue  # a link (or one in a parent, `app -> /`) in place of a given file: not read, reported
         files = (
             sorted(
                 p

@@ -70,6 +70,10 @@ def test_same_version_reports_exactly_the_files_changed(tmp_path: Path):
     assert modified(extra) == ["app/tests/conftest.py", "autograde/checks/always_pass.py"]
     gone = template_copy(tmp_path / "g", {DATA_NAME: None})
     assert modified(gone) == [DATA_NAME]
+    outside = template_copy(tmp_path / "o")
+    shutil.rmtree(outside / "app/tests")
+    (outside / "app/tests").symlink_to("/", target_is_directory=True)  # never walked
+    assert modified(outside) == ["app/tests/conftest.py", "app/tests/test_main.py"]
     linked = template_copy(tmp_path / "l", {DATA_NAME: None, "autograde/checks/hints.py": hints})
     (linked / DATA_NAME).symlink_to(DATA)
     assert modified(linked) == ["autograde/checks/hints.py", DATA_NAME]

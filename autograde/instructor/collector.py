@@ -48,7 +48,7 @@ class CollectOptions:
     prefix: str
     workflow: str = "classroom.yml"
     template: str | None = None
-    template_ref: str | None = None  # several, comma-free, as a list in template_refs
+    template_ref: str | None = None  # one template version; template_refs holds any number
     template_refs: list[str] = field(default_factory=list)  # every template version students may hold
     artifact: str = ARTIFACT
     reports_dir: Path | None = None  # where downloaded artifacts are kept (for `autograde export`)

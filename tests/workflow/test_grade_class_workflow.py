@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -106,8 +107,14 @@ def test_chunks_stay_within_the_matrix_limit() -> None:
 # --- running the steps ---------------------------------------------------------------------
 
 
-def run_step(step: dict, cwd: Path, env: dict[str, str], tmp: Path) -> dict[str, str]:
-    """Run one `run:` step as the runner does; returns what it wrote to GITHUB_OUTPUT."""
+def run_step(
+    step: dict, cwd: Path, env: dict[str, str], tmp: Path, *, ok: bool = True, kill_after: float | None = None
+) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
+    """Run one `run:` step as the runner does; returns what it wrote to GITHUB_OUTPUT, and the process.
+
+    ok: the step must succeed. kill_after: the job is cut off that many seconds in (its timeout-minutes,
+    a cancelled or lost runner): the step's processes are killed and nothing after it runs.
+    """
     out = tmp / f"output-{os.urandom(4).hex()}"
     out.write_text("")
     full = {
@@ -117,17 +124,22 @@ def run_step(step: dict, cwd: Path, env: dict[str, str], tmp: Path) -> dict[str,
         "GITHUB_ACTIONS": "true",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
-    proc = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    assert proc.returncode == 0, f"{step['name']}: {proc.stdout[-2000:]}{proc.stderr[-3000:]}"
-    assert TOKEN not in proc.stdout + proc.stderr
-    return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+    argv = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+    with subprocess.Popen(
+        argv, cwd=cwd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=kill_after or 1500)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            if not kill_after:
+                raise
+    done = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+    if ok:
+        assert done.returncode == 0, f"{step['name']}: {stdout[-2000:]}{stderr[-3000:]}"
+    assert TOKEN not in stdout + stderr
+    return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line), done
 
 
 def step_env(step: dict, values: dict[str, str]) -> dict[str, str]:
@@ -143,39 +155,79 @@ def steps(job: str) -> dict[str, dict]:
     return {s["name"]: s for s in load()["jobs"][job]["steps"]}
 
 
-def run_workflow(fake: FakeClassGitHub, tmp: Path, chunk_size: str) -> tuple[dict[str, dict[str, str]], str]:
-    inputs = {
-        "inputs.org": fake.org,
-        "inputs.prefix": "lab04",
-        "inputs.deadline": DEADLINE,
-        "inputs.chunk-size": chunk_size,
-        "inputs.include-late": "false",
-        "secrets.CLASSROOM_TOKEN": TOKEN,
-    }
-    runner = {"GITHUB_API_URL": fake.api_url, "GITHUB_SERVER_URL": f"http://127.0.0.1:{fake.port}/git"}
-    listing = tmp / "list"
-    listing.mkdir()
-    s = steps("list")
-    run_step(s["List the repositories"], listing, {**runner, **step_env(s["List the repositories"], inputs)}, tmp)
-    chunks = json.loads(
-        run_step(s["Split them into chunks"], listing, step_env(s["Split them into chunks"], inputs), tmp)["chunks"]
-    )
-    merged = tmp / "merge" / "reports"  # download-artifact with merge-multiple: every chunk's files, one folder
-    merged.mkdir(parents=True)
-    g = steps("grade")["Grade the chunk at the deadline"]
-    for i, chunk in enumerate(chunks):
-        work = tmp / f"chunk{i}"
+class Run:
+    """One run of the workflow, job by job, as the runner would run them (tmp/<job>/ is each job's checkout)."""
+
+    def __init__(self, fake: FakeClassGitHub, tmp: Path, chunk_size: str, **inputs: str) -> None:
+        self.fake, self.tmp = fake, tmp
+        self.inputs = {
+            "inputs.org": fake.org,
+            "inputs.prefix": "lab04",
+            "inputs.deadline": DEADLINE,
+            "inputs.chunk-size": chunk_size,
+            "inputs.include-late": "false",
+            "inputs.allow-empty": "false",
+            "inputs.roster": "",
+            "secrets.CLASSROOM_TOKEN": TOKEN,
+            **{f"inputs.{k.replace('_', '-')}": v for k, v in inputs.items()},
+        }
+        self.runner = {"GITHUB_API_URL": fake.api_url, "GITHUB_SERVER_URL": f"http://127.0.0.1:{fake.port}/git"}
+        self.artifacts = tmp / "artifacts"  # reports-<n>: each chunk's uploaded reports/
+        self.chunks: list[str] = []
+        self.chunks_output = ""
+
+    def list(self, *, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        work = self.tmp / "list"
+        work.mkdir(exist_ok=True)
+        s = steps("list")
+        listing = s["List the repositories"]
+        _, done = run_step(listing, work, {**self.runner, **step_env(listing, self.inputs)}, self.tmp, ok=ok)
+        if done.returncode != 0:
+            return done
+        split = s["Split them into chunks"]
+        self.chunks_output = run_step(split, work, step_env(split, self.inputs), self.tmp)[0]["chunks"]
+        self.chunks = json.loads(self.chunks_output)
+        return done
+
+    def grade(self, index: int, *, kill_after: float | None = None) -> subprocess.CompletedProcess[str]:
+        """The matrix job `Grade chunk <index>`, on a fresh runner (also when re-run)."""
+        work = self.tmp / f"chunk{index}"
+        shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
-        run_step(g, work, {**runner, **step_env(g, {**inputs, "matrix.chunk": chunk})}, tmp)
-        assert steps("grade")["Upload the chunk's reports"]["with"]["path"] == "reports/"
-        shutil.copytree(work / "reports", merged, dirs_exist_ok=True)
-    summary = tmp / "summary.md"
-    summary.write_text("")
-    m = steps("merge")["Write the gradebook and the summary"]
-    run_step(m, merged.parent, {**step_env(m, inputs), "GITHUB_STEP_SUMMARY": str(summary)}, tmp)
-    with open(merged.parent / "lab04-grades.csv", newline="", encoding="utf-8") as fh:
-        rows = {r["login"]: r for r in csv.DictReader(fh)}
-    return rows, summary.read_text()
+        g = steps("grade")["Grade the chunk at the deadline"]
+        env = {**self.runner, **step_env(g, {**self.inputs, "matrix.chunk": self.chunks[index]})}
+        _, done = run_step(g, work, env, self.tmp, ok=kill_after is None, kill_after=kill_after)
+        upload = steps("grade")["Upload the chunk's reports"]
+        assert upload["with"]["path"] == "reports/" and upload["with"]["overwrite"] is True
+        if kill_after is None and (work / "reports").is_dir():  # if: !cancelled(); overwrite: true
+            shutil.rmtree(self.artifacts / f"reports-{index}", ignore_errors=True)
+            shutil.copytree(work / "reports", self.artifacts / f"reports-{index}")
+        return done
+
+    def merge(self, *, ok: bool = True) -> tuple[dict[str, dict[str, str]], str, subprocess.CompletedProcess[str]]:
+        """The merge job: download-artifact (pattern reports-*, merge-multiple) into reports/, then the merge."""
+        work = self.tmp / "merge"
+        shutil.rmtree(work / "reports", ignore_errors=True)
+        (work / "reports").mkdir(parents=True)
+        for artifact in sorted(self.artifacts.glob("reports-*")):
+            shutil.copytree(artifact, work / "reports", dirs_exist_ok=True)
+        summary = self.tmp / "summary.md"
+        summary.write_text("")
+        m = steps("merge")["Write the gradebook and the summary"]
+        values = {**self.inputs, "needs.list.outputs.chunks": self.chunks_output}
+        _, done = run_step(m, work, {**step_env(m, values), "GITHUB_STEP_SUMMARY": str(summary)}, self.tmp, ok=ok)
+        with open(work / "lab04-grades.csv", newline="", encoding="utf-8") as fh:
+            rows = {r["login"]: r for r in csv.DictReader(fh)}
+        return rows, summary.read_text(), done
+
+
+def run_workflow(fake: FakeClassGitHub, tmp: Path, chunk_size: str) -> tuple[dict[str, dict[str, str]], str]:
+    run = Run(fake, tmp, chunk_size)
+    run.list()
+    for i in range(len(run.chunks)):
+        run.grade(i)
+    rows, summary, _ = run.merge()
+    return rows, summary
 
 
 @pytest.fixture

@@ -57,6 +57,16 @@ class FakeClassGitHub(FakeGitHub):
             }
         )
 
+    def rename(self, old_full: str, new_name: str) -> str:
+        """As on GitHub, the activity and the git repository move with the new name."""
+        new_full = super().rename(old_full, new_name)
+        if old_full in self.activity:
+            self.activity[new_full] = self.activity.pop(old_full)
+        old_bare = self.git_root / f"{old_full}.git"
+        if old_bare.exists():
+            old_bare.rename(self.git_root / f"{new_full}.git")
+        return new_full
+
     def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         url = urllib.parse.urlsplit(h.path)
         if url.path.startswith("/git/") or url.path.endswith("/activity"):

@@ -274,3 +274,106 @@ def test_steps_grade_a_class_end_to_end(fake: FakeClassGitHub, tmp_path: Path) -
     assert rows["ann"]["total"] == "100" and rows["ann"]["commit"] == sha
     assert int(rows["ben"]["total"]) < 100
     assert "```mermaid" in summary and "xychart-beta" in summary and "2 repositories graded" in summary
+
+
+# --- a failed chunk, a roster, an empty class (no engine needed: nothing gradable) -------------
+
+
+def ungradable_class(fake: FakeClassGitHub, tmp: Path, names: list[str]) -> None:
+    """Repositories without the lab's files (no-lab-files); a name ending in `-nopush` is never pushed."""
+    for name in names:
+        if name.endswith("-nopush"):
+            fake.add_repo(name)
+            continue
+        repo = student(fake, tmp, name, files={"Dockerfile.prod": None, "docker-compose.prod.yml": None})
+        repo.commit({}, date="2026-11-30T09:00:00Z")
+        repo.push("2026-11-30T10:00:00Z")
+
+
+def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
+    fake: FakeClassGitHub, tmp_path: Path
+) -> None:
+    ungradable_class(fake, tmp_path, ["lab04-ann", "lab04-ben", "lab04-cat"])
+    run = Run(fake, tmp_path, chunk_size="1")
+    run.list()
+    assert run.chunks == ["lab04-ann", "lab04-ben", "lab04-cat"]
+    run.grade(0)
+    run.grade(1, kill_after=0.2)  # cut off (timeout-minutes, runner lost): no artifact
+    run.grade(2)
+    assert not (run.artifacts / "reports-1").exists()
+    merge = load()["jobs"]["merge"]
+    assert "list" in merge["needs"] and "!cancelled()" in merge["if"] and "needs.list.result" in merge["if"]
+    assert steps("merge")["Upload the gradebook"]["if"] == "${{ !cancelled() }}"
+
+    rows, summary, done = run.merge(ok=False)
+    assert done.returncode == 1
+    assert set(rows) == {"ann", "ben", "cat"}  # a row for every listed repository
+    assert rows["ben"]["flags"] == "error" and rows["ben"]["repository"] == f"{fake.org}/lab04-ben"
+    assert "no report from chunk 1 (job `Grade chunk 1`)" in rows["ben"]["notes"]
+    assert "Re-run failed jobs" in rows["ben"]["notes"]
+    assert rows["ann"]["flags"] == rows["cat"]["flags"] == "no-lab-files"
+    assert "**Incomplete: 1 of 3 rows have no grade yet**" in summary and "- `lab04-ben`: no report from chunk 1" in summary
+    assert "::error title=Gradebook incomplete::gradebook incomplete: 1 of 3 rows" in done.stderr
+    assert "(chunk 1): lab04-ben" in done.stderr
+
+    run.grade(1)  # "Re-run failed jobs": the failed chunk, then the merge that depends on it
+    rows, summary, done = run.merge()
+    assert rows["ben"]["flags"] == "no-lab-files" and "chunk" not in rows["ben"]["notes"]
+    assert "Incomplete" not in summary and "::error" not in done.stderr
+    assert fake.count(f"/orgs/{fake.org}/repos") == 1  # listed once per run, by the list job only
+
+
+ROSTER = (
+    "identifier,github_username,github_id,name\n"
+    "ann@example.edu,ann,11,Ann\n"
+    "ben@example.edu,lab-ben,12,Ben\n"  # matched by no repository: a missing row
+    "dora@example.edu,,,Dora\n"  # no GitHub account linked yet
+)
+
+
+def test_a_roster_as_text_or_as_a_path_gives_students_without_a_repository_a_missing_row(
+    fake: FakeClassGitHub, tmp_path: Path
+) -> None:
+    ungradable_class(fake, tmp_path, ["lab04-ann", "lab04-cat-nopush"])
+    run = Run(fake, tmp_path, chunk_size="5", roster=ROSTER)
+    run.list()
+    run.grade(0)
+    rows, summary, _ = run.merge()
+    by_id = {r["identifier"]: r for r in rows.values()}
+    assert by_id["ann@example.edu"]["flags"] == "no-lab-files"
+    assert by_id["ben@example.edu"]["flags"] == "missing" and by_id["ben@example.edu"]["notes"] == "no repository"
+    assert by_id["ben@example.edu"]["repository"] == "" and by_id["ben@example.edu"]["login"] == "lab-ben"
+    assert by_id["dora@example.edu"]["flags"] == "missing"
+    assert "no GitHub account" in by_id["dora@example.edu"]["notes"]
+    assert rows["cat-nopush"]["flags"] == "missing;not-in-roster"
+
+    (tmp_path / "merge" / "rosters").mkdir()
+    (tmp_path / "merge" / "rosters" / "lab04.csv").write_text(ROSTER, encoding="utf-8")  # in the grading repository
+    run.inputs["inputs.roster"] = "rosters/lab04.csv"
+    by_path, _, _ = run.merge()
+    assert by_path == rows
+
+    run.inputs["inputs.roster"] = "rosters/lab-04.csv"
+    _, _, done = run.merge(ok=False)
+    assert done.returncode == 2 and "rosters/lab-04.csv: cannot read the roster" in done.stderr
+
+
+def test_an_unknown_prefix_fails_the_list_job_unless_an_empty_class_is_allowed(
+    fake: FakeClassGitHub, tmp_path: Path
+) -> None:
+    for name in ("lab05-ann", "lab05-ben", "project-x"):
+        fake.add_repo(name)
+    run = Run(fake, tmp_path, chunk_size="5")
+    done = run.list(ok=False)
+    assert done.returncode == 2
+    assert f"no repository of the organization '{fake.org}' is named lab04-*" in done.stderr
+    assert "lab05-* (2)" in done.stderr and "--allow-empty" in done.stderr
+    assert "::error title=No repository for this prefix::" in done.stderr
+
+    empty = Run(fake, tmp_path, chunk_size="5", allow_empty="true", roster=ROSTER)
+    empty.list()
+    assert empty.chunks == [] and empty.chunks_output == "[]"
+    assert load()["jobs"]["grade"]["if"] == "needs.list.outputs.chunks != '[]'"  # no grade job runs
+    rows, summary, done = empty.merge()
+    assert {r["flags"] for r in rows.values()} == {"missing"} and len(rows) == 3  # the roster's students
+    assert "0 repositories graded" in summary and "Incomplete" not in summary

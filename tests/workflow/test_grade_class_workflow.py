@@ -312,7 +312,10 @@ def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     assert "no report from chunk 1 (job `Grade chunk 1`)" in rows["ben"]["notes"]
     assert "Re-run failed jobs" in rows["ben"]["notes"]
     assert rows["ann"]["flags"] == rows["cat"]["flags"] == "no-lab-files"
-    assert "**Incomplete: 1 of 3 rows have no grade yet**" in summary and "- `lab04-ben`: no report from chunk 1" in summary
+    assert (
+        "**Incomplete: 1 of 3 rows have no grade yet**" in summary
+        and "- `lab04-ben`: no report from chunk 1" in summary
+    )
     assert "::error title=Gradebook incomplete::gradebook incomplete: 1 of 3 rows" in done.stderr
     assert "(chunk 1): lab04-ben" in done.stderr
 

@@ -9,10 +9,15 @@ reports are complete are not graded again (--restart grades everything again).
 With --org/--prefix/--deadline instead of DIR, the assignment's repositories are first cloned at
 the last commit pushed before the deadline (see autograde/instructor/deadline.py).
 
+With --merge-only nothing is graded: the gradebook is written from the reports in --reports-dir;
+--expect names the repositories that must have a row (the class workflow's chunks), and one
+without a report gets an `error` row naming its chunk.
+
 Exit codes: 0 every repository has a row from a finished grading (student flags such as
 no-lab-files, late, timeout or tampered are data); 1 some could not be graded now (grader error,
-clone failure: rerun to retry them); 2 nothing done (usage, unreadable roster, unwritable output);
-130 interrupted (rerun the same command to resume).
+clone failure: rerun to retry them; an expected repository without a report); 2 nothing done
+(usage, unreadable roster, unwritable output, a prefix that names no repository without
+--allow-empty); 130 interrupted (rerun the same command to resume).
 """
 
 from __future__ import annotations

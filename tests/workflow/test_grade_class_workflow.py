@@ -79,7 +79,8 @@ def test_policy_dispatch_only_least_permissions_pinned_token_only_where_needed()
     assert wf["permissions"] == {}
     assert not WORKFLOW.is_relative_to(REPO / ".github")  # never runs in a student repository
     for name, job in wf["jobs"].items():
-        assert job["permissions"] == {"contents": "read"}, name
+        # merge reads the run's artifacts through the REST API (also those of an earlier attempt)
+        assert job["permissions"] == {"contents": "read", **({"actions": "read"} if name == "merge" else {})}, name
         for step in job["steps"]:
             if "uses" in step:
                 assert SHA_PIN.match(step["uses"]), step["uses"]
@@ -380,3 +381,31 @@ def test_an_unknown_prefix_fails_the_list_job_unless_an_empty_class_is_allowed(
     rows, summary, done = empty.merge()
     assert {r["flags"] for r in rows.values()} == {"missing"} and len(rows) == 3  # the roster's students
     assert "0 repositories graded" in summary and "Incomplete" not in summary
+
+
+def test_the_instructors_guide_describes_this_workflow() -> None:
+    doc = (REPO / "docs" / "instructors.md").read_text(encoding="utf-8")
+    section = doc.split("### On GitHub Actions, for classes that outgrow one machine", 1)[1].split("\n## ", 1)[0]
+    wf = load()
+    for name in wf["on"]["workflow_dispatch"]["inputs"]:
+        assert f"`{name}`" in section, name
+    assert "`list`" in section and "`grade`" in section and "`merge`" in section
+    assert "Grade chunk <n>" in section and wf["jobs"]["grade"]["name"] == "Grade chunk ${{ strategy.job-index }}"
+    assert "Re-run failed jobs" in section and "flagged `error`" in section and "Incomplete: N of M rows" in section
+    merge = steps("merge")
+    assert "--expect chunks.json" in merge["Write the gradebook and the summary"]["run"]
+    download = merge["Download every chunk's reports"]["with"]
+    assert download["github-token"] == "${{ github.token }}" and download["run-id"] == "${{ github.run_id }}"
+    assert "`actions: read`" in section and wf["jobs"]["merge"]["permissions"]["actions"] == "read"
+    assert "`overwrite: true`" in section
+    assert all(
+        s["with"].get("overwrite") is True
+        for j in wf["jobs"].values()
+        for s in j["steps"]
+        if "upload-artifact" in s.get("uses", "")
+    )
+    ghes = section.split("**GitHub Enterprise Server:**", 1)[1]
+    assert "needs github.com" in ghes and "does not support" in ghes and "--merge-only" in ghes and "--expect" in ghes
+    assert "docs/instructors.md" in WORKFLOW.read_text(encoding="utf-8")
+    for option in ("--expect", "--allow-empty", "--merge-only", "--repos"):
+        assert f"`{option}" in doc, option

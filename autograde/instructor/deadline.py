@@ -158,6 +158,8 @@ def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | s
         except NotFound:
             return f"{org}/{name} is not found any more (deleted, or the token lost access since it was listed)"
         except GitHubError as e:
+            if e.status == 401:
+                raise  # bad credentials: true of every repository, said once
             return f"{org}/{name} could not be read: {e}"
         if not isinstance(repo, dict) or not repo.get("full_name"):
             return f"{org}/{name}: GitHub's answer is not a repository"
@@ -256,7 +258,11 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
             return 2
         given = list(dict.fromkeys(line.strip().rsplit("/", 1)[-1] for line in text.splitlines() if line.strip()))
     if given and not args.list:
-        fetched = by_names(client, args.org, given)
+        try:
+            fetched = by_names(client, args.org, given)
+        except GitHubError as e:
+            err(f"reading {args.org}'s repositories: bad credentials: {e}")
+            return 2
         repos = [r for r in fetched if isinstance(r, dict)]
         unreadable = {n: why for n, why in zip(given, fetched, strict=True) if isinstance(why, str)}
     else:

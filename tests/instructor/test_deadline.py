@@ -269,6 +269,8 @@ def test_a_chunk_reads_its_repositories_by_name_without_listing_the_organization
     gone = entries["lab04-gone"]
     assert gone.kind == "clone-failed" and gone.repository == f"{fake.org}/lab04-gone"
     assert "not found any more" in gone.note
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    assert dl.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk))) == 2
 
 
 def test_an_unknown_prefix_is_refused_naming_it_and_the_organization(

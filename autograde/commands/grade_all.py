@@ -388,15 +388,15 @@ def _finish(
     if interrupted:
         return EXIT_INTERRUPTED
     if unreported:
-        chunks = sorted({where[r.name.lower()] for r in unreported} - {None})  # type: ignore[type-var]
+        chunks = sorted({c for r in unreported if (c := where.get(r.name.lower())) is not None})
         from_chunks = f" (chunk{'s' if len(chunks) > 1 else ''} {', '.join(map(str, chunks))})" if chunks else ""
         message = (
-            f"gradebook incomplete: {len(incomplete)} of {sum(1 for r in rows if r.repository)} rows have "
-            f"no grade yet; {len(unreported)} repositories have no report{from_chunks}: "
+            f"{len(incomplete)} of {sum(1 for r in rows if r.repository)} rows have no grade yet; "
+            f"{len(unreported)} repositories have no report{from_chunks}: "
             f"{', '.join(r.name for r in unreported[:10])}{' ...' if len(unreported) > 10 else ''}. Their rows are "
             "flagged `error`. Grade them again (in the class workflow: Re-run failed jobs), then merge again"
         )
-        _err(message)
+        _err(f"gradebook incomplete: {message}")
         annotate("Gradebook incomplete", message)
         return EXIT_SOME
     if retry:

@@ -190,14 +190,16 @@ class Run:
         self.chunks = json.loads(self.chunks_output)
         return done
 
-    def grade(self, index: int, *, kill_after: float | None = None) -> subprocess.CompletedProcess[str]:
+    def grade(
+        self, index: int, *, ok: bool = True, kill_after: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """The matrix job `Grade chunk <index>`, on a fresh runner (also when re-run)."""
         work = self.tmp / f"chunk{index}"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
         g = steps("grade")["Grade the chunk at the deadline"]
         env = {**self.runner, **step_env(g, {**self.inputs, "matrix.chunk": self.chunks[index]})}
-        _, done = run_step(g, work, env, self.tmp, ok=kill_after is None, kill_after=kill_after)
+        _, done = run_step(g, work, env, self.tmp, ok=ok and kill_after is None, kill_after=kill_after)
         upload = steps("grade")["Upload the chunk's reports"]
         assert upload["with"]["path"] == "reports/" and upload["with"]["overwrite"] is True
         if kill_after is None and (work / "reports").is_dir():  # if: !cancelled(); overwrite: true
@@ -300,8 +302,11 @@ def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     assert run.chunks == ["lab04-ann", "lab04-ben", "lab04-cat"]
     run.grade(0)
     run.grade(1, kill_after=0.2)  # cut off (timeout-minutes, runner lost): no artifact
-    run.grade(2)
-    assert not (run.artifacts / "reports-1").exists()
+    bare = fake.git_root / fake.org / "lab04-cat.git"
+    bare.rename(bare.with_suffix(".away"))  # the git host fails for this one: the step fails, reports still upload
+    assert run.grade(2, ok=False).returncode == 1
+    bare.with_suffix(".away").rename(bare)
+    assert not (run.artifacts / "reports-1").exists() and (run.artifacts / "reports-2").is_dir()
     merge = load()["jobs"]["merge"]
     assert "list" in merge["needs"] and "!cancelled()" in merge["if"] and "needs.list.result" in merge["if"]
     assert steps("merge")["Upload the gradebook"]["if"] == "${{ !cancelled() }}"
@@ -312,17 +317,18 @@ def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     assert rows["ben"]["flags"] == "error" and rows["ben"]["repository"] == f"{fake.org}/lab04-ben"
     assert "no report from chunk 1 (job `Grade chunk 1`)" in rows["ben"]["notes"]
     assert "Re-run failed jobs" in rows["ben"]["notes"]
-    assert rows["ann"]["flags"] == rows["cat"]["flags"] == "no-lab-files"
-    assert (
-        "**Incomplete: 1 of 3 rows have no grade yet**" in summary
-        and "- `lab04-ben`: no report from chunk 1" in summary
-    )
-    assert "::error title=Gradebook incomplete::gradebook incomplete: 1 of 3 rows" in done.stderr
-    assert "(chunk 1): lab04-ben" in done.stderr
+    assert rows["ann"]["flags"] == "no-lab-files"
+    assert rows["cat"]["flags"] == "clone-failed" and "git clone failed" in rows["cat"]["notes"]
+    assert "**Incomplete: 2 of 3 rows have no grade yet**" in summary
+    assert "- `lab04-ben`: no report from chunk 1" in summary and "- `lab04-cat`: clone-failed" in summary
+    assert "::error title=Gradebook incomplete::2 of 3 rows have no grade yet" in done.stderr
+    assert "autograde: gradebook incomplete: 2 of 3 rows" in done.stderr
+    assert "1 repositories have no report (chunk 1): lab04-ben" in done.stderr
 
-    run.grade(1)  # "Re-run failed jobs": the failed chunk, then the merge that depends on it
+    run.grade(1)  # "Re-run failed jobs": the failed chunks, then the merge that depends on them
+    run.grade(2)
     rows, summary, done = run.merge()
-    assert rows["ben"]["flags"] == "no-lab-files" and "chunk" not in rows["ben"]["notes"]
+    assert rows["ben"]["flags"] == rows["cat"]["flags"] == "no-lab-files" and "chunk" not in rows["ben"]["notes"]
     assert "Incomplete" not in summary and "::error" not in done.stderr
     assert fake.count(f"/orgs/{fake.org}/repos") == 1  # listed once per run, by the list job only
 

@@ -123,11 +123,6 @@ def of_assignment(repos: list[dict[str, Any]], prefix: str) -> list[dict[str, An
     return sorted(mine, key=lambda r: str(r["name"]).lower())
 
 
-def list_repositories(client: Any, org: str, prefix: str) -> list[dict[str, Any]]:
-    """The organization's repositories named `<prefix>-...`, by name."""
-    return of_assignment(list_all(client, org), prefix)
-
-
 def no_match(org: str, prefix: str, repos: list[dict[str, Any]]) -> str:
     """Why an empty class is refused: the prefix and organization, and the prefixes that do exist."""
     names = [str(r.get("name", "")) for r in repos if not r.get("is_template")]

@@ -238,6 +238,13 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
     if not args.prefix:
         err("--org needs --prefix (the assignment's repository prefix)")
         return 2
+    deadline: datetime | None = None
+    if args.deadline:  # checked first, also with --list: the class workflow's list job fails once, not every chunk
+        try:
+            deadline = parse_deadline(args.deadline)
+        except DeadlineError as e:
+            err(str(e))
+            return 2
     token = args.token or os.environ.get("GITHUB_TOKEN") or None
     if not token:
         err("no token: set GITHUB_TOKEN (or pass --token)")
@@ -280,13 +287,8 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
         for r in repos:
             print(r["name"])
         return 0
-    if not args.deadline:
+    if deadline is None:
         err("--org needs --deadline (e.g. 2026-12-01T23:59:00Z)")
-        return 2
-    try:
-        deadline = parse_deadline(args.deadline)
-    except DeadlineError as e:
-        err(str(e))
         return 2
     git_url = getattr(args, "git_url", None) or os.environ.get("GITHUB_SERVER_URL") or GIT_URL
     clone_dir = Path(args.clone_dir or f"{args.prefix}-checkouts")

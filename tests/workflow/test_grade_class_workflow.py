@@ -379,6 +379,10 @@ def test_an_unknown_prefix_fails_the_list_job_unless_an_empty_class_is_allowed(
     assert f"no repository of the organization '{fake.org}' is named lab04-*" in done.stderr
     assert "lab05-* (2)" in done.stderr and "--allow-empty" in done.stderr
     assert "::error title=No repository for this prefix::" in done.stderr
+    before = len(fake.log)
+    typo = Run(fake, tmp_path, chunk_size="5", deadline="2026-12-01 23:59")  # no time zone: refused by list
+    done = typo.list(ok=False)
+    assert done.returncode == 2 and "has no time zone" in done.stderr and len(fake.log) == before
 
     empty = Run(fake, tmp_path, chunk_size="5", allow_empty="true", roster=ROSTER)
     empty.list()

@@ -39,7 +39,7 @@ from autograde.instructor.classbatch import (
     summarize,
 )
 from autograde.instructor.gradebook import Row
-from autograde.instructor.workflow import annotate
+from autograde.instructor.workflow import annotate, run_outcomes
 
 EXIT_OK, EXIT_SOME, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 RETRYABLE = {"failed", "clone-failed", "interrupted"}  # graded again by a rerun
@@ -77,6 +77,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="repositories that must have a row (names one per line, or the class workflow's JSON list of "
         "chunks); one with no report gets an `error` row naming its chunk, and the exit code is 1",
+    )
+    out.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="with --expect in the class workflow: this run ($GITHUB_RUN_ID), whose `Grade chunk <n>` jobs "
+        "(read with $GITHUB_REPOSITORY and $GITHUB_TOKEN) say why a chunk left no report",
     )
     batch = parser.add_argument_group("batch")
     batch.add_argument(
@@ -356,7 +362,12 @@ def _finish(
     if entries:
         rows = [r for r in rows if r.name.lower() in names]
     rows = apply_meta(rows, metas, rubric.possible)  # type: ignore[attr-defined]
-    unreported = _unreported(rows, metas, expected or {}, args.org, rubric.possible)  # type: ignore[attr-defined]
+    outcomes: dict[int, str] = {}
+    if args.run_id and expected and not _covered(rows, metas) >= set(expected):
+        outcomes, why = run_outcomes(args.run_id, args.api_url)
+        if why:
+            _err(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
+    unreported = _unreported(rows, metas, expected or {}, args.org, rubric.possible, outcomes)  # type: ignore[attr-defined]
     rows += unreported
     prefix = assign_logins(rows, args.prefix)
     if args.roster:
@@ -414,21 +425,36 @@ def _finish(
     return EXIT_OK
 
 
+def _covered(rows: list[Row], metas: list[Meta]) -> set[str]:
+    """Lower-case names of the repositories that have a report or a record of grade-all."""
+    have = {r.name.lower() for r in rows} | {m.name.lower() for m in metas}
+    return have | {m.repository.rsplit("/", 1)[-1].lower() for m in metas if m.repository}
+
+
 def _unreported(
-    rows: list[Row], metas: list[Meta], expected: dict[str, tuple[str, int | None]], org: str | None, top: int
+    rows: list[Row],
+    metas: list[Meta],
+    expected: dict[str, tuple[str, int | None]],
+    org: str | None,
+    top: int,
+    outcomes: dict[int, str] | None = None,
 ) -> list[Row]:
     """An `error` row for each expected repository with neither a report nor a record of grade-all."""
-    have = {r.name.lower() for r in rows} | {m.name.lower() for m in metas}
-    have |= {m.repository.rsplit("/", 1)[-1].lower() for m in metas if m.repository}
+    have = _covered(rows, metas)
     out = []
     for lower, (name, chunk) in sorted(expected.items()):
         if lower in have:
             continue
         row = Row(repository=f"{org}/{name}" if org else name, max=top, flags={"error"})
-        where = f"chunk {chunk} (job `Grade chunk {chunk}`)" if chunk is not None else "its grading"
-        row.notes.append(
-            f"not graded yet - no report from {where}: that job failed, timed out or was cancelled before "
-            "uploading one; grade it again (Re-run failed jobs), then merge again"
-        )
+        if chunk is None:
+            why = "no report from its grading"
+        elif chunk in (outcomes or {}):
+            why = f"no report from chunk {chunk}: its job `Grade chunk {chunk}` ended {(outcomes or {})[chunk]}"
+        else:
+            why = (
+                f"no report from chunk {chunk} (job `Grade chunk {chunk}`): that job failed, timed out or was "
+                "cancelled before uploading one"
+            )
+        row.notes.append(f"not graded yet - {why}; grade it again (Re-run failed jobs), then merge again")
         out.append(row)
     return out

@@ -34,6 +34,7 @@ WORKFLOW = REPO / "instructor" / "grade-class.yml"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 TOKEN = "ghs_instructor_token_42"
 DEADLINE = "2026-12-01T23:59:00Z"
+RUN_ID = 4242  # the class workflow's run
 
 
 def load() -> dict:
@@ -174,6 +175,9 @@ class Run:
         }
         self.runner = {"GITHUB_API_URL": fake.api_url, "GITHUB_SERVER_URL": f"http://127.0.0.1:{fake.port}/git"}
         self.artifacts = tmp / "artifacts"  # reports-<n>: each chunk's uploaded reports/
+        self.attempt = 1  # "Re-run failed jobs" starts attempt 2
+        self.grading_repo = f"{fake.org}/grading"  # where the workflow runs ($GITHUB_REPOSITORY)
+        fake.add_job(self.grading_repo, RUN_ID, "List the assignment's repositories", "success")
         self.chunks: list[str] = []
         self.chunks_output = ""
 
@@ -200,6 +204,8 @@ class Run:
         g = steps("grade")["Grade the chunk at the deadline"]
         env = {**self.runner, **step_env(g, {**self.inputs, "matrix.chunk": self.chunks[index]})}
         _, done = run_step(g, work, env, self.tmp, ok=ok and kill_after is None, kill_after=kill_after)
+        ended = "cancelled" if kill_after is not None else "success" if done.returncode == 0 else "failure"
+        self.fake.add_job(self.grading_repo, RUN_ID, f"Grade chunk {index}", ended, attempt=self.attempt)
         upload = steps("grade")["Upload the chunk's reports"]
         assert upload["with"]["path"] == "reports/" and upload["with"]["overwrite"] is True
         if kill_after is None and (work / "reports").is_dir():  # if: !cancelled(); overwrite: true
@@ -217,11 +223,20 @@ class Run:
         summary = self.tmp / "summary.md"
         summary.write_text("")
         m = steps("merge")["Write the gradebook and the summary"]
-        values = {**self.inputs, "needs.list.outputs.chunks": self.chunks_output}
-        _, done = run_step(m, work, {**step_env(m, values), "GITHUB_STEP_SUMMARY": str(summary)}, self.tmp, ok=ok)
-        with open(work / "lab04-grades.csv", newline="", encoding="utf-8") as fh:
-            rows = {r["login"]: r for r in csv.DictReader(fh)}
-        return rows, summary.read_text(), done
+        values = {**self.inputs, "needs.list.outputs.chunks": self.chunks_output, "github.token": TOKEN}
+        runner = {
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_RUN_ID": str(RUN_ID),
+            "GITHUB_REPOSITORY": self.grading_repo,
+            "GITHUB_API_URL": self.fake.api_url,
+        }
+        _, done = run_step(m, work, {**step_env(m, values), **runner}, self.tmp, ok=ok)
+        return read_gradebook(self.tmp), summary.read_text(), done
+
+
+def read_gradebook(tmp: Path) -> dict[str, dict[str, str]]:
+    with open(tmp / "merge" / "lab04-grades.csv", newline="", encoding="utf-8") as fh:
+        return {r["login"]: r for r in csv.DictReader(fh)}
 
 
 def run_workflow(fake: FakeClassGitHub, tmp: Path, chunk_size: str) -> tuple[dict[str, dict[str, str]], str]:
@@ -315,7 +330,10 @@ def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     assert done.returncode == 1
     assert set(rows) == {"ann", "ben", "cat"}  # a row for every listed repository
     assert rows["ben"]["flags"] == "error" and rows["ben"]["repository"] == f"{fake.org}/lab04-ben"
-    assert "no report from chunk 1 (job `Grade chunk 1`)" in rows["ben"]["notes"]
+    job = next(j for j in fake.run_jobs[RUN_ID] if j["name"] == "Grade chunk 1")
+    assert (
+        f"no report from chunk 1: its job `Grade chunk 1` ended `cancelled` ({job['html_url']})" in rows["ben"]["notes"]
+    )  # as the run's jobs API says
     assert "Re-run failed jobs" in rows["ben"]["notes"]
     assert rows["ann"]["flags"] == "no-lab-files"
     assert rows["cat"]["flags"] == "clone-failed" and "git clone failed" in rows["cat"]["notes"]
@@ -325,7 +343,18 @@ def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     assert "autograde: gradebook incomplete: 2 of 3 rows" in done.stderr
     assert "1 repositories have no report (chunk 1): lab04-ben" in done.stderr
 
-    run.grade(1)  # "Re-run failed jobs": the failed chunks, then the merge that depends on them
+    jobs = fake.run_jobs.pop(RUN_ID)  # the jobs API answers 404: the gradebook is still written, less precise
+    _, _, done = run.merge(ok=False)
+    assert "--run-id 4242: the run's jobs could not be read" in done.stderr and done.returncode == 1
+    bare_rows = read_gradebook(tmp_path)
+    assert (
+        "no report from chunk 1 (job `Grade chunk 1`): that job failed, timed out or was cancelled"
+        in bare_rows["ben"]["notes"]
+    )
+
+    fake.run_jobs[RUN_ID] = jobs
+    run.attempt = 2  # "Re-run failed jobs": the failed chunks, then the merge that depends on them
+    run.grade(1)
     run.grade(2)
     rows, summary, done = run.merge()
     assert rows["ben"]["flags"] == rows["cat"]["flags"] == "no-lab-files" and "chunk" not in rows["ben"]["notes"]
@@ -403,7 +432,9 @@ def test_the_instructors_guide_describes_this_workflow() -> None:
     assert "Grade chunk <n>" in section and wf["jobs"]["grade"]["name"] == "Grade chunk ${{ strategy.job-index }}"
     assert "Re-run failed jobs" in section and "flagged `error`" in section and "Incomplete: N of M rows" in section
     merge = steps("merge")
-    assert "--expect chunks.json" in merge["Write the gradebook and the summary"]["run"]
+    assert "--expect chunks.json --run-id" in merge["Write the gradebook and the summary"]["run"]
+    assert "--merge-only --expect --run-id" in section and "jobs API" in section
+    assert merge["Write the gradebook and the summary"]["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
     download = merge["Download every chunk's reports"]["with"]
     assert download["github-token"] == "${{ github.token }}" and download["run-id"] == "${{ github.run_id }}"
     assert "`actions: read`" in section and wf["jobs"]["merge"]["permissions"]["actions"] == "read"

@@ -6,7 +6,9 @@ values its expressions would have, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY as temp f
 GITHUB_API_URL / GITHUB_SERVER_URL pointing at the fake GitHub (tests/instructor/fake_github_class.py)
 as a runner points them at its GitHub. The `uses:` steps are stood in for: checkout and
 setup-python by this checkout's venv, upload-artifact + download-artifact (merge-multiple) by
-copying each chunk's reports folder into one.
+copying each chunk's reports folder into one (not for a job that was cut off: `!cancelled()`).
+Each grade job's outcome is recorded in the fake's jobs API for the run, as GitHub records it,
+and a re-run of failed jobs is a new attempt of those jobs.
 """
 
 from __future__ import annotations

@@ -108,8 +108,8 @@ def choose_host_port(
                 None,
                 error=f"host port {wanted} is already in use on this machine ({by}); this is not a problem with "
                 "your files",
-                hint=f"Stop whatever uses {wanted} (`docker ps`, an earlier lab stack?), or grade without "
-                "`--host-port` (the grader then picks a free port).",
+                hint=f"Stop whatever uses {wanted} (`docker ps`, an earlier lab stack?), or grade with "
+                "`--host-port auto` (or without `--host-port`) so that the grader picks a free port.",
             )
     for _ in range(50):
         port = pick()

@@ -43,7 +43,7 @@ def test_a_port_asked_for_by_number_is_that_port_or_an_error():
     assert c.port is None
     assert "host port 5005 is already in use" in c.error and "lab04-prod-web_prod-1" in c.error
     assert "not a problem with your files" in c.error
-    assert "without `--host-port`" in c.hint
+    assert "`--host-port auto`" in c.hint and "without `--host-port`" in c.hint
 
 
 def test_free_locally_sees_a_listening_socket():

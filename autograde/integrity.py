@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,33 +178,31 @@ def record(root: Path, previous: Fingerprints | None) -> Fingerprints:
     return Fingerprints([*versions, lab], _part(actual, lab=False))
 
 
-def _sides(text: str) -> list[str]:
-    """Both sides of a file git left with conflict markers (the text itself when it has none)."""
-    if "\n=======\n" not in "\n" + text:
+def _sides(path: Path) -> list[str]:
+    """The file's text, or, while git has it in a merge conflict, both sides as git's index holds
+    them (stages 2 and 3: ours and theirs, whole; the text with markers mixes them)."""
+    text = path.read_text(encoding="utf-8")
+    if not any(line.startswith("<<<<<<< ") for line in text.splitlines()):
         return [text]
-    sides: list[list[str]] = [[], []]
-    where: int | None = None  # None: common text; 0: our side; 1: theirs; 2: diff3's common ancestor
-    for line in text.splitlines(keepends=True):
-        if line.startswith("<<<<<<< "):
-            where = 0
-        elif line.startswith("=======") and where in (0, 2):
-            where = 1
-        elif line.startswith(">>>>>>> ") and where == 1:
-            where = None
-        elif line.startswith("||||||| ") and where == 0:
-            where = 2
-        elif where is None:
-            sides[0].append(line)
-            sides[1].append(line)
-        elif where in (0, 1):
-            sides[where].append(line)
-    return ["".join(s) for s in sides]
+    sides = []
+    for stage in (2, 3):
+        ran = subprocess.run(
+            ["git", "show", f":{stage}:./{path.name}"],
+            cwd=path.parent,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if ran.returncode != 0:
+            raise ValueError(f"it has conflict markers and git has no side {stage} of it: {ran.stderr.strip()}")
+        sides.append(ran.stdout)
+    return sides
 
 
 def read_history(path: Path) -> Fingerprints:
     """The versions recorded in path, also one left in a merge conflict (the versions of both sides)."""
     merged = Fingerprints()
-    for side in _sides(path.read_text(encoding="utf-8")):
+    for side in _sides(path):
         prints = parse(side)
         merged.lab_versions += [v for v in prints.lab_versions if v not in merged.lab_versions]
         merged.grader = prints.grader

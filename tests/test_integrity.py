@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -132,31 +133,43 @@ def test_a_copy_of_the_newer_template_is_not_flagged_either(tmp_path: Path, newe
     assert modified(student, newer_grader) == [TEST]
 
 
+def _git(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {"GIT_AUTHOR_NAME": "T", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "T"}
+    env |= {"GIT_COMMITTER_EMAIL": "t@example.com", "PATH": os.environ["PATH"], "HOME": str(repo)}
+    return subprocess.run(["git", *argv], cwd=repo, env=env, capture_output=True, text=True)
+
+
 def test_write_keeps_every_version_and_reads_both_sides_of_a_merge_conflict(tmp_path: Path):
-    one = {"app/main.py": "1" * 64}
-    two = {"app/main.py": "2" * 64}
-    three = {"app/main.py": "3" * 64}
-    ours = Fingerprints([one, two], {"autograde/a.py": "a" * 64}).to_json()
-    theirs = Fingerprints([one, three], {"autograde/a.py": "b" * 64}).to_json()
-    common = [line for line in ours.splitlines(keepends=True) if line in theirs.splitlines(keepends=True)]
-    conflicted = tmp_path / "conflict.json"
-    ours_only = [line for line in ours.splitlines(keepends=True) if line not in common]
-    theirs_only = [line for line in theirs.splitlines(keepends=True) if line not in common]
-    # a conflict git could write: the differing lines of each side between markers
-    text = "".join(common[:1]) + "<<<<<<< HEAD\n" + "".join(ours.splitlines(keepends=True)[1:])
-    text += "=======\n" + "".join(theirs.splitlines(keepends=True)[1:]) + ">>>>>>> issue-x\n"
-    conflicted.write_text(text)
-    assert ours_only and theirs_only
-    merged = read_history(conflicted)
-    assert merged.lab_versions == [one, two, three]
-    # a flat list of an earlier grader is one version
-    flat = tmp_path / "flat.json"
-    flat.write_text(json.dumps({**one, "autograde/a.py": "c" * 64}))
-    assert (read_history(flat).lab_versions, read_history(flat).grader) == ([one], {"autograde/a.py": "c" * 64})
-    # recording the current template appends it once, as the newest
-    root = template_copy(tmp_path / "t")
-    again = record(root, record(root, merged))
-    assert again.lab_versions[:3] == [one, two, three] and len(again.lab_versions) == 4
+    """Two branches recorded different versions (one of them still in an earlier grader's flat
+    format); git's merge leaves the file with markers mixing them: --write keeps both sides' versions."""
+    one, two, three = ({"app/main.py": c * 64, "docker-compose.yml": "d" * 64} for c in "123")
+    repo = template_copy(tmp_path / "t")
+    data = repo / DATA_NAME
+    for argv in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "template")):
+        assert _git(repo, *argv).returncode == 0
+    data.write_text(Fingerprints([one, two], {"autograde/a.py": "a" * 64}).to_json())
+    assert _git(repo, "commit", "-qam", "ours").returncode == 0
+    assert _git(repo, "checkout", "-qb", "other", "HEAD~1").returncode == 0
+    data.write_text(json.dumps({**three, "autograde/a.py": "b" * 64, "autograde/b.py": "c" * 64}, indent=2))
+    assert _git(repo, "commit", "-qam", "theirs").returncode == 0
+    assert _git(repo, "checkout", "-q", "main").returncode == 0
+    assert _git(repo, "merge", "-q", "other").returncode != 0
+    assert "<<<<<<< " in data.read_text()
+    assert read_history(data).lab_versions == [one, two, three]
+    ran = subprocess.run(
+        [sys.executable, "-m", "autograde.integrity", "--write"], cwd=repo, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    written = load(data)
+    assert written.lab_versions[:3] == [one, two, three] and len(written.lab_versions) == 4
+    assert written.lab_versions[-1] == {p: d for p, d in fingerprint(repo).items() if not p.startswith("autograde/")}
+    # recording the same template again adds nothing
+    assert record(repo, written).lab_versions == written.lab_versions
+    # markers without a merge in progress: a clear refusal, not a guess
+    stray = tmp_path / "stray.json"
+    stray.write_text("<<<<<<< HEAD\n{}\n=======\n{}\n>>>>>>> x\n")
+    with pytest.raises(ValueError, match="conflict markers"):
+        read_history(stray)
 
 
 def test_shared_dev_builds_accept_every_template_version_of_the_compose_file():

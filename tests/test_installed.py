@@ -67,14 +67,15 @@ class Installed:
             return {row["repository"]: row for row in csv.DictReader(fh)}
 
 
-def install(base: Path, source: Path) -> Installed:
-    """`python -m pip install .` in source, into a new virtual environment at base/venv."""
+def install(base: Path, source: Path, requirement: str = ".") -> Installed:
+    """`python -m pip install .` in source (or pip install requirement), into a new virtual
+    environment at base/venv."""
     venv = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True, timeout=300)
     it = Installed(base, venv, source)
     ran = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "."],
-        cwd=source,
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", requirement],
+        cwd=source if requirement == "." else base,
         env=it.env(),
         capture_output=True,
         text=True,
@@ -108,7 +109,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
 @pytest.fixture(scope="module")
 def newer(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """The instructor's grader, one template commit newer than what students accepted: a bug fixed
-    in autograde/, a test and the workflow reworded, the fingerprints recorded as the README says."""
+    in autograde/, a test and the workflow reworded, the fingerprints recorded as the docs say;
+    installed the recommended way, as AUTOGRADE_SOURCE does: a pip requirement pinned to a commit."""
     base = tmp_path_factory.mktemp("newer")
     source = template_copy(base / "template")
     for rel, extra in (
@@ -121,7 +123,12 @@ def newer(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         [sys.executable, "-m", "autograde.integrity", "--write", "."], cwd=source, capture_output=True, text=True
     )
     assert ran.returncode == 0, ran.stderr
-    return install(base, source)
+    env = {"PATH": os.environ["PATH"], "HOME": str(base), "GIT_AUTHOR_NAME": "I", "GIT_AUTHOR_EMAIL": "i@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "I", "GIT_COMMITTER_EMAIL": "i@example.com"}
+    for argv in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "template fixed")):
+        subprocess.run(["git", *argv], cwd=source, env=env, check=True, capture_output=True)
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, env=env, check=True, capture_output=True, text=True)
+    return install(base, source, f"git+file://{source}@{sha.stdout.strip()}")
 
 
 CHANGES: dict[str, dict[str, str | None]] = {

@@ -250,6 +250,7 @@ def test_git_gets_the_token_only_through_its_configuration_and_no_other_variable
     started = [json.loads(f.read_text()) for f in dumps.iterdir()]
     started = [(argv, env) for argv, env in started if argv[:1] != ["http-backend"]]  # the fake host's own git
     assert {argv[0] for argv, _ in started} >= {"clone", "-C"}
+    assert any("fetch" in argv for argv, _ in started)  # bob's commit, gone from the branch, fetched by its sha
     assert len(started) >= 5  # two clones with checkouts, bob's fetch by sha, dave's failed clone
     basic = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     for argv, env in started:

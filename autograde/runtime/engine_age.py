@@ -131,7 +131,7 @@ def too_old(output: str, dockerfile: str | None, engine: str = "") -> str:
 
     # the classic builder refuses BuildKit-only flags of the failing step before running it
     step = ""
-    for line in own:
+    for at, line in enumerate(own):
         m = _CLASSIC_STEP.match(line)
         if m:
             step = m.group("step")
@@ -143,13 +143,15 @@ def too_old(output: str, dockerfile: str | None, engine: str = "") -> str:
         flag = (needs.group("flag") or needs.group("bare") or "") if needs else ""
         if needs and needs.group("bare") and flag.lower() not in NEWER_FLAGS:
             flag = ""
-        if flag and step and re.search(rf"(?:^|\s)--{re.escape(flag)}\b", step, re.I):
+        # the builder stops at its refusal: a step that runs or fails after it shows the words were printed
+        ends = not any(later.startswith((" ---> Running in ", "The command '")) for later in own[at + 1 :])
+        if flag and step and ends and re.search(rf"(?:^|\s)--{re.escape(flag)}\b", step, re.I):
             feature = _feature(step.split(None, 1)[0].upper(), flag)
             return (
                 f"this engine is too old for {feature}: it builds with the classic builder{which}, not "
                 f"BuildKit (DOCKER_BUILDKIT=0, or an engine older than 23.0)"
             )
-        if line.strip() == "COPY failed: no source files were specified" and _HEREDOC.search(step):
+        if line.strip() == "COPY failed: no source files were specified" and ends and _HEREDOC.search(step):
             return (
                 f"this engine is too old for heredocs (`{step.split(None, 1)[0].upper()} <<EOF`): it builds "
                 f"with the classic builder{which}, which does not read them"

@@ -334,12 +334,16 @@ class Session:
 
         ran = self._compose(files, "build", *services, timeout=self.options.build_timeout, on_line=seen)
         self._time(timing, ran.seconds)
-        if skipped:  # built or not, the image is not what the file describes
+        text = self._dockerfile_text(timing)
+        # built or not, the image is not what the file describes (for Dockerfile.prod, only if it has a heredoc:
+        # a classic builder shows a step's own output unprefixed, so a RUN could print such a line)
+        credible = timing != "build_prod" or bool(text and engine_age.heredoc_lines(text))
+        if skipped and credible:
             said = engine_age.skipped_heredoc(skipped[0], self._engine)
             return BuildFacts(False, ran.seconds, error=said, output_tail=ran.tail, infrastructure=said)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
-            too_old = "" if ran.timed_out else engine_age.too_old(ran.tail, self._dockerfile_text(timing), self._engine)
+            too_old = "" if ran.timed_out else engine_age.too_old(ran.tail, text, self._engine)
             return BuildFacts(
                 False,
                 ran.seconds,

@@ -142,6 +142,15 @@ the --mount option requires BuildKit
 The command '/bin/sh -c echo "the --mount option requires BuildKit" && exit 1' returned a non-zero code: 1
 """
     assert too_old(printed, None) == ""
+    # ... also when it prints a step line of its own first: a later step shows the builder went on
+    forged = """\
+Step 5/9 : RUN printf 'Step 6/9 : RUN --mount=x y\\nthe --mount option requires BuildKit\\n' && exit 1
+ ---> Running in 0a1b2c3d4e5f
+Step 6/9 : RUN --mount=x y
+the --mount option requires BuildKit
+The command '/bin/sh -c printf ...' returned a non-zero code: 1
+"""
+    assert too_old(forged, None) == ""
     # BuildKit: a RUN step that printed a parse error, then failed
     buildkit = """\
 #9 [builder 4/6] RUN echo 'dockerfile parse error on line 2: unknown flag: link'; exit 1

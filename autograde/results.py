@@ -11,6 +11,15 @@ STATUSES: tuple[Status, ...] = ("pass", "fail", "skip", "error")
 SCHEMA = "autograde-report/1"
 
 
+@dataclass(frozen=True)
+class Place:
+    """Another line of the student's files that the check's evidence points at (e.g. the failing test)."""
+
+    file: str
+    line: int | None
+    message: str
+
+
 @dataclass
 class CheckResult:
     id: str
@@ -25,6 +34,7 @@ class CheckResult:
     duration_s: float = 0.0
     # Tail of build or container output, student-controlled: print it fenced, never raw.
     log_tail: str = ""
+    places: list[Place] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -32,7 +42,9 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        fields = {k: v for k, v in data.items() if k in names}
+        fields["places"] = [Place(**p) for p in data.get("places") or []]
+        return cls(**fields)
 
 
 @dataclass

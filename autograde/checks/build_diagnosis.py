@@ -204,6 +204,18 @@ def _explain_copy(df: Dockerfile, ins: Instruction, build: BuildFacts, where: st
             "The source of `COPY --from=<stage>` is a path inside that stage, read from its root (not from "
             "its WORKDIR): write it in full, the exact path where the builder created it.",
         )
+    sources = [_repo_path(df, a) for a in ins.args[:-1] if not any(ch in a for ch in "*?[")]
+    excluded = _excluded(sub, [p for p in sources if (sub.root / p).exists()])
+    if excluded is not None:
+        name, hit = excluded
+        return Told(
+            f"{where}: {hit.path} is in the repository, but {name}:{hit.line} (`{hit.pattern}`) keeps it out of "
+            "the build context, so COPY cannot find it",
+            f"Remove or narrow the line `{hit.pattern}` in {name} (line {hit.line}) so that the files this COPY "
+            "needs reach the build.",
+            name,
+            hit.line,
+        )
     return Told(
         f"{where}: a source path of {ins.cmd} does not exist in the build context ({df.context_words})",
         f"Paths are relative to the build context ({df.context_words}, as docker-compose.prod.yml sets it), "

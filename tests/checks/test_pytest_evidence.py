@@ -163,3 +163,26 @@ def _facts(output: str):
 def test_which_pattern_keeps_a_file_out(patterns, path, pattern):
     hit = ignored_by(ignore_patterns(patterns), path)
     assert (hit.pattern if hit else None) == pattern
+
+
+def test_a_copy_of_an_ignored_file_names_the_pattern(tmp_path):
+    from autograde.checks import run_check
+    from autograde.checks.base import Context
+    from autograde.model import load_submission
+    from autograde.rubric import Rubric
+    from support import REPO, make_checkout
+
+    ignore = (REPO / ".dockerignore").read_text() + "app/*.txt\n"
+    sub = load_submission(make_checkout(tmp_path / "c", files={".dockerignore": ignore}))
+    step = "COPY app/requirements.txt app/requirements-dev.txt ./"
+    output = (
+        f"#7 [web_prod builder 3/6] {step}\n"
+        '#7 ERROR: failed to calculate checksum of ref abc::def: "/app/requirements-dev.txt": not found\n'
+        f"------\n > [web_prod builder 3/6] {step}:\n------\n"
+        "failed to solve: failed to compute cache key: failed to calculate checksum of ref abc::def: "
+        '"/app/requirements-dev.txt": not found\n'
+    )
+    up = run_check("runtime.up", Context(sub, Rubric(), _facts(output)))
+    line = ignore.splitlines().index("app/*.txt") + 1
+    assert up.status == "fail" and (up.file, up.line) == (".dockerignore", line), up
+    assert f".dockerignore:{line} (`app/*.txt`)" in up.message and "app/*.txt" in up.hint

@@ -11,6 +11,11 @@ STATUSES: tuple[Status, ...] = ("pass", "fail", "skip", "error")
 SCHEMA = "autograde-report/1"
 
 
+def megabytes(size_bytes: float) -> float:
+    """The one rounding of every size and limit the reports show (MB, one decimal)."""
+    return round(size_bytes / 1_000_000, 1)
+
+
 @dataclass(frozen=True)
 class Place:
     """Another line of the student's files that the check's evidence points at (e.g. the failing test)."""
@@ -50,8 +55,9 @@ class CheckResult:
 @dataclass
 class ImageFacts:
     id: str
-    tag: str
+    tag: str  # the grader's own tag of the image it built (in the JSON report only)
     size_bytes: int
+    name: str = ""  # the image as the student's files name it (`image:` of the service, or Compose's default)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -136,7 +142,10 @@ class GradingResults:
 
         def image(key: str) -> ImageFacts | None:
             raw = images.get(key)
-            return ImageFacts(**raw) if raw else None
+            if not raw:
+                return None
+            known = {f.name for f in dataclasses.fields(ImageFacts)}
+            return ImageFacts(**{k: v for k, v in raw.items() if k in known})
 
         return cls(
             checks=[CheckResult.from_dict(c) for c in data["checks"]],

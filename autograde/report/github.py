@@ -393,6 +393,22 @@ def _logs_section(results: GradingResults) -> list[str]:
     return lines
 
 
+def _heading(results: GradingResults, links: Links) -> list[str]:
+    icon = "✅" if results.full_marks else ("⚠️" if results.has_error else "❌")
+    lines = [f"## {icon} Autograde: {results.total} / {results.possible} points", ""]
+    if results.error:
+        lines += [f"> **Grading error:** {_cell(results.error)}", ""]
+    if results.static_only:
+        lines += ["_Static checks only: runtime checks were not run._", ""]
+    return lines + _fix_first(results, links)
+
+
+def feedback(results: GradingResults, env: Mapping[str, str] | None = None) -> list[str]:
+    """What the summary page leads with, for a pull request comment: the score, Fix first, What to do."""
+    links = Links(results, env)
+    return _heading(results, links) + _lost_list(results, links)
+
+
 def step_summary(results: GradingResults, fence_free: bool = True, env: Mapping[str, str] | None = None) -> str:
     """Markdown for $GITHUB_STEP_SUMMARY.
 
@@ -402,15 +418,7 @@ def step_summary(results: GradingResults, fence_free: bool = True, env: Mapping[
     GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA that file:line links point at.
     """
     links = Links(results, env)
-    lines: list[str] = []
-    icon = "✅" if results.full_marks else ("⚠️" if results.has_error else "❌")
-    lines.append(f"## {icon} Autograde: {results.total} / {results.possible} points")
-    lines.append("")
-    if results.error:
-        lines += [f"> **Grading error:** {_cell(results.error)}", ""]
-    if results.static_only:
-        lines += ["_Static checks only: runtime checks were not run._", ""]
-    lines += _fix_first(results, links)
+    lines = _heading(results, links)
     lines += ["| | Check | Points | Result |", "|---|---|---:|---|"]
     for c in results.checks:
         lines.append(

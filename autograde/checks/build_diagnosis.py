@@ -156,9 +156,13 @@ def _explain_run(df: Dockerfile, ins: Instruction, build: BuildFacts, where: str
         return Told(
             f"{where}: the app's tests failed during the build (pytest: {_quote(said or 'failures', 100)})"
             + (f"; see {named}" if named else ""),
-            "Read pytest's output below"
-            + (f" and the failing test at {named}" if named else "")
-            + ": a failing test stops the build, as intended. Fix the code or the test and push again.",
+            (
+                f"Fix the failing test at {named} or the code it tests"
+                if named
+                else "Fix the failing test or the code it tests"
+            )
+            + " (pytest's output is in the build log): a failing test stops the build, as intended, so no image "
+            "is built until the tests pass.",
             places=places,
         )
     no_path = _PYTEST_NO_PATH.search(log) or _PYTEST_NO_PATH.search(full)

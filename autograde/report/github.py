@@ -181,7 +181,8 @@ class Links:
         self.server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         self.repo = env.get("GITHUB_REPOSITORY") or results.source.get("repository", "")
         self.sha = env.get("GITHUB_SHA") or results.source.get("commit", "")
-        self.files = sorted({c.file for c in results.checks if c.file}, key=len, reverse=True)
+        named = {c.file for c in results.checks if c.file} | {p.file for c in results.checks for p in c.places}
+        self.files = sorted(named, key=len, reverse=True)
 
     def url(self, file: str, line: int | None) -> str | None:
         if not (
@@ -325,6 +326,10 @@ def _fix_first(results: GradingResults, links: Links) -> list[str]:
     return lines
 
 
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _lost_list(results: GradingResults, links: Links) -> list[str]:
     """What to do: every check that lost points, each once. The first fix comes first with the same
     figure as at the top; skipped checks are listed under the check they waited for."""
@@ -336,7 +341,7 @@ def _lost_list(results: GradingResults, links: Links) -> list[str]:
         text = item.hint or (root.message if root is not None else "")
         if root is not None and item.first and fix is not None:
             out.append(
-                f"- **Fix first:** {_ids(item.checks)} ({triage.share(fix, results)} depend on it){place}: "
+                f"- **Fix first:** {_ids(item.checks)} ({_lower(triage.share(fix, results))} depend on it){place}: "
                 f"{_cell(text, links)}"
             )
         elif root is not None:

@@ -355,9 +355,9 @@ def _lost_list(results: GradingResults, links: Links) -> list[str]:
             head = f"{_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points)"
             if root is not None:
                 where = links.link(root.file, root.line) if root.file else f"`{root.id}`"
-                out.append(f"  - {head} — skipped: {_cell(reason, links)} — fix {where} first")
+                out.append(f"  - {head} — skipped: {_cell(reason)} — fix {where} first")
             else:
-                out.append(f"- {head} — skipped: {_cell(reason, links)}")
+                out.append(f"- {head} — skipped: {_cell(reason)}")
     return ["### What to do", "", *out, ""] if out else []
 
 

@@ -180,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
             },
             error=_error(facts),
         )
+        # the images as the student's files name them, built or not (the reports show these, not the tags)
+        results.grader["image_names"] = {key: _image_name(sub, key) for key in ("dev", "prod")}
         if facts is not None:
             for key, build in (("dev", facts.dev_build), ("prod", facts.prod_build)):
                 if build is not None and build.ok and build.image_id and build.size_bytes is not None:

@@ -270,8 +270,9 @@ def _sizes_section(results: GradingResults) -> list[str]:
         ("dev", dev, "app/Dockerfile (docker-compose.yml)"),
         ("prod", prod, "Dockerfile.prod (docker-compose.prod.yml)"),
     ):
+        named = (results.grader.get("image_names") or {}).get(label)
         default = DEV_NAME if label == "dev" else "web_prod"
-        name = (image.name if image else "") or default
+        name = (image.name if image else "") or (named if isinstance(named, str) and named else default)
         size = f"{megabytes(image.size_bytes):,.1f} MB" if image else "not built"
         lines.append(f"| `{name.replace('`', '')}` | {source} | {size} |")
     lines.append("")

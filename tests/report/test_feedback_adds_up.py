@@ -219,6 +219,7 @@ def test_a_failing_unit_test_is_told_in_pytests_words_on_the_students_test_file(
     assert [p.get("line") for p, _ in on_test] == [str(FAILING_LINE)], g.annotations
     assert f"https://github.com/cs-class/lab04-ann/blob/{SHA}/app/tests/test_main.py#L{FAILING_LINE}" in g.summary
     assert "tests/test_main.py:" not in up["message"].replace("app/tests/test_main.py:", "")
+    assert "| `docker-cd-lab04-web-prod` | Dockerfile.prod (docker-compose.prod.yml) | not built |" in g.summary
     items = what_to_do(g.summary)
     assert items[0].startswith("Fix first:") and "runtime.up" in items[0]
     assert any("skipped:" in i and "images.prod_lean" in i for i in items)

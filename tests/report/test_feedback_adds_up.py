@@ -37,6 +37,7 @@ PUSHES: dict[str, dict] = {
         "files": {"app/tests/test_main.py": TEST_MAIN.replace(FAILING_ASSERT, FAILING_ASSERT.replace("[2]", "[3]"))}
     },
     "flattened": {"files": {"Dockerfile.prod": DF.replace("COPY app/ .", "COPY app/* .")}},
+    "tests ignored": {"files": {".dockerignore": (REPO / ".dockerignore").read_text(encoding="utf-8") + "app/tests\n"}},
 }
 
 
@@ -269,3 +270,14 @@ def _sizes_as_the_student_names_them(g: Graded) -> None:
         float(bar.group(1)),
         float(bar.group(2)),
     ]
+
+
+def test_tests_kept_out_by_dockerignore_are_told_by_the_pattern(graded):
+    g = graded("tests ignored")
+    up = g.check("runtime.up")
+    ignore = (g.root / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    line = ignore.index("app/tests") + 1
+    assert (up["file"], up["line"]) == (".dockerignore", line), up
+    assert "pytest found no tests/" in up["message"] and f".dockerignore:{line} (`app/tests`)" in up["message"]
+    assert "/opt/app_builder/tests" not in up["message"]
+    assert any(p.get("file") == ".dockerignore" and p.get("line") == str(line) for p, _ in g.annotations)

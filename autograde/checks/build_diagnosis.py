@@ -373,9 +373,9 @@ def _no_tests(
     )
     if flattening is not None:
         return Told(
-            f"{where}: pytest found no {missing} ({code}, `{seen}`) — the COPY at {FILENAME}:{flattening.line} "
-            f"(`{_quote(flattening.original, 80)}`) flattened app/: a `*` copies the contents of each folder it "
-            f"matches, so the test files landed in {run.cwd} and there is no tests/ folder",
+            f"{where}: pytest found no {missing} — the COPY at {FILENAME}:{flattening.line} flattened app/ "
+            f"(`{_quote(flattening.original, 80)}`: a `*` copies the contents of each folder it matches, so the "
+            f"test files landed in {run.cwd} and there is no tests/ folder; pytest: {code}, `{seen}`)",
             f"Copy the folder with its subfolders: `COPY {df.in_context('app')}/ .` (a trailing slash, no `*`).",
             FILENAME,
             flattening.line,

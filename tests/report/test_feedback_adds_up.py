@@ -230,8 +230,7 @@ def test_copy_app_star_is_told_as_the_copy_that_flattened_app(graded):
     g = graded("flattened")
     copy_line = DF.replace("COPY app/ .", "COPY app/* .").splitlines().index("COPY app/* .") + 1
     up = g.check("runtime.up")
-    assert "pytest found no tests/ (exit code 4" in up["message"] or "pytest found no tests/" in up["message"]
-    assert f"the COPY at Dockerfile.prod:{copy_line}" in up["message"] and "flattened app/" in up["message"]
+    assert f"pytest found no tests/ — the COPY at Dockerfile.prod:{copy_line} flattened app/" in up["message"]
     assert (up["file"], up["line"]) == ("Dockerfile.prod", copy_line)
     tests = g.check("dockerfile.builder_tests")
     assert "fix the code or the test" not in (tests["message"] + tests["hint"]).lower()

@@ -9,8 +9,10 @@ the machine's, so it is an `error`, not a `fail`.
 from __future__ import annotations
 
 import fnmatch
+import os
 import posixpath
 import re
+from pathlib import Path
 from typing import NamedTuple
 
 from autograde.checks.base import Outcome, errored, failed
@@ -305,6 +307,19 @@ def _ignore_file(sub: Submission) -> tuple[str, str] | None:
     return None
 
 
+def _python_files(base: Path, rel: str, limit: int = 20) -> list[str]:
+    """Up to `limit` .py files under a folder of the checkout (symbolic links not followed), as context paths."""
+    found: list[str] = []
+    for folder, dirs, files in os.walk(base):  # followlinks=False: a link cannot lead out or loop
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".py"):
+                found.append(posixpath.join(rel, Path(folder, name).relative_to(base).as_posix()))
+                if len(found) >= limit:
+                    return found
+    return found
+
+
 def _excluded(sub: Submission, repo_paths: list[str]) -> tuple[str, Ignored] | None:
     """The first of `repo_paths` (or a file under it) that the build's ignore file keeps out of the context."""
     found = _ignore_file(sub)
@@ -317,10 +332,8 @@ def _excluded(sub: Submission, repo_paths: list[str]) -> tuple[str, Ignored] | N
         rel = repo_path if context == "." else posixpath.relpath(repo_path, context)
         candidates = [rel]
         base = sub.root / repo_path
-        if inside(sub.root, base) and base.is_dir():
-            candidates += sorted(
-                posixpath.join(rel, p.relative_to(base).as_posix()) for p in base.rglob("*.py") if p.is_file()
-            )[:20]
+        if inside(sub.root, base) and base.is_dir() and not base.is_symlink():
+            candidates += _python_files(base, rel)
         for candidate in candidates:
             hit = ignored_by(patterns, candidate)
             if hit is not None:

@@ -301,10 +301,6 @@ def _sizes_section(results: GradingResults) -> list[str]:
     return lines
 
 
-def _points(n: int) -> str:
-    return f"{n} point" + ("" if n == 1 else "s")
-
-
 def _ids(checks: list[CheckResult]) -> str:
     return ", ".join(f"`{c.id}`" for c in checks)
 

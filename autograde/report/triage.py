@@ -173,16 +173,6 @@ def failing_command(check: CheckResult) -> str:
     return m.group(1) if m else ""
 
 
-def hint_groups(checks: list[CheckResult]) -> list[tuple[str, list[CheckResult]]]:
-    """The hints of the given checks, each once, with the checks that give it, in check order."""
-    groups: dict[str, list[CheckResult]] = {}
-    for c in checks:
-        key = " ".join((c.hint or "").split())
-        if key:
-            groups.setdefault(key, []).append(c)
-    return [(group[0].hint.strip(), group) for group in groups.values()]
-
-
 # --- build logs -------------------------------------------------------------------------------
 
 _BUILD_LOG = re.compile(r"^#\d+ \[|^Step \d+/\d+ : |^\s*> \[[^\]]*\] ", re.M)

@@ -76,6 +76,18 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
             ins.line if ins else None,
             build.output_tail,
         )
+    bad_name = re.search(r'failed to parse stage name "([^"]*)"', build.error + "\n" + build.output_tail)
+    stage = next((s for s in df.stages if s.base == bad_name.group(1)), None) if bad_name and df else None
+    if stage is not None:  # e.g. a FROM variable that is not a global ARG expanded to nothing
+        unset = f" ({', '.join(stage.from_undefined)} expanded to nothing)" if stage.from_undefined else ""
+        return failed(
+            f"{FILENAME}:{stage.line}: `FROM {stage.base_written}` is `{stage.base}`, not an image name{unset}: "
+            f"the builder said {_quote(build.error)}",
+            "A FROM line sees only the ARGs declared before the first FROM; declare it there, or write the tag out.",
+            FILENAME,
+            stage.line,
+            build.output_tail,
+        )
     ins = df.instruction_for(step) if df is not None and step else None
     if ins is None or df is None:
         return failed(

@@ -279,6 +279,8 @@ def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
     line = stage.line
     while stage.parent is not None:
         stage = df.stages[stage.parent]
+    if stage.from_undefined:
+        return _from_not_global(df, stage)
     repo, tag = split_image(stage.base)
     seen = f"{repo}:{tag}" if tag else repo
     if repo == "python" and tag and ("slim" in tag or "alpine" in tag):
@@ -390,6 +392,31 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
         f"exposes 5000 and runs `{' '.join(words)}`",
         F,
         copied.line,
+    )
+
+
+def _from_not_global(df: Dockerfile, stage: Stage) -> Outcome:
+    """A FROM line whose variables are not ARGs declared before the first FROM: Docker expands them to nothing."""
+    names = ", ".join(stage.from_undefined)
+    first_from = df.stages[0].line
+    declared = [i for name in stage.from_undefined for i in df.arg_declarations(name) if i.line > first_from]
+    if declared:
+        ins = declared[0]
+        why = (
+            f"{ins.original.strip()!r} is on line {ins.line}, after the first FROM (line {first_from}), so it belongs "
+            "to that stage only, and a FROM line sees only ARGs declared before the first FROM"
+        )
+        hint = f"Move `{ins.original.strip()}` above the first FROM (line {first_from}); a stage that uses it in RUN "
+        hint += f"or ENV declares it again with `ARG {stage.from_undefined[0]}`."
+    else:
+        why = f"no ARG {names} is declared before the first FROM"
+        hint = f"Declare `ARG {stage.from_undefined[0]}=...` above the first FROM, or write the tag out."
+    return failed(
+        f"{F}:{stage.line}: the final stage's `FROM {stage.base_written}` expands to `{stage.base}`, which is not "
+        f"an image name: {why}. Docker stops the build at this line",
+        hint,
+        F,
+        stage.line,
     )
 
 

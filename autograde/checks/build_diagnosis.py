@@ -88,6 +88,22 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
             stage.line,
             build.output_tail,
         )
+    refused = re.search(r"dockerfile parse error on line (\d+): ([^\n]+)", build.error + "\n" + build.output_tail)
+    if refused:  # the engine's own Dockerfile frontend refuses a line (e.g. a flag of the labs syntax only)
+        flag = re.search(r"unknown flag: (\S+)", refused.group(2))
+        return failed(
+            f"{FILENAME}:{refused.group(1)}: this engine's Dockerfile parser refuses the line: "
+            f"{_quote(refused.group(2))}",
+            (
+                f"`--{flag.group(1)}` is not in the Dockerfile syntax Docker builds without a `# syntax=` line "
+                "(it is a labs feature); write the step without it."
+                if flag
+                else "Fix the line as the message says; `docker compose -f docker-compose.prod.yml build` shows it."
+            ),
+            FILENAME,
+            int(refused.group(1)),
+            build.output_tail,
+        )
     ins = df.instruction_for(step) if df is not None and step else None
     if ins is None or df is None:
         return failed(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograde.model.compose import ComposeFile
-from autograde.model.dockerfile import FILENAME, Dockerfile
+from autograde.model.dockerfile import FILENAME, Dockerfile, is_remote_source
 from autograde.model.files import inside
 
 
@@ -58,8 +58,8 @@ def missing_sources(df: Dockerfile, root: Path, context: str) -> list[str]:
         if ins.cmd not in ("COPY", "ADD") or "from" in ins.flags or len(ins.args) < 2:
             continue
         for src in ins.args[:-1]:
-            if "$" in src or any(ch in src for ch in "*?[") or "://" in src:
-                continue
+            if "$" in src or any(ch in src for ch in "*?[") or src.startswith("<<") or is_remote_source(src):
+                continue  # variables, patterns, here-documents, URLs and git sources
             rel = posixpath.normpath("/" + src).lstrip("/") or "."
             path = base / rel
             try:

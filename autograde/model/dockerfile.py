@@ -555,8 +555,9 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
             pivot = ""
             if parents:
                 pivot = df.context if df.context != "." else ""
-                if "/./" in "/" + src:
-                    before = ("/" + src).split("/./", 1)[0].strip("/")
+                written = re.sub(r"^(?:\./)+", "", src)
+                if "/./" in written:
+                    before = written.split("/./", 1)[0].strip("/")
                     pivot = posixpath.normpath(posixpath.join(pivot, before)) if before else pivot
             _place_from_context(
                 st, rel.lstrip("/") or ".", dest, many, root, ins.line, ins.excludes, pivot if parents else None
@@ -687,7 +688,7 @@ def run_script(ins: Instruction) -> str | None:
     first = markers.search(line)
     words = markers.sub("", line).split()
     if first is None or (words and posixpath.basename(words[0]) not in SHELLS):
-        return markers.sub("", line)
+        return markers.sub("", line).strip()
     content = dict(ins.heredocs).get(first.group(2), "")
     if not words and content.startswith("#!"):
         shebang = content.split("\n", 1)[0][2:].split()

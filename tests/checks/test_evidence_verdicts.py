@@ -1,0 +1,155 @@
+"""Verdicts from evidence: when the prod image built, builder_venv and builder_tests are decided from the
+image and the build log; the text rules locate the line, word the hint, and are all --static-only has.
+Where the two disagree, the evidence grades and the JSON report records the disagreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograde.checks import run_check
+from autograde.checks.base import Context
+from autograde.checks.dockerfile import disagreements
+from autograde.model import load_submission
+from autograde.runtime.evidence import BuildLog, ImageEvidence, VenvInImage, parse_probe
+from autograde.runtime.facts import BuildFacts, Facts
+from autograde.rubric import Rubric
+from support import make_checkout
+
+# A real `docker compose --progress plain build` log of the lab's solution (BuildKit 0.13), shortened.
+PLAIN_LOG = """\
+#7 [builder 2/6] WORKDIR /opt/app_builder
+#7 DONE 0.1s
+#8 [builder 3/6] COPY app/requirements.txt app/requirements-dev.txt ./
+#8 CACHED
+#9 [builder 5/6] COPY app/ .
+#9 DONE 0.0s
+#10 [builder 6/6] RUN pip install --no-cache-dir -r requirements-dev.txt  && python -m pytest -q tests/
+#10 3.208 ......                                                                   [100%]
+#10 3.215 6 passed in 0.31s
+#10 DONE 3.6s
+#11 [final 3/4] COPY --from=builder /opt/venv /opt/venv
+#11 DONE 0.2s
+"""
+
+HEREDOC_DF = """FROM python:3.13 AS builder
+WORKDIR /opt/app_builder
+COPY app/ .
+RUN <<EOF
+python -m venv /opt/venv
+/opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+pip install --no-cache-dir -r requirements-dev.txt
+python -m pytest -q tests/
+EOF
+
+FROM python:3.13-slim
+WORKDIR /usr/src/app
+COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/app_builder/main.py .
+ENV PATH="/opt/venv/bin:$PATH"
+EXPOSE 5000
+CMD ["python", "main.py"]
+"""
+
+# the text rules miss a venv filled by a shell script the build runs; the image shows it
+SCRIPT_DF = """FROM python:3.13 AS builder
+WORKDIR /opt/app_builder
+COPY app/ .
+RUN printf 'python -m venv /opt/venv\\n/opt/venv/bin/pip install -r requirements.txt\\n' > setup.sh && sh setup.sh
+RUN pip install -r requirements-dev.txt && python -m pytest -q tests/
+
+FROM python:3.13-slim
+WORKDIR /usr/src/app
+COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/app_builder/main.py .
+ENV PATH="/opt/venv/bin:$PATH"
+EXPOSE 5000
+CMD ["python", "main.py"]
+"""
+
+
+def log_of(text: str) -> BuildLog:
+    log = BuildLog()
+    for line in text.splitlines():
+        log.feed(line)
+    return log
+
+
+def facts(*venvs: VenvInImage, log: str = PLAIN_LOG, image_error: str = "") -> Facts:
+    build = BuildFacts(True, 10.0, "sha256:x", "t", 1, evidence=log_of(log).evidence)
+    return Facts(prod_build=build, image=ImageEvidence(list(venvs), image_error))
+
+
+def grade(tmp_path: Path, check_id: str, dockerfile: str | None, f: Facts | None):
+    root = make_checkout(tmp_path / "c", files={"Dockerfile.prod": dockerfile} if dockerfile else {})
+    ctx = Context(load_submission(root), Rubric(), f)
+    return run_check(check_id, ctx), disagreements(ctx)
+
+
+FULL = VenvInImage("/opt/venv", ("blinker", "flask", "redis", "werkzeug"))
+
+
+def test_the_build_log_names_the_steps_that_ran_pytest_and_what_pytest_said():
+    evidence = log_of(PLAIN_LOG).evidence
+    assert len(evidence.steps) == 5
+    [step] = evidence.test_steps
+    assert step.stage == "builder" and step.summary == "6 passed in 0.31s" and not step.cached
+    assert step.step.startswith("RUN pip install")
+
+
+def test_a_cached_pytest_step_is_recorded_without_output():
+    evidence = log_of("#5 [builder 4/4] RUN python -m pytest tests/\n#5 CACHED\n").evidence
+    assert [(t.cached, t.summary) for t in evidence.test_steps] == [(True, "")]
+
+
+def test_the_probe_output_is_parsed_and_names_normalized():
+    ev = parse_probe('noise\n{"venvs": [{"path": "/opt/venv/", "packages": ["Flask", "redis", "typing_extensions"]}]}')
+    assert ev.venvs == [VenvInImage("/opt/venv", ("flask", "redis", "typing-extensions"))]
+    assert ev.venv("/opt/venv").holds("Flask", "redis")
+    assert parse_probe("").error and parse_probe("not json").error
+
+
+def test_a_venv_the_text_rules_miss_passes_from_the_image_and_the_disagreement_is_recorded(tmp_path):
+    static, _ = grade(tmp_path, "dockerfile.builder_venv", SCRIPT_DF, None)
+    assert static.status == "fail"  # --static-only: the text rule is all there is
+    graded, differ = grade(tmp_path, "dockerfile.builder_venv", SCRIPT_DF, facts(FULL))
+    assert graded.status == "pass", graded.message
+    assert "/opt/venv holds Flask and redis" in graded.message
+    assert [d["check"] for d in differ] == ["dockerfile.builder_venv"]
+    assert differ[0]["text_rule"]["status"] == "fail" and differ[0]["evidence"]["status"] == "pass"
+
+
+def test_a_copied_venv_without_the_packages_fails_from_the_image(tmp_path):
+    empty = VenvInImage("/opt/venv", ("pip",))
+    graded, differ = grade(tmp_path, "dockerfile.builder_venv", None, facts(empty))
+    assert graded.status == "fail" and "lacks Flask and redis" in graded.message
+    assert graded.line is not None
+    assert differ and differ[0]["evidence"]["status"] == "fail"
+
+
+def test_no_image_evidence_leaves_the_text_verdict(tmp_path):
+    graded, differ = grade(tmp_path, "dockerfile.builder_venv", None, facts(image_error="the probe exited"))
+    assert graded.status == "pass" and differ == []
+
+
+def test_tests_that_ran_and_passed_in_a_heredoc_pass_with_pytest_s_own_words(tmp_path):
+    log = (
+        "#9 [builder 4/4] RUN <<EOF (python -m venv /opt/venv...)\n#9 12.0 6 passed in 0.40s\n#9 DONE 12.5s\n"
+        "#10 [stage-1 3/4] COPY --from=builder /opt/venv /opt/venv\n#10 DONE 0.1s\n"
+    )
+    graded, _ = grade(tmp_path, "dockerfile.builder_tests", HEREDOC_DF, facts(FULL, log=log))
+    assert graded.status == "pass", graded.message
+    assert "6 passed in 0.40s" in graded.message and graded.line == 4
+
+
+def test_a_heredoc_whose_failing_test_would_not_stop_the_build_keeps_the_text_verdict(tmp_path):
+    no_errexit = HEREDOC_DF.replace("python -m pytest -q tests/\n", "python -m pytest -q tests/\necho done\n")
+    log = "#9 [builder 4/4] RUN <<EOF (python -m venv /opt/venv...)\n#9 12.0 6 passed in 0.40s\n#9 DONE 12.5s\n"
+    graded, _ = grade(tmp_path, "dockerfile.builder_tests", no_errexit, facts(FULL, log=log))
+    assert graded.status == "fail" and "would not stop the build" in graded.message
+
+
+def test_a_log_without_the_pytest_step_fails_a_text_pass(tmp_path):
+    log = "#7 [builder 2/6] WORKDIR /opt/app_builder\n#7 DONE 0.1s\n"
+    graded, differ = grade(tmp_path, "dockerfile.builder_tests", None, facts(FULL, log=log))
+    assert graded.status == "fail" and "no step that ran pytest" in graded.message
+    assert [d["check"] for d in differ] == ["dockerfile.builder_tests"]

@@ -10,9 +10,9 @@ from autograde.checks import run_check
 from autograde.checks.base import Context
 from autograde.checks.dockerfile import disagreements
 from autograde.model import load_submission
+from autograde.rubric import Rubric
 from autograde.runtime.evidence import BuildLog, ImageEvidence, VenvInImage, parse_probe
 from autograde.runtime.facts import BuildFacts, Facts
-from autograde.rubric import Rubric
 from support import make_checkout
 
 # A real `docker compose --progress plain build` log of the lab's solution (BuildKit 0.13), shortened.

@@ -8,8 +8,11 @@ the build. The model must say the same.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -259,3 +262,65 @@ def test_a_build_step_with_a_here_document_is_found_by_the_name_buildkit_gives_i
     df = parse(BUILDER + "RUN <<EOF\nset -e\npython -m pytest tests/\nEOF\n")
     ins = df.instruction_for("RUN <<EOF (set -e...)")
     assert ins is not None and ins.line == 2
+
+
+def buildkit(call: str, text: str, tmp_path: Path) -> tuple[int, str, str]:
+    """Ask the engine's BuildKit about a Dockerfile without building it (`docker buildx build --call=...`)."""
+    (tmp_path / "Dockerfile").write_text(text, encoding="utf-8")
+    ran = subprocess.run(
+        ["docker", "buildx", "build", f"--call={call},format=json", "-f", str(tmp_path / "Dockerfile"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return ran.returncode, ran.stdout, ran.stderr
+
+
+def buildkit_answers() -> bool:
+    """Whether this buildx has `--call` (0.15 and newer; 0.13 had an experimental `--print`)."""
+    try:
+        ran = subprocess.run(["docker", "buildx", "build", "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "--call" in ran.stdout
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    "row",
+    [r for r in ROWS if "--parents" not in r.text and "--exclude" not in r.text],
+    ids=lambda r: r.form,
+)
+def test_buildkit_sees_the_same_stages(row: Row, tmp_path: Path) -> None:
+    """BuildKit's own answer (`--call=targets`) names the same stages on the same lines as the model."""
+    if not buildkit_answers():
+        pytest.skip("this buildx has no --call (it needs 0.15 or newer)")
+    code, out, err = buildkit("targets", row.text, tmp_path)
+    assert code == 0, err
+    targets = json.loads(out)["targets"]
+    df = parse(row.text)
+    assert [t["location"]["ranges"][0]["start"]["line"] for t in targets] == [s.line for s in df.stages]
+    assert [t.get("name") for t in targets] == [s.alias for s in df.stages]
+    assert [t["base"] for t in targets] == [s.base_written for s in df.stages]
+
+
+@pytest.mark.docker
+def test_buildkit_refuses_a_from_variable_that_is_not_a_global_arg_as_the_model_expands_it(tmp_path: Path) -> None:
+    if not buildkit_answers():
+        pytest.skip("this buildx has no --call (it needs 0.15 or newer)")
+    text = BUILDER + "ARG PYTHON_VERSION=3.13\nFROM python:${PYTHON_VERSION}-slim\n"
+    code, _, err = buildkit("outline", text, tmp_path)
+    assert code != 0
+    assert f'failed to parse stage name "{parse(text).stages[1].base}"' in err
+
+
+@pytest.mark.docker
+def test_the_engine_refuses_copy_parents_and_exclude_without_the_labs_syntax(tmp_path: Path) -> None:
+    """The model follows the reference for COPY --parents/--exclude, but Docker 26's built-in Dockerfile
+    frontend (and GitHub's runners') parses them only with `# syntax=docker/dockerfile:1-labs`."""
+    if not buildkit_answers():
+        pytest.skip("this buildx has no --call (it needs 0.15 or newer)")
+    code, _, err = buildkit("outline", BUILDER + "COPY --parents app/main.py /src/\n", tmp_path)
+    if code == 0:
+        pytest.skip("this engine's frontend accepts COPY --parents (a newer Dockerfile syntax)")
+    assert "unknown flag: parents" in err

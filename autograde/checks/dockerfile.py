@@ -315,6 +315,15 @@ def _builder_tests_text(ctx: Context, df: Dockerfile) -> Outcome:
             F,
             run.line,
         )
+    heredoc = next((i for i in df.instructions if i.line == run.line and i.heredocs), None)
+    if not run.fails_build and heredoc is not None:
+        return failed(
+            f"{F}:{run.line} runs the tests in a here-document, but a failing test would not stop the build: "
+            "the shell runs its lines one by one and only the last line's status counts",
+            "Make `set -e` the here-document's first line (or `RUN <<EOF bash -e`), so a failing test fails the build.",
+            F,
+            run.line,
+        )
     if not run.fails_build:
         return failed(
             f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "

@@ -222,27 +222,18 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
 def _tests_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | None:
     """builder_tests decided from the prod build's own log: a step of a stage the build needed (BuildKit
     builds no other) ran pytest, which reported passing tests. None when the log does not decide:
-    no log, a cached step (no output), or a step whose failure would not stop the build (`|| true`: the
-    log cannot show that a failing test stops the build, the Dockerfile's text can)."""
+    no log, no step that printed pytest's summary (cached, or not listed), or a step whose failure
+    would not stop the build (`|| true`: the log cannot show that a failing test stops the build, the
+    Dockerfile's text can)."""
     facts = ctx.facts
     build = facts.prod_build if facts is not None else None
     if build is None or not build.ok or build.evidence is None or not build.evidence.steps:
         return None
     ran = [t for t in build.evidence.test_steps if re.search(r"\b[1-9]\d* passed\b", t.summary)]
     if not ran:
-        if text.status != "pass" or build.evidence.test_steps:
-            return None
-        named = [df.instruction_for(step) for step in build.evidence.steps]
-        if any(ins is not None and ins.line == text.line for ins in named):
-            return None  # the step is in the log (cached, or its output silenced): no evidence against it
-        # the text model says a pytest step runs; BuildKit's log names no step that ran pytest
-        return failed(
-            f"the text of {F}:{text.line} looks like it runs the tests, but the prod build's log shows no step "
-            "that ran pytest (BuildKit builds only the stages the final stage needs)",
-            "Run the tests in the builder stage the final stage copies from: `python -m pytest tests/`.",
-            F,
-            text.line,
-        )
+        # a step missing from the log is no evidence: with a warm cache BuildKit may not even list the
+        # builder's steps when the final stage's layers are cached
+        return None
     step = ran[0]
     ins = df.instruction_for(step.step)
     run = next((r for s in df.stages for r in s.pytest_runs if ins is not None and r.line == ins.line), None)

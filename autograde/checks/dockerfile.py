@@ -115,10 +115,10 @@ def _venv_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | Non
     line = text.line or (copied[0].line if copied else final.line)
     full = [v for v in from_builder if v.holds("flask", "redis")]
     if full:
-        seen = f"the built prod image's venv {full[0].path} holds Flask and redis (read from the image)"
+        read = f"the built prod image's venv {full[0].path} holds Flask and redis (read from the image)"
         if text.status == "pass":
-            return passed(f"{text.message}; {seen}", F, line)
-        return passed(seen, F, copied[0].line if copied else line)
+            return passed(f"{text.message}; {read}", F, line)
+        return passed(read, F, copied[0].line if copied else line)
     seen = [image.venv(v.path) for v in copied]
     lacking = next((v for v in seen if v is not None), None)
     if lacking is None:

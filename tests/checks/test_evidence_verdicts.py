@@ -167,3 +167,23 @@ def test_tests_that_ran_where_the_text_rules_see_none_pass_and_the_disagreement_
     graded, differ = grade(tmp_path, "dockerfile.builder_tests", script, facts(FULL, log=log))
     assert graded.status == "pass" and "6 passed in 0.30s" in graded.message
     assert [d["check"] for d in differ] == ["dockerfile.builder_venv", "dockerfile.builder_tests"]
+
+
+def test_a_from_variable_that_is_not_a_global_arg_fails_runtime_up_at_that_line(tmp_path):
+    df = HEREDOC_DF.replace("FROM python:3.13-slim", "FROM python:${PYTHON_VERSION}-slim").replace(
+        "WORKDIR /opt/app_builder", "ARG PYTHON_VERSION=3.13\nWORKDIR /opt/app_builder", 1
+    )
+    said = 'failed to solve: failed to parse stage name "python:-slim": invalid reference format'
+    build = BuildFacts(False, 1.0, error=said, output_tail=said)
+    graded, _ = grade(tmp_path, "runtime.up", df, Facts(prod_build=build))
+    assert graded.status == "fail" and graded.line == 12, graded.message
+    assert "python:-slim" in graded.message and "PYTHON_VERSION" in graded.message
+    slim, _ = grade(tmp_path, "dockerfile.final_slim", df, None)
+    assert slim.status == "fail" and slim.line == 12 and "above the first FROM" in slim.hint
+
+
+def test_a_line_the_engine_s_parser_refuses_is_named(tmp_path):
+    said = "ERROR: failed to solve: dockerfile parse error on line 4: unknown flag: parents"
+    build = BuildFacts(False, 1.0, error=said, output_tail=said)
+    graded, _ = grade(tmp_path, "runtime.up", None, Facts(prod_build=build))
+    assert graded.status == "fail" and graded.line == 4 and "--parents" in graded.hint

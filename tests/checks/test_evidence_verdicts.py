@@ -187,3 +187,17 @@ def test_a_line_the_engine_s_parser_refuses_is_named(tmp_path):
     build = BuildFacts(False, 1.0, error=said, output_tail=said)
     graded, _ = grade(tmp_path, "runtime.up", None, Facts(prod_build=build))
     assert graded.status == "fail" and graded.line == 4 and "--parents" in graded.hint
+
+
+def test_uv_that_cannot_reach_the_package_index_is_the_machine_s_trouble():
+    from autograde.runtime.diagnose import infrastructure
+
+    # as uv 0.9 printed it in a build on a network whose TLS inspection uv's own CA bundle does not trust
+    output = (
+        "#9 2.122 error: Failed to fetch: https://pypi.org/simple/redis/\n"
+        "#9 2.122   cause: error sending request for url (https://pypi.org/simple/redis/)\n"
+        "#9 2.122   cause: client error (Connect)\n"
+        "#9 2.122   cause: invalid peer certificate: UnknownIssuer\n"
+    )
+    assert infrastructure(None, "exit code: 2", output).startswith("uv could not reach the package index")
+    assert infrastructure(None, "exit code: 2", "#9 2.0 error: No virtual environment found\n") == ""

@@ -21,6 +21,7 @@ class ProdBuild:
     dockerfile: str  # relative to the repository root
     students: bool  # True: built exactly as docker-compose.prod.yml describes
     reason: str = ""  # when not the student's: why the grader builds Dockerfile.prod from the root instead
+    args: tuple[tuple[str, str], ...] = ()  # the student's `build.args` (used with the student's build section)
 
 
 LAB_DEFAULT = ProdBuild(".", FILENAME, False)
@@ -47,7 +48,7 @@ def prod_build(prod: ComposeFile | None) -> ProdBuild:
     target = posixpath.normpath(posixpath.join(context, dockerfile))
     if target != FILENAME:
         return ProdBuild(".", FILENAME, False, f"web_prod builds {target}, not {FILENAME}")
-    return ProdBuild(context, FILENAME, True)
+    return ProdBuild(context, FILENAME, True, args=tuple(sorted(build.args.items())))
 
 
 def missing_sources(df: Dockerfile, root: Path, context: str) -> list[str]:
@@ -86,5 +87,6 @@ def fit_to_sources(build: ProdBuild, df: Dockerfile, root: Path) -> ProdBuild:
             FILENAME,
             False,
             f"its COPY sources ({', '.join(here[:2])}) are paths of the repository root, not of {build.context}/",
+            build.args,
         )
     return build

@@ -229,6 +229,7 @@ class Dockerfile:
     unknown: list[Instruction]
     instructions: list[Instruction]
     context: str = "."  # the build context, relative to the repository root
+    build_args: dict[str, str] = field(default_factory=dict)  # given with the build: a declared ARG takes them
 
     def in_context(self, repo_path: str) -> str:
         """How a COPY source names `repo_path` (relative to the repository root) in this build context."""
@@ -340,16 +341,19 @@ PLATFORM_ARGS = {
 }
 
 
-def load(root: Path, context: str = ".") -> Dockerfile:
+def load(root: Path, context: str = ".", build_args: dict[str, str] | None = None) -> Dockerfile:
     """Parse root/Dockerfile.prod, or raise FileProblem with file, line and what to do.
 
     `context`: the build context it is built with, relative to root (COPY sources are resolved in it).
+    `build_args`: the compose file's `build.args`; each sets the ARG of that name where it is declared.
     """
     text = read_text(root, FILENAME, what="the multi-stage production Dockerfile")
-    return parse(text, root, context)
+    return parse(text, root, context, build_args)
 
 
-def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile:
+def parse(
+    text: str, root: Path | None = None, context: str = ".", build_args: dict[str, str] | None = None
+) -> Dockerfile:
     import dockerfile as buildkit
 
     try:
@@ -396,7 +400,13 @@ def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile
         if c.cmd
     ]  # a lone trailing `\` yields a command without cmd or text
     unknown = [i for i in instructions if i.cmd not in KNOWN]
-    df = Dockerfile(stages=[], unknown=unknown, instructions=instructions, context=posixpath.normpath(context or "."))
+    df = Dockerfile(
+        stages=[],
+        unknown=unknown,
+        instructions=instructions,
+        context=posixpath.normpath(context or "."),
+        build_args=dict(build_args or {}),
+    )
     # ARGs declared before the first FROM: usable in FROM lines, and in a stage only once it declares them again
     global_args: dict[str, str] = dict(PLATFORM_ARGS)
     stage: Stage | None = None
@@ -411,7 +421,9 @@ def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile
             if ins.cmd == "ARG":
                 for a in ins.args:
                     name, eq, default = a.partition("=")
-                    if eq:
+                    if name in df.build_args:
+                        global_args[name] = df.build_args[name]
+                    elif eq:
                         global_args[name] = expand(unquote(default), global_args)
                     else:  # declared without a default: unset, so it expands to nothing
                         global_args.setdefault(name, "")
@@ -468,7 +480,9 @@ def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str
         # in scope from here to the end of this stage; without a default it takes the global one, if any
         for a in ins.args:
             name, eq, default = a.partition("=")
-            if eq:
+            if name in df.build_args:
+                stage.args[name] = df.build_args[name]
+            elif eq:
                 stage.args[name] = expand(unquote(default), env)
             elif name in global_args:
                 stage.args[name] = global_args[name]

@@ -324,3 +324,31 @@ def test_the_engine_refuses_copy_parents_and_exclude_without_the_labs_syntax(tmp
     if code == 0:
         pytest.skip("this engine's frontend accepts COPY --parents (a newer Dockerfile syntax)")
     assert "unknown flag: parents" in err
+
+
+def test_build_args_set_declared_args_only() -> None:
+    """`build.args` of the compose file set an ARG where it is declared (global or in a stage), never
+    an undeclared one: a FROM still sees only the global ARGs."""
+    text = "ARG PYTHON_VERSION\nFROM python:${PYTHON_VERSION} AS builder\nARG VENV=/a\nRUN python -m venv $VENV\n"
+    text += "FROM python:${PYTHON_VERSION}-slim${SUFFIX}\n"
+    df = parse(text, build_args={"PYTHON_VERSION": "3.13", "VENV": "/opt/venv", "SUFFIX": "-x"})
+    assert [s.base for s in df.stages] == ["python:3.13", "python:3.13-slim"]
+    assert df.stages[1].from_undefined == ("SUFFIX",)
+    assert [v.path for v in stage(df).state.venvs] == ["/opt/venv"]
+    assert parse(text).stages[0].from_undefined == ("PYTHON_VERSION",)
+
+
+def test_compose_build_args_reach_the_model(tmp_path: Path) -> None:
+    from autograde.model import load_submission
+    from support import make_checkout, solution_files
+
+    compose = solution_files()["docker-compose.prod.yml"].replace(
+        "dockerfile: Dockerfile.prod", "dockerfile: Dockerfile.prod\n      args:\n        - PYTHON_VERSION=3.13"
+    )
+    dockerfile = "ARG PYTHON_VERSION\n" + solution_files()["Dockerfile.prod"].replace(
+        "FROM python:3.13-slim", "FROM python:${PYTHON_VERSION}-slim"
+    )
+    assert "args:" in compose and "${PYTHON_VERSION}" in dockerfile
+    root = make_checkout(tmp_path / "c", files={"docker-compose.prod.yml": compose, "Dockerfile.prod": dockerfile})
+    sub = load_submission(root)
+    assert sub.dockerfile is not None and sub.dockerfile.stages[-1].base == "python:3.13-slim"

@@ -76,8 +76,9 @@ class BuildEvidence:
 _NAMED = re.compile(r"^#(\d+) \[(?P<where>[^\]]*)\] (?P<step>.+)$")
 _OUTPUT = re.compile(r"^#(\d+) \d+(?:\.\d+)? (?P<text>.*)$")
 _FINISHED = re.compile(r"^#(\d+) (?P<how>DONE|CACHED)\b")
+# pytest's summary (`6 passed, 1 warning in 0.31s`): words, digits and commas only, as it goes into messages
 _SUMMARY = re.compile(
-    r"\b(?:\d+ (?:passed|failed|skipped|error|errors|xfailed|xpassed)\b.*? in [\d.]+s|no tests ran in [\d.]+s)"
+    r"\b(?:\d+ (?:passed|failed|skipped|errors?|xfailed|xpassed)\b[\w ,]*? in [\d.]+s|no tests ran in [\d.]+s)"
 )
 _STAGE = re.compile(r"^(?P<stage>\S+) \d+/\d+$")
 

@@ -201,3 +201,11 @@ def test_uv_that_cannot_reach_the_package_index_is_the_machine_s_trouble():
     )
     assert infrastructure(None, "exit code: 2", output).startswith("uv could not reach the package index")
     assert infrastructure(None, "exit code: 2", "#9 2.0 error: No virtual environment found\n") == ""
+
+
+def test_only_pytest_s_own_summary_words_are_taken_from_the_log():
+    log = log_of(
+        "#5 [builder 4/4] RUN python -m pytest\n#5 3.0 6 passed, 1 warning in 0.31s\n#5 DONE 3.1s\n"
+        "#6 [builder 5/5] RUN echo\n#6 0.1 1 passed <b>[x](http://e)</b> in 1s\n#6 DONE 0.2s\n"
+    )
+    assert [t.summary for t in log.evidence.test_steps] == ["6 passed, 1 warning in 0.31s"]

@@ -294,11 +294,19 @@ class Dockerfile:
                 return ins
         # BuildKit names a step with a here-document by its first line and the document's start:
         # `RUN <<EOF (set -e...)`
-        first = re.sub(r"\s*\(.*\)$", "", text.strip().splitlines()[0] if text.strip() else "")
-        for ins in self.instructions:
-            if ins.heredocs and first and " ".join(ins.original.splitlines()[0].split()) == " ".join(first.split()):
-                return ins
-        return None
+        named = re.match(
+            r"^(?P<line>.*?)\s*\((?P<doc>.*?)(?:\.\.\.)?\)$", text.strip().splitlines()[0] if text.strip() else ""
+        )
+        first = " ".join((named.group("line") if named else text.strip()).split())
+        candidates = [
+            ins
+            for ins in self.instructions
+            if ins.heredocs and first and " ".join(ins.original.splitlines()[0].split()) == first
+        ]
+        if named and len(candidates) > 1:  # tell them apart by the document's first line
+            doc = named.group("doc").strip()
+            candidates = [i for i in candidates if i.heredocs[0][1].strip().startswith(doc)] or candidates
+        return candidates[0] if candidates else None
 
 
 def parse_flags(flags: tuple[str, ...]) -> dict[str, str]:

@@ -352,3 +352,11 @@ def test_compose_build_args_reach_the_model(tmp_path: Path) -> None:
     root = make_checkout(tmp_path / "c", files={"docker-compose.prod.yml": compose, "Dockerfile.prod": dockerfile})
     sub = load_submission(root)
     assert sub.dockerfile is not None and sub.dockerfile.stages[-1].base == "python:3.13-slim"
+
+
+def test_two_here_document_steps_are_told_apart_by_their_first_line() -> None:
+    df = parse(BUILDER + "RUN <<EOF\necho one\nEOF\nRUN <<EOF\npython -m pytest tests/\nEOF\n")
+    second = df.instruction_for("RUN <<EOF (python -m pytest tests/...)")
+    assert second is not None and second.line == 5
+    first = df.instruction_for("RUN <<EOF (echo one...)")
+    assert first is not None and first.line == 2

@@ -106,6 +106,14 @@ def _venv_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | Non
     image = facts.image if facts is not None else None
     if build is None or not build.ok or image is None or image.error or len(df.stages) < 2 or df.builder is None:
         return None
+    installs = df.builder.state.pip_installs
+    reqs = {"app/requirements.txt", "app/requirements-dev.txt"}
+    by_name = [p for p in installs if p.venv is not None and p.packages and not p.requirement_files]
+    from_file = [p for p in installs if p.venv is not None and reqs & set(p.requirement_origins)]
+    if text.status == "fail" and by_name and not from_file:
+        # which packages were asked for (a list of names, not app/requirements.txt) is the Dockerfile's
+        # to show; the image only shows where they went
+        return None
     final = df.stages[-1]
     runs = {i.line for i in final.instructions if i.cmd == "RUN"}
     copies = {c.line for c in final.copies_from if c.stage is not None}

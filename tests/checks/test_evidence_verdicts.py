@@ -209,3 +209,17 @@ def test_only_pytest_s_own_summary_words_are_taken_from_the_log():
         "#6 [builder 5/5] RUN echo\n#6 0.1 1 passed <b>[x](http://e)</b> in 1s\n#6 DONE 0.2s\n"
     )
     assert [t.summary for t in log.evidence.test_steps] == ["6 passed, 1 warning in 0.31s"]
+
+
+def test_packages_installed_by_name_keep_the_text_verdict_though_the_image_has_them(tmp_path):
+    """Which packages were asked for (names, not app/requirements.txt) is the Dockerfile's to show."""
+    from support import solution_files
+
+    by_name = solution_files()["Dockerfile.prod"].replace(
+        "/opt/venv/bin/pip install --no-cache-dir -r requirements.txt",
+        "/opt/venv/bin/pip install --no-cache-dir flask==3.1.3 redis==8.1.0",
+    )
+    assert "flask==3.1.3" in by_name
+    graded, differ = grade(tmp_path, "dockerfile.builder_venv", by_name, facts(FULL))
+    assert graded.status == "fail" and "by name" in graded.message
+    assert differ == []

@@ -90,6 +90,8 @@ class GradingResults:
     source: dict[str, str] = field(default_factory=dict)
     grader: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # Checks whose text rules and evidence (the built image, the build log) disagreed; the evidence graded.
+    disagreements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -134,6 +136,7 @@ class GradingResults:
             "modified_files": list(self.modified_files),
             "source": dict(self.source),
             "grader": dict(self.grader),
+            "disagreements": list(self.disagreements),
         }
 
     @classmethod
@@ -158,4 +161,5 @@ class GradingResults:
             source=dict(data.get("source") or {}),
             grader=dict(data.get("grader") or {}),
             error=data.get("error"),
+            disagreements=list(data.get("disagreements") or []),
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from autograde.runtime.evidence import BuildEvidence, ImageEvidence
+
 
 @dataclass
 class BuildFacts:
@@ -20,6 +22,7 @@ class BuildFacts:
     step_log: str = ""  # the failing step's own last output lines (student-controlled)
     infrastructure: str = ""  # not the student's doing (registry or engine trouble): why, else ""
     done_steps: list[str] = field(default_factory=list)  # instructions that finished (or were cached)
+    evidence: BuildEvidence | None = None  # what the whole build log says about its steps (pytest runs)
 
 
 @dataclass
@@ -84,3 +87,4 @@ class Facts:
     up: UpFacts | None = None
     counter: CounterFacts | None = None
     lean: LeanFacts | None = None
+    image: ImageEvidence | None = None  # the prod image's venvs and their packages, when it built

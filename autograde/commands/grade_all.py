@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograde.instructor.classbatch import (
+from autograde.instructor.grade_all_policy import (
     Entry,
     Meta,
     all_meta,
@@ -240,10 +240,10 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
         TimeRemainingColumn,
     )
 
-    from autograde.instructor.batch import Batch, BatchOptions
+    from autograde.instructor.grade_all_runner import Batch, BatchOptions
 
     if args.restart:
-        from autograde.instructor.classbatch import META_DIR
+        from autograde.instructor.grade_all_policy import META_DIR
 
         for e in entries:
             (reports / META_DIR / f"{e.name}.json").unlink(missing_ok=True)
@@ -322,7 +322,7 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
 def _describe(meta: Meta, reports: Path) -> str:
     import json
 
-    from autograde.instructor.classbatch import report_paths
+    from autograde.instructor.grade_all_policy import report_paths
 
     flags = ", ".join(meta.flags)
     if meta.status == "graded":

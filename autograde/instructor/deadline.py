@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from autograde.instructor.classbatch import Entry, complete
+from autograde.instructor.grade_all_policy import Entry, complete
 from autograde.instructor.workflow import annotate
 
 GIT_URL = "https://github.com"
@@ -403,7 +403,7 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
         if why:
             entry.kind, entry.note = "clone-failed", why
             return entry
-        from autograde.instructor.classbatch import classify
+        from autograde.instructor.grade_all_policy import classify
 
         kind, note = classify(entry.path)
         if kind != "ok":

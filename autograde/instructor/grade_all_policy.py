@@ -1,7 +1,7 @@
 """Policy of grading a class from source (`grade-all`): what a folder is, which dev builds can be
 shared, how many grades run at once, what is already done, and the class summary.
 
-Nothing here talks to Docker or starts a process; autograde/instructor/batch.py does that.
+Nothing here talks to Docker or starts a process; autograde/instructor/grade_all_runner.py does that.
 """
 
 from __future__ import annotations

@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from autograde.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, UserError
+from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP
 from autograde.instructor.grade_all_policy import (
     Entry,
     Meta,
@@ -41,7 +43,6 @@ from autograde.instructor.grade_all_policy import (
 from autograde.instructor.gradebook import Row
 from autograde.instructor.workflow import annotate, run_outcomes
 
-EXIT_OK, EXIT_SOME, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 RETRYABLE = {"failed", "clone-failed", "interrupted"}  # graded again by a rerun
 
 
@@ -135,10 +136,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept a prefix that names no repository (default: that is an error, exit 2)",
     )
-    gh.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN; prefer the variable)")
-    gh.add_argument(
-        "--api-url", default=None, help="GitHub API base URL (default: $GITHUB_API_URL, else https://api.github.com)"
-    )
+    gh.add_argument("--token", help=TOKEN_HELP)
+    gh.add_argument("--api-url", help=API_URL_HELP)
     gh.add_argument(
         "--git-url", default=None, help="git host to clone from (default: $GITHUB_SERVER_URL, else https://github.com)"
     )
@@ -154,7 +153,8 @@ def _positive(text: str) -> int:
     return n
 
 
-def _err(message: str) -> None:
+def _say(message: str) -> None:
+    """A note or warning on stderr (failures are raised as UserError: `cli.main` says them)."""
     print(f"autograde: {message}", file=sys.stderr)
 
 
@@ -164,21 +164,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         rubric = load_rubric(args.rubric)
     except RubricError as e:
-        _err(str(e))
-        return EXIT_ERROR
+        raise UserError(str(e)) from None
     reports = Path(args.reports_dir)
     output = args.output or (f"{args.prefix}-grades.csv" if args.org and args.prefix else "grades.csv")
     if not Path(output).resolve().parent.is_dir():
-        _err(f"-o {output}: the folder {Path(output).resolve().parent} does not exist")
-        return EXIT_ERROR
+        raise UserError(f"-o {output}: the folder {Path(output).resolve().parent} does not exist")
     if args.roster:
         from autograde.instructor.roster import RosterError, load_roster
 
         try:
             load_roster(args.roster)
         except RosterError as e:
-            _err(str(e))
-            return EXIT_ERROR
+            raise UserError(str(e)) from None
     expected: dict[str, tuple[str, int | None]] = {}
     if args.expect:
         from autograde.instructor.chunks import expected as read_expected
@@ -186,42 +183,95 @@ def run(args: argparse.Namespace) -> int:
         try:
             expected = read_expected(Path(args.expect).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as e:
-            _err(f"--expect {args.expect}: cannot read it ({getattr(e, 'strerror', None) or e})")
-            return EXIT_ERROR
+            raise UserError(f"--expect {args.expect}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
         except ValueError as e:
-            _err(f"--expect {args.expect}: {e}")
-            return EXIT_ERROR
+            raise UserError(f"--expect {args.expect}: {e}") from None
     entries: list[Entry] = []
     interrupted = False
     if not args.merge_only:
         if args.org:
-            from autograde.instructor import deadline
-
-            fetched = deadline.entries_from_github(args)
+            fetched = entries_from_github(args)
             if isinstance(fetched, int):
                 return fetched
             entries = fetched
         elif args.dir:
             if not Path(args.dir).is_dir():
-                _err(f"{args.dir} is not a folder")
-                return EXIT_ERROR
+                raise UserError(f"{args.dir} is not a folder")
             entries = discover(Path(args.dir))
             if args.repos:
                 wanted = _names(args.repos)
                 entries = [e for e in entries if e.name.lower() in wanted]
         else:
-            _err("give a folder of checkouts (DIR), or --org, --prefix and --deadline, or --merge-only")
-            return EXIT_ERROR
+            raise UserError("give a folder of checkouts (DIR), or --org, --prefix and --deadline, or --merge-only")
         try:
             reports.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            _err(f"--reports-dir {reports}: {e.strerror or e}")
-            return EXIT_ERROR
+            raise UserError(f"--reports-dir {reports}: {e.strerror or e}") from None
         interrupted = not _grade(entries, reports, rubric, args)
     elif not reports.is_dir():
-        _err(f"--reports-dir {reports}: not a folder")
-        return EXIT_ERROR
+        raise UserError(f"--reports-dir {reports}: not a folder")
     return _finish(entries, reports, rubric, args, output, interrupted, expected)
+
+
+def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
+    """grade-all's GitHub stage (--org): the entries to grade, cloned at the deadline; or the exit
+    code when the command ends here (--list printed the names; an error was said on stderr)."""
+    try:
+        return _from_github(args)
+    except UserError as e:
+        _say(str(e))
+        return e.exit_code
+
+
+def _from_github(args: argparse.Namespace) -> list[Entry] | int:
+    from autograde.instructor import deadline
+    from autograde.instructor.github_setup import connect, find_git_url, find_token
+
+    if not args.prefix:
+        raise UserError("--org needs --prefix (the assignment's repository prefix)")
+    # checked first, also with --list: the class workflow's list job fails once, not every chunk
+    at = deadline.parse_deadline(args.deadline) if args.deadline else None
+    token = find_token(args.token)
+    # on GitHub Actions (also GitHub Enterprise Server) the runner names its API and git hosts
+    client = connect(token, args.api_url)
+    try:
+        given: list[str] = []
+        if args.repos:  # a chunk: the names were listed once for the whole class; no listing again
+            try:
+                text = Path(args.repos).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise UserError(f"--repos {args.repos}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
+            given = list(dict.fromkeys(line.strip().rsplit("/", 1)[-1] for line in text.splitlines() if line.strip()))
+        assignment = deadline.find_assignment(client, args.org, args.prefix, given, listing=args.list)
+        if not given and not assignment.repos and not args.allow_empty:
+            message = deadline.no_match(args.org, args.prefix, assignment.listed or [])
+            annotate("No repository for this prefix", message)
+            raise UserError(message)
+        if args.list:
+            for r in assignment.repos:
+                print(r["name"])
+            return EXIT_OK
+        if at is None:
+            raise UserError("--org needs --deadline (e.g. 2026-12-01T23:59:00Z)")
+        what = (
+            f"{len(given)} repositories of {args.org} given by --repos"
+            if given
+            else (f"{len(assignment.repos)} repositories of {args.org} named {args.prefix}-*")
+        )
+        _say(f"{what}; deadline {at.isoformat()}; cloning at the last push before it")
+        return deadline.entries_at_deadline(
+            client,
+            args.org,
+            assignment,
+            at,
+            include_late=args.include_late,
+            clone_dir=Path(args.clone_dir or f"{args.prefix}-checkouts"),
+            reports=Path(args.reports_dir),
+            token=token,
+            git_url=find_git_url(getattr(args, "git_url", None)),
+        )
+    finally:
+        client.close()
 
 
 def _names(path: str) -> set[str]:
@@ -307,10 +357,10 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
         batch = Batch(options, on_done=done)
         finished = batch.run(list(todo))
     for problem in batch.leftovers:
-        _err(f"could not remove {problem}")
+        _say(f"could not remove {problem}")
     took = time.monotonic() - started
     if not finished:
-        _err(
+        _say(
             f"interrupted after {took:.0f} s: every grade in progress was stopped and its containers, networks "
             "and images removed. Run the same command again to resume."
         )
@@ -366,7 +416,7 @@ def _finish(
     if args.run_id and expected and not _covered(rows, metas) >= set(expected):
         outcomes, why = run_outcomes(args.run_id, args.api_url)
         if why:
-            _err(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
+            _say(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
     unreported = _unreported(rows, metas, expected or {}, args.org, rubric.possible, outcomes)  # type: ignore[attr-defined]
     rows += unreported
     prefix = assign_logins(rows, args.prefix)
@@ -376,8 +426,7 @@ def _finish(
     try:
         save_csv(rows, output, identifier=bool(args.roster), pushed=any(r.pushed_at for r in rows) or bool(args.org))
     except OSError as e:
-        _err(f"cannot write {output}: {e.strerror or e}")
-        return EXIT_ERROR
+        raise UserError(f"cannot write {output}: {e.strerror or e}") from None
     retry = [m for m in metas if m.status in RETRYABLE]
     where = {lower: c for lower, (_, c) in (expected or {}).items()}
     incomplete = [
@@ -392,8 +441,7 @@ def _finish(
         try:
             Path(args.summary).write_text(summary.markdown(), encoding="utf-8")
         except OSError as e:
-            _err(f"cannot write {args.summary}: {e.strerror or e}")
-            return EXIT_ERROR
+            raise UserError(f"cannot write {args.summary}: {e.strerror or e}") from None
     flagged = sum(1 for r in rows if r.flags or r.tampered)
     print(f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; reports in {reports}", file=sys.stderr)
     if interrupted:
@@ -407,9 +455,9 @@ def _finish(
             f"{', '.join(r.name for r in unreported[:10])}{' ...' if len(unreported) > 10 else ''}. Their rows are "
             "flagged `error`. Grade them again (in the class workflow: Re-run failed jobs), then merge again"
         )
-        _err(f"gradebook incomplete: {message}")
+        _say(f"gradebook incomplete: {message}")
         annotate("Gradebook incomplete", message)
-        return EXIT_SOME
+        return EXIT_INCOMPLETE
     if retry:
         message = (
             f"{len(retry)} repositories could not be graded now ({', '.join(sorted(m.name for m in retry)[:10])}); "
@@ -419,9 +467,9 @@ def _finish(
                 else "run the same command again to retry them"
             )
         )
-        _err(message)
+        _say(message)
         annotate("Gradebook incomplete", message)
-        return EXIT_SOME
+        return EXIT_INCOMPLETE
     return EXIT_OK
 
 

@@ -17,12 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from autograde.errors import UserError
+from autograde.errors import EXIT_INCOMPLETE, EXIT_OK
 from autograde.instructor.collector import ARTIFACT, CollectOptions, Collector
 from autograde.instructor.github_api import GitHubError
 from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP, connect, failure, find_api_url, find_token
-from autograde.instructor.gradebook import fill_missing_max, merge_roster, save_csv
-from autograde.instructor.roster import RosterError, load_roster
+from autograde.instructor.gradebook import flagged, write_gradebook
+from autograde.instructor.roster import load_roster
 
 
 def _sleep(seconds: float) -> None:  # tests replace this to avoid real waits
@@ -82,10 +82,7 @@ def run(args: argparse.Namespace) -> int:
     output = args.output or f"{args.prefix}-grades.csv"
     state_path = Path(args.state or f"{output}.state.json")
     reports_dir = Path(args.reports_dir or f"{output}.reports")
-    try:
-        roster = load_roster(args.roster) if args.roster else None
-    except RosterError as e:
-        raise UserError(str(e)) from None
+    roster = load_roster(args.roster) if args.roster else None
     if args.restart and state_path.exists():
         state_path.unlink()
     client = connect(token, api_url, sleep=lambda s: _sleep(s))
@@ -126,22 +123,14 @@ def run(args: argparse.Namespace) -> int:
             "without --regrade once the runs have finished.",
             file=sys.stderr,
         )
-        return 1 if outcome.failed else 0
+        return EXIT_INCOMPLETE if outcome.failed else EXIT_OK
 
-    rows = outcome.rows
-    if roster is not None:
-        rows = merge_roster(rows, roster, args.prefix, None, outcome.matching)
-    fill_missing_max(rows)
-    try:
-        save_csv(rows, output, identifier=roster is not None)
-    except OSError as e:
-        raise UserError(f"cannot write {output}: {e.strerror or e}") from None
-    flagged = sum(1 for r in rows if r.flags or r.tampered)
+    rows = write_gradebook(outcome.rows, output, prefix=args.prefix, roster=roster, matching=outcome.matching)
     print(
-        f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; {len(outcome.failed)} not collected"
+        f"autograde: {len(rows)} rows -> {output}; {flagged(rows)} flagged; {len(outcome.failed)} not collected"
         f"; {client.requests} API requests",
         file=sys.stderr,
     )
     if outcome.failed:
         print("autograde: rerun the same command to retry those; finished repositories are skipped", file=sys.stderr)
-    return 1 if outcome.failed else 0
+    return EXIT_INCOMPLETE if outcome.failed else EXIT_OK

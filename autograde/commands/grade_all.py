@@ -170,12 +170,9 @@ def run(args: argparse.Namespace) -> int:
     if not Path(output).resolve().parent.is_dir():
         raise UserError(f"-o {output}: the folder {Path(output).resolve().parent} does not exist")
     if args.roster:
-        from autograde.instructor.roster import RosterError, load_roster
+        from autograde.instructor.roster import load_roster
 
-        try:
-            load_roster(args.roster)
-        except RosterError as e:
-            raise UserError(str(e)) from None
+        load_roster(args.roster)  # an unusable roster stops the command before anything is graded
     expected: dict[str, tuple[str, int | None]] = {}
     if args.expect:
         from autograde.instructor.chunks import expected as read_expected
@@ -399,7 +396,7 @@ def _finish(
     interrupted: bool,
     expected: dict[str, tuple[str, int | None]] | None = None,
 ) -> int:
-    from autograde.instructor.gradebook import assign_logins, fill_missing_max, merge_roster, rows_from_scan, save_csv
+    from autograde.instructor.gradebook import flagged, rows_from_scan, write_gradebook
     from autograde.instructor.reports import scan_reports
     from autograde.instructor.roster import load_roster
 
@@ -419,14 +416,14 @@ def _finish(
             _say(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
     unreported = _unreported(rows, metas, expected or {}, args.org, rubric.possible, outcomes)  # type: ignore[attr-defined]
     rows += unreported
-    prefix = assign_logins(rows, args.prefix)
-    if args.roster:
-        rows = merge_roster(rows, load_roster(args.roster), prefix, rubric.possible)  # type: ignore[attr-defined]
-    fill_missing_max(rows)
-    try:
-        save_csv(rows, output, identifier=bool(args.roster), pushed=any(r.pushed_at for r in rows) or bool(args.org))
-    except OSError as e:
-        raise UserError(f"cannot write {output}: {e.strerror or e}") from None
+    rows = write_gradebook(
+        rows,
+        output,
+        prefix=args.prefix,
+        roster=load_roster(args.roster) if args.roster else None,
+        max_score=rubric.possible,  # type: ignore[attr-defined]
+        pushed=any(r.pushed_at for r in rows) or bool(args.org),
+    )
     retry = [m for m in metas if m.status in RETRYABLE]
     where = {lower: c for lower, (_, c) in (expected or {}).items()}
     incomplete = [
@@ -442,8 +439,7 @@ def _finish(
             Path(args.summary).write_text(summary.markdown(), encoding="utf-8")
         except OSError as e:
             raise UserError(f"cannot write {args.summary}: {e.strerror or e}") from None
-    flagged = sum(1 for r in rows if r.flags or r.tampered)
-    print(f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; reports in {reports}", file=sys.stderr)
+    print(f"autograde: {len(rows)} rows -> {output}; {flagged(rows)} flagged; reports in {reports}", file=sys.stderr)
     if interrupted:
         return EXIT_INTERRUPTED
     if unreported:

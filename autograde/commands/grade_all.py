@@ -277,17 +277,8 @@ def _names(path: str) -> set[str]:
 
 
 def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.Namespace) -> bool:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from autograde.instructor.grade_all_runner import Batch, BatchOptions
+    from autograde.instructor.progress import Progress
 
     if args.restart:
         from autograde.instructor.grade_all_policy import META_DIR
@@ -298,11 +289,8 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
     skipped = len(entries) - len(todo)
     cores, memory = machine()
     jobs, why = (args.jobs, "--jobs") if args.jobs else default_jobs(cores, memory)
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(
-        f"autograde: {len(entries)} repositories, {skipped} already graded (resumed), "
-        f"{len(todo)} to grade; {jobs} at once ({why})",
-        highlight=False,
+    _say(
+        f"{len(entries)} repositories, {skipped} already graded (resumed), {len(todo)} to grade; {jobs} at once ({why})"
     )
     grade_args = [
         "--build-timeout",
@@ -331,27 +319,9 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
         share_dev=not args.no_shared_dev,
         keep_images=args.keep_images,
     )
-    progress = Progress(
-        TextColumn("grading"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("elapsed"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=console,
-    )
-    task = progress.add_task("grading", total=len(todo))
     started = time.monotonic()
-
-    def done(meta: Meta) -> None:
-        progress.advance(task)
-        completed = int(progress.tasks[0].completed)
-        what = _describe(meta, reports)
-        progress.console.print(f"[{completed}/{len(todo)}] {meta.name}: {what}", highlight=False, markup=False)
-
-    with progress:
-        batch = Batch(options, on_done=done)
+    with Progress(len(todo), "grading") as progress:
+        batch = Batch(options, on_done=lambda meta: progress.step(meta.name, _describe(meta, reports)))
         finished = batch.run(list(todo))
     for problem in batch.leftovers:
         _say(f"could not remove {problem}")
@@ -362,7 +332,7 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
             "and images removed. Run the same command again to resume."
         )
     else:
-        console.print(f"autograde: graded {len(todo)} in {took:.0f} s", highlight=False)
+        _say(f"graded {len(todo)} in {took:.0f} s")
     return finished
 
 

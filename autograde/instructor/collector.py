@@ -13,15 +13,14 @@ import re
 import sys
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
-
-from rich.progress import Progress as RichProgress
 
 from autograde.instructor import tamper
 from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
 from autograde.instructor.gradebook import Row, row_from_report
+from autograde.instructor.progress import Progress
 from autograde.instructor.reports import MAX_ZIP_BYTES, best_report, parse_time, reports_from_zip_bytes
 from autograde.instructor.roster import RepoMatch, RosterEntry, login_from_repo, match_repositories
 
@@ -54,54 +53,6 @@ class CollectOptions:
     reports_dir: Path | None = None  # where downloaded artifacts are kept (for `autograde export`)
     state_path: Path | None = None
     roster: list[RosterEntry] | None = None  # with a roster only the students' repositories are used
-
-
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-class Progress:
-    """rich's bar on a terminal (with its estimate); one line per repository and per wait in any case."""
-
-    def __init__(self, total: int, stream: TextIO | None = None, desc: str = "repositories") -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-
-        self.stream = stream or sys.stderr
-        self.console = Console(file=self.stream, highlight=False, soft_wrap=True)
-        self.bar = RichProgress(
-            TextColumn(desc),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[note]}"),
-            console=self.console,
-            transient=True,
-            disable=not self.console.is_terminal,
-        )
-        self.task = self.bar.add_task(desc, total=total, note="")
-        self.bar.start()
-
-    def say(self, text: str) -> None:
-        self.console.print(text, markup=False, emoji=False)
-
-    def step(self, name: str, outcome: str) -> None:
-        self.say(f"{name}: {outcome}")
-        self.bar.update(self.task, advance=1, note="")
-
-    def waiting(self, remaining: float, total: float, reason: str) -> None:
-        if remaining == total:
-            until = (datetime.now(UTC) + timedelta(seconds=total)).strftime("%H:%M:%S UTC")
-            self.say(f"{reason}: waiting {_duration(total)} (until {until})")
-        self.bar.update(self.task, note=f"waiting, {_duration(remaining)} left")
-
-    def close(self) -> None:
-        self.bar.stop()
 
 
 # --------------------------------------------------------------------------- state
@@ -514,7 +465,7 @@ class Collector:
         self.report_matching(matching)
         if todo:
             self.load_template()
-        progress = Progress(len(todo), progress_stream or self.stream)
+        progress = Progress(len(todo), stream=progress_stream or self.stream)
         previous, self.client.listener = self.client.listener, progress
         try:
             for repo in todo:
@@ -579,7 +530,7 @@ class Collector:
         repos, matching = self.assignment_repositories(self.list_repositories())
         self.report_matching(matching)
         out = CollectOutcome(matching=matching)
-        progress = Progress(len(repos), self.stream)
+        progress = Progress(len(repos), stream=self.stream)
         previous, self.client.listener = self.client.listener, progress
         try:
             for repo in repos:

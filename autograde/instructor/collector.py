@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from autograde.instructor import tamper
 from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
+from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.gradebook import Row, row_from_report
 from autograde.instructor.progress import Progress
 from autograde.instructor.reports import MAX_ZIP_BYTES, best_report, parse_time, reports_from_zip_bytes
@@ -169,17 +170,7 @@ class Collector:
 
     def list_repositories(self) -> list[dict[str, Any]]:
         """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name."""
-        want = self.o.prefix.lower() + "-"
-        template = (self.o.template or "").lower()
-        repos = [
-            r
-            for r in self.client.paginate(f"/orgs/{urllib.parse.quote(self.o.org)}/repos", {"type": "all"})
-            if isinstance(r, dict)
-            and str(r.get("name", "")).lower().startswith(want)
-            and not r.get("is_template")
-            and str(r.get("full_name", "")).lower() != template
-        ]
-        return sorted(repos, key=lambda r: str(r["name"]).lower())
+        return of_assignment(list_all(self.client, self.o.org), self.o.prefix, self.o.template)
 
     def assignment_repositories(self, repos: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], RepoMatch | None]:
         """With a roster: one repository per student (see roster.match_repositories); else all of them."""

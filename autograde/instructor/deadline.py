@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from autograde.errors import UserError
+from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.grade_all_policy import Entry, complete
 
 # activity types that set the branch to `after`; branch_deletion does not (its `after` is all zeros)
@@ -143,20 +144,6 @@ def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, incl
     if starter:
         return Pick(before[-1][1], before[-1][2], note=f"{nothing}; no push by the student", no_submission=True)
     return Pick(before[-1][1], before[-1][2])
-
-
-def list_all(client: Any, org: str) -> list[dict[str, Any]]:
-    """Every repository of the organization (one listing, paginated)."""
-    return [
-        r for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"}) if isinstance(r, dict)
-    ]
-
-
-def of_assignment(repos: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
-    """The repositories named `<prefix>-...` (GitHub Classroom's naming), templates left out, by name."""
-    want = prefix.lower() + "-"
-    mine = [r for r in repos if str(r.get("name", "")).lower().startswith(want) and not r.get("is_template")]
-    return sorted(mine, key=lambda r: str(r["name"]).lower())
 
 
 def no_match(org: str, prefix: str, repos: list[dict[str, Any]]) -> str:

@@ -1,7 +1,8 @@
 """The GitHub set-up every instructor command shares: token, API URL, and what a failed call means.
 
 `collect` and `grade-all` (and grade-all's reading of its own workflow run) find the token and the
-API base URL the same way, and say a failed API call the same way:
+API base URL the same way, list an assignment's repositories the same way, and say a failed API
+call the same way:
 
 - token: `--token`, else `$GITHUB_TOKEN`;
 - API URL: `--api-url`, else `$GITHUB_API_URL` (set by GitHub Actions, also on GitHub Enterprise
@@ -87,3 +88,27 @@ def explain(e: GitHubError, doing: str = "") -> str:
 def failure(e: GitHubError, doing: str = "") -> UserError:
     """The UserError to raise for a GitHub call the command cannot go on without (see `explain`)."""
     return UserError(explain(e, doing))
+
+
+def list_all(client: GitHubClient, org: str) -> list[dict[str, Any]]:
+    """Every repository of the organization (one listing, paginated).
+
+    Raises GitHubError (github_api) when it cannot be listed; `failure` turns it into a UserError.
+    """
+    return [
+        r for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"}) if isinstance(r, dict)
+    ]
+
+
+def of_assignment(repos: list[dict[str, Any]], prefix: str, template: str | None = None) -> list[dict[str, Any]]:
+    """The repositories named `<prefix>-...` (GitHub Classroom's naming), by name; templates (and the
+    repository `template`, owner/name, when given) left out."""
+    want = prefix.lower() + "-"
+    mine = [
+        r
+        for r in repos
+        if str(r.get("name", "")).lower().startswith(want)
+        and not r.get("is_template")
+        and str(r.get("full_name", "")).lower() != (template or "").lower()
+    ]
+    return sorted(mine, key=lambda r: str(r["name"]).lower())

@@ -74,6 +74,7 @@ class CollectState:
         self.discarded = False
 
     def load(self) -> None:
+        """Read the resume file. Raises nothing: an unreadable one, or one of another collection, is `discarded`."""
         if not self.path or not self.path.exists():
             return
         try:
@@ -88,6 +89,7 @@ class CollectState:
         self.dispatched = {k: v for k, v in (data.get("dispatched") or {}).items() if isinstance(v, dict)}
 
     def save(self) -> None:
+        """Write the resume file atomically. Raises OSError when it cannot be written."""
         if not self.path:
             return
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -169,11 +171,17 @@ class Collector:
     # ------------------------------------------------------------------ which repositories
 
     def list_repositories(self) -> list[dict[str, Any]]:
-        """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name."""
+        """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name.
+
+        Raises GitHubError when the organization cannot be listed.
+        """
         return of_assignment(list_all(self.client, self.o.org), self.o.prefix, self.o.template)
 
     def assignment_repositories(self, repos: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], RepoMatch | None]:
-        """With a roster: one repository per student (see roster.match_repositories); else all of them."""
+        """With a roster: one repository per student (see roster.match_repositories); else all of them.
+
+        Raises nothing: a repository whose collaborators cannot be listed is said and matched by name only.
+        """
         if self.o.roster is None:
             return repos, None
         names = [str(r["name"]) for r in repos]
@@ -220,6 +228,9 @@ class Collector:
         return refs
 
     def load_template(self) -> None:
+        """Read the template's watched files at each --template-ref (default: its default branch). Raises GitHubError
+        when the template cannot be read.
+        """
         if not self.o.template:
             return
         refs = self._refs() or [str(self.client.get(f"/repos/{self.o.template}")["default_branch"])]
@@ -236,7 +247,10 @@ class Collector:
         self.template_tree = self.template_trees[-1]
 
     def runs_classroom_workflow(self, full: str, ref: str) -> bool:
-        """Is the grading workflow at ref the one GitHub Classroom writes for its own autograding?"""
+        """Is the grading workflow at ref the one GitHub Classroom writes for its own autograding?
+
+        Raises GitHubError when the workflow file cannot be read (a missing one is not Classroom's).
+        """
         key = (full.lower(), ref)
         if key not in self._classroom:
             try:
@@ -260,6 +274,8 @@ class Collector:
 
         More pages are read (up to RUN_PAGES) only while fewer than RUNS_TO_TRY usable runs were
         seen, e.g. behind a burst of pull-request runs.
+
+        Raises GitHubError; NotFound when the workflow does not exist.
         """
         url: str | None = f"/repos/{full}/actions/workflows/{self._q_workflow}/runs"
         params: dict[str, Any] | None = {"branch": branch, "per_page": RUNS_TO_LIST}
@@ -307,6 +323,10 @@ class Collector:
         return run
 
     def collect_repo(self, repo: dict[str, Any], dispatched: dict[str, Any] | None = None) -> Row:
+        """One repository's row. What is the student's (no run, an expired or bad report, a mismatch, tampering) is in
+        the row. Raises GitHubError when it cannot be collected now, OSError when the downloaded artifact cannot be
+        kept.
+        """
         full = str(repo["full_name"])
         row = Row(repository=full, login=login_from_repo(str(repo["name"]), self.o.prefix))
         branch = str(repo.get("default_branch") or "main")
@@ -433,6 +453,10 @@ class Collector:
     # ------------------------------------------------------------------ whole class
 
     def collect(self, progress_stream: TextIO | None = None) -> CollectOutcome:
+        """Every assignment repository's row, resuming from the state file. A repository that cannot be collected now
+        is in `failed`. Raises GitHubError when the organization or the template cannot be read, OSError when the
+        state file or a kept artifact cannot be written.
+        """
         state = CollectState(self.o.state_path, self.state_key())
         state.load()
         if state.discarded:
@@ -497,7 +521,10 @@ class Collector:
         )
 
     def dispatch(self, full: str, branch: str) -> dict[str, Any]:
-        """Trigger the workflow once; returns the state record ({"at", "run_id"})."""
+        """Trigger the workflow once; returns the state record ({"at", "run_id"}).
+
+        Raises GitHubError; `Uncertain` when GitHub may have started the run all the same.
+        """
         path = f"/repos/{full}/actions/workflows/{self._q_workflow}/dispatches"
         try:
             resp = self.client.post(path, {"ref": branch, "return_run_details": True})
@@ -515,7 +542,11 @@ class Collector:
         return {"at": at.isoformat(timespec="seconds"), "run_id": run_id}
 
     def regrade(self) -> CollectOutcome:
-        """Trigger the grading workflow (workflow_dispatch) on every assignment repository's default branch."""
+        """Trigger the grading workflow (workflow_dispatch) on every assignment repository's default branch.
+
+        A repository that could not be triggered is in `failed`. Raises GitHubError when the organization cannot be
+        listed, OSError when the state file cannot be written.
+        """
         state = CollectState(self.o.state_path, self.state_key())
         state.load()
         repos, matching = self.assignment_repositories(self.list_repositories())

@@ -167,6 +167,8 @@ def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | s
     """Each named repository's metadata (GET /repos/{org}/{name}, renames followed), or why not.
 
     A chunk of a class grades the names the listing gave it, without listing the organization again.
+
+    Raises GitHubError for bad credentials (401) only; any other failure is that name's answer.
     """
     from autograde.instructor.github_api import GitHubError, NotFound
 
@@ -188,6 +190,9 @@ def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | s
 
 
 def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]:
+    """The branch's ref updates, newest first (GET /repos/{owner}/{repo}/activity). Raises GitHubError when they cannot
+    be read.
+    """
     return list(client.paginate(f"/repos/{full_name}/activity", {"ref": f"refs/heads/{branch}", "direction": "desc"}))
 
 
@@ -257,6 +262,8 @@ def _git(
         )
     except subprocess.TimeoutExpired:
         return 124, f"git {argv[0]} took longer than {timeout:g} s"
+    except OSError as e:  # no git on PATH, or it cannot be run
+        return 127, f"git could not be started ({e.strerror or e})"
     out = (ran.stderr or ran.stdout or "").strip()
     for s in secrets:
         if s:
@@ -265,7 +272,10 @@ def _git(
 
 
 def clone_at(url: str, dest: Path, sha: str, env: dict[str, str], secrets: tuple[str, ...]) -> str:
-    """Clone url into dest checked out at sha (detached); '' on success, else why not."""
+    """Clone url into dest checked out at sha (detached); '' on success, else why not.
+
+    Raises OSError only when an earlier copy in dest cannot be removed.
+    """
     if (dest / ".git").is_dir():
         code, head = _git(["-C", str(dest), "rev-parse", "HEAD"], env, secrets, 30)
         if code == 0 and head.strip() == sha:

@@ -210,7 +210,11 @@ class Batch:
     # ------------------------------------------------------------------ the batch
 
     def run(self, entries: list[Entry]) -> bool:
-        """Grade the entries; False if interrupted (Ctrl-C or SIGTERM)."""
+        """Grade the entries; False if interrupted (Ctrl-C or SIGTERM).
+
+        Every grade started is stopped and its resources removed before this returns, also on an unexpected error,
+        which is raised again then; OSError when the reports folder cannot be made.
+        """
         (self.o.reports / META_DIR).mkdir(parents=True, exist_ok=True)
         main = threading.current_thread() is threading.main_thread()
         previous = signal.getsignal(signal.SIGTERM)

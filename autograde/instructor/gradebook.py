@@ -83,6 +83,7 @@ class Row:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Row:
+        """A row from `to_dict`'s record. Raises KeyError or ValueError for a record that is not one."""
         return cls(
             repository=str(data["repository"]),
             login=str(data.get("login", "")),
@@ -231,7 +232,10 @@ def sort_rows(rows: list[Row]) -> list[Row]:
 
 
 def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed: bool = False) -> None:
-    """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed)."""
+    """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed).
+
+    Raises OSError when `out` cannot be written.
+    """
     checks = check_columns(rows)
     writer = csv.writer(out, lineterminator="\n")
     head = [
@@ -253,7 +257,10 @@ def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed:
 
 
 def save_csv(rows: list[Row], path: str, *, identifier: bool = False, pushed: bool = False) -> None:
-    """Write to path ('-' for stdout), atomically for files."""
+    """Write to path ('-' for stdout), atomically for files.
+
+    Raises OSError when the file cannot be written.
+    """
     if path == "-":
         write_csv(rows, sys.stdout, identifier=identifier, pushed=pushed)
         return

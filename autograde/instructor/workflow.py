@@ -33,6 +33,8 @@ def chunk_outcomes(client: Any, repository: str, run_id: str) -> dict[int, str]:
     """Chunk index -> how its `Grade chunk <n>` job of this run ended (conclusion or status), with its link.
 
     From GitHub's jobs API (GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs, the latest attempt).
+
+    Raises GitHubError when the run's jobs cannot be read.
     """
     out: dict[int, str] = {}
     path = f"/repos/{repository}/actions/runs/{urllib.parse.quote(run_id)}/jobs"

@@ -17,11 +17,12 @@ import sys
 import time
 from pathlib import Path
 
-from autograde.errors import EXIT_INCOMPLETE, EXIT_OK
+from autograde.errors import EXIT_INCOMPLETE, EXIT_OK, UserError
 from autograde.instructor.collector import ARTIFACT, CollectOptions, Collector
 from autograde.instructor.github_api import GitHubError
 from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP, connect, failure, find_api_url, find_token
 from autograde.instructor.gradebook import flagged, write_gradebook
+from autograde.instructor.progress import Display
 from autograde.instructor.roster import load_roster
 
 
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         state_path=state_path,
         roster=roster,
     )
-    collector = Collector(client, options)
+    collector = Collector(client, options, Display(sys.stderr))
     try:
         if args.regrade:
             outcome = collector.regrade()
@@ -105,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             outcome = collector.collect()
     except GitHubError as e:
         raise failure(e) from None
+    except OSError as e:  # the resume file or a kept artifact: progress so far is in the resume file
+        raise UserError(f"cannot write {e.filename or 'a file'}: {e.strerror or e}") from None
     finally:
         client.close()
     for repo, reason in outcome.failed:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from autograde.instructor import tamper
 from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
 from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.gradebook import Row, row_from_report
-from autograde.instructor.progress import Progress
+from autograde.instructor.progress import Display
 from autograde.instructor.reports import MAX_ZIP_BYTES, best_report, parse_time, reports_from_zip_bytes
 from autograde.instructor.roster import RepoMatch, RosterEntry, login_from_repo, match_repositories
 
@@ -141,10 +140,10 @@ def newest_artifact(artifacts: list[dict[str, Any]], name: str) -> dict[str, Any
 
 
 class Collector:
-    def __init__(self, client: GitHubClient, options: CollectOptions, stream: TextIO | None = None) -> None:
+    def __init__(self, client: GitHubClient, options: CollectOptions, display: Display | None = None) -> None:
         self.client = client
         self.o = options
-        self.stream = stream or sys.stderr
+        self.display = display or Display()
         self.paths = tamper.watched(options.workflow)
         self.workflow_path = f".github/workflows/{options.workflow}"
         self.template_tree: tamper.Tree | None = None
@@ -153,7 +152,7 @@ class Collector:
         self._classroom: dict[tuple[str, str], bool] = {}
 
     def say(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        self.display.say(text)
 
     def state_key(self) -> dict[str, Any]:
         return {
@@ -452,7 +451,7 @@ class Collector:
 
     # ------------------------------------------------------------------ whole class
 
-    def collect(self, progress_stream: TextIO | None = None) -> CollectOutcome:
+    def collect(self) -> CollectOutcome:
         """Every assignment repository's row, resuming from the state file. A repository that cannot be collected now
         is in `failed`. Raises GitHubError when the organization or the template cannot be read, OSError when the
         state file or a kept artifact cannot be written.
@@ -480,7 +479,7 @@ class Collector:
         self.report_matching(matching)
         if todo:
             self.load_template()
-        progress = Progress(len(todo), stream=progress_stream or self.stream)
+        progress = self.display.progress(len(todo))
         previous, self.client.listener = self.client.listener, progress
         try:
             for repo in todo:
@@ -552,7 +551,7 @@ class Collector:
         repos, matching = self.assignment_repositories(self.list_repositories())
         self.report_matching(matching)
         out = CollectOutcome(matching=matching)
-        progress = Progress(len(repos), stream=self.stream)
+        progress = self.display.progress(len(repos))
         previous, self.client.listener = self.client.listener, progress
         try:
             for repo in repos:

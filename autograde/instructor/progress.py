@@ -1,5 +1,8 @@
 """The one progress display of the instructor commands (`collect`, `collect --regrade`, `grade-all`).
 
+Library modules do not print: a command hands them a `Display` (or takes their `Progress` steps
+through a callback, as grade-all's runner does), and everything shown goes through here.
+
 On a terminal, rich's bar: items done of the total, time elapsed and left, and a note while the
 command waits (GitHub's rate limits). Always, one plain line per item, `[n/total] name: outcome`,
 and one per wait, so a log or a CI job shows the same story without the bar.
@@ -88,3 +91,19 @@ class Progress:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+class Display:
+    """Where a long-running instructor pipeline (`Collector`) shows what it does: notes, one at a time,
+    and a `Progress` per pass over the repositories. The command makes it, for its stream."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+
+    def say(self, text: str) -> None:
+        """A note, on a line of its own."""
+        print(text, file=self.stream, flush=True)
+
+    def progress(self, total: int, label: str = "repositories") -> Progress:
+        """A progress display for `total` items on this stream (close it when done)."""
+        return Progress(total, label, self.stream)

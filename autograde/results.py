@@ -11,6 +11,23 @@ STATUSES: tuple[Status, ...] = ("pass", "fail", "skip", "error")
 SCHEMA = "autograde-report/1"
 
 
+def megabytes(size_bytes: float) -> float:
+    """The one rounding of every size and limit the reports show (MB, one decimal)."""
+    return round(size_bytes / 1_000_000, 1)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Another line of the student's files that the check's evidence points at (e.g. the failing test)."""
+
+    file: str
+    """The student's file, relative to the checkout."""
+    line: int | None
+    """1-based line in `file`; None when no one line is."""
+    message: str
+    """What that line has to do with the finding."""
+
+
 @dataclass
 class CheckResult:
     id: str
@@ -43,6 +60,8 @@ class CheckResult:
     # Tail of build or container output, student-controlled: print it fenced, never raw.
     log_tail: str = ""
     """The last lines of the build or container output behind the finding."""
+    places: list[Place] = field(default_factory=list)
+    """Other lines of the student's files the evidence points at (e.g. the failing test), beside `file`/`line`."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -50,17 +69,21 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        fields = {k: v for k, v in data.items() if k in names}
+        fields["places"] = [Place(**p) for p in data.get("places") or []]
+        return cls(**fields)
 
 
 @dataclass
 class ImageFacts:
     id: str
     """The image's id (`sha256:...`) as the engine reports it."""
-    tag: str
+    tag: str  # the grader's own tag of the image it built (in the JSON report only)
     """The tag the grader built it under (per grading run); empty when it had none."""
     size_bytes: int
     """The image's size in bytes as the engine reports it (what the size ratio compares)."""
+    name: str = ""  # the image as the student's files name it (`image:` of the service, or Compose's default)
+    """The image as the student's files name it, for hints in their terms."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -110,8 +133,9 @@ class GradingResults:
     """
     grader: dict[str, Any] = field(default_factory=dict)
     """How it was graded: `version`, `started_at`, `rubric` (where the rubric in effect came from), `thresholds`,
-    `points` per check, `duration_s`, and with a runtime session `project` (the Compose project label of everything
-    it started), `host_port`, `host_port_note`, `removed_leftovers`.
+    `points` per check, `duration_s`, `image_names` (the dev and prod images as the student's files name them), and
+    with a runtime session `project` (the Compose project label of everything it started), `host_port`,
+    `host_port_note`, `removed_leftovers`.
     """
     error: str | None = None
     """Why the grade is incomplete for a reason that is not the student's (engine, machine, interruption); None when
@@ -169,7 +193,10 @@ class GradingResults:
 
         def image(key: str) -> ImageFacts | None:
             raw = images.get(key)
-            return ImageFacts(**raw) if raw else None
+            if not raw:
+                return None
+            known = {f.name for f in dataclasses.fields(ImageFacts)}
+            return ImageFacts(**{k: v for k, v in raw.items() if k in known})
 
         return cls(
             checks=[CheckResult.from_dict(c) for c in data["checks"]],

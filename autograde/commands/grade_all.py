@@ -272,7 +272,10 @@ def _from_github(args: argparse.Namespace) -> list[Entry] | int:
 
 
 def _names(path: str) -> set[str]:
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"--repos {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
     return {line.strip().rsplit("/", 1)[-1].lower() for line in text.splitlines() if line.strip()}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 from autograde import __version__
 from autograde.checks import grade as grade_checks
 from autograde.checks.base import Context
+from autograde.checks.dockerfile import disagreements as evidence_disagreements
 from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
 from autograde.model import load_submission
 from autograde.results import GradingResults, ImageFacts
@@ -173,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
             print("autograde: interrupted before grading", file=sys.stderr)
             return EXIT_ERROR
         runtime = grade_checks(Context(sub, rubric, facts), phase="runtime")
+        if facts is not None:  # static rows about an outcome are decided from the built image when there is one
+            static = grade_checks(Context(sub, rubric, facts), phase="static")
         by_id = {c.id: c for c in static + runtime}
         if session is not None:
             timings.update(session.timings)
@@ -189,11 +193,17 @@ def run(args: argparse.Namespace) -> int:
                 "points": {i.id: i.points for i in rubric.items},
             },
             error=_error(facts),
+            disagreements=evidence_disagreements(Context(sub, rubric, facts)),
         )
+        # the images as the student's files name them, built or not (the reports show these, not the tags)
+        results.grader["image_names"] = {key: _image_name(sub, key) for key in ("dev", "prod")}
         if facts is not None:
             for key, build in (("dev", facts.dev_build), ("prod", facts.prod_build)):
                 if build is not None and build.ok and build.image_id and build.size_bytes is not None:
-                    setattr(results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes))
+                    name = _image_name(sub, key)
+                    setattr(
+                        results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes, name)
+                    )
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
             if session.facts.host_port is not None:
@@ -275,6 +285,19 @@ def _report(results: GradingResults, args: argparse.Namespace) -> bool:
             written = False
     sys.stdout.flush()
     return written
+
+
+def _image_name(sub: Any, key: str) -> str:
+    """The image as the student's Compose file names it: the service's `image:`, else Compose's default
+    `<project>-<service>` (the project is the file's `name:`, else the folder's name)."""
+    compose, service = (sub.prod, "web_prod") if key == "prod" else (sub.dev, "web_dev")
+    if compose is None or service not in compose.services:
+        return ""
+    image = compose.image(compose.services[service])
+    if image:
+        return str(image)
+    project = compose.data.get("name") if isinstance(compose.data.get("name"), str) else sub.root.resolve().name
+    return re.sub(r"[^a-z0-9_-]", "", str(project).lower()) + f"-{service}"
 
 
 def _error(facts: Facts | None) -> str | None:

@@ -29,6 +29,7 @@ from autograde.model.dockerfile import FILENAME as PROD_DOCKERFILE
 from autograde.model.files import FileProblem, read_text
 from autograde.runtime import engine_age, http, leftovers
 from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastructure
+from autograde.runtime.evidence import BuildLog, inspect_image
 from autograde.runtime.facts import (
     BuildFacts,
     CounterFacts,
@@ -167,6 +168,7 @@ class Session:
             lean = pool.submit(self._lean, self._up_and_probe(prod_files, port))
             teardown = pool.submit(self._teardown_stack)
             facts.lean = lean.result()
+            facts.image = inspect_image(self.client, self.prod_tag, **self._probe_limits())
             teardown.result()
         if dev is not None:
             facts.dev_build = dev.result()
@@ -324,10 +326,12 @@ class Session:
     def _build(self, files: list[str], services: list[str], tag: str, timing: str) -> BuildFacts:
         self._phase(timing, "start")
         steps = Steps()
+        log = BuildLog()
         skipped: list[str] = []  # heredoc steps the classic builder ran without their bodies
 
         def seen(line: str) -> None:
             steps.feed(line)
+            log.feed(line)
             if engine_age.classic_heredoc(line):
                 skipped.append(line)
             self._phase(timing, "line:" + line)  # display only
@@ -362,7 +366,15 @@ class Session:
             return BuildFacts(
                 False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})", output_tail=ran.tail
             )
-        return BuildFacts(True, ran.seconds, image.id, tag, int(image.attrs.get("Size") or 0), output_tail=ran.tail)
+        return BuildFacts(
+            True,
+            ran.seconds,
+            image.id,
+            tag,
+            int(image.attrs.get("Size") or 0),
+            output_tail=ran.tail,
+            evidence=log.evidence,
+        )
 
     def _dockerfile_text(self, timing: str) -> str | None:
         """Dockerfile.prod's text for the prod build (None for the dev build, or when it cannot be read)."""
@@ -595,6 +607,14 @@ class Session:
         return out
 
     # -- image inspection --------------------------------------------------------------------
+    def _probe_limits(self) -> dict[str, Any]:
+        return {
+            "labels": {PROJECT_LABEL: self.project, SERVICE_LABEL: PROBE_SERVICE},
+            "memory": self.options.memory,
+            "pids": self.options.pids,
+            "cpus": self.options.cpus,
+        }
+
     def _lean(self, interpreter: tuple[str, str] | None) -> LeanFacts:
         """Run LEAN_SCRIPT in the prod image with the interpreter the app runs with.
 

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from autograde.instructor.classbatch import META_DIR, Entry, Meta, report_paths, save_meta, shared_groups
+from autograde.runtime.cleanup import sweep
 from autograde.util import Processes
 
-PROJECT_LABEL = "com.docker.compose.project"
 TERM_GRACE = 120.0  # seconds a child gets to stop and clean up after SIGTERM
 
 
@@ -53,51 +53,6 @@ def child_env(repository: str) -> dict[str, str]:
     if "/" in repository:
         env["GITHUB_REPOSITORY"] = repository
     return env
-
-
-def sweep(project: str, tags: tuple[str, ...] = (), images: bool = True) -> list[str]:
-    """Remove what a killed grade left: containers, networks, volumes and images of its project."""
-    problems: list[str] = []
-    try:
-        import docker
-
-        client = docker.from_env(timeout=60)
-    except Exception as e:  # no engine: nothing could have been left on it either
-        return [f"engine: {e}"]
-    label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
-    try:
-        for kind, listing, remove in (
-            (
-                "container",
-                lambda: client.containers.list(all=True, filters=label),
-                lambda x: x.remove(force=True, v=True),
-            ),
-            ("network", lambda: client.networks.list(filters=label), lambda x: x.remove()),
-            ("volume", lambda: client.volumes.list(filters=label), lambda x: x.remove(force=True)),
-            (
-                "image",
-                lambda: client.images.list(filters=label) if images else [],
-                lambda x: client.images.remove(x.id, force=True),
-            ),
-        ):
-            try:
-                for item in listing():
-                    try:
-                        remove(item)
-                    except Exception as e:
-                        if "No such" not in str(e) and "404" not in str(e):
-                            problems.append(f"{kind}: {e}")
-            except Exception as e:
-                problems.append(f"{kind}: {e}")
-        for tag in tags:
-            try:
-                client.images.remove(tag, force=True)
-            except Exception as e:
-                if "No such" not in str(e) and "404" not in str(e) and "not found" not in str(e).lower():
-                    problems.append(f"image {tag}: {e}")
-    finally:
-        client.close()
-    return problems
 
 
 class SharedDev:

@@ -1,0 +1,70 @@
+"""Builds of one run: an image built by `docker compose build`, a prebuilt shared dev image, and the
+pull of the stack's registry images while the builds run."""
+
+from __future__ import annotations
+
+from autograde.model.compose import ComposeFile
+from autograde.runtime.diagnose import Steps, parse_build_output
+from autograde.runtime.engine import Engine, Phases
+from autograde.runtime.facts import BuildFacts
+
+
+def build(
+    engine: Engine, phases: Phases, files: list[str], services: list[str], tag: str, timing: str, timeout: float
+) -> BuildFacts:
+    """Build `services` of `files` (all when empty) and find the image tagged `tag`."""
+    phases.phase(timing, "start")
+    steps = Steps()
+
+    def seen(line: str) -> None:
+        steps.feed(line)
+        phases.phase(timing, "line:" + line)  # display only
+
+    ran = engine.compose(files, "build", *services, timeout=timeout, on_line=seen)
+    phases.time(timing, ran.seconds)
+    if ran.returncode != 0 or ran.timed_out:
+        out = parse_build_output(ran.tail)
+        return BuildFacts(
+            False,
+            ran.seconds,
+            timed_out=ran.timed_out,
+            error=out.error,
+            failed_step=out.step,
+            output_tail=ran.tail,
+            exit_code=out.exit_code,
+            step_log=out.step_log,
+            infrastructure="" if ran.timed_out else out.infrastructure,
+            done_steps=steps.done,
+        )
+    try:
+        image = engine.client.images.get(tag)
+    except Exception as e:
+        return BuildFacts(
+            False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})", output_tail=ran.tail
+        )
+    return BuildFacts(True, ran.seconds, image.id, tag, int(image.attrs.get("Size") or 0), output_tail=ran.tail)
+
+
+def prebuilt(engine: Engine, ref: str) -> BuildFacts:
+    """The dev image a class batch built once from these same dev files (never removed by cleanup)."""
+    try:
+        image = engine.client.images.get(ref)
+    except Exception as e:
+        return BuildFacts(False, 0.0, error=f"the shared dev image {ref} is missing ({e})")
+    return BuildFacts(True, 0.0, image.id, ref, int(image.attrs.get("Size") or 0))
+
+
+def pull_missing(engine: Engine, phases: Phases, prod: ComposeFile, files: list[str], timeout: float) -> None:
+    """Pull the stack's registry images while the builds run, so `up` does not wait for them."""
+    for service in prod.services.values():
+        image = prod.image(service)
+        if image and service.name != "web_prod":
+            try:
+                engine.client.images.get(image)
+            except Exception:
+                phases.phase("pull", "start")
+                engine.compose(
+                    files, "pull", "--ignore-buildable", "--ignore-pull-failures", "--quiet", timeout=timeout
+                )
+                phases.phase("pull", "end")
+                return

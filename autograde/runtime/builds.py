@@ -3,25 +3,75 @@ pull of the stack's registry images while the builds run."""
 
 from __future__ import annotations
 
+import re
+import time
+
 from autograde.model.compose import ComposeFile
+from autograde.runtime import health
+from autograde.runtime.cgroups import StepGuard, human
 from autograde.runtime.diagnose import Steps, parse_build_output
 from autograde.runtime.engine import Engine, Phases
 from autograde.runtime.facts import BuildFacts
 
+_HEADER = re.compile(r"^#(\d+) \[[^\]]*\] (?P<step>.+)$")
+_FINISHED = re.compile(r"^#(\d+) (?:DONE|CACHED|ERROR|CANCELED)\b")
+
+
+class _Running:
+    """The step running now, from BuildKit's plain output: the last one named and not finished."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.finished: set[str] = set()
+
+    def feed(self, line: str) -> None:
+        m = _HEADER.match(line)
+        if m:
+            self.names[m.group(1)] = m.group("step").strip().removesuffix(" [...]")
+            return
+        m = _FINISHED.match(line)
+        if m:
+            self.finished.add(m.group(1))
+
+    def step(self) -> str | None:
+        running = [name for num, name in self.names.items() if num not in self.finished]
+        return running[-1] if running else None
+
 
 def build(
-    engine: Engine, phases: Phases, files: list[str], services: list[str], tag: str, timing: str, timeout: float
+    engine: Engine,
+    phases: Phases,
+    files: list[str],
+    services: list[str],
+    tag: str,
+    timing: str,
+    timeout: float,
+    guard: StepGuard | None = None,
 ) -> BuildFacts:
-    """Build `services` of `files` (all when empty) and find the image tagged `tag`."""
+    """Build `services` of `files` (all when empty) and find the image tagged `tag`.
+
+    With a `guard`, the build's RUN steps are capped while it runs and none of them outlives it.
+    """
     phases.phase(timing, "start")
     steps = Steps()
+    running = _Running()
 
     def seen(line: str) -> None:
         steps.feed(line)
+        running.feed(line)
+        if guard is not None:
+            guard.feed(line)
         phases.phase(timing, "line:" + line)  # display only
 
-    ran = engine.compose(files, "build", *services, timeout=timeout, on_line=seen)
+    started = time.time()
+    if guard is not None:
+        with guard.running():
+            ran = engine.compose(files, "build", *services, timeout=timeout, on_line=seen)
+    else:
+        ran = engine.compose(files, "build", *services, timeout=timeout, on_line=seen)
+    health.record_build(started, time.time())
     phases.time(timing, ran.seconds)
+    report = guard.report if guard is not None else None
     if ran.returncode != 0 or ran.timed_out:
         out = parse_build_output(ran.tail)
         return BuildFacts(
@@ -35,6 +85,9 @@ def build(
             step_log=out.step_log,
             infrastructure="" if ran.timed_out else out.infrastructure,
             done_steps=steps.done,
+            running_step=running.step() if ran.timed_out or ran.returncode is None else None,
+            oom_limit=human(guard.caps.memory_bytes) if guard and guard.report.oom and out.exit_code == 137 else "",
+            still_running=list(report.stray) if report else [],
         )
     try:
         image = engine.client.images.get(tag)
@@ -42,7 +95,15 @@ def build(
         return BuildFacts(
             False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})", output_tail=ran.tail
         )
-    return BuildFacts(True, ran.seconds, image.id, tag, int(image.attrs.get("Size") or 0), output_tail=ran.tail)
+    return BuildFacts(
+        True,
+        ran.seconds,
+        image.id,
+        tag,
+        int(image.attrs.get("Size") or 0),
+        output_tail=ran.tail,
+        still_running=list(report.stray) if report else [],
+    )
 
 
 def prebuilt(engine: Engine, ref: str) -> BuildFacts:

@@ -20,6 +20,9 @@ class BuildFacts:
     step_log: str = ""  # the failing step's own last output lines (student-controlled)
     infrastructure: str = ""  # not the student's doing (registry or engine trouble): why, else ""
     done_steps: list[str] = field(default_factory=list)  # instructions that finished (or were cached)
+    running_step: str | None = None  # the instruction that was running when the build was stopped
+    oom_limit: str = ""  # a RUN step was killed by the out-of-memory killer of this cap ("2 GiB")
+    still_running: list[str] = field(default_factory=list)  # steps still running after the build ended (killed)
 
 
 @dataclass
@@ -77,6 +80,9 @@ class Facts:
     interrupted: bool = False
     engine_lost: str = ""  # the engine went away mid-run: what was seen
     removed_leftovers: list[str] = field(default_factory=list)  # abandoned runs' remains removed first
+    machine_unfit: str = ""  # the grading machine was unfit (out of disk, cannot start containers): why
+    machine_notes: list[str] = field(default_factory=list)  # what the health check did (stray steps, pruning)
+    free_disk_bytes: int | None = None  # of the engine's data root, before the grade
     host_port: int | None = None
     prod_build: BuildFacts | None = None
     dev_build: BuildFacts | None = None

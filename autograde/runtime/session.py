@@ -20,7 +20,8 @@ from pathlib import Path
 
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
-from autograde.runtime import builds, cleanup, inspection, leftovers
+from autograde.runtime import builds, cleanup, health, inspection, leftovers
+from autograde.runtime.cgroups import EngineCgroups, StepCaps, StepGuard, parse_bytes
 from autograde.runtime.engine import MIN_COMPOSE, SERVICE_LABEL, Engine, Phases, compose_version, engine_gone
 from autograde.runtime.facts import BuildFacts, Facts
 from autograde.runtime.override import Caps, dev_override, prod_override
@@ -29,6 +30,18 @@ from autograde.runtime.probes import Stack
 from autograde.util import Processes
 
 __all__ = ["MIN_COMPOSE", "Session", "SessionOptions", "compose_version"]
+
+MACHINE_HINT = (
+    "Nothing to fix in your files: the grading machine must be repaired (free disk space on its Docker "
+    "engine, or restart the engine) and the grade run again; tell your instructor."
+)
+# what the engine says when the machine, not the student's file, is short of something
+_MACHINE_TROUBLE = ("no space left on device", "resource temporarily unavailable", "cannot allocate memory")
+
+
+def _machine_said(text: str) -> str:
+    lowered = text.lower()
+    return next((needle for needle in _MACHINE_TROUBLE if needle in lowered), "")
 
 
 @dataclass
@@ -43,6 +56,10 @@ class SessionOptions:
     pids: int = 256
     cpus: float = 1.0
     dev_image: str | None = None  # an image already built from byte-identical dev files: used, not built
+    build_memory: str = "2g"  # caps on each RUN step of the builds (where the grader sees the engine's cgroups)
+    build_pids: int = 512
+    build_cpus: float = 2.0
+    min_free_disk: str = health.DEFAULT_FLOOR  # free disk the engine needs before a grade
 
 
 @dataclass
@@ -67,6 +84,7 @@ class Session:
         self.facts = Facts()
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._run_lock = leftovers.RunLock(self.project)
+        self._cgroups: EngineCgroups | None = None  # the engine's cgroups, when this machine sees them
         # the stack's Redis: redis_prod, or the redis service web_prod names (its name is compose.services' business)
         self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or "redis_prod"
         o = self.options
@@ -102,6 +120,8 @@ class Session:
             pass
         else:
             facts.removed_leftovers += cleanup.sweep_abandoned(self.engine.client, self.project)
+        if not self._healthy():
+            return
         port = self._port()
         if port is None:
             return
@@ -127,26 +147,50 @@ class Session:
             dev = pool.submit(builds.prebuilt, engine, o.dev_image)
         elif dev_files is not None:
             dev = pool.submit(
-                builds.build, engine, phases, dev_files, ["web_dev"], self.dev_tag, "build_dev", o.build_timeout
+                builds.build,
+                engine,
+                phases,
+                dev_files,
+                ["web_dev"],
+                self.dev_tag,
+                "build_dev",
+                o.build_timeout,
+                self._guard("dev"),
             )
         else:
             facts.dev_build = BuildFacts(False, 0.0, error=self._dev_refusal or "docker-compose.yml is unusable")
         assert self.sub.prod is not None
         pool.submit(builds.pull_missing, engine, phases, self.sub.prod, prod_files, o.build_timeout)
-        prod = pool.submit(builds.build, engine, phases, prod_files, [], self.prod_tag, "build_prod", o.build_timeout)
+        prod = pool.submit(
+            builds.build,
+            engine,
+            phases,
+            prod_files,
+            [],
+            self.prod_tag,
+            "build_prod",
+            o.build_timeout,
+            self._guard("prod"),
+        )
         facts.prod_build = prod.result()
+        self._machine_trouble(facts.prod_build)
         if facts.prod_build.ok:
             # the image is inspected with the running app's interpreter, once probing is over: a probe
             # container started while web_prod restarts was seen killed (exit 137) under parallel grades
             probed = self.stack.up_and_probe(prod_files, port)
             facts.up, facts.counter = probed.up, probed.counter
+            if not probed.up.ok and not probed.up.infrastructure and _machine_said(probed.up.output_tail):
+                probed.up.infrastructure = self._unfit(_machine_said(probed.up.output_tail))
             lean = pool.submit(inspection.lean, engine, phases, self.prod_tag, probed.interpreter, self._caps())
             teardown = pool.submit(self._teardown_stack)
             facts.lean, lost = lean.result()
             facts.engine_lost = facts.engine_lost or lost
+            if _machine_said(facts.lean.error):
+                self._unfit(_machine_said(facts.lean.error))
             teardown.result()
         if dev is not None:
             facts.dev_build = dev.result()
+            self._machine_trouble(facts.dev_build)
         for build in (facts.prod_build, facts.dev_build):
             if build is not None and not build.ok and not build.infrastructure and not engine.alive():
                 build.infrastructure = "the Docker engine stopped answering during the build"
@@ -155,6 +199,53 @@ class Session:
             for b in (facts.prod_build, facts.dev_build)
         ):
             facts.engine_lost = facts.engine_lost or "the engine went away during the build"
+
+    # -- the machine's health ----------------------------------------------------------------
+    def _healthy(self) -> bool:
+        """Check the machine before grading; an unfit machine is an error, never the student's fail."""
+        found = health.check(self.engine, parse_bytes(self.options.min_free_disk), self._probe_images())
+        self.facts.machine_notes += found.notes
+        self.facts.free_disk_bytes = found.free_bytes
+        self._cgroups = found.cgroups
+        if found.fit:
+            return True
+        self.facts.machine_unfit = self.facts.error = found.problem
+        self.facts.error_hint = MACHINE_HINT
+        return False
+
+    def _probe_images(self) -> list[str]:
+        """Images the health check may start a container from: ones the grade uses anyway."""
+        refs = [st.base for st in (self.sub.dockerfile.stages if self.sub.dockerfile else [])]
+        if self.sub.prod is not None:
+            refs += [i for s in self.sub.prod.services.values() if (i := self.sub.prod.image(s))]
+        return [r for r in dict.fromkeys(refs) if r and "$" not in r] + ["python:3.13-slim", "redis:alpine"]
+
+    def _guard(self, which: str) -> StepGuard:
+        o = self.options
+        return StepGuard(self._cgroups, StepCaps(o.build_memory, o.build_pids, o.build_cpus), f"{self.project}-{which}")
+
+    def _machine_trouble(self, build: BuildFacts) -> None:
+        """A failed build whose output names the machine's trouble (disk full, cannot fork) is not the student's
+        fail when the machine is unfit afterwards; a step that filled the disk itself, on a machine that is
+        fine again once its layer is gone, is the student's (its verdict says No space left on device)."""
+        said = _machine_said(build.error + "\n" + build.output_tail)
+        if build.ok or build.infrastructure or not said:
+            return
+        again = health.check(self.engine, parse_bytes(self.options.min_free_disk), self._probe_images())
+        if not again.fit:
+            build.infrastructure = self._unfit(again.problem)
+        elif said != "no space left on device" or self._shared_machine():
+            build.infrastructure = f"the grading machine was short of resources during the build ({said})"
+
+    def _shared_machine(self) -> bool:
+        from autograde.runtime.cgroups import builds_running
+
+        return builds_running() > 0
+
+    def _unfit(self, why: str) -> str:
+        self.facts.machine_unfit = self.facts.machine_unfit or why
+        self.facts.engine_lost = self.facts.engine_lost or why
+        return why
 
     # -- guards ------------------------------------------------------------------------------
     def _port(self) -> int | None:

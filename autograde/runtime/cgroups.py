@@ -1,0 +1,337 @@
+"""Build steps' processes, capped and stopped through the engine's cgroups.
+
+The engine's embedded BuildKit runs each `RUN` step in a cgroup of its own,
+`<cgroup parent>/buildkit/<id>`, beside the containers (`<cgroup parent>/<container id>`); the
+cgroup parent is `/docker` unless the engine is configured otherwise. When the grader runs on the
+engine's machine with cgroup v1 and the cgroupfs driver (a Linux grading machine), it sees those
+cgroups under /sys/fs/cgroup and so can:
+
+- cap each step (memory, processes, CPU) as soon as it appears, and cap the steps of the builds
+  running on this machine together, before any step starts (a fork bomb cannot starve the engine);
+- see that a step was killed by the out-of-memory killer of its own cap;
+- after a build ended (done, failed, timed out, interrupted), make sure none of its steps still
+  runs: freeze the step's cgroup, kill every process in it, check that it is empty.
+
+Elsewhere (Docker Desktop, cgroup v2 with systemd) `locate` finds nothing and builds run uncapped,
+as before; the engine's own cancellation of a stopped build is then all there is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from autograde.runtime import leftovers
+
+ROOT = Path(os.environ.get("AUTOGRADE_CGROUP_ROOT", "/sys/fs/cgroup"))
+POLL_S = 0.1  # how often a build's new steps are looked for (and capped)
+SETTLE_S = 5.0  # how long the engine gets to end a stopped build's steps itself
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def parse_bytes(text: str) -> int:
+    """`2g`, `512m`, `1.5G`, `1024` (bytes) -> bytes, like Docker's --memory."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)i?b?\s*", text.lower())
+    if not m:
+        raise ValueError(f"not a size: {text!r} (e.g. 2g, 512m)")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def human(n: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= size:
+            value = n / size
+            return f"{value:.0f} {unit}" if value == int(value) or value >= 10 else f"{value:.1f} {unit}"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True)
+class StepCaps:
+    memory: str = "2g"
+    pids: int = 512
+    cpus: float = 2.0
+
+    @property
+    def memory_bytes(self) -> int:
+        return parse_bytes(self.memory)
+
+
+@dataclass(frozen=True)
+class EngineCgroups:
+    """The engine's cgroup parent as this machine sees it (cgroup v1)."""
+
+    parent: str  # e.g. "/docker"
+
+    def dir(self, controller: str, *parts: str) -> Path:
+        return ROOT.joinpath(controller, self.parent.strip("/"), *parts)
+
+    def steps(self) -> list[str]:
+        try:
+            return sorted(p.name for p in self.dir("pids", "buildkit").iterdir() if p.is_dir())
+        except OSError:
+            return []
+
+    def processes(self, step: str) -> list[int]:
+        try:
+            text = (self.dir("pids", "buildkit", step) / "cgroup.procs").read_text()
+        except OSError:
+            return []
+        return [int(x) for x in text.split()]
+
+    def cap(self, step: str, caps: StepCaps) -> None:
+        """Cap one step (best effort: the step may end meanwhile)."""
+        memory = str(caps.memory_bytes)
+        for controller, name, value in (
+            ("pids", "pids.max", str(caps.pids)),
+            ("memory", "memory.limit_in_bytes", memory),
+            ("memory", "memory.memsw.limit_in_bytes", memory),
+            ("cpu", "cpu.cfs_period_us", "100000"),
+            ("cpu", "cpu.cfs_quota_us", str(int(caps.cpus * 100000))),
+        ):
+            _write(self.dir(controller, "buildkit", step) / name, value)
+
+    def cap_all_steps(self, builds: int, caps: StepCaps) -> None:
+        """Cap the steps of `builds` builds together (the parent of every step cgroup), or lift the cap (0)."""
+        _write(self.dir("pids", "buildkit") / "pids.max", str(caps.pids * builds) if builds else "max")
+
+    def oom_killed(self, step: str) -> bool:
+        try:
+            text = (self.dir("memory", "buildkit", step) / "memory.oom_control").read_text()
+        except OSError:
+            return False
+        m = re.search(r"^oom_kill (\d+)$", text, re.M)
+        return bool(m and int(m.group(1)) > 0)
+
+    def kill(self, step: str) -> int:
+        """Freeze the step's cgroup, kill every process in it, thaw; returns how many processes it had.
+
+        Frozen processes cannot fork while they are killed one by one.
+        """
+        freezer = self.dir("freezer", "buildkit", step) / "freezer.state"
+        seen: set[int] = set()
+        for _ in range(20):
+            pids = self.processes(step)
+            if not pids:
+                break
+            _write(freezer, "FROZEN")
+            for _ in range(50):
+                with contextlib.suppress(OSError):
+                    if freezer.read_text().strip() != "FREEZING":
+                        break
+                time.sleep(0.02)
+            try:
+                tasks = [int(x) for x in (self.dir("pids", "buildkit", step) / "tasks").read_text().split()]
+            except OSError:
+                tasks = pids
+            for pid in tasks:
+                seen.add(pid)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            _write(freezer, "THAWED")  # SIGKILL is delivered once thawed
+            time.sleep(0.1)
+        return len(seen)
+
+
+def locate(cgroup_lines: str, container_id: str) -> EngineCgroups | None:
+    """The engine's cgroup parent, from a container's /proc/self/cgroup, if this machine sees it."""
+    m = re.search(r"^\d+:pids:(?P<path>/\S*)$", cgroup_lines, re.M)
+    if not m or not container_id:
+        return None
+    path = m.group("path").rstrip("/")
+    parent, _, leaf = path.rpartition("/")
+    if not leaf.startswith(container_id[:12]):
+        return None  # a cgroup namespace or the systemd driver: not the layout this module knows
+    found = EngineCgroups(parent or "/")
+    return found if found.dir("pids").is_dir() and found.dir("freezer").is_dir() else None
+
+
+# -- builds on this machine --------------------------------------------------------------------
+def _build_dir() -> Path:
+    return leftovers.lock_dir() / "builds"
+
+
+def builds_running(but: Path | None = None) -> int:
+    """How many grader builds run on this machine now (their lock files are held)."""
+    count = 0
+    with contextlib.suppress(OSError):
+        for path in _build_dir().glob("*.lock"):
+            if path == but:
+                continue
+            if _held(path):
+                count += 1
+            elif not path.with_suffix(".steps").exists():  # its grader is gone and left no steps to check
+                path.unlink(missing_ok=True)
+    return count
+
+
+@dataclass
+class StepReport:
+    oom: bool = False  # a step of this build was killed by the out-of-memory killer of its cap
+    stray: list[str] = field(default_factory=list)  # what still ran after the build ended, and was killed
+    shared: bool = False  # other grader builds ran on this machine meanwhile
+
+
+class StepGuard:
+    """While one build runs: cap its steps; when it ends: make sure none of them still runs.
+
+    A step cgroup is this build's when it appeared while the build ran and one of its processes runs
+    a `RUN` command this build's output announced (and did not take from the cache): another
+    build's steps on the same engine are never touched.
+    """
+
+    _HEADER = re.compile(r"^#(\d+) \[[^\]]*\] RUN (?P<cmd>.+)$")
+    _CACHED = re.compile(r"^#(\d+) CACHED\b")
+
+    def __init__(self, cgroups: EngineCgroups | None, caps: StepCaps, name: str) -> None:
+        self.cg = cgroups
+        self.caps = caps
+        self.report = StepReport()
+        self._path = _build_dir() / f"{name}.lock"
+        self._steps_file = self._path.with_suffix(".steps")
+        self._file: IO[str] | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._before: set[str] = set()
+        self._announced: dict[str, str] = {}  # BuildKit's step number -> the RUN command
+        self._ours: dict[str, str] = {}  # step cgroup -> the RUN command it runs
+        self._capped: set[str] = set()
+        self._thread: threading.Thread | None = None
+
+    def feed(self, line: str) -> None:
+        """A line of the build's plain progress output."""
+        m = self._HEADER.match(line)
+        if m:
+            with self._lock:
+                self._announced[m.group(1)] = " ".join(m.group("cmd").split())
+            return
+        m = self._CACHED.match(line)
+        if m:
+            with self._lock:
+                self._announced.pop(m.group(1), None)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[StepReport]:
+        self._start()
+        try:
+            yield self.report
+        finally:
+            self._end()
+
+    def _start(self) -> None:
+        with contextlib.suppress(OSError):
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self._path, "w")  # noqa: SIM115 - held while the build runs
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if self.cg is None:
+            return
+        self._before = set(self.cg.steps())
+        with contextlib.suppress(OSError):
+            self.cg.dir("pids", "buildkit").mkdir(exist_ok=True)
+        self.cg.cap_all_steps(builds_running(), self.caps)
+        self._thread = threading.Thread(target=self._watch, name="autograde-steps", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(POLL_S):
+            self._look()
+
+    def _look(self) -> None:
+        assert self.cg is not None
+        if builds_running(but=self._path):
+            self.report.shared = True
+        with self._lock:
+            announced = set(self._announced.values())
+        for step in self.cg.steps():
+            if step in self._before:
+                continue
+            if step not in self._capped:
+                self._capped.add(step)
+                self.cg.cap(step, self.caps)  # any new step: the caps are the same for every grader build
+            if step not in self._ours and announced:
+                command = _running_command(self.cg, step, announced)
+                if command:
+                    self._ours[step] = command
+                    with contextlib.suppress(OSError):
+                        self._steps_file.write_text("\n".join(self._ours) + "\n")
+            if step in self._ours and not self.report.oom and self.cg.oom_killed(step):
+                self.report.oom = True
+
+    def _end(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join(timeout=5)
+        if self.cg is not None:
+            self._look()
+            deadline = time.monotonic() + SETTLE_S
+            while time.monotonic() < deadline and any(self.cg.processes(s) for s in self._ours):
+                time.sleep(0.2)
+            for step, command in self._ours.items():
+                if self.cg.processes(step):
+                    n = self.cg.kill(step)
+                    left = len(self.cg.processes(step))
+                    self.report.stray.append(
+                        f"`RUN {command[:80]}` was still running ({n} process{'es' if n != 1 else ''}) "
+                        f"after the build stopped: " + ("killed" if not left else f"{left} could not be killed")
+                    )
+        if self._file is not None:
+            self._steps_file.unlink(missing_ok=True)
+            self._path.unlink(missing_ok=True)
+            self._file.close()
+            self._file = None
+        if self.cg is not None:
+            self.cg.cap_all_steps(builds_running(), self.caps)
+
+
+def _running_command(cg: EngineCgroups, step: str, announced: set[str]) -> str:
+    """The announced RUN command one of the step's processes runs, or ""."""
+    for pid in cg.processes(step)[:50]:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        text = " ".join(" ".join(a.decode("utf-8", "replace") for a in argv).split())
+        for command in announced:
+            if command and command in text:
+                return command
+    return ""
+
+
+def stray_steps(cgroups: EngineCgroups) -> list[str]:
+    """Kill the steps that builds of graders now gone (killed, lost) left running; says what."""
+    said: list[str] = []
+    with contextlib.suppress(OSError):
+        for steps_file in _build_dir().glob("*.steps"):
+            lock = steps_file.with_suffix(".lock")
+            if lock.exists() and _held(lock):
+                continue
+            for step in steps_file.read_text().split():
+                if cgroups.processes(step):
+                    n = cgroups.kill(step)
+                    said.append(f"a build step an earlier grade left running ({n} processes) was stopped")
+            steps_file.unlink(missing_ok=True)
+            lock.unlink(missing_ok=True)
+    return said
+
+
+def _held(path: Path) -> bool:
+    try:
+        with open(path) as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_UN)
+    except OSError:
+        return True
+    return False
+
+
+def _write(path: Path, value: str) -> None:
+    with contextlib.suppress(OSError):
+        path.write_text(value)

@@ -1,0 +1,165 @@
+"""Is the grading machine fit to grade? Checked before each grade (so between the grades of a batch too).
+
+- A container can be started (a tiny one, from an image already on the engine, without network).
+- The engine's data root has free disk: that container's `df /` (its overlay sits on the data root).
+- No build step of an earlier grade still runs (see `cgroups.stray_steps`).
+Below the free-disk floor, what the grader made is pruned (the build cache its builds filled) and
+the disk checked again. A machine still unfit is the machine's problem, never the student's: the
+grade is an `error` (exit 2) and `grade-all` stops starting grades.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass, field
+
+from autograde.runtime import cgroups, leftovers
+from autograde.runtime.cgroups import EngineCgroups, human
+from autograde.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, Engine
+
+HEALTH_SERVICE = "autograde-health"
+DEFAULT_FLOOR = "1g"
+_WINDOWS = "build-windows.log"  # when this machine's grader builds ran: their cache is the grader's to prune
+
+
+@dataclass
+class MachineHealth:
+    fit: bool = True
+    problem: str = ""  # why not fit, said to the student as the machine's trouble
+    free_bytes: int | None = None  # free disk of the engine's data root
+    cgroups: EngineCgroups | None = None
+    notes: list[str] = field(default_factory=list)  # what was done to make it fit
+
+
+def check(engine: Engine, floor: int, images: list[str]) -> MachineHealth:
+    health = MachineHealth()
+    probed = _probe(engine, images)
+    if isinstance(probed, str):
+        health.fit = False
+        if "no space left" in probed.lower():
+            health.problem = f"the grading machine is out of disk: a container cannot be created ({probed})"
+        else:
+            health.problem = f"the grading machine cannot start containers ({probed})"
+        return health
+    if probed is None:
+        return health  # no image to probe with: nothing known, grade as before
+    health.free_bytes, health.cgroups = probed
+    if health.cgroups is not None:
+        health.notes += cgroups.stray_steps(health.cgroups)
+    if health.free_bytes is not None and health.free_bytes < floor:
+        freed = prune_grader_cache(engine)
+        if freed:
+            health.notes.append(f"the engine had {human(health.free_bytes)} free: {freed}")
+        again = _probe(engine, images)
+        health.free_bytes = again[0] if isinstance(again, tuple) else health.free_bytes
+        if health.free_bytes is not None and health.free_bytes < floor:
+            health.fit = False
+            health.problem = (
+                f"the grading machine is out of disk: the Docker engine has {human(health.free_bytes)} free, "
+                f"less than the {human(floor)} a grade needs"
+            )
+    return health
+
+
+def _probe(engine: Engine, images: list[str]) -> tuple[int | None, EngineCgroups | None] | str | None:
+    """Start a tiny container: (free bytes of /, the engine's cgroups), or what went wrong, or None."""
+    client = engine.client
+    image = None
+    for ref in images:
+        with contextlib.suppress(Exception):
+            client.images.get(ref)
+            image = ref
+            break
+    if image is None:
+        return None
+    try:
+        container = client.containers.create(
+            image,
+            entrypoint=["sh", "-c"],
+            command=["cat /proc/self/cgroup; echo; df -Pk / | tail -n 1"],
+            network_disabled=True,
+            mem_limit="64m",
+            pids_limit=32,
+            labels={PROJECT_LABEL: engine.project, SERVICE_LABEL: HEALTH_SERVICE},
+            working_dir="/",
+        )
+    except Exception as e:
+        return f"{type(e).__name__}: {str(e)[:200]}"
+    try:
+        container.start()
+        result = container.wait(timeout=60)
+        out = container.logs().decode("utf-8", "replace")
+    except Exception as e:
+        return f"{type(e).__name__}: {str(e)[:200]}"
+    finally:
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+    if result.get("StatusCode") != 0:
+        return f"a test container exited {result.get('StatusCode')}: {out.strip()[-200:]}"
+    free = None
+    last = out.strip().splitlines()[-1].split() if out.strip() else []
+    if len(last) >= 4 and last[3].isdigit():
+        free = int(last[3]) * 1024
+    return free, cgroups.locate(out, container.id)
+
+
+def record_build(started: float, ended: float) -> None:
+    """Note when a grader build ran (wall-clock), so the cache it filled can be told from others'."""
+    with contextlib.suppress(OSError):
+        path = leftovers.lock_dir() / _WINDOWS
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as f:
+            f.write(f"{started:.0f} {ended + 1:.0f}\n")
+
+
+def _windows() -> list[tuple[float, float]]:
+    out = []
+    with contextlib.suppress(OSError):
+        for line in (leftovers.lock_dir() / _WINDOWS).read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2:
+                with contextlib.suppress(ValueError):
+                    out.append((float(parts[0]), float(parts[1])))
+    return out
+
+
+def prune_grader_cache(engine: Engine) -> str:
+    """Remove the build cache records this machine's grader builds created (not in use); says what."""
+    windows = _windows()
+    if not windows:
+        return ""
+    try:
+        records = engine.client.api.df().get("BuildCache") or []
+    except Exception:
+        return ""
+    ids, size = [], 0
+    for r in records:
+        if r.get("InUse"):
+            continue
+        created = _epoch(str(r.get("CreatedAt") or ""))
+        if created is not None and any(a <= created <= b for a, b in windows):
+            ids.append(str(r.get("ID")))
+            size += int(r.get("Size") or 0)
+    removed = 0
+    for record in ids:
+        with contextlib.suppress(Exception):
+            engine.client.api.prune_builds(filters={"id": [record]})
+            removed += 1
+    time.sleep(0.2)
+    return (
+        f"removed {removed} build cache record{'s' if removed != 1 else ''} of earlier grades ({human(size)})"
+        if removed
+        else ""
+    )
+
+
+def _epoch(text: str) -> float | None:
+    """Docker's RFC 3339 time (nanoseconds, `Z`) -> epoch seconds."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
+    if not m:
+        return None
+    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
+    return dt.datetime.fromisoformat(m.group(1) + zone).timestamp() + float("0." + (m.group(2) or "0"))

@@ -161,6 +161,7 @@ class Batch:
         self._count = 0
         self._lock = threading.Lock()
         self.leftovers: list[str] = []
+        self.unfit = ""  # the grading machine was found unfit by a grade: no new grade starts
 
     # ------------------------------------------------------------------ the batch
 
@@ -221,6 +222,10 @@ class Batch:
         if e.note:
             meta.notes.append(e.note)
         if self.stopping.is_set():
+            return meta
+        if self.unfit:
+            meta.notes.append(f"not graded: the grading machine is unfit ({self.unfit}); graded on the next run")
+            save_meta(self.o.reports, meta)
             return meta
         digest = self.digest_of.get(e.name)
         dev_ref = self.shared.get(digest, self.stopping) if digest else None
@@ -297,6 +302,13 @@ class Batch:
             return meta
         if _readable(json_path):
             meta.status = "graded"
+            unfit = _machine_unfit(json_path)
+            if unfit:  # never a grade that counts: graded again by the next run
+                with self._lock:
+                    self.unfit = self.unfit or unfit
+                meta.status = "failed"
+                meta.flags.append("error")
+                meta.notes.append(f"graded while the grading machine was unfit ({unfit}); graded again on the next run")
         else:
             meta.status = "failed"
             meta.flags.append("error")
@@ -323,6 +335,15 @@ class Batch:
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _machine_unfit(path: Path) -> str:
+    """Why the grading machine was unfit during the grade that wrote this report, or ""."""
+    try:
+        machine = json.loads(path.read_text(encoding="utf-8")).get("grader", {}).get("machine") or {}
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return str(machine.get("problem") or "") if isinstance(machine, dict) and machine.get("fit") is False else ""
 
 
 def _readable(path: Path) -> bool:

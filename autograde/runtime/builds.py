@@ -38,6 +38,11 @@ class _Running:
         return running[-1] if running else None
 
 
+def _unquote(step: str | None) -> str | None:
+    """A step as BuildKit's progress output names it, with its Go-style quoting undone (\" is ")."""
+    return step.replace('\\"', '"') if step else step
+
+
 def build(
     engine: Engine,
     phases: Phases,
@@ -79,13 +84,13 @@ def build(
             ran.seconds,
             timed_out=ran.timed_out,
             error=out.error,
-            failed_step=out.step,
+            failed_step=_unquote(out.step),
             output_tail=ran.tail,
             exit_code=out.exit_code,
             step_log=out.step_log,
             infrastructure="" if ran.timed_out else out.infrastructure,
             done_steps=steps.done,
-            running_step=running.step() if ran.timed_out or ran.returncode is None else None,
+            running_step=_unquote(running.step()) if ran.timed_out or ran.returncode is None else None,
             oom_limit=human(guard.caps.memory_bytes) if guard and guard.report.oom and out.exit_code == 137 else "",
             still_running=list(report.stray) if report else [],
         )

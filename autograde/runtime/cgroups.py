@@ -211,7 +211,9 @@ class StepGuard:
         m = self._HEADER.match(line)
         if m:
             with self._lock:
-                self._announced[m.group(1)] = " ".join(m.group("cmd").split())
+                # BuildKit quotes the command Go-style in its progress output: \" for "
+                command = m.group("cmd").removesuffix(" [...]").replace('\\"', '"')
+                self._announced[m.group(1)] = " ".join(command.split())
             return
         m = self._CACHED.match(line)
         if m:

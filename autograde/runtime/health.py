@@ -16,13 +16,90 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from autograde.model import Submission
 from autograde.runtime import cgroups, leftovers
 from autograde.runtime.cgroups import EngineCgroups, human
 from autograde.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, Engine
+from autograde.runtime.facts import BuildFacts, Facts
 
 HEALTH_SERVICE = "autograde-health"
 DEFAULT_FLOOR = "1g"
 _WINDOWS = "build-windows.log"  # when this machine's grader builds ran: their cache is the grader's to prune
+
+
+MACHINE_HINT = (
+    "Nothing to fix in your files: the grading machine must be repaired (free disk space on its Docker "
+    "engine, or restart the engine) and the grade run again; tell your instructor."
+)
+# what the engine says when the machine, not the student's file, is short of something
+MACHINE_TROUBLE = ("no space left on device", "resource temporarily unavailable", "cannot allocate memory")
+
+
+def machine_said(text: str) -> str:
+    """The machine's trouble `text` names (disk full, cannot fork, out of memory), or ""."""
+    lowered = text.lower()
+    return next((needle for needle in MACHINE_TROUBLE if needle in lowered), "")
+
+
+def probe_images(sub: Submission) -> list[str]:
+    """Images a health check may start a container from: ones the grade uses anyway."""
+    refs = [st.base for st in (sub.dockerfile.stages if sub.dockerfile else [])]
+    if sub.prod is not None:
+        refs += [i for s in sub.prod.services.values() if (i := sub.prod.image(s))]
+    return [r for r in dict.fromkeys(refs) if r and "$" not in r] + ["python:3.13-slim", "redis:alpine"]
+
+
+class Machine:
+    """The grading machine of one session: checked before the grade, and again when the engine said
+    the machine was short of something. Its findings go into the session's facts."""
+
+    def __init__(self, engine: Engine, facts: Facts, floor: int, images: list[str]) -> None:
+        self.engine = engine
+        self.facts = facts
+        self.floor = floor
+        self.images = images
+        self.cgroups: EngineCgroups | None = None  # the engine's cgroups, when this machine sees them
+
+    def fit_to_grade(self) -> bool:
+        """Check the machine before grading; an unfit machine is an error, never the student's fail."""
+        found = check(self.engine, self.floor, self.images)
+        self.facts.machine_notes += found.notes
+        self.facts.free_disk_bytes = found.free_bytes
+        self.cgroups = found.cgroups
+        if found.fit:
+            return True
+        self.facts.machine_unfit = self.facts.error = found.problem
+        self.facts.error_hint = MACHINE_HINT
+        return False
+
+    def judge_build(self, build: BuildFacts) -> None:
+        """A failed build is the machine's trouble (an error, graded again) when the machine is unfit after
+        it, when the builder's own error line names a shortage, or when its step ran out of disk while other
+        grader builds shared the machine. A step that filled the disk by itself stays the student's
+        (its verdict says No space left on device); what a step prints never makes a failure an error
+        on a machine that is fine and not shared."""
+        if build.ok or build.infrastructure or build.timed_out:
+            return
+        own = machine_said(build.error)  # the builder's line, not the step's output
+        step_disk = "no space left on device" in (build.step_log or build.output_tail).lower()
+        if not own and not step_disk:
+            return
+        again = check(self.engine, self.floor, self.images)
+        if not again.fit:
+            build.infrastructure = self._unfit(again.problem)
+        elif own or cgroups.builds_running() > 0:
+            build.infrastructure = f"the grading machine was short of resources during the build ({own or 'disk'})"
+
+    def judge_message(self, text: str) -> str:
+        """For a container the engine could not run: the machine's trouble it names (the grade cannot
+        finish: unfinished checks are errors), or ""."""
+        said = machine_said(text)
+        return self._unfit(f"the grading machine is short of resources ({said})") if said else ""
+
+    def _unfit(self, why: str) -> str:
+        self.facts.machine_unfit = self.facts.machine_unfit or why
+        self.facts.engine_lost = self.facts.engine_lost or why
+        return why
 
 
 @dataclass

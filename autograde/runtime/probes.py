@@ -3,6 +3,7 @@ and read the app's interpreter from the engine's process list."""
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,27 @@ ANSWER_GRACE_S = 8.0
 # An app that accepted the connection but answers slowly (its own Redis retries) gets this long per
 # request, so that its answer is seen rather than cut off at --request-timeout.
 SLOW_ANSWER_S = 15.0
+
+
+def claim_port(host_port: int | None) -> tuple[int | None, str | None, str]:
+    """The host port web_prod is published on (None: a free one); or None, why and a hint when it is taken."""
+    if host_port is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1]), None, ""
+    with socket.socket() as s:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", host_port))
+            return host_port, None, ""
+        except OSError:
+            return (
+                None,
+                f"host port {host_port} is already in use on this machine by another program; "
+                "this is not a problem with your files",
+                f"Stop whatever listens on {host_port} (`docker ps`, an earlier lab stack?), or "
+                "grade with `--host-port auto`.",
+            )
 
 
 @dataclass

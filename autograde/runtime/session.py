@@ -2,14 +2,13 @@
 
 Everything is started under one unique compose project name and removed by `cleanup`,
 which the grade command calls after the report is written, also on errors and signals.
-The work itself lives in modules by concern: `engine` (connection, Compose, engine errors),
-`builds`, `probes`, `inspection` (the prod image) and `cleanup`; this module orchestrates them.
+The work lives in modules by concern (`engine`, `health`, `builds`, `probes`, `inspection`,
+`cleanup`); this module orchestrates them.
 """
 
 from __future__ import annotations
 
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -21,27 +20,15 @@ from pathlib import Path
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import builds, cleanup, health, inspection, leftovers
-from autograde.runtime.cgroups import EngineCgroups, StepCaps, StepGuard, parse_bytes
+from autograde.runtime.cgroups import StepCaps, StepGuard, parse_bytes
 from autograde.runtime.engine import MIN_COMPOSE, SERVICE_LABEL, Engine, Phases, compose_version, engine_gone
 from autograde.runtime.facts import BuildFacts, Facts
 from autograde.runtime.override import Caps, dev_override, prod_override
 from autograde.runtime.policy import refusals
-from autograde.runtime.probes import Stack
+from autograde.runtime.probes import Stack, claim_port
 from autograde.util import Processes
 
 __all__ = ["MIN_COMPOSE", "Session", "SessionOptions", "compose_version"]
-
-MACHINE_HINT = (
-    "Nothing to fix in your files: the grading machine must be repaired (free disk space on its Docker "
-    "engine, or restart the engine) and the grade run again; tell your instructor."
-)
-# what the engine says when the machine, not the student's file, is short of something
-_MACHINE_TROUBLE = ("no space left on device", "resource temporarily unavailable", "cannot allocate memory")
-
-
-def _machine_said(text: str) -> str:
-    lowered = text.lower()
-    return next((needle for needle in _MACHINE_TROUBLE if needle in lowered), "")
 
 
 @dataclass
@@ -80,19 +67,16 @@ class Session:
         self.dev_tag = f"{self.project}-web-dev:graded"
         self.other_tags: list[str] = []  # images of the student's other buildable services
         self.engine = Engine(self.project, self.root, self.procs)
-        self.phases = Phases(self.timings, self._progress)
+        self.phases = Phases(self.timings, lambda name, event: self.progress and self.progress(name, event))
         self.facts = Facts()
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._run_lock = leftovers.RunLock(self.project)
-        self._cgroups: EngineCgroups | None = None  # the engine's cgroups, when this machine sees them
         # the stack's Redis: redis_prod, or the redis service web_prod names (its name is compose.services' business)
         self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or "redis_prod"
         o = self.options
+        floor, images = parse_bytes(o.min_free_disk), health.probe_images(self.sub)
+        self.machine = health.Machine(self.engine, self.facts, floor, images)
         self.stack = Stack(self.engine, self.phases, self.redis, o.ready_timeout, o.request_timeout, o.stop_timeout)
-
-    def _progress(self, name: str, event: str) -> None:
-        if self.progress is not None:
-            self.progress(name, event)
 
     # -- the session -------------------------------------------------------------------------
     def run(self) -> Facts:
@@ -120,9 +104,9 @@ class Session:
             pass
         else:
             facts.removed_leftovers += cleanup.sweep_abandoned(self.engine.client, self.project)
-        if not self._healthy():
+        if not self.machine.fit_to_grade():
             return
-        port = self._port()
+        port, facts.error, facts.error_hint = claim_port(self.options.host_port)
         if port is None:
             return
         facts.host_port = port
@@ -173,24 +157,23 @@ class Session:
             self._guard("prod"),
         )
         facts.prod_build = prod.result()
-        self._machine_trouble(facts.prod_build)
+        self.machine.judge_build(facts.prod_build)
         if facts.prod_build.ok:
             # the image is inspected with the running app's interpreter, once probing is over: a probe
             # container started while web_prod restarts was seen killed (exit 137) under parallel grades
             probed = self.stack.up_and_probe(prod_files, port)
             facts.up, facts.counter = probed.up, probed.counter
-            if not probed.up.ok and not probed.up.infrastructure and _machine_said(probed.up.output_tail):
-                probed.up.infrastructure = self._unfit(_machine_said(probed.up.output_tail))
+            if not probed.up.ok and not probed.up.infrastructure:
+                probed.up.infrastructure = self.machine.judge_message(probed.up.output_tail)
             lean = pool.submit(inspection.lean, engine, phases, self.prod_tag, probed.interpreter, self._caps())
             teardown = pool.submit(self._teardown_stack)
             facts.lean, lost = lean.result()
             facts.engine_lost = facts.engine_lost or lost
-            if _machine_said(facts.lean.error):
-                self._unfit(_machine_said(facts.lean.error))
+            self.machine.judge_message(facts.lean.error)
             teardown.result()
         if dev is not None:
             facts.dev_build = dev.result()
-            self._machine_trouble(facts.dev_build)
+            self.machine.judge_build(facts.dev_build)
         for build in (facts.prod_build, facts.dev_build):
             if build is not None and not build.ok and not build.infrastructure and not engine.alive():
                 build.infrastructure = "the Docker engine stopped answering during the build"
@@ -200,77 +183,12 @@ class Session:
         ):
             facts.engine_lost = facts.engine_lost or "the engine went away during the build"
 
-    # -- the machine's health ----------------------------------------------------------------
-    def _healthy(self) -> bool:
-        """Check the machine before grading; an unfit machine is an error, never the student's fail."""
-        found = health.check(self.engine, parse_bytes(self.options.min_free_disk), self._probe_images())
-        self.facts.machine_notes += found.notes
-        self.facts.free_disk_bytes = found.free_bytes
-        self._cgroups = found.cgroups
-        if found.fit:
-            return True
-        self.facts.machine_unfit = self.facts.error = found.problem
-        self.facts.error_hint = MACHINE_HINT
-        return False
-
-    def _probe_images(self) -> list[str]:
-        """Images the health check may start a container from: ones the grade uses anyway."""
-        refs = [st.base for st in (self.sub.dockerfile.stages if self.sub.dockerfile else [])]
-        if self.sub.prod is not None:
-            refs += [i for s in self.sub.prod.services.values() if (i := self.sub.prod.image(s))]
-        return [r for r in dict.fromkeys(refs) if r and "$" not in r] + ["python:3.13-slim", "redis:alpine"]
-
+    # -- compose files -----------------------------------------------------------------------
     def _guard(self, which: str) -> StepGuard:
         o = self.options
-        return StepGuard(self._cgroups, StepCaps(o.build_memory, o.build_pids, o.build_cpus), f"{self.project}-{which}")
+        caps = StepCaps(o.build_memory, o.build_pids, o.build_cpus)
+        return StepGuard(self.machine.cgroups, caps, f"{self.project}-{which}")
 
-    def _machine_trouble(self, build: BuildFacts) -> None:
-        """A failed build whose output names the machine's trouble (disk full, cannot fork) is not the student's
-        fail when the machine is unfit afterwards; a step that filled the disk itself, on a machine that is
-        fine again once its layer is gone, is the student's (its verdict says No space left on device)."""
-        said = _machine_said(build.error + "\n" + build.output_tail)
-        if build.ok or build.infrastructure or not said:
-            return
-        again = health.check(self.engine, parse_bytes(self.options.min_free_disk), self._probe_images())
-        if not again.fit:
-            build.infrastructure = self._unfit(again.problem)
-        elif said != "no space left on device" or self._shared_machine():
-            build.infrastructure = f"the grading machine was short of resources during the build ({said})"
-
-    def _shared_machine(self) -> bool:
-        from autograde.runtime.cgroups import builds_running
-
-        return builds_running() > 0
-
-    def _unfit(self, why: str) -> str:
-        self.facts.machine_unfit = self.facts.machine_unfit or why
-        self.facts.engine_lost = self.facts.engine_lost or why
-        return why
-
-    # -- guards ------------------------------------------------------------------------------
-    def _port(self) -> int | None:
-        if self.options.host_port is None:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                return int(s.getsockname()[1])
-        port = self.options.host_port
-        with socket.socket() as s:
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                self.facts.error = (
-                    f"host port {port} is already in use on this machine by another program; "
-                    "this is not a problem with your files"
-                )
-                self.facts.error_hint = (
-                    f"Stop whatever listens on {port} (`docker ps`, an earlier lab stack?), or "
-                    "grade with `--host-port auto`."
-                )
-                return None
-
-    # -- compose files -----------------------------------------------------------------------
     def _caps(self) -> Caps:
         return Caps(self.options.memory, self.options.pids, self.options.cpus)
 

@@ -101,6 +101,13 @@ fi
 
 t0=$SECONDS
 [ -x "$R/usr/sbin/dockerd" ] || { log "no engine root file system at $R: run scripts/docker-engine.sh first"; exit 1; }
+for tool in iptables mkfs.ext4:e2fsprogs nsenter:util-linux; do
+  command -v "${tool%%:*}" >/dev/null || {
+    pkg=${tool#*:}
+    log "installing ${pkg}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$pkg" >/dev/null
+  }
+done
 stop # whatever an earlier start of this name left
 trap 'log "start failed; removing what it made"; stop' ERR
 

@@ -318,7 +318,9 @@ def stray_steps(cgroups: EngineCgroups) -> list[str]:
             for step in steps_file.read_text().split():
                 if cgroups.processes(step):
                     n = cgroups.kill(step)
-                    said.append(f"a build step an earlier grade left running ({n} processes) was stopped")
+                    said.append(
+                        f"a build step an earlier grade left running ({n} process{'es' if n != 1 else ''}) was stopped"
+                    )
             steps_file.unlink(missing_ok=True)
             lock.unlink(missing_ok=True)
     return said

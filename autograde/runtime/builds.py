@@ -79,6 +79,13 @@ def build(
     report = guard.report if guard is not None else None
     if ran.returncode != 0 or ran.timed_out:
         out = parse_build_output(ran.tail)
+        hung = _unquote(running.step()) if ran.timed_out or ran.returncode is None else None
+        notes = [*report.stray] if report else []
+        if hung and report and hung.startswith("RUN "):
+            peak = report.peaks.get(" ".join(hung.removeprefix("RUN ").split()), 0)
+            if peak:
+                cap = f" (the cap is {guard.caps.pids})" if guard and peak >= guard.caps.pids else ""
+                notes.insert(0, f"the step had {peak} process{'es' if peak != 1 else ''} running{cap}")
         return BuildFacts(
             False,
             ran.seconds,
@@ -90,9 +97,9 @@ def build(
             step_log=out.step_log,
             infrastructure="" if ran.timed_out else out.infrastructure,
             done_steps=steps.done,
-            running_step=_unquote(running.step()) if ran.timed_out or ran.returncode is None else None,
+            running_step=hung,
             oom_limit=human(guard.caps.memory_bytes) if guard and guard.report.oom and out.exit_code == 137 else "",
-            still_running=list(report.stray) if report else [],
+            still_running=notes,
         )
     try:
         image = engine.client.images.get(tag)

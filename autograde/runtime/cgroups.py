@@ -178,6 +178,7 @@ class StepReport:
     oom: bool = False  # a step of this build was killed by the out-of-memory killer of its cap
     stray: list[str] = field(default_factory=list)  # what still ran after the build ended, and was killed
     shared: bool = False  # other grader builds ran on this machine meanwhile
+    peaks: dict[str, int] = field(default_factory=dict)  # RUN command -> most processes its step was seen running
 
 
 class StepGuard:
@@ -264,8 +265,12 @@ class StepGuard:
                     self._ours[step] = command
                     with contextlib.suppress(OSError):
                         self._steps_file.write_text("\n".join(self._ours) + "\n")
-            if step in self._ours and not self.report.oom and self.cg.oom_killed(step):
-                self.report.oom = True
+            if step in self._ours:
+                n = len(self.cg.processes(step))
+                command = self._ours[step]
+                self.report.peaks[command] = max(n, self.report.peaks.get(command, 0))
+                if not self.report.oom and self.cg.oom_killed(step):
+                    self.report.oom = True
 
     def _end(self) -> None:
         if self._thread is not None:

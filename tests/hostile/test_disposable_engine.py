@@ -122,6 +122,7 @@ def test_hostile_builds_never_cost_the_next_grade(engine, tmp_path):
     up = checks(doc)["runtime.up"]
     assert up["status"] == "fail", out[-3000:]
     assert f"Dockerfile.prod:{line_of(co, 'f(){')}" in up["message"] and "did not finish" in up["message"], up
+    assert "processes running (the cap is 512)" in up["message"], up
     assert no_running_steps() == []
     assert_full_marks(locks, tmp_path, "after-forkbomb", "a fork bomb")
 

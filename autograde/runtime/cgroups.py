@@ -168,7 +168,9 @@ def builds_running(but: Path | None = None) -> int:
                 continue
             if _held(path):
                 count += 1
-            elif not path.with_suffix(".steps").exists():  # its grader is gone and left no steps to check
+            elif not path.with_suffix(".steps").exists() and time.time() - path.stat().st_mtime > 60:
+                # its grader is gone and left no steps to check (a lock just created may not be held yet)
+                path.with_suffix(".announced").unlink(missing_ok=True)
                 path.unlink(missing_ok=True)
     return count
 
@@ -185,8 +187,11 @@ class StepGuard:
     """While one build runs: cap its steps; when it ends: make sure none of them still runs.
 
     A step cgroup is this build's when it appeared while the build ran and one of its processes runs
-    a `RUN` command this build's output announced (and did not take from the cache): another
-    build's steps on the same engine are never touched.
+    (`sh -c COMMAND`) a `RUN` command this build's output announced and did not take from the cache.
+    Builds of other grades often run the very same commands (every correct student's `pip install`):
+    a step whose command another live grader build also announced is left to the last of those
+    builds to end, and to the next grade's health check if its grader died. Another build's steps
+    are never killed while that build may still need them.
     """
 
     _HEADER = re.compile(r"^#(\d+) \[[^\]]*\] RUN (?P<cmd>.+)$")
@@ -198,6 +203,7 @@ class StepGuard:
         self.report = StepReport()
         self._path = _build_dir() / f"{name}.lock"
         self._steps_file = self._path.with_suffix(".steps")
+        self._announce_file = self._path.with_suffix(".announced")
         self._file: IO[str] | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -215,11 +221,18 @@ class StepGuard:
                 # BuildKit quotes the command Go-style in its progress output: \" for "
                 command = m.group("cmd").removesuffix(" [...]").replace('\\"', '"')
                 self._announced[m.group(1)] = " ".join(command.split())
+                self._publish()
             return
         m = self._CACHED.match(line)
         if m:
             with self._lock:
                 self._announced.pop(m.group(1), None)
+                self._publish()
+
+    def _publish(self) -> None:
+        """Tell other graders on this machine which commands this build runs (see `_end`)."""
+        with contextlib.suppress(OSError):
+            self._announce_file.write_text("".join(c + "\n" for c in self._announced.values()))
 
     @contextlib.contextmanager
     def running(self) -> Iterator[StepReport]:
@@ -281,8 +294,9 @@ class StepGuard:
             deadline = time.monotonic() + SETTLE_S
             while time.monotonic() < deadline and any(self.cg.processes(s) for s in self._ours):
                 time.sleep(0.2)
+            shared = _announced_by_others(self._path)
             for step, command in self._ours.items():
-                if self.cg.processes(step):
+                if self.cg.processes(step) and command not in shared:
                     n = self.cg.kill(step)
                     left = len(self.cg.processes(step))
                     self.report.stray.append(
@@ -290,6 +304,7 @@ class StepGuard:
                         f"after the build stopped: " + ("killed" if not left else f"{left} could not be killed")
                     )
         if self._file is not None:
+            self._announce_file.unlink(missing_ok=True)
             self._steps_file.unlink(missing_ok=True)
             self._path.unlink(missing_ok=True)
             self._file.close()
@@ -298,17 +313,30 @@ class StepGuard:
             self.cg.cap_all_steps(builds_running(), self.caps)
 
 
+def _announced_by_others(own: Path) -> set[str]:
+    """The RUN commands that other live grader builds on this machine announced."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for path in _build_dir().glob("*.announced"):
+            lock = path.with_suffix(".lock")
+            if lock != own and _held(lock):
+                with contextlib.suppress(OSError):
+                    found.update(line for line in path.read_text().splitlines() if line)
+    return found
+
+
 def _running_command(cg: EngineCgroups, step: str, announced: set[str]) -> str:
-    """The announced RUN command one of the step's processes runs, or ""."""
+    """The announced RUN command the step runs (a process `sh -c COMMAND`), or ""."""
     for pid in cg.processes(step)[:50]:
         try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            argv = [a.decode("utf-8", "replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")]
         except OSError:
             continue
-        text = " ".join(" ".join(a.decode("utf-8", "replace") for a in argv).split())
-        for command in announced:
-            if command and command in text:
-                return command
+        if len(argv) >= 3 and argv[1] == "-c":
+            script = " ".join(argv[2].split())
+            for command in announced:
+                if script == command:
+                    return command
     return ""
 
 
@@ -320,22 +348,37 @@ def stray_steps(cgroups: EngineCgroups) -> list[str]:
             lock = steps_file.with_suffix(".lock")
             if lock.exists() and _held(lock):
                 continue
+            live = _listed_by_live_builds()
             for step in steps_file.read_text().split():
-                if cgroups.processes(step):
+                if step not in live and cgroups.processes(step):
                     n = cgroups.kill(step)
                     said.append(
                         f"a build step an earlier grade left running ({n} process{'es' if n != 1 else ''}) was stopped"
                     )
             steps_file.unlink(missing_ok=True)
+            steps_file.with_suffix(".announced").unlink(missing_ok=True)
             lock.unlink(missing_ok=True)
     return said
 
 
+def _listed_by_live_builds() -> set[str]:
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for path in _build_dir().glob("*.steps"):
+            if _held(path.with_suffix(".lock")):
+                with contextlib.suppress(OSError):
+                    found.update(path.read_text().split())
+    return found
+
+
 def _held(path: Path) -> bool:
+    """Whether a live process holds this lock file (a missing file is held by no one)."""
     try:
         with open(path) as f:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(f, fcntl.LOCK_UN)
+    except FileNotFoundError:
+        return False
     except OSError:
         return True
     return False

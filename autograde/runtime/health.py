@@ -46,7 +46,8 @@ def probe_images(sub: Submission) -> list[str]:
     refs = [st.base for st in (sub.dockerfile.stages if sub.dockerfile else [])]
     if sub.prod is not None:
         refs += [i for s in sub.prod.services.values() if (i := sub.prod.image(s))]
-    return [r for r in dict.fromkeys(refs) if r and "$" not in r] + ["python:3.13-slim", "redis:alpine"]
+    # the lab's own images first: a student's base image need not have `sh` and `df`
+    return list(dict.fromkeys(["redis:alpine", "python:3.13-slim", *(r for r in refs if r and "$" not in r)]))
 
 
 class Machine:
@@ -142,45 +143,51 @@ def check(engine: Engine, floor: int, images: list[str]) -> MachineHealth:
 
 
 def _probe(engine: Engine, images: list[str]) -> tuple[int | None, EngineCgroups | None] | str | None:
-    """Start a tiny container: (free bytes of /, the engine's cgroups), or what went wrong, or None."""
+    """Start a tiny container: (free bytes of /, the engine's cgroups), or the machine's trouble, or None.
+
+    The images are tried in order; one that lacks `sh`/`df` (a student's odd base image) or that
+    exits non-zero tells nothing about the machine and the next is tried. Only the engine failing to
+    create or start a container, or saying it is short of something, counts against the machine.
+    """
     client = engine.client
-    image = None
     for ref in images:
-        with contextlib.suppress(Exception):
+        try:
             client.images.get(ref)
-            image = ref
-            break
-    if image is None:
-        return None
-    try:
-        container = client.containers.create(
-            image,
-            entrypoint=["sh", "-c"],
-            command=["cat /proc/self/cgroup; echo; df -Pk / | tail -n 1"],
-            network_disabled=True,
-            mem_limit="64m",
-            pids_limit=32,
-            labels={PROJECT_LABEL: engine.project, SERVICE_LABEL: HEALTH_SERVICE},
-            working_dir="/",
-        )
-    except Exception as e:
-        return f"{type(e).__name__}: {str(e)[:200]}"
-    try:
-        container.start()
-        result = container.wait(timeout=60)
-        out = container.logs().decode("utf-8", "replace")
-    except Exception as e:
-        return f"{type(e).__name__}: {str(e)[:200]}"
-    finally:
-        with contextlib.suppress(Exception):
-            container.remove(force=True)
-    if result.get("StatusCode") != 0:
-        return f"a test container exited {result.get('StatusCode')}: {out.strip()[-200:]}"
-    free = None
-    last = out.strip().splitlines()[-1].split() if out.strip() else []
-    if len(last) >= 4 and last[3].isdigit():
-        free = int(last[3]) * 1024
-    return free, cgroups.locate(out, container.id)
+        except Exception:
+            continue
+        try:
+            container = client.containers.create(
+                ref,
+                entrypoint=["sh", "-c"],
+                command=["cat /proc/self/cgroup; echo; df -Pk / | tail -n 1"],
+                network_disabled=True,
+                mem_limit="64m",
+                pids_limit=32,
+                labels={PROJECT_LABEL: engine.project, SERVICE_LABEL: HEALTH_SERVICE},
+                working_dir="/",
+            )
+        except Exception as e:
+            return f"{type(e).__name__}: {str(e)[:200]}"
+        try:
+            container.start()
+            result = container.wait(timeout=60)
+            out = container.logs().decode("utf-8", "replace")
+        except Exception as e:
+            said = f"{type(e).__name__}: {str(e)[:200]}"
+            if machine_said(said) or "executable file not found" not in said:
+                return said
+            continue
+        finally:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+        if result.get("StatusCode") != 0:
+            if machine_said(out):
+                return f"a test container exited {result.get('StatusCode')}: {out.strip()[-200:]}"
+            continue
+        last = out.strip().splitlines()[-1].split() if out.strip() else []
+        free = int(last[3]) * 1024 if len(last) >= 4 and last[3].isdigit() else None
+        return free, cgroups.locate(out, container.id)
+    return None
 
 
 def record_build(started: float, ended: float) -> None:

@@ -147,3 +147,25 @@ def test_a_step_left_by_a_killed_grader_is_stopped_by_the_next_grade(engine_tree
     said = cgroups.stray_steps(cg)
     assert said == ["a build step an earlier grade left running (1 process) was stopped"]
     assert proc.wait(timeout=10) is not None and not lock.exists()
+
+
+@pytest.mark.slow
+def test_a_command_two_live_builds_run_is_killed_only_when_the_last_of_them_ends(engine_tree):
+    cg = engine_tree
+    caps = StepCaps(memory="64m", pids=30, cpus=0.5)
+    dev = StepGuard(cg, caps, "autograde-0123456789ab-dev")
+    prod = StepGuard(cg, caps, "autograde-0123456789ab-prod")
+    with prod.running() as prod_report:
+        with dev.running() as dev_report:
+            step = start_step(cg, "shared", "sleep 303")
+            other = start_step(cg, "longer", "sleep 303 && true")  # contains the command: not it
+            dev.feed("#5 [2/3] RUN sleep 303")
+            prod.feed("#7 [builder 2/6] RUN sleep 303")
+            deadline = time.monotonic() + 5
+            while "sleep 303" not in prod_report.peaks and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert dev_report.stray == [] and step.poll() is None  # prod still runs the same command
+    assert step.wait(timeout=10) is not None and len(prod_report.stray) == 1
+    assert other.poll() is None and cg.processes("longer")  # never anyone's: not killed
+    other.kill()
+    other.wait()

@@ -151,7 +151,9 @@ def locate(cgroup_lines: str, container_id: str) -> EngineCgroups | None:
     if not leaf.startswith(container_id[:12]):
         return None  # a cgroup namespace or the systemd driver: not the layout this module knows
     found = EngineCgroups(parent or "/")
-    return found if found.dir("pids").is_dir() and found.dir("freezer").is_dir() else None
+    # the grader must be able to write there (root): else it can neither cap nor freeze, and does not try
+    usable = all(found.dir(c).is_dir() and os.access(found.dir(c), os.W_OK) for c in ("pids", "freezer"))
+    return found if usable else None
 
 
 # -- builds on this machine --------------------------------------------------------------------

@@ -82,9 +82,10 @@ def build(
         hung = _unquote(running.step()) if ran.timed_out or ran.returncode is None else None
         notes = [*report.stray] if report else []
         if hung and report and hung.startswith("RUN "):
-            peak = report.peaks.get(" ".join(hung.removeprefix("RUN ").split()), 0)
+            command = " ".join(hung.removeprefix("RUN ").split())
+            peak = report.peaks.get(command, 0)
             if peak:
-                cap = f" (the cap is {guard.caps.pids})" if guard and peak >= guard.caps.pids else ""
+                cap = f" and hit its cap of {guard.caps.pids}" if guard and command in report.capped else ""
                 notes.insert(0, f"the step had {peak} process{'es' if peak != 1 else ''} running{cap}")
         return BuildFacts(
             False,

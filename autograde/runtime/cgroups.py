@@ -103,6 +103,15 @@ class EngineCgroups:
         """Cap the steps of `builds` builds together (the parent of every step cgroup), or lift the cap (0)."""
         _write(self.dir("pids", "buildkit") / "pids.max", str(caps.pids * builds) if builds else "max")
 
+    def hit_pids_cap(self, step: str) -> bool:
+        """Whether the step was refused a new process by its pids cap (`pids.events`: max N)."""
+        try:
+            text = (self.dir("pids", "buildkit", step) / "pids.events").read_text()
+        except OSError:
+            return False
+        m = re.search(r"^max (\d+)$", text, re.M)
+        return bool(m and int(m.group(1)) > 0)
+
     def oom_killed(self, step: str) -> bool:
         try:
             text = (self.dir("memory", "buildkit", step) / "memory.oom_control").read_text()
@@ -183,6 +192,7 @@ class StepReport:
     stray: list[str] = field(default_factory=list)  # what still ran after the build ended, and was killed
     shared: bool = False  # other grader builds ran on this machine meanwhile
     peaks: dict[str, int] = field(default_factory=dict)  # RUN command -> most processes its step was seen running
+    capped: set[str] = field(default_factory=set)  # RUN commands whose step was refused a process by its cap
 
 
 class StepGuard:
@@ -284,6 +294,8 @@ class StepGuard:
                 n = len(self.cg.processes(step))
                 command = self._ours[step]
                 self.report.peaks[command] = max(n, self.report.peaks.get(command, 0))
+                if self.cg.hit_pids_cap(step):
+                    self.report.capped.add(command)
                 if not self.report.oom and self.cg.oom_killed(step):
                     self.report.oom = True
 

@@ -63,6 +63,7 @@ def result_of(check_id: str, ctx: Context, outcome: Outcome, duration: float = 0
         line=outcome.line,
         duration_s=round(duration, 4),
         log_tail=outcome.log_tail,
+        places=list(outcome.places),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -43,9 +44,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("runtime")
     run.add_argument(
         "--host-port",
-        default="5005",
         type=_port,
-        help="host port for web_prod: a number (default 5005) or `auto` for a free one",
+        help="host port for web_prod during grading: a number (that port, or an error if it is in use) or `auto` "
+        "for a free one (default: 5005, or a free one when 5005 is in use)",
     )
     run.add_argument("--build-timeout", type=float, default=600, metavar="S", help="per build (default 600)")
     run.add_argument(
@@ -95,9 +96,10 @@ def _size(text: str) -> str:
     return text
 
 
-def _port(text: str) -> int | None:
+def _port(text: str) -> int:
+    """A port number; `auto` is 0 (any free port)."""
     if text == "auto":
-        return None
+        return 0
     try:
         port = int(text)
     except ValueError:
@@ -105,6 +107,16 @@ def _port(text: str) -> int | None:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a valid port")
     return port
+
+
+def host_port_options(value: int | None) -> dict[str, Any]:
+    """SessionOptions for `--host-port`: not given, 5005 or a free port when 5005 is in use; `auto` (0), any free
+    port; a number, exactly that port."""
+    from autograde.runtime.policy import DEFAULT_HOST_PORT
+
+    if value is None:
+        return {"host_port": DEFAULT_HOST_PORT, "host_port_strict": False}
+    return {"host_port": value or None, "host_port_strict": bool(value)}
 
 
 class Interrupted:
@@ -158,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             from autograde.runtime.session import Session, SessionOptions
 
             options = SessionOptions(
-                host_port=args.host_port,
+                **host_port_options(args.host_port),
                 build_timeout=args.build_timeout,
                 ready_timeout=args.ready_timeout,
                 request_timeout=args.request_timeout,
@@ -210,10 +222,15 @@ def run(args: argparse.Namespace) -> int:
             },
             error=_error(facts),
         )
+        # the images as the student's files name them, built or not (the reports show these, not the tags)
+        results.grader["image_names"] = {key: _image_name(sub, key) for key in ("dev", "prod")}
         if facts is not None:
             for key, build in (("dev", facts.dev_build), ("prod", facts.prod_build)):
                 if build is not None and build.ok and build.image_id and build.size_bytes is not None:
-                    setattr(results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes))
+                    name = _image_name(sub, key)
+                    setattr(
+                        results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes, name)
+                    )
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
             results.grader["machine"] = {
@@ -224,6 +241,11 @@ def run(args: argparse.Namespace) -> int:
             }
             for line in session.facts.machine_notes:
                 print(f"autograde: grading machine: {line}", file=sys.stderr)
+            if session.facts.host_port is not None:
+                results.grader["host_port"] = session.facts.host_port
+            if session.facts.host_port_note:
+                results.grader["host_port_note"] = session.facts.host_port_note
+                print(f"autograde: {session.facts.host_port_note}", file=sys.stderr)
             if session.facts.removed_leftovers:
                 results.grader["removed_leftovers"] = list(session.facts.removed_leftovers)
                 for line in session.facts.removed_leftovers:
@@ -298,6 +320,19 @@ def _report(results: GradingResults, args: argparse.Namespace) -> bool:
             written = False
     sys.stdout.flush()
     return written
+
+
+def _image_name(sub: Any, key: str) -> str:
+    """The image as the student's Compose file names it: the service's `image:`, else Compose's default
+    `<project>-<service>` (the project is the file's `name:`, else the folder's name)."""
+    compose, service = (sub.prod, "web_prod") if key == "prod" else (sub.dev, "web_dev")
+    if compose is None or service not in compose.services:
+        return ""
+    image = compose.image(compose.services[service])
+    if image:
+        return str(image)
+    project = compose.data.get("name") if isinstance(compose.data.get("name"), str) else sub.root.resolve().name
+    return re.sub(r"[^a-z0-9_-]", "", str(project).lower()) + f"-{service}"
 
 
 def _error(facts: Facts | None) -> str | None:

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograde.instructor.gradebook import Row
-from autograde.integrity import DATA as TEMPLATE_FINGERPRINTS
+from autograde.integrity import known_digests
 from autograde.rubric import Rubric
 
 STUDENT_FILES = ("Dockerfile.prod", "docker-compose.prod.yml")
@@ -94,20 +94,12 @@ def discover(root: Path) -> list[Entry]:
 # --------------------------------------------------------------------------- shared dev image
 
 
-def _template_compose_digest() -> str | None:
-    try:
-        digest = json.loads(TEMPLATE_FINGERPRINTS.read_text(encoding="utf-8")).get("docker-compose.yml")
-        return digest if isinstance(digest, str) else None
-    except (OSError, ValueError):
-        return None
-
-
 def dev_digest(root: Path) -> str | None:
     """A digest of everything the dev image is built from, or None when it must be built per student.
 
     The dev build reads docker-compose.yml and the whole app/ folder (its build context). Two
     checkouts with the same digest have byte-identical dev inputs, so one build serves both. Only a
-    docker-compose.yml byte-identical to the template's qualifies: the grader built that file's
+    docker-compose.yml byte-identical to the template's (one of its versions) qualifies: the grader built that file's
     web_dev service before and knows it asks for nothing unsafe. Symlinks, unreadable or too many
     files: None (the student's own session builds, with its usual safety checks).
     """
@@ -117,7 +109,7 @@ def dev_digest(root: Path) -> str | None:
         if compose.is_symlink() or not compose.is_file() or app.is_symlink() or not app.is_dir():
             return None
         compose_bytes = compose.read_bytes()
-        if hashlib.sha256(compose_bytes).hexdigest() != _template_compose_digest():
+        if hashlib.sha256(compose_bytes).hexdigest() not in known_digests("docker-compose.yml"):
             return None
         h = hashlib.sha256(b"docker-compose.yml\0" + compose_bytes + b"\0")
         count = 0
@@ -269,9 +261,16 @@ class Summary:
     bins: list[tuple[str, int]]  # label -> number of repositories
     lost: list[tuple[str, int, int]]  # (check id, repositories that lost points there, points lost in total)
     flags: list[tuple[str, int]]
+    incomplete: list[str] = field(default_factory=list)  # rows with no grade yet: "name: why"
+    repositories: int = 0  # rows with a repository (students without one not counted)
 
     def text(self) -> str:
         lines = [f"class summary: {self.graded} graded, {self.flagged} flagged"]
+        if self.incomplete:
+            lines[0] += f", {len(self.incomplete)} of {self.repositories} incomplete (no grade yet)"
+            lines += [f"  incomplete: {item}" for item in self.incomplete[:10]]
+            if len(self.incomplete) > 10:
+                lines.append(f"  ... and {len(self.incomplete) - 10} more")
         if self.scores:
             mean = statistics.fmean(self.scores)
             lines.append(
@@ -292,6 +291,16 @@ class Summary:
     def markdown(self) -> str:
         """For a GitHub job summary: a table, and a Mermaid bar chart of the score distribution."""
         out = ["## Class summary", "", f"{self.graded} repositories graded, {self.flagged} flagged.", ""]
+        if self.incomplete:
+            out += [
+                f"**Incomplete: {len(self.incomplete)} of {self.repositories} rows have no grade yet** "
+                "(flagged `error` in the gradebook). Grade them again (in the class workflow: "
+                "*Re-run failed jobs*), then merge again.",
+                "",
+                *(f"- `{item.split(':', 1)[0]}`:{item.split(':', 1)[1]}" for item in self.incomplete[:50]),
+                *([f"- ... and {len(self.incomplete) - 50} more"] if len(self.incomplete) > 50 else []),
+                "",
+            ]
         if self.scores:
             out += [
                 f"Score (of {self.max_score}): mean {statistics.fmean(self.scores):.1f}, "
@@ -315,7 +324,8 @@ class Summary:
         return "\n".join(out)
 
 
-def summarize(rows: list[Row], rubric: Rubric) -> Summary:
+def summarize(rows: list[Row], rubric: Rubric, incomplete: list[str] | None = None) -> Summary:
+    """incomplete: rows the gradebook has no grade for yet ("name: why"), said first."""
     top = rubric.possible
     graded = [r for r in rows if r.graded_at]  # rows read from a report
     scores = [r.total for r in graded]
@@ -337,4 +347,6 @@ def summarize(rows: list[Row], rubric: Rubric) -> Summary:
         bins,
         lost,
         sorted(flags.items(), key=lambda t: (-t[1], t[0])),
+        list(incomplete or []),
+        sum(1 for r in rows if r.repository),
     )

@@ -18,6 +18,7 @@ from autograde.rubric import DEFAULT_ITEMS
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
 FLAG_ORDER = (
     "missing",
+    "no-submission",
     "expired",
     "bad-report",
     "not-a-checkout",

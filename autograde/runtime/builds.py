@@ -5,13 +5,44 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
-from autograde.model.compose import ComposeFile
+from autograde.model import Submission
+from autograde.model.compose import DEV_FILE, PROD_FILE, ComposeFile
 from autograde.runtime import health
 from autograde.runtime.cgroups import StepGuard, human
 from autograde.runtime.diagnose import Steps, parse_build_output
 from autograde.runtime.engine import Engine, Phases
 from autograde.runtime.facts import BuildFacts
+from autograde.runtime.override import Caps, dev_override, prod_override
+
+
+def prod_files(
+    sub: Submission, tmp: Path, project: str, prod_tag: str, port: int, caps: Caps
+) -> tuple[list[str], list[str]]:
+    """The prod compose files (the student's and the grader's override written to `tmp`), and the
+    tags of the student's other buildable services."""
+    assert sub.prod is not None
+    root = sub.root.resolve()
+    text, other_tags = prod_override(
+        sub.prod,
+        sub.build,
+        root,
+        prod_tag=prod_tag,
+        other_tag=f"{project}-svc{{index}}:graded",
+        port=port,
+        caps=caps,
+    )
+    path = tmp / "prod-override.yml"
+    path.write_text(text)
+    return [str(root / PROD_FILE), str(path)], other_tags
+
+
+def dev_files(root: Path, tmp: Path, dev_tag: str, caps: Caps) -> list[str]:
+    path = tmp / "dev-override.yml"
+    path.write_text(dev_override(dev_tag=dev_tag, caps=caps))
+    return [str(root / DEV_FILE), str(path)]
+
 
 _HEADER = re.compile(r"^#(\d+) \[[^\]]*\] (?P<step>.+)$")
 _FINISHED = re.compile(r"^#(\d+) (?:DONE|CACHED|ERROR|CANCELED)\b")

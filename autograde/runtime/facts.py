@@ -84,6 +84,7 @@ class Facts:
     machine_notes: list[str] = field(default_factory=list)  # what the health check did (stray steps, pruning)
     free_disk_bytes: int | None = None  # of the engine's data root, before the grade
     host_port: int | None = None
+    host_port_note: str = ""  # why web_prod was published on another port than the one asked for
     prod_build: BuildFacts | None = None
     dev_build: BuildFacts | None = None
     up: UpFacts | None = None

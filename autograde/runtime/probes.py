@@ -3,7 +3,6 @@ and read the app's interpreter from the engine's process list."""
 
 from __future__ import annotations
 
-import socket
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -24,25 +23,19 @@ ANSWER_GRACE_S = 8.0
 SLOW_ANSWER_S = 15.0
 
 
-def claim_port(host_port: int | None) -> tuple[int | None, str | None, str]:
-    """The host port web_prod is published on (None: a free one); or None, why and a hint when it is taken."""
-    if host_port is None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1]), None, ""
-    with socket.socket() as s:
-        try:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("127.0.0.1", host_port))
-            return host_port, None, ""
-        except OSError:
-            return (
-                None,
-                f"host port {host_port} is already in use on this machine by another program; "
-                "this is not a problem with your files",
-                f"Stop whatever listens on {host_port} (`docker ps`, an earlier lab stack?), or "
-                "grade with `--host-port auto`.",
-            )
+def engine_ports(client: Any) -> dict[int, str]:
+    """TCP host ports the engine's containers already publish, each with a container's name."""
+    out: dict[int, str] = {}
+    try:
+        listed = client.api.containers()
+    except Exception:  # only a help in choosing the port: the local check still applies
+        return out
+    for c in listed:
+        names = c.get("Names") or ["?"]
+        for p in c.get("Ports") or []:
+            if p.get("PublicPort") and p.get("Type", "tcp") == "tcp":
+                out.setdefault(int(p["PublicPort"]), str(names[0]).lstrip("/"))
+    return out
 
 
 @dataclass

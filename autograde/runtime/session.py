@@ -18,14 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograde.model import Submission
-from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import builds, cleanup, health, inspection, leftovers
 from autograde.runtime.cgroups import StepCaps, StepGuard, parse_bytes
 from autograde.runtime.engine import MIN_COMPOSE, SERVICE_LABEL, Engine, Phases, compose_version, engine_gone
 from autograde.runtime.facts import BuildFacts, Facts
-from autograde.runtime.override import Caps, dev_override, prod_override
-from autograde.runtime.policy import refusals
-from autograde.runtime.probes import Stack, claim_port
+from autograde.runtime.override import Caps
+from autograde.runtime.policy import DEFAULT_HOST_PORT, choose_host_port, refusals
+from autograde.runtime.probes import Stack, engine_ports
 from autograde.util import Processes
 
 __all__ = ["MIN_COMPOSE", "Session", "SessionOptions", "compose_version"]
@@ -33,7 +32,8 @@ __all__ = ["MIN_COMPOSE", "Session", "SessionOptions", "compose_version"]
 
 @dataclass
 class SessionOptions:
-    host_port: int | None = 5005  # None: pick a free port
+    host_port: int | None = DEFAULT_HOST_PORT  # None: pick a free port
+    host_port_strict: bool = False  # only host_port: an error when it is in use (else a free one, said)
     build_timeout: float = 600.0
     ready_timeout: float = 60.0
     request_timeout: float = 5.0
@@ -106,12 +106,17 @@ class Session:
             facts.removed_leftovers += cleanup.sweep_abandoned(self.engine.client, self.project)
         if not self.machine.fit_to_grade():
             return
-        port, facts.error, facts.error_hint = claim_port(self.options.host_port)
-        if port is None:
+        o = self.options
+        choice = choose_host_port(o.host_port, strict=o.host_port_strict, engine_ports=engine_ports(self.engine.client))
+        if choice.port is None:
+            facts.error, facts.error_hint = choice.error, choice.hint
             return
-        facts.host_port = port
-        prod_files = self._write_prod_override(port)
-        dev_files = self._dev_files()
+        port = facts.host_port = choice.port
+        facts.host_port_note = choice.note
+        prod_files, self.other_tags = builds.prod_files(
+            self.sub, self.tmp, self.project, self.prod_tag, port, self._caps()
+        )
+        dev_files = None if self._dev_refusal else builds.dev_files(self.root, self.tmp, self.dev_tag, self._caps())
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde") as pool:
             try:
                 self._parallel(pool, prod_files, dev_files, port)
@@ -191,28 +196,6 @@ class Session:
 
     def _caps(self) -> Caps:
         return Caps(self.options.memory, self.options.pids, self.options.cpus)
-
-    def _write_prod_override(self, port: int) -> list[str]:
-        assert self.sub.prod is not None
-        text, self.other_tags = prod_override(
-            self.sub.prod,
-            self.sub.build,
-            self.root,
-            prod_tag=self.prod_tag,
-            other_tag=f"{self.project}-svc{{index}}:graded",
-            port=port,
-            caps=self._caps(),
-        )
-        path = self.tmp / "prod-override.yml"
-        path.write_text(text)
-        return [str(self.root / PROD_FILE), str(path)]
-
-    def _dev_files(self) -> list[str] | None:
-        if self._dev_refusal:
-            return None
-        path = self.tmp / "dev-override.yml"
-        path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps()))
-        return [str(self.root / DEV_FILE), str(path)]
 
     # -- cleanup -----------------------------------------------------------------------------
     def cleanup(self) -> list[str]:

@@ -80,12 +80,17 @@ class EngineCgroups:
         except OSError:
             return []
 
-    def processes(self, step: str) -> list[int]:
+    def processes(self, step: str, *, container: bool = False) -> list[int]:
+        """The processes in a build step's cgroup (or, with `container`, in a container's)."""
         try:
-            text = (self.dir("pids", "buildkit", step) / "cgroup.procs").read_text()
+            text = (self.dir("pids", *self._where(step, container)) / "cgroup.procs").read_text()
         except OSError:
             return []
         return [int(x) for x in text.split()]
+
+    @staticmethod
+    def _where(name: str, container: bool) -> tuple[str, ...]:
+        return (name,) if container else ("buildkit", name)
 
     def cap(self, step: str, caps: StepCaps) -> None:
         """Cap one step (best effort: the step may end meanwhile)."""
@@ -120,15 +125,15 @@ class EngineCgroups:
         m = re.search(r"^oom_kill (\d+)$", text, re.M)
         return bool(m and int(m.group(1)) > 0)
 
-    def kill(self, step: str) -> int:
-        """Freeze the step's cgroup, kill every process in it, thaw; returns how many processes it had.
-
-        Frozen processes cannot fork while they are killed one by one.
+    def kill(self, step: str, *, container: bool = False) -> int:
+        """Freeze the step's (or container's) cgroup, kill every process in it, thaw; returns how many
+        processes it had. Frozen processes cannot fork while they are killed one by one.
         """
-        freezer = self.dir("freezer", "buildkit", step) / "freezer.state"
+        where = self._where(step, container)
+        freezer = self.dir("freezer", *where) / "freezer.state"
         seen: set[int] = set()
         for _ in range(20):
-            pids = self.processes(step)
+            pids = self.processes(step, container=container)
             if not pids:
                 break
             _write(freezer, "FROZEN")
@@ -138,7 +143,7 @@ class EngineCgroups:
                         break
                 time.sleep(0.02)
             try:
-                tasks = [int(x) for x in (self.dir("pids", "buildkit", step) / "tasks").read_text().split()]
+                tasks = [int(x) for x in (self.dir("pids", *where) / "tasks").read_text().split()]
             except OSError:
                 tasks = pids
             for pid in tasks:

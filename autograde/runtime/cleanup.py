@@ -13,6 +13,7 @@ from typing import Any
 from tenacity import Retrying, stop_after_attempt, wait_fixed
 
 from autograde.runtime import leftovers
+from autograde.runtime.cgroups import EngineCgroups
 from autograde.runtime.engine import PROJECT_LABEL, gone
 
 
@@ -87,6 +88,28 @@ def remove_project(client: Any, project: str, tags: Iterable[str] = (), images: 
     problems, _ = remove_resources(client, project)
     if images:
         problems += remove_images(client, project, tags)[0]
+    return problems
+
+
+def container_ids(client: Any, project: str) -> list[str]:
+    try:
+        return [str(c["Id"]) for c in client.api.containers(all=True, filters={"label": f"{PROJECT_LABEL}={project}"})]
+    except Exception:
+        return []
+
+
+def kill_remains(cgroups: EngineCgroups | None, ids: list[str]) -> list[str]:
+    """After the containers were removed: any process still in one of their cgroups is frozen and killed.
+
+    Returns what could not be killed (where the engine's cgroups are visible; else nothing is known)."""
+    problems: list[str] = []
+    for cid in ids if cgroups is not None else []:
+        assert cgroups is not None
+        if cgroups.processes(cid, container=True):
+            cgroups.kill(cid, container=True)
+            left = len(cgroups.processes(cid, container=True))
+            if left:
+                problems.append(f"{left} processes of container {cid[:12]} could not be killed")
     return problems
 
 

@@ -210,7 +210,9 @@ class Session:
         problems: list[str] = []
         if self.engine.client is not None:
             tags = (self.prod_tag, self.dev_tag, *self.other_tags)
+            ids = cleanup.container_ids(self.engine.client, self.project)
             problems += cleanup.remove_project(self.engine.client, self.project, tags, not self.options.keep_images)
+            problems += cleanup.kill_remains(self.machine.cgroups, ids)
         self._run_lock.release(keep_file=bool(problems))
         shutil.rmtree(self.tmp, ignore_errors=True)
         self.phases.time("cleanup", time.monotonic() - start)

@@ -169,3 +169,19 @@ def test_a_command_two_live_builds_run_is_killed_only_when_the_last_of_them_ends
     assert other.poll() is None and cg.processes("longer")  # never anyone's: not killed
     other.kill()
     other.wait()
+
+
+@pytest.mark.slow
+def test_a_process_left_in_a_removed_containers_cgroup_is_killed(engine_tree):
+    from autograde.runtime.cleanup import kill_remains
+
+    cg = engine_tree
+    cid = "c" * 64
+    for c in CONTROLLERS:
+        cg.dir(c, cid).mkdir()
+    proc = subprocess.Popen(["sh", "-c", "read go; exec sleep 304"], stdin=subprocess.PIPE, start_new_session=True)
+    for c in CONTROLLERS:
+        (cg.dir(c, cid) / "cgroup.procs").write_text(str(proc.pid))
+    assert kill_remains(cg, [cid, "d" * 64]) == []
+    assert proc.wait(timeout=10) is not None and cg.processes(cid, container=True) == []
+    assert kill_remains(None, [cid]) == []  # cgroups not visible: nothing known, nothing done

@@ -116,6 +116,16 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
             ins.line,
             build.output_tail,
         )
+    if ins.cmd == "RUN" and build.pids_limit:
+        code = f"exit code {build.exit_code}" if build.exit_code is not None else "a failure"
+        return failed(
+            f"building {what} failed at {where} ({code}): its processes hit the cap of {build.pids_limit} "
+            "per build step (`Cannot fork`)",
+            "This step starts processes without end; look for a command that calls itself.",
+            FILENAME,
+            ins.line,
+            build.output_tail,
+        )
     if ins.cmd == "RUN" and "no space left on device" in (build.step_log or build.output_tail).lower():
         return failed(
             f"building {what} failed at {where}: No space left on device (the step wrote more than the "

@@ -74,6 +74,12 @@ def _unquote(step: str | None) -> str | None:
     return step.replace('\\"', '"') if step else step
 
 
+def _command(step: str | None) -> str:
+    """The command of a `RUN` step as BuildKit names it, as the step guard knows it."""
+    step = _unquote(step) or ""
+    return " ".join(step.removeprefix("RUN ").split()) if step.startswith("RUN ") else ""
+
+
 def build(
     engine: Engine,
     phases: Phases,
@@ -132,6 +138,7 @@ def build(
             running_step=hung,
             oom_limit=human(guard.caps.memory_bytes) if guard and guard.report.oom and out.exit_code == 137 else "",
             still_running=notes,
+            pids_limit=guard.caps.pids if guard and _command(out.step) in guard.report.capped else 0,
         )
     try:
         image = engine.client.images.get(tag)

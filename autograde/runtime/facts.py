@@ -23,6 +23,7 @@ class BuildFacts:
     running_step: str | None = None  # the instruction that was running when the build was stopped
     oom_limit: str = ""  # a RUN step was killed by the out-of-memory killer of this cap ("2 GiB")
     still_running: list[str] = field(default_factory=list)  # steps still running after the build ended (killed)
+    pids_limit: int = 0  # the failing RUN step was refused processes by this cap (a fork bomb)
 
 
 @dataclass

@@ -72,3 +72,11 @@ def test_the_machines_shortage_is_an_error_not_the_students_fail(tmp_path):
     )
     r = runtime_up(tmp_path, with_step(step), build)
     assert r.status == "error" and "short of resources" in r.message
+
+
+def test_a_step_refused_processes_by_its_cap_is_told_so(tmp_path):
+    step = "RUN f(){ f|f & }; f; sleep 100000"
+    build = BuildFacts(False, 9.0, error="exit code: 2", failed_step=step, exit_code=2, pids_limit=512)
+    r = runtime_up(tmp_path, with_step(step), build)
+    assert r.status == "fail" and r.line == line_of(with_step(step), "f(){")
+    assert "its processes hit the cap of 512 per build step" in r.message

@@ -122,8 +122,11 @@ def test_hostile_builds_never_cost_the_next_grade(engine, tmp_path):
     rc, doc, out = grade(locks, co, "--build-timeout", "45")
     up = checks(doc)["runtime.up"]
     assert up["status"] == "fail", out[-3000:]
-    assert f"Dockerfile.prod:{line_of(co, 'f(){')}" in up["message"] and "did not finish" in up["message"], up
-    assert re.search(r"the step had \d+ processes running and hit its cap of 512", up["message"]), up
+    assert f"Dockerfile.prod:{line_of(co, 'f(){')}" in up["message"], up
+    # stopped at the timeout while it forks, or failed on its own when its `sleep` could not be forked
+    assert re.search(r"did not finish .* the step had \d+ processes running and hit its cap of 512", up["message"]) or (
+        "its processes hit the cap of 512 per build step" in up["message"]
+    ), up
     assert no_running_steps() == []
     assert_full_marks(locks, tmp_path, "after-forkbomb", "a fork bomb")
 

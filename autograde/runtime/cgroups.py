@@ -35,6 +35,10 @@ from autograde.runtime import leftovers
 ROOT = Path(os.environ.get("AUTOGRADE_CGROUP_ROOT", "/sys/fs/cgroup"))
 POLL_S = 0.1  # how often a build's new steps are looked for (and capped)
 SETTLE_S = 5.0  # how long the engine gets to end a stopped build's steps itself
+# a build's step cgroup is made this soon around the line that announces the step (the line comes
+# through Compose a little after the step started, or the step waits for its mounts)
+ANNOUNCED_BEFORE_S = 2.0
+STARTED_WITHIN_S = 15.0
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
 
@@ -226,6 +230,7 @@ class StepGuard:
         self._lock = threading.Lock()
         self._before: set[str] = set()
         self._announced: dict[str, str] = {}  # BuildKit's step number -> the RUN command
+        self._announced_at: dict[str, float] = {}  # the RUN command -> when this build last announced it
         self._ours: dict[str, str] = {}  # step cgroup -> the RUN command it runs
         self._capped: set[str] = set()
         self._thread: threading.Thread | None = None
@@ -238,6 +243,7 @@ class StepGuard:
                 # BuildKit quotes the command Go-style in its progress output: \" for "
                 command = m.group("cmd").removesuffix(" [...]").replace('\\"', '"')
                 self._announced[m.group(1)] = " ".join(command.split())
+                self._announced_at[self._announced[m.group(1)]] = time.time()
                 self._publish()
             return
         m = self._CACHED.match(line)
@@ -282,14 +288,23 @@ class StepGuard:
         if builds_running(but=self._path):
             self.report.shared = True
         with self._lock:
-            announced = set(self._announced.values())
+            announced_at = {c: self._announced_at.get(c, 0.0) for c in self._announced.values()}
         for step in self.cg.steps():
             if step in self._before:
                 continue
             if step not in self._capped:
                 self._capped.add(step)
                 self.cg.cap(step, self.caps)  # any new step: the caps are the same for every grader build
-            if step not in self._ours and announced:
+            if step not in self._ours and announced_at:
+                # a step of this build starts when the build announces it: one that started at another
+                # time runs the same command for another build (every student's `pip install`)
+                try:
+                    started = self.cg.dir("pids", "buildkit", step).stat().st_mtime
+                except OSError:
+                    continue
+                announced = {
+                    c for c, t in announced_at.items() if t - ANNOUNCED_BEFORE_S <= started <= t + STARTED_WITHIN_S
+                }
                 command = _running_command(self.cg, step, announced)
                 if command:
                     self._ours[step] = command

@@ -85,6 +85,7 @@ stop() {
   fi
   for dev in $(losetup -j "$HOME_DIR/disk.img" 2>/dev/null | cut -d: -f1); do losetup -d "$dev" || true; done
   rm -rf "$HOME_DIR" "$RUN_DIR"
+  rmdir --ignore-fail-on-non-empty "$(dirname "$HOME_DIR")" "$(dirname "$RUN_DIR")" 2>/dev/null || true
 }
 
 if [ "$cmd" = run ]; then

@@ -27,6 +27,7 @@ import sys
 import time
 from pathlib import Path
 
+from autograde.commands.grade import _size
 from autograde.instructor.classbatch import (
     Entry,
     Meta,
@@ -115,12 +116,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     grade.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
     grade.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
     grade.add_argument("--cpus", type=float, default=1.0, help="CPU cap per container (default 1.0)")
-    grade.add_argument("--build-memory", default="2g", metavar="SIZE", help="memory cap per RUN step (default 2g)")
+    grade.add_argument(
+        "--build-memory", default="2g", type=_size, metavar="SIZE", help="memory cap per RUN step (default 2g)"
+    )
     grade.add_argument("--build-pids", type=int, default=512, help="process cap per RUN step (default 512)")
     grade.add_argument("--build-cpus", type=float, default=2.0, help="CPU cap per RUN step (default 2.0)")
     grade.add_argument(
         "--min-free-disk",
         default="1g",
+        type=_size,
         metavar="SIZE",
         help="free disk the engine needs before each grade; a machine short of it stops the batch (default 1g)",
     )

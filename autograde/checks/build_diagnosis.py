@@ -78,11 +78,14 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
             ins.line if ins else None,
         )
     if build.timed_out:
+        hung = df.instruction_for(build.running_step) if df is not None and build.running_step else None
+        at = f" at {FILENAME}:{hung.line} (`{_quote(hung.original, 100)}`)" if hung else ""
+        seen = f"; {'; '.join(build.still_running)}" if build.still_running else ""
         return failed(
-            f"building {what} did not finish within {build.seconds:.0f} s and was stopped",
-            "Look for a RUN step that never ends or waits for input.",
+            f"building {what} did not finish within {build.seconds:.0f} s and was stopped{at}{seen}",
+            "Look for a RUN step that never ends, waits for input, or starts processes without end.",
             FILENAME,
-            None,
+            hung.line if hung else None,
             build.output_tail,
         )
     step = build.failed_step or ""
@@ -138,6 +141,34 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
             build.output_tail,
         )
     where = f"{FILENAME}:{ins.line} (`{_quote(ins.original, 100)}`)"
+    if ins.cmd == "RUN" and build.oom_limit:
+        return failed(
+            f"building {what} failed at {where}: killed: out of memory (limit {build.oom_limit} per build step)",
+            f"This step used more than the {build.oom_limit} of memory a build step may use; "
+            "look for what allocates without end.",
+            FILENAME,
+            ins.line,
+            build.output_tail,
+        )
+    if ins.cmd == "RUN" and build.pids_limit:
+        code = f"exit code {build.exit_code}" if build.exit_code is not None else "a failure"
+        return failed(
+            f"building {what} failed at {where} ({code}): its processes hit the cap of {build.pids_limit} "
+            "per build step (`Cannot fork`)",
+            "This step starts processes without end; look for a command that calls itself.",
+            FILENAME,
+            ins.line,
+            build.output_tail,
+        )
+    if ins.cmd == "RUN" and "no space left on device" in (build.step_log or build.output_tail).lower():
+        return failed(
+            f"building {what} failed at {where}: No space left on device (the step wrote more than the "
+            "grading machine's disk holds)",
+            "This step writes more data than an image should hold; look for what writes without end.",
+            FILENAME,
+            ins.line,
+            build.output_tail,
+        )
     if ins.cmd == "RUN":
         told = _explain_run(df, ins, build, where, sub)
     elif ins.cmd in ("COPY", "ADD"):

@@ -65,9 +65,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
     run.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
     run.add_argument("--cpus", type=float, default=1.0, help="CPU cap per container (default 1.0)")
+    run.add_argument(
+        "--build-memory",
+        default="2g",
+        type=_size,
+        metavar="SIZE",
+        help="memory cap per RUN step of the builds (default 2g)",
+    )
+    run.add_argument("--build-pids", type=int, default=512, help="process cap per RUN step of the builds (default 512)")
+    run.add_argument("--build-cpus", type=float, default=2.0, help="CPU cap per RUN step of the builds (default 2.0)")
+    run.add_argument(
+        "--min-free-disk",
+        default="1g",
+        type=_size,
+        metavar="SIZE",
+        help="free disk the Docker engine needs before a grade; below it the grader prunes its own build "
+        "cache, and a machine still short is an error (default 1g)",
+    )
     # used by `grade-all`: a dev image it built once from byte-identical dev files, and the project name
     run.add_argument("--dev-image", metavar="REF", help=argparse.SUPPRESS)
     run.add_argument("--project", metavar="NAME", help=argparse.SUPPRESS)
+
+
+def _size(text: str) -> str:
+    from autograde.runtime.cgroups import parse_bytes
+
+    try:
+        parse_bytes(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def _port(text: str) -> int:
@@ -154,6 +181,10 @@ def run(args: argparse.Namespace) -> int:
                 pids=args.pids,
                 cpus=args.cpus,
                 dev_image=args.dev_image,
+                build_memory=args.build_memory,
+                build_pids=args.build_pids,
+                build_cpus=args.build_cpus,
+                min_free_disk=args.min_free_disk,
             )
             session = Session(sub, options, progress=shown.phase, **({"project": args.project} if args.project else {}))
             facts = session.run()
@@ -206,6 +237,14 @@ def run(args: argparse.Namespace) -> int:
                     )
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
+            results.grader["machine"] = {
+                "fit": not session.facts.machine_unfit,
+                "problem": session.facts.machine_unfit,
+                "free_disk_bytes": session.facts.free_disk_bytes,
+                "notes": list(session.facts.machine_notes),
+            }
+            for line in session.facts.machine_notes:
+                print(f"autograde: grading machine: {line}", file=sys.stderr)
             if session.facts.host_port is not None:
                 results.grader["host_port"] = session.facts.host_port
             if session.facts.host_port_note:
@@ -305,6 +344,8 @@ def _error(facts: Facts | None) -> str | None:
         return None
     if facts.interrupted:
         return "grading was interrupted; unfinished checks are marked error"
+    if facts.machine_unfit:
+        return f"{facts.machine_unfit}; unfinished checks are marked error"
     if facts.engine_lost:
         return f"the Docker engine went away mid-run ({facts.engine_lost}); unfinished checks are marked error"
     return facts.error

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from autograde.instructor.grade_all_policy import META_DIR, Entry, Meta, report_paths, save_meta, shared_groups
+from autograde.runtime.cleanup import sweep
 from autograde.util import Processes
 
-PROJECT_LABEL = "com.docker.compose.project"
 TERM_GRACE = 120.0  # seconds a child gets to stop and clean up after SIGTERM
 
 
@@ -53,51 +53,6 @@ def child_env(repository: str) -> dict[str, str]:
     if "/" in repository:
         env["GITHUB_REPOSITORY"] = repository
     return env
-
-
-def sweep(project: str, tags: tuple[str, ...] = (), images: bool = True) -> list[str]:
-    """Remove what a killed grade left: containers, networks, volumes and images of its project."""
-    problems: list[str] = []
-    try:
-        import docker
-
-        client = docker.from_env(timeout=60)
-    except Exception as e:  # no engine: nothing could have been left on it either
-        return [f"engine: {e}"]
-    label: dict[str, str | list[str] | bool] = {"label": f"{PROJECT_LABEL}={project}"}
-    try:
-        for kind, listing, remove in (
-            (
-                "container",
-                lambda: client.containers.list(all=True, filters=label),
-                lambda x: x.remove(force=True, v=True),
-            ),
-            ("network", lambda: client.networks.list(filters=label), lambda x: x.remove()),
-            ("volume", lambda: client.volumes.list(filters=label), lambda x: x.remove(force=True)),
-            (
-                "image",
-                lambda: client.images.list(filters=label) if images else [],
-                lambda x: client.images.remove(x.id, force=True),
-            ),
-        ):
-            try:
-                for item in listing():
-                    try:
-                        remove(item)
-                    except Exception as e:
-                        if "No such" not in str(e) and "404" not in str(e):
-                            problems.append(f"{kind}: {e}")
-            except Exception as e:
-                problems.append(f"{kind}: {e}")
-        for tag in tags:
-            try:
-                client.images.remove(tag, force=True)
-            except Exception as e:
-                if "No such" not in str(e) and "404" not in str(e) and "not found" not in str(e).lower():
-                    problems.append(f"image {tag}: {e}")
-    finally:
-        client.close()
-    return problems
 
 
 class SharedDev:
@@ -206,6 +161,7 @@ class Batch:
         self._count = 0
         self._lock = threading.Lock()
         self.leftovers: list[str] = []
+        self.unfit = ""  # the grading machine was found unfit by a grade: no new grade starts
 
     # ------------------------------------------------------------------ the batch
 
@@ -270,6 +226,10 @@ class Batch:
         if e.note:
             meta.notes.append(e.note)
         if self.stopping.is_set():
+            return meta
+        if self.unfit:
+            meta.notes.append(f"not graded: the grading machine is unfit ({self.unfit}); graded on the next run")
+            save_meta(self.o.reports, meta)
             return meta
         digest = self.digest_of.get(e.name)
         dev_ref = self.shared.get(digest, self.stopping) if digest else None
@@ -346,6 +306,13 @@ class Batch:
             return meta
         if _readable(json_path):
             meta.status = "graded"
+            unfit = _machine_unfit(json_path)
+            if unfit:  # never a grade that counts: graded again by the next run
+                with self._lock:
+                    self.unfit = self.unfit or unfit
+                meta.status = "failed"
+                meta.flags.append("error")
+                meta.notes.append(f"graded while the grading machine was unfit ({unfit}); graded again on the next run")
         else:
             meta.status = "failed"
             meta.flags.append("error")
@@ -372,6 +339,15 @@ class Batch:
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _machine_unfit(path: Path) -> str:
+    """Why the grading machine was unfit during the grade that wrote this report, or ""."""
+    try:
+        machine = json.loads(path.read_text(encoding="utf-8")).get("grader", {}).get("machine") or {}
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return str(machine.get("problem") or "") if isinstance(machine, dict) and machine.get("fit") is False else ""
 
 
 def _readable(path: Path) -> bool:

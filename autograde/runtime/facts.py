@@ -41,6 +41,14 @@ class BuildFacts:
     """
     evidence: BuildEvidence | None = None
     """What the whole build log says about its steps (each step, the pytest runs and their summaries)."""
+    running_step: str | None = None
+    """The instruction that was running when the build was stopped (timeout or interruption)."""
+    oom_limit: str = ""
+    """A `RUN` step was killed by the out-of-memory killer under this cap (e.g. "2 GiB"); empty otherwise."""
+    still_running: list[str] = field(default_factory=list)
+    """Steps still running after the build ended, which the grader killed (one line each)."""
+    pids_limit: int = 0
+    """The failing `RUN` step was refused processes by this cap (a fork bomb); 0 otherwise."""
 
 
 @dataclass
@@ -155,6 +163,12 @@ class Facts:
     """The engine went away mid-run: what was seen; empty otherwise."""
     removed_leftovers: list[str] = field(default_factory=list)  # abandoned runs' remains removed first
     """What abandoned grading runs had left on the engine and was removed first (one line each)."""
+    machine_unfit: str = ""
+    """Why the grading machine was unfit to grade (out of disk, cannot start containers); empty when fit."""
+    machine_notes: list[str] = field(default_factory=list)
+    """What the machine's health check did (stray steps stopped, build cache pruned), one line each."""
+    free_disk_bytes: int | None = None
+    """Free bytes on the engine's data root before the grade; None when it could not be read."""
     host_port: int | None = None
     """The host port `web_prod` was published on; None before `up`."""
     host_port_note: str = ""  # why web_prod was published on another port than the one asked for

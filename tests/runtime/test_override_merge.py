@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from autograde.model import load_submission
+from autograde.runtime import builds
 from autograde.runtime.session import Session, SessionOptions
 
 pytestmark = pytest.mark.docker
@@ -52,10 +53,10 @@ def test_an_override_compose_refuses_is_the_graders_error_with_composes_message(
 def test_deploy_limits_merge_and_the_merged_file_is_accepted(tmp_path):
     s = _session(tmp_path, {"docker-compose.prod.yml": DEPLOY_LIMITS})
     try:
-        s._connect()
-        files = s._write_prod_override(5999)
-        assert files is not None and s.facts.error is None
-        merged = s._resolved(files, "check")
+        assert s.engine.connect() is None
+        prepared = builds.prod_files(s.engine, s.sub, s.tmp, s.project, s.prod_tag, 5999, s._caps())
+        assert prepared.files is not None and prepared.error is None
+        merged, _ = builds._resolved(s.engine, s.tmp, prepared.files, "check")
     finally:
         assert s.cleanup() == []
     assert merged is not None

@@ -1,0 +1,256 @@
+"""The prod stack of one run: start it, probe the hit counter over HTTP and in Redis, restart it,
+and read the app's interpreter from the engine's process list."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
+
+from autograde.runtime import http
+from autograde.runtime.diagnose import up_infrastructure
+from autograde.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, Engine, Phases, engine_gone
+from autograde.runtime.facts import CounterFacts, HealthFacts, HttpAnswer, ServiceFacts, UpFacts
+from autograde.runtime.interpreter import from_processes
+
+# After the app first answers with an error (5xx, 404 ...) while Redis may still be starting, how long
+# to keep asking for a 200. An error answer to a request sent once Redis answered PING is final at once.
+ANSWER_GRACE_S = 8.0
+# An app that accepted the connection but answers slowly (its own Redis retries) gets this long per
+# request, so that its answer is seen rather than cut off at --request-timeout.
+SLOW_ANSWER_S = 15.0
+
+
+def engine_ports(client: Any) -> dict[int, str]:
+    """TCP host ports the engine's containers already publish, each with a container's name."""
+    out: dict[int, str] = {}
+    try:
+        listed = client.api.containers()
+    except Exception:  # only a help in choosing the port: the local check still applies
+        return out
+    for c in listed:
+        names = c.get("Names") or ["?"]
+        for p in c.get("Ports") or []:
+            if p.get("PublicPort") and p.get("Type", "tcp") == "tcp":
+                out.setdefault(int(p["PublicPort"]), str(names[0]).lstrip("/"))
+    return out
+
+
+@dataclass
+class Probed:
+    up: UpFacts
+    counter: CounterFacts | None = None
+    interpreter: tuple[str, str] | None = None  # the app's interpreter and how it was found, if it ran
+    health: HealthFacts | None = None  # web_prod's HEALTHCHECK run once, when it has one
+
+
+class Stack:
+    """The started prod stack: web_prod and its Redis service (`redis`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        phases: Phases,
+        redis: str,
+        ready_timeout: float,
+        request_timeout: float,
+        stop_timeout: int,
+    ) -> None:
+        self.engine = engine
+        self.phases = phases
+        self.redis = redis
+        self.ready_timeout = ready_timeout
+        self.request_timeout = request_timeout
+        self.stop_timeout = stop_timeout
+
+    def up_and_probe(self, files: list[str], port: int) -> Probed:
+        """Start the stack and probe it."""
+        start = time.monotonic()
+        self.phases.phase("up", "start")
+        ran = self.engine.compose(
+            files, "up", "-d", "--no-build", "web_prod", self.redis, timeout=self.ready_timeout + 60
+        )
+        if ran.returncode != 0:
+            return Probed(
+                UpFacts(
+                    False,
+                    "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
+                    self.services(),
+                    ran.tail,
+                    infrastructure=up_infrastructure(ran.tail),
+                )
+            )
+        url = f"http://localhost:{port}/"
+        first = self.until_answer(port, start + self.ready_timeout)
+        services = self.services(logs=first.status != 200)
+        self.phases.time("up", time.monotonic() - start)
+        interpreter = self.app_interpreter()
+        running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod", self.redis}
+        if not running:
+            return Probed(UpFacts(False, "not every service is running", services, ran.tail), None, interpreter)
+        up = UpFacts(True, "", services, ran.tail, time.monotonic() - start)
+        probes = time.monotonic()
+        self.phases.phase("probes", "start")
+        counter = CounterFacts(url)
+        counter.first = first
+        if first.status == 200:
+            counter.second = http.get("127.0.0.1", port, timeout=self.request_timeout)
+            counter.redis_value, counter.redis_error = self.redis_get()
+            counter.after_restart, counter.restart_error = self.restart_and_get(port)
+        health = self.health_once()
+        self.phases.time("probes", time.monotonic() - probes)
+        return Probed(up, counter, interpreter, health)
+
+    def health_once(self) -> HealthFacts | None:
+        """Run web_prod's HEALTHCHECK once in the running container, as Docker runs it (`docker exec`), rather
+        than wait out its interval for Docker's own verdict."""
+        web = self.container("web_prod")
+        if web is None or web.status != "running":
+            return None
+        health = (web.attrs.get("Config") or {}).get("Healthcheck") or {}
+        test = [str(t) for t in health.get("Test") or []]
+        if not test or test[0] == "NONE":
+            return None
+        argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" and len(test) > 1 else test[1:]
+        if not argv:
+            return None
+        timeout = min(10.0, (health.get("Timeout") or 30e9) / 1e9)
+        ran = self.engine.procs.run(["docker", "exec", web.id, *argv], timeout=timeout, env=self.engine.env(), keep=10)
+        return HealthFacts(test, None if ran.timed_out else ran.returncode, ran.tail[-1000:], timeout)
+
+    def until_answer(self, port: int, deadline: float) -> HttpAnswer:
+        """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.
+
+        An app that answers, but not 200, has answered: that answer is what was seen once Redis was
+        ready when the request was sent (or after ANSWER_GRACE_S more of such answers), without
+        sitting out the whole deadline.
+        """
+        last = HttpAnswer(None, "", "no answer yet")
+        checked = 0.0
+        answered_at: float | None = None
+        redis_ready: float | None = None
+        timeout = self.request_timeout
+        while time.monotonic() < deadline:
+            sent = time.monotonic()
+            if redis_ready is None and self.redis_ping():
+                redis_ready = sent
+            last = http.get("127.0.0.1", port, timeout=min(timeout, max(0.1, deadline - time.monotonic())))
+            if last.status == 200:
+                return last
+            if last.status is not None:
+                answered_at = answered_at or time.monotonic()
+                if redis_ready is not None or time.monotonic() - answered_at >= ANSWER_GRACE_S:
+                    return last
+            elif last.error.startswith(("timed out", "HTTP ")):  # connected, but the answer is slow
+                timeout = max(timeout, SLOW_ANSWER_S)
+            if time.monotonic() - checked > 0.5:
+                checked = time.monotonic()
+                web = self.container("web_prod")
+                if web is None or web.status in ("exited", "dead"):
+                    return HttpAnswer(None, "", "web_prod stopped")
+            time.sleep(0.05)
+        if last.status is not None:
+            return last
+        return HttpAnswer(None, last.body, last.error or f"no 200 within {self.ready_timeout:g} s")
+
+    def redis_ping(self) -> bool:
+        """Whether redis_prod answers PING (so an error answer of the app is not Redis still starting)."""
+        redis = self.container(self.redis)
+        if redis is None or redis.status != "running":
+            return False
+        try:
+            code, out = redis.exec_run(["redis-cli", "PING"])
+        except Exception as e:
+            if engine_gone(e):
+                raise
+            return False
+        return code == 0 and b"PONG" in out
+
+    def app_interpreter(self) -> tuple[str, str] | None:
+        """The Python the running web_prod process uses, from the engine's process list."""
+        web = self.container("web_prod")
+        if web is None or web.status != "running":
+            return None
+        try:
+            top = web.top(ps_args="-eo pid,args")
+        except Exception:  # some engines refuse ps arguments: try their default columns
+            try:
+                top = web.top()
+            except Exception:
+                return None
+        titles = [t.upper() for t in top.get("Titles") or []]
+        column = next((i for i, t in enumerate(titles) if t in ("ARGS", "CMD", "COMMAND")), None)
+        if column is None:
+            return None
+        found = from_processes([p[column] for p in top.get("Processes") or [] if len(p) > column])
+        return (found, "the running app's process") if found else None
+
+    def restart_and_get(self, port: int) -> tuple[HttpAnswer | None, str]:
+        web = self.container("web_prod")
+        if web is None:
+            return None, "web_prod is gone"
+        try:
+            web.restart(timeout=self.stop_timeout)
+        except Exception as e:
+            if engine_gone(e):
+                raise
+            return None, f"restart failed: {e}"
+        return self.until_answer(port, time.monotonic() + self.ready_timeout), ""
+
+    def redis_get(self) -> tuple[str | None, str]:
+        redis = self.container(self.redis)
+        if redis is None:
+            return None, "redis_prod is not running"
+        try:
+            code, out = redis.exec_run(["redis-cli", "GET", "hits"])
+        except Exception as e:
+            if engine_gone(e):
+                raise
+            return None, f"could not run redis-cli in redis_prod ({e})"
+        text = out.decode("utf-8", "replace")[:200].strip()
+        if code != 0:
+            return None, f"redis-cli failed in redis_prod: {text}"
+        return text, ""
+
+    def containers(self) -> list[Any]:
+        import docker.errors
+
+        label = {"label": f"{PROJECT_LABEL}={self.engine.project}"}
+        try:  # a container can go between listing and inspecting (the lean probe's): list again
+            for attempt in Retrying(
+                retry=retry_if_exception_type(docker.errors.NotFound),
+                stop=stop_after_attempt(5),
+                wait=wait_fixed(0.1),
+                reraise=True,
+            ):
+                with attempt:
+                    return list(self.engine.client.containers.list(all=True, filters=label))
+        except docker.errors.NotFound:
+            pass
+        return []
+
+    def container(self, service: str) -> Any:
+        for c in self.containers():
+            if c.labels.get(SERVICE_LABEL) == service:
+                return c
+        return None
+
+    def services(self, logs: bool = False) -> list[ServiceFacts]:
+        out = []
+        for name in ("web_prod", self.redis):
+            c = self.container(name)
+            if c is None:
+                out.append(ServiceFacts(name, "missing"))
+                continue
+            state = c.attrs.get("State", {})
+            status = state.get("Status", c.status)
+            tail = ""
+            if status != "running" or logs:
+                try:
+                    tail = c.logs(tail=30).decode("utf-8", "replace")[-4000:]
+                except Exception:
+                    tail = ""
+            out.append(ServiceFacts(name, status, state.get("ExitCode") if status != "running" else None, tail))
+        return out

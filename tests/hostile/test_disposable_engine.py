@@ -1,0 +1,201 @@
+"""Hostile builds on a disposable engine: the grading machine survives them, and the next grade is fair.
+
+Fork bombs, memory bombs and disk fills are never run on the machine's own engine: this module
+starts a second engine of its own (scripts/disposable-engine.sh: a 6 GB loop-mounted file system,
+its own network namespace, a cgroup of 3 GB and 2,000 processes) and removes it at the end. Each
+hostile submission is followed by a grade of the correct solution on the same engine, which must
+score 100; a `grade-all` batch mixes a fork bomb with correct students, who must all get 100 (or
+an error row that the next run regrades to 100).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import REPO, make_checkout, solution_files
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+NAME = "hx"
+SCRIPT = REPO / "scripts" / "disposable-engine.sh"
+ROOTFS = Path(os.environ.get("ENGINE_HOME", "/var/lib/autograde-engine")) / "rootfs"
+FAST = ["--host-port", "auto", "--ready-timeout", "30", "--request-timeout", "3"]
+REQUIRE = os.environ.get("AUTOGRADE_REQUIRE_DOCKER", "") not in ("", "0")
+
+
+def _unavailable() -> str:
+    if os.geteuid() != 0:
+        return "needs root (a loop device, a network namespace, cgroups)"
+    if not (ROOTFS / "usr/sbin/dockerd").exists():
+        return f"no engine root file system at {ROOTFS} (run scripts/docker-engine.sh)"
+    if not Path("/sys/fs/cgroup/pids").is_dir():
+        return "needs cgroup v1 (the pids controller at /sys/fs/cgroup/pids)"
+    if shutil.which("nsenter") is None:
+        return "needs nsenter (util-linux)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def engine(docker_engine, tmp_path_factory):
+    why = _unavailable()
+    if why:
+        if REQUIRE:
+            pytest.fail(f"the disposable engine cannot run here: {why}", pytrace=False)
+        pytest.skip(why)
+    started = subprocess.run(["bash", str(SCRIPT), "start", NAME], capture_output=True, text=True, timeout=600)
+    assert started.returncode == 0, started.stderr[-3000:]
+    locks = tmp_path_factory.mktemp("locks")
+    try:
+        yield locks
+    finally:
+        stopped = subprocess.run(["bash", str(SCRIPT), "stop", NAME], capture_output=True, text=True, timeout=300)
+        assert stopped.returncode == 0, stopped.stderr[-3000:]
+
+
+def run(locks: Path, *argv: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "COMPOSE_", "DOCKER_"))}
+    env.update(PYTHONPATH=str(REPO), AUTOGRADE_LOCK_DIR=str(locks))
+    return subprocess.run(
+        ["bash", str(SCRIPT), "run", NAME, sys.executable, "-m", "autograde", *argv],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def grade(locks: Path, co: Path, *extra: str) -> tuple[int, dict, str]:
+    report = co.parent / f"{co.name}.json"
+    ran = run(locks, "grade", str(co), "--json", str(report), *FAST, *extra)
+    doc = json.loads(report.read_text()) if report.exists() else {}
+    return ran.returncode, doc, ran.stdout + ran.stderr
+
+
+def checks(doc: dict) -> dict[str, dict]:
+    return {c["id"]: c for c in doc.get("checks", [])}
+
+
+def hostile(dest: Path, before_cmd: str = "", cmd: str | None = None) -> Path:
+    """The solution with lines added to its final stage (the builder stage stays cached) or its CMD replaced."""
+    text = solution_files()["Dockerfile.prod"]
+    head, sep, tail = text.rpartition("CMD [")
+    final_cmd = cmd if cmd is not None else sep + tail.rstrip("\n")
+    return make_checkout(dest, files={"Dockerfile.prod": head + before_cmd + final_cmd + "\n"})
+
+
+def line_of(co: Path, needle: str) -> int:
+    lines = (co / "Dockerfile.prod").read_text().splitlines()
+    return next(i for i, line in enumerate(lines, 1) if needle in line)
+
+
+def assert_full_marks(locks: Path, tmp: Path, name: str, after: str) -> None:
+    rc, doc, out = grade(locks, make_checkout(tmp / name))
+    bad = {k: (c["status"], c["message"]) for k, c in checks(doc).items() if c["status"] != "pass"}
+    assert rc == 0 and doc.get("score") == doc.get("max_score"), f"after {after}: rc={rc} {bad}\n{out[-3000:]}"
+
+
+def no_running_steps() -> list[str]:
+    """Build steps of the disposable engine that still have processes."""
+    root = Path(f"/sys/fs/cgroup/pids/autograde-disposable-{NAME}/buildkit")
+    found = []
+    for step in root.iterdir() if root.is_dir() else []:
+        if step.is_dir() and (step / "cgroup.procs").read_text().split():
+            found.append(step.name)
+    return found
+
+
+def test_hostile_builds_never_cost_the_next_grade(engine, tmp_path):
+    locks = engine
+    assert_full_marks(locks, tmp_path, "first", "nothing (a first correct grade)")
+
+    # a fork bomb in a RUN step: capped at --build-pids, stopped at the build timeout, none of it left
+    co = hostile(tmp_path / "forkbomb", "RUN f(){ f|f & }; f; sleep 100000\n")
+    rc, doc, out = grade(locks, co, "--build-timeout", "45")
+    up = checks(doc)["runtime.up"]
+    assert up["status"] == "fail", out[-3000:]
+    assert f"Dockerfile.prod:{line_of(co, 'f(){')}" in up["message"], up
+    # stopped at the timeout while it forks, or failed on its own when its `sleep` could not be forked
+    assert re.search(r"did not finish .* the step had \d+ processes running and hit its cap of 512", up["message"]) or (
+        "its processes hit the cap of 512 per build step" in up["message"]
+    ), up
+    assert no_running_steps() == []
+    assert_full_marks(locks, tmp_path, "after-forkbomb", "a fork bomb")
+
+    # a memory bomb: killed by the step's memory cap, and told so
+    co = hostile(tmp_path / "membomb", 'RUN python -c "x = [bytes([i % 256]) * (50 * 1024**2) for i in range(200)]"\n')
+    rc, doc, out = grade(locks, co)
+    up = checks(doc)["runtime.up"]
+    assert up["status"] == "fail", out[-3000:]
+    assert "killed: out of memory (limit 2 GiB" in up["message"], up
+    assert f"Dockerfile.prod:{line_of(co, 'bytes([i')}" in up["message"], up
+    assert_full_marks(locks, tmp_path, "after-membomb", "a memory bomb")
+
+    # a disk fill that succeeds: its layer stays in the build cache until the next grade prunes it
+    co = hostile(tmp_path / "fill-ok", "RUN dd if=/dev/zero of=/fill bs=1M count=20000 || true\n")
+    rc, doc, out = grade(locks, co, "--build-timeout", "300")
+    assert doc.get("checks"), out[-3000:]
+    assert_full_marks(locks, tmp_path, "after-fill-ok", "a disk fill that succeeded")
+
+    # a disk fill that fails: the step is told No space left on device (or the machine's error), never a hint
+    co = hostile(tmp_path / "fill-fail", "RUN dd if=/dev/zero of=/fill bs=1M count=20000\n")
+    rc, doc, out = grade(locks, co, "--build-timeout", "300")
+    up = checks(doc)["runtime.up"]
+    assert (up["status"] == "fail" and "No space left on device" in up["message"]) or up["status"] == "error", up
+    assert_full_marks(locks, tmp_path, "after-fill-fail", "a disk fill that failed")
+
+    # a container that fills its writable layer
+    co = hostile(
+        tmp_path / "fill-run",
+        cmd='CMD ["sh", "-c", "dd if=/dev/zero of=/fill bs=1M count=20000; exec python -u main.py"]',
+    )
+    rc, doc, out = grade(locks, co)
+    assert doc.get("checks"), out[-3000:]
+    assert_full_marks(locks, tmp_path, "after-fill-run", "a container that filled its writable layer")
+
+    # a silent sleep past the build timeout: the verdict names the step that hung
+    co = hostile(tmp_path / "sleep", "RUN sleep 100000\n")
+    rc, doc, out = grade(locks, co, "--build-timeout", "30")
+    up = checks(doc)["runtime.up"]
+    assert up["status"] == "fail" and f"Dockerfile.prod:{line_of(co, 'sleep 100000')}" in up["message"], up
+    assert no_running_steps() == []
+    assert_full_marks(locks, tmp_path, "after-sleep", "a RUN sleep past the timeout")
+
+
+def test_a_batch_with_a_fork_bomb_gives_correct_students_full_marks(engine, tmp_path):
+    locks = engine
+    class_dir = tmp_path / "class"
+    hostile(class_dir / "lab04-bomber", "RUN f(){ f|f & }; f; sleep 100000\n")
+    for student in ("lab04-alice", "lab04-bob"):
+        make_checkout(class_dir / student)
+    reports = tmp_path / "reports"
+    argv = ["grade-all", str(class_dir), "--reports-dir", str(reports), "-o", str(tmp_path / "grades.csv")]
+    argv += ["--jobs", "1", "--build-timeout", "45", "--ready-timeout", "30", "--request-timeout", "3"]
+    first = run(locks, *argv)
+    scores = _scores(reports)
+    errored = [s for s in ("lab04-alice", "lab04-bob") if scores.get(s, (None, None))[1]]
+    assert first.returncode != 0 if errored else True, first.stdout[-2000:] + first.stderr[-2000:]
+    if errored:  # graded while the machine was unfit: the next run grades them again
+        again = run(locks, *argv)
+        scores = _scores(reports)
+        assert again.returncode in (0, 1), again.stdout[-2000:] + again.stderr[-2000:]
+    for student in ("lab04-alice", "lab04-bob"):
+        assert scores[student] == (100, None), (student, scores, first.stdout[-3000:], first.stderr[-2000:])
+    assert scores["lab04-bomber"][0] is not None and scores["lab04-bomber"][0] < 100
+    assert no_running_steps() == []
+
+
+def _scores(reports: Path) -> dict[str, tuple[int | None, str | None]]:
+    out = {}
+    for path in reports.glob("*.json"):
+        doc = json.loads(path.read_text())
+        out[path.stem] = (doc.get("score"), doc.get("error"))
+    return out

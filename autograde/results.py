@@ -25,6 +25,8 @@ class CheckResult:
     duration_s: float = 0.0
     # Tail of build or container output, student-controlled: print it fenced, never raw.
     log_tail: str = ""
+    # A bonus check's points are added to the total when it passes and are not part of the maximum.
+    bonus: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -72,6 +74,10 @@ class GradingResults:
     source: dict[str, str] = field(default_factory=dict)
     grader: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    # The rubric in effect (Rubric.to_dict(): source, fingerprint, rows, thresholds); {} in older reports.
+    rubric: dict[str, Any] = field(default_factory=dict)
+    # The grader's warnings for the instructor (e.g. the workflow's reporter block disagrees with the rubric).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -79,7 +85,8 @@ class GradingResults:
 
     @property
     def possible(self) -> int:
-        return sum(c.max_score for c in self.checks)
+        """The maximum: bonus checks are not part of it (a total may exceed it)."""
+        return sum(c.max_score for c in self.checks if not c.bonus)
 
     @property
     def ratio(self) -> float | None:
@@ -89,7 +96,7 @@ class GradingResults:
 
     @property
     def full_marks(self) -> bool:
-        return self.total == self.possible and all(c.status == "pass" for c in self.checks)
+        return self.total >= self.possible and all(c.status == "pass" for c in self.checks if not c.bonus)
 
     @property
     def has_error(self) -> bool:
@@ -116,6 +123,8 @@ class GradingResults:
             "modified_files": list(self.modified_files),
             "source": dict(self.source),
             "grader": dict(self.grader),
+            "rubric": dict(self.rubric),
+            "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -137,4 +146,6 @@ class GradingResults:
             source=dict(data.get("source") or {}),
             grader=dict(data.get("grader") or {}),
             error=data.get("error"),
+            rubric=dict(data.get("rubric") or {}),
+            warnings=[str(w) for w in data.get("warnings") or []],
         )

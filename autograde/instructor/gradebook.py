@@ -13,7 +13,6 @@ from typing import Any, TextIO
 
 from autograde.instructor.reports import BadReport, Report, Scan, best_report
 from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, login_from_repo, match_repositories
-from autograde.rubric import DEFAULT_ITEMS
 
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
 FLAG_ORDER = (
@@ -195,7 +194,9 @@ def usual_max(rows: Iterable[Row]) -> int | None:
     counts = Counter(r.max for r in rows if r.max is not None and "missing" not in r.flags)
     if counts:
         return counts.most_common(1)[0][0]
-    return int(sum(i.points for i in DEFAULT_ITEMS))
+    from autograde.checks import default_rubric
+
+    return default_rubric().possible
 
 
 def fill_missing_max(rows: list[Row]) -> None:
@@ -211,7 +212,9 @@ def check_columns(rows: Iterable[Row]) -> list[str]:
     seen: set[str] = set()
     for row in rows:
         seen.update(row.points)
-    known = [i.id for i in DEFAULT_ITEMS if i.id in seen]
+    from autograde.checks import default_items
+
+    known = [i.id for i in default_items() if i.id in seen]
     return known + sorted(seen - set(known))
 
 

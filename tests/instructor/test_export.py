@@ -7,7 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from instructor_fixtures import CHECK_IDS, artifact_zip, both, json_report, junit_report, results
+from instructor_fixtures import CHECK_IDS, MAX, artifact_zip, both, json_report, junit_report, results
 
 from autograde import cli
 
@@ -68,7 +68,7 @@ def test_export_class(tmp_path, capsys):
     assert list(rows[0])[6:] == [*CHECK_IDS, "flags", "notes"]
     by = {r["login"]: r for r in rows}
     assert list(by) == ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
-    assert (by["alice"]["total"], by["alice"]["max"], by["alice"]["flags"]) == ("100", "100", "")
+    assert (by["alice"]["total"], by["alice"]["max"], by["alice"]["flags"]) == (str(MAX), str(MAX), "")
     assert by["alice"]["repository"] == f"{ORG}/lab04-alice" and by["alice"]["commit"] == "a" * 40
     assert by["alice"]["graded_at"] == T0
     assert (by["bob"]["total"], by["bob"]["runtime.counter"], by["bob"]["runtime.up"]) == ("85", "0", "10")
@@ -79,7 +79,7 @@ def test_export_class(tmp_path, capsys):
     assert by["erin"]["notes"] == "grading error: boom"
     for login in ("frank", "grace", "heidi"):
         assert by[login]["flags"] == "missing;bad-report", login
-        assert by[login]["total"] == "0" and by[login]["max"] == "100"
+        assert by[login]["total"] == "0" and by[login]["max"] == str(MAX)
         assert by[login]["repository"] == f"lab04-{login}"
 
 
@@ -99,11 +99,11 @@ def test_export_with_roster(tmp_path, capsys):
     rows = read_csv(out)
     got = [(r["identifier"], r["login"], r["repository"], r["total"], r["max"], r["flags"]) for r in rows]
     assert got == [
-        ("s1", "Alice", f"{ORG}/lab04-alice", "100", "100", ""),
-        ("s2", "bob-the-builder", f"{ORG}/lab04-bob-the-builder", "100", "100", ""),
-        ("s3", "carol", "", "0", "100", "missing"),
-        ("s4", "", "", "0", "100", "missing"),
-        ("", "zed", f"{ORG}/lab04-zed", "100", "100", "not-in-roster"),
+        ("s1", "Alice", f"{ORG}/lab04-alice", str(MAX), str(MAX), ""),
+        ("s2", "bob-the-builder", f"{ORG}/lab04-bob-the-builder", str(MAX), str(MAX), ""),
+        ("s3", "carol", "", "0", str(MAX), "missing"),
+        ("s4", "", "", "0", str(MAX), "missing"),
+        ("", "zed", f"{ORG}/lab04-zed", str(MAX), str(MAX), "not-in-roster"),
     ]
     assert all(r[c] == "" for r in rows if r["flags"] == "missing" for c in CHECK_IDS)
 

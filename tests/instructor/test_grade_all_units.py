@@ -11,10 +11,10 @@ import pytest
 from instructor_fixtures import json_report, junit_report, results
 
 from autograde import cli
+from autograde.checks import default_rubric
 from autograde.instructor import classbatch as cb
 from autograde.instructor.batch import child_env
 from autograde.instructor.gradebook import Row, write_csv
-from autograde.rubric import Rubric
 from support import make_checkout
 
 GIB = 1024**3
@@ -205,13 +205,13 @@ def test_merge_only_builds_the_gradebook_and_summary_from_reports_and_records(tm
 
 
 def test_summary_counts_only_graded_rows() -> None:
-    full = {i.id: i.points for i in Rubric().items}
+    full = {i.id: i.points for i in default_rubric().items}
     rows = [
         Row("a", graded_at="t", total=100, max=100, points=full),
         Row("b", graded_at="t", total=90, max=100, points={**full, "runtime.up": 0}),
         Row("c", total=0, max=100, flags={"timeout"}),
     ]
-    s = cb.summarize(rows, Rubric())
+    s = cb.summarize(rows, default_rubric())
     assert s.graded == 2 and s.flagged == 1 and sorted(s.scores) == [90, 100]
     assert s.lost == [("runtime.up", 1, 10)]
     assert dict(s.bins)["90-99%"] == 1 and dict(s.bins)["100%"] == 1

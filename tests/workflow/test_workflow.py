@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from autograde.checks import default_items, default_rubric
 from autograde.report import classroom
-from autograde.rubric import DEFAULT_ITEMS
 
 try:
     from report.junit_action import parse as junit_check_run
@@ -253,11 +253,11 @@ def test_reporter_env_lists_every_runner_of_the_rubric():
     reporter = next(
         s for s in steps() if s.get("uses", "").startswith("classroom-resources/autograding-grading-reporter@")
     )
-    expected = {f"{r.upper()}_RESULTS": f"${{{{ steps.grade.outputs.{r} }}}}" for r in classroom.RUNNERS}
+    expected = {f"{r.upper()}_RESULTS": f"${{{{ steps.grade.outputs.{r} }}}}" for r in classroom.default_runners()}
     assert reporter["env"] == expected
     assert reporter["with"]["runners"] == "${{ steps.grade.outputs.runners }}"
     assert "steps.grade.outputs.runners != ''" in reporter["if"]
-    assert [classroom.runner_id(i.id) for i in DEFAULT_ITEMS] == list(classroom.RUNNERS)
+    assert [classroom.runner_id(i.id) for i in default_items()] == list(classroom.default_runners())
 
 
 # --- dynamic: run the steps ----------------------------------------------------------------
@@ -425,7 +425,7 @@ def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_p
     checkout = make_student_checkout(tmp_path / "repo", solution=True)
     run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"])
     total, possible = assert_consistent(run)
-    static = sum(i.points for i in DEFAULT_ITEMS if i.phase == "static")
+    static = sum(i.points for i in default_items() if i.phase == "static")
     assert total == static, run.log
     assert (checkout / "autograde-report.json").exists() and (checkout / "autograde-report.xml").exists()
     errors = [props for name, props, _ in runner_commands(run.log) if name == "error"]
@@ -460,7 +460,7 @@ def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path,
     )
     run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"])
     total, possible = assert_consistent(run)  # exactly one "Autograding complete", the real one
-    assert total < 40 and possible == 100
+    assert total < 40 and possible == default_rubric().possible
     assert FORGED in (checkout / "autograde-report.json").read_text(encoding="utf-8")  # it did reach a message
     assert run.exit_codes["grade"] == 1  # points lost: the job goes red (README, Job status)
     errors = [(props, data) for name, props, data in runner_commands(run.log) if name == "error"]
@@ -526,6 +526,6 @@ def test_full_runtime_grade_of_the_solution_with_docker(tmp_path, runner_python)
     (checkout / "Dockerfile.prod").write_text(text, encoding="utf-8")
     run = run_workflow(checkout, runner_python, tmp_path, ["--host-port", "auto"], timeout=1200)
     total, possible = assert_consistent(run)
-    assert (total, possible) == (100, 100), run.log[-5000:]
+    assert total == possible == default_rubric().possible, run.log[-5000:]
     assert run.exit_codes["grade"] == 0
     assert "```mermaid" in run.summary and "xychart-beta" in run.summary

@@ -437,6 +437,22 @@ def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_p
 
 
 @needs_grade
+def test_the_instructors_rubric_from_vars_changes_every_total_alike(tmp_path, runner_python):
+    """vars.AUTOGRADE_RUBRIC reaches the grader: the report, summary, JUnit check, Classroom reporter's
+    console table and notices all show the instructor's points, and the workflow agrees (no warning)."""
+    text = "points:\n  dockerfile.stages: 20\n  compose.services: 1\n"
+    checkout = make_student_checkout(tmp_path / "repo", solution=True)
+    run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"], vars_={"AUTOGRADE_RUBRIC": text})
+    total, possible = assert_consistent(run)
+    changed = {i.id: i.points for i in default_items()} | {"dockerfile.stages": 20, "compose.services": 1}
+    static = sum(p for i, p in changed.items() if next(x for x in default_items() if x.id == i).phase == "static")
+    assert (total, possible) == (static, sum(changed.values())), run.log
+    report = json.loads((checkout / "autograde-report.json").read_text(encoding="utf-8"))
+    assert report["rubric"]["source"] == "env AUTOGRADE_RUBRIC" and "workflow_mismatch" not in report["grader"]
+    assert "does not match the rubric" not in run.summary
+
+
+@needs_grade
 def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path, runner_python):
     """A student writes the Classroom notices into everything they control."""
     dockerfile = (

@@ -1,29 +1,41 @@
 """Fixtures shared by all of the project's tests.
 
-The `docker` marker is declared in pyproject.toml. Tests carrying it need a running Docker
-engine: when none is reachable they FAIL (not skip), so a broken CI machine cannot pass
-quietly.
+The markers are declared in pyproject.toml:
+
+- `docker`: needs a running Docker engine with Compose v2 and the lab's base images. When no
+  engine answers, these tests are skipped with the reason, so the fast layer runs anywhere;
+  with `AUTOGRADE_REQUIRE_DOCKER=1` (set by `.ci/run`) they fail instead, so a broken CI
+  machine cannot pass quietly.
+- `slow`: takes more than a few seconds without Docker (a package build, a linter over the
+  tree, a fake server with real back-off). `python -m pytest -m "not docker and not slow"` is
+  the fast layer (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+REQUIRE_DOCKER = os.environ.get("AUTOGRADE_REQUIRE_DOCKER", "") not in ("", "0")
 
 
 @pytest.fixture(scope="session")
 def docker_engine():
-    """A docker SDK client for the local engine; fails the test if the engine is unreachable."""
+    """A docker SDK client for the local engine; skips (or, where required, fails) without one."""
     try:
         import docker
 
         client = docker.from_env()
         client.ping()
     except Exception as e:  # SDK missing, socket absent, daemon not answering ...
-        pytest.fail(
+        reason = (
             f"Docker engine not reachable ({type(e).__name__}: {e}). "
-            "Start it with scripts/docker-engine.sh, then run the tests again.",
-            pytrace=False,
+            "Start it with scripts/docker-engine.sh, then run the tests again."
         )
+        if REQUIRE_DOCKER:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
     yield client
     client.close()
 

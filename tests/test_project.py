@@ -44,10 +44,12 @@ def test_mypy_strict_is_clean():
     assert out.returncode == 0, out.stdout + out.stderr
 
 
-def test_the_readme_example_of_adding_a_check_works(tmp_path):
+def test_the_contributing_example_of_adding_a_check_works(tmp_path):
     """The contributor notes' example, run as written: declared once, it is in the rubric and grades."""
-    block = re.search(r"```python\n# autograde/checks/dockerfile.py\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-    assert block, "README's contributor notes lost their example"
+    block = re.search(
+        r"```python\n# autograde/checks/dockerfile.py\n(.*?)```", (REPO / "CONTRIBUTING.md").read_text(), re.S
+    )
+    assert block, "CONTRIBUTING.md lost its example of adding a check"
     script = (
         "import sys\n"
         f"sys.path.insert(0, {str(REPO / 'tests')!r})\n"

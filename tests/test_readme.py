@@ -75,3 +75,23 @@ def test_exactly_two_setup_commands_and_ci_runs_the_test_one():
     )
     assert extracted.stdout.strip() == blocks[1][1]
     assert "test-command" in ci and 'bash -euo pipefail -c "$cmd"' in ci
+
+
+def test_every_relative_link_in_the_docs_resolves():
+    """README.md and the documents it sends readers to link only to files that exist."""
+    docs = [
+        REPO / "README.md",
+        REPO / "CONTRIBUTING.md",
+        REPO / "bench" / "README.md",
+        *sorted((REPO / "docs").glob("*.md")),
+    ]
+    broken = []
+    for doc in docs:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            if not (doc.parent / target).exists():
+                broken.append(f"{doc.relative_to(REPO)} -> {target}")
+    assert not broken, broken
+    for name in ("instructors", "grading-rules", "untrusted-submissions", "offline-images"):
+        assert f"docs/{name}.md" in README, f"README.md does not link docs/{name}.md"

@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"autograde: {len(outcome.classroom_workflow)} repositories run GitHub Classroom's own autograding "
             f"workflow instead of {args.workflow} (tests were added in the Classroom assignment's settings): "
-            "remove those tests and restore the workflow, see the README (For instructors, set-up)",
+            "remove those tests and restore the workflow, see docs/instructors.md (set up the assignment)",
             file=sys.stderr,
         )
     if args.regrade:

@@ -38,7 +38,7 @@ SKEW = timedelta(seconds=5)  # a dispatched run's created_at may precede the 204
 NO_RUN_AFTER = timedelta(hours=1)  # stop waiting for a dispatched run that never appeared
 CLASSROOM_NOTE = (
     "GitHub Classroom replaced {path} with its own autograding workflow (tests were added in the "
-    "assignment's settings): remove them there and restore the lab's workflow (see the README)"
+    "assignment's settings): remove them there and restore the lab's workflow (see docs/instructors.md)"
 )
 
 

@@ -418,7 +418,7 @@ def test_collect_survives_a_misbehaving_github(tmp_path, fake, monkeypatch, caps
     mallory[-1] = (
         "no autograde-report artifact in the last 1 usable runs; GitHub Classroom replaced "
         ".github/workflows/classroom.yml with its own autograding workflow (tests were added in the "
-        "assignment's settings): remove them there and restore the lab's workflow (see the README)"
+        "assignment's settings): remove them there and restore the lab's workflow (see docs/instructors.md)"
     )
 
     assert run_collect(tmp_path, fake) == 1  # bob could not be downloaded whole: not collected yet

@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograde.results import CheckResult, GradingResults  # noqa: E402
 from autograde.checks import default_items  # noqa: E402
+from autograde.results import CheckResult, GradingResults  # noqa: E402
 
 
 def report(i: int) -> GradingResults:

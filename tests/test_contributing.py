@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -106,7 +107,7 @@ def test_adding_the_example_keeps_the_fast_layer_green(tmp_path):
     env |= {NESTED: "1", "PYTHONDONTWRITEBYTECODE": "1"}
     log = []
     for command in commands():
-        argv = command.split()
+        argv = shlex.split(command)
         assert argv[0] == "python", f"the guide's command {command!r}: the test runs `python -m ...` commands"
         if argv[1:3] == ["-m", "pytest"]:
             argv += ["-q", "-p", "no:cacheprovider", "-x"]

@@ -163,6 +163,10 @@ def test_a_plugin_that_fails_costs_the_student_nothing_and_is_named(env_bin, tmp
     assert broken["status"] == "error" and broken["max_score"] == 0
     assert "broken-import 0.1" in broken["message"] and "the plugin is broken" in broken["message"]
     assert checks[CHECK]["status"] == "fail"  # the example plugin still works beside them
-    static = [c for i, c in checks.items() if c.get("file") is not None and i.startswith(("dockerfile.", "compose."))]
-    assert static and all(c["status"] == "pass" for c in static)
+    plain = run(env_bin, "grade", str(root), "--static-only", "--json", str(tmp_path / "plain.json"))
+    assert plain.returncode in (0, 1), plain.stderr
+    graded = json.loads((tmp_path / "plain.json").read_text())
+    without = {c["id"]: (c["status"], c["score"]) for c in graded["checks"]}
+    assert {i: (c["status"], c["score"]) for i, c in checks.items() if i in without} == without
+    assert report["max_score"] == graded["max_score"] + 3
     assert p.returncode == 2 and "Traceback" not in p.stderr  # a grader error, said, not a crash

@@ -110,7 +110,7 @@ def test_adding_the_example_keeps_the_fast_layer_green(tmp_path):
         argv = shlex.split(command)
         assert argv[0] == "python", f"the guide's command {command!r}: the test runs `python -m ...` commands"
         if argv[1:3] == ["-m", "pytest"]:
-            argv += ["-q", "-p", "no:cacheprovider", "-x"]
+            argv += ["-q", "-p", "no:cacheprovider"]
         p = subprocess.run([sys.executable, *argv[1:]], cwd=root, env=env, capture_output=True, text=True, timeout=1500)
         log.append(f"$ {command}\n{p.stdout[-6000:]}\n{p.stderr[-3000:]}")
         assert p.returncode == 0, "\n".join(log)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from instructor_fixtures import json_report, junit_report, results
+from instructor_fixtures import MAX, json_report, junit_report, results
 
 from autograde import cli
 from autograde.checks import default_rubric
@@ -194,10 +194,10 @@ def test_merge_only_builds_the_gradebook_and_summary_from_reports_and_records(tm
     assert code == 0
     rows = {r["login"]: r for r in read_csv(out)}
     assert set(rows) == {"alice", "bob", "carol", "dan"}
-    assert rows["alice"]["pushed_at"] == "2026-12-01T20:00:00Z" and rows["alice"]["total"] == "100"
+    assert rows["alice"]["pushed_at"] == "2026-12-01T20:00:00Z" and rows["alice"]["total"] == str(MAX)
     assert rows["bob"]["flags"] == "late;tampered:app/Dockerfile"
-    assert rows["bob"]["total"] == "70"
-    assert rows["dan"]["flags"] == "no-lab-files" and rows["dan"]["total"] == "0" and rows["dan"]["max"] == "100"
+    assert rows["bob"]["total"] == str(MAX - 30)
+    assert rows["dan"]["flags"] == "no-lab-files" and rows["dan"]["total"] == "0" and rows["dan"]["max"] == str(MAX)
     text = md.read_text()
     assert "```mermaid" in text and "xychart-beta" in text
     assert "bar [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1]" in text  # 70, 85 and 100

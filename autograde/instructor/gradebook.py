@@ -28,6 +28,8 @@ FLAG_ORDER = (
     "static-only",
     "mismatch",
     "stale",
+    "rubric-mismatch",
+    "workflow-mismatch",
     "late",
     "tampered",
     "not-in-roster",
@@ -48,6 +50,8 @@ class Row:
     flags: set[str] = field(default_factory=set)
     tampered: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    rubric: str = ""  # fingerprint of the rubric the report was graded under ("" if it does not say)
+    rubric_source: str = ""
 
     @property
     def name(self) -> str:
@@ -76,6 +80,8 @@ class Row:
             "flags": sorted(self.flags),
             "tampered": sorted(self.tampered),
             "notes": list(self.notes),
+            "rubric": self.rubric,
+            "rubric_source": self.rubric_source,
         }
 
     @classmethod
@@ -93,6 +99,8 @@ class Row:
             flags=set(data.get("flags") or []),
             tampered=set(data.get("tampered") or []),
             notes=[str(n) for n in data.get("notes") or []],
+            rubric=str(data.get("rubric") or ""),
+            rubric_source=str(data.get("rubric_source") or ""),
         )
 
 
@@ -114,6 +122,10 @@ def row_from_report(report: Report, repository: str) -> Row:
         row.tampered.update(report.modified_files)
     if report.kind == "junit":
         row.notes.append("from the JUnit report (no JSON report)")
+    row.rubric, row.rubric_source = report.rubric or "", report.rubric_source or ""
+    if report.workflow_mismatch:
+        row.flags.add("workflow-mismatch")
+        row.notes.append("its workflow's Classroom reporter block did not match the rubric: the dashboard may differ")
     return row
 
 
@@ -200,11 +212,31 @@ def usual_max(rows: Iterable[Row]) -> int | None:
 
 
 def fill_missing_max(rows: list[Row]) -> None:
-    """Give rows without a report 0 out of the class's usual maximum."""
+    """Give rows without a report 0 out of the class's usual maximum; flag the rows graded under
+    another rubric than the class's (see flag_rubric_mismatch)."""
     top = usual_max(rows)
     for row in rows:
         if row.max is None:
             row.max = top
+    flag_rubric_mismatch(rows)
+
+
+def flag_rubric_mismatch(rows: list[Row], expected: str | None = None) -> str | None:
+    """Flag `rubric-mismatch` on every row whose report was graded under another rubric than the
+    class's: `expected` (a fingerprint) if given, else the one most reports share. Reports that do not
+    say (older graders, JUnit) are not judged. Returns the fingerprint held to."""
+    counts = Counter(r.rubric for r in rows if r.rubric)
+    if expected is None:
+        if len(counts) < 2:
+            return next(iter(counts), None)
+        expected = counts.most_common(1)[0][0]
+    sources = {r.rubric: r.rubric_source for r in rows if r.rubric}
+    for row in rows:
+        if row.rubric and row.rubric != expected:
+            row.flags.add("rubric-mismatch")
+            note = f"graded under rubric {row.rubric} ({row.rubric_source or '?'})"
+            row.notes.append(f"{note}, not the class's {expected} ({sources.get(expected) or '?'})")
+    return expected
 
 
 def check_columns(rows: Iterable[Row]) -> list[str]:

@@ -173,3 +173,28 @@ def test_stdout_and_empty_folder(tmp_path, capsys):
     assert cli.main(["export", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert out.splitlines() == ["login,repository,commit,graded_at,total,max,flags,notes"]
+
+
+def test_reports_graded_under_another_rubric_or_workflow_are_flagged(tmp_path):
+    """The rubric in effect is in every JSON report: a report graded under another rubric than the class's
+    (the one most reports share) is flagged, and so is one whose workflow did not match its rubric."""
+    from autograde.checks import default_rubric, load_rubric
+
+    usual, other = default_rubric(), load_rubric(text="points:\n  runtime.up: 20\n", source="env AUTOGRADE_RUBRIC")
+    reports = tmp_path / "reports"
+    for login, rubric, mismatch in (("alice", usual, False), ("bob", usual, True), ("carol", other, False)):
+        res = results(f"{ORG}/lab04-{login}", "a" * 40, T0)
+        res.rubric = rubric.to_dict()
+        if mismatch:
+            res.grader["workflow_mismatch"] = {"missing": ["runtimeup"], "extra": []}
+        write(reports / f"lab04-{login}" / "autograde-report.json", json_report(res))
+    res = results(f"{ORG}/lab04-dan", "a" * 40, T0)  # an older report: says nothing of its rubric
+    write(reports / "lab04-dan" / "autograde-report.json", json_report(res))
+    out = tmp_path / "grades.csv"
+    assert cli.main(["export", str(reports), "-o", str(out)]) == 0
+    by = {r["login"]: r for r in read_csv(out)}
+    assert by["alice"]["flags"] == "" and by["dan"]["flags"] == ""
+    assert by["bob"]["flags"] == "workflow-mismatch"
+    assert by["carol"]["flags"] == "rubric-mismatch"
+    assert f"graded under rubric {other.fingerprint()} (env AUTOGRADE_RUBRIC)" in by["carol"]["notes"]
+    assert f"not the class's {usual.fingerprint()} (default)" in by["carol"]["notes"]

@@ -104,6 +104,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="grade the last push even when it came after the deadline (still flagged late)",
     )
+    late = parser.add_argument_group("late policy (with --deadline; lateness from the push time GitHub recorded)")
+    late.add_argument(
+        "--late-penalty",
+        type=_percent,
+        metavar="PERCENT",
+        help="take PERCENT of the points earned per started day (24 h) late; implies --include-late",
+    )
+    late.add_argument(
+        "--late-max-days",
+        type=_days,
+        metavar="N",
+        help="a push more than N started days late scores 0; implies --include-late",
+    )
+    late.add_argument(
+        "--late-grace",
+        type=float,
+        default=0,
+        metavar="MINUTES",
+        help="pushes up to MINUTES after a student's deadline are on time (default 0)",
+    )
+    late.add_argument(
+        "--extensions",
+        metavar="CSV",
+        help="per-student deadlines: columns `login` or `identifier` (roster), and `deadline` or `extra_hours`",
+    )
     gh.add_argument("--clone-dir", metavar="DIR", help="where to clone (default: <prefix>-checkouts)")
     gh.add_argument(
         "--repos", metavar="FILE", help="grade only the repositories named in FILE, one per line (a chunk of the class)"
@@ -128,6 +153,79 @@ def _positive(text: str) -> int:
     if n < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return n
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 0 and 100")
+    return value
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _late_setup(args: argparse.Namespace) -> int | None:
+    """The late policy and extensions on args (args.late_policy, args.extensions_of, args.deadline_of);
+    an exit code after a message if they are wrong."""
+    from datetime import datetime, timedelta
+
+    from autograde.errors import UserError
+    from autograde.instructor import late
+    from autograde.instructor.deadline import DeadlineError, parse_deadline
+
+    policy = late.LatePolicy(
+        percent_per_day=args.late_penalty or 0.0,
+        max_days=args.late_max_days,
+        grace=timedelta(minutes=max(args.late_grace, 0)),
+    )
+    args.late_policy = policy
+    extensions: late.Extensions = late.NO_EXTENSIONS
+    args.extensions_of = extensions
+    args.deadline_of = None
+    args.late_wanted = bool(policy.active or args.extensions or args.late_grace)
+    if not args.late_wanted:
+        return None  # as without a policy: the deadline picks the commit, a later push is flagged
+    if not args.deadline:
+        _err("--late-penalty, --late-max-days, --late-grace and --extensions need --deadline")
+        return EXIT_ERROR
+    if args.late_grace < 0:
+        _err("--late-grace must be 0 or more minutes")
+        return EXIT_ERROR
+    try:
+        default = parse_deadline(args.deadline)
+        if args.extensions:
+            extensions = args.extensions_of = late.load_extensions(args.extensions, default)
+    except DeadlineError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    except UserError as e:
+        _err(str(e))
+        return EXIT_ERROR
+    if policy.active:
+        args.include_late = True  # a penalty is for the late push: grade it
+    identifiers: dict[str, str] = {}
+    if args.roster:
+        from autograde.instructor.roster import load_roster
+
+        identifiers = {e.login.lower(): e.identifier for e in load_roster(args.roster) if e.login}
+    grace = policy.grace
+
+    def deadline_of(login: str) -> datetime:
+        return extensions.deadline(default, login, identifiers.get(login.lower(), "")) + grace
+
+    args.deadline_of = deadline_of
+    return None
 
 
 def _err(message: str) -> None:
@@ -158,6 +256,9 @@ def run(args: argparse.Namespace) -> int:
         except RosterError as e:
             _err(str(e))
             return EXIT_ERROR
+    failed = _late_setup(args)
+    if failed is not None:
+        return failed
     entries: list[Entry] = []
     interrupted = False
     if not args.merge_only:
@@ -327,6 +428,11 @@ def _finish(
     if args.roster:
         rows = merge_roster(rows, load_roster(args.roster), prefix, rubric.possible)  # type: ignore[attr-defined]
     fill_missing_max(rows)
+    if getattr(args, "late_wanted", False):  # each student's deadline, lateness, the penalty
+        from autograde.instructor import late
+        from autograde.instructor.deadline import parse_deadline
+
+        late.apply(rows, parse_deadline(args.deadline), args.late_policy, args.extensions_of)
     try:
         save_csv(rows, output, identifier=bool(args.roster), pushed=any(r.pushed_at for r in rows) or bool(args.org))
     except OSError as e:

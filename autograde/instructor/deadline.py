@@ -236,8 +236,14 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
         name, full = safe_dirname(str(repo["name"])), str(repo["full_name"])
         branch = str(repo.get("default_branch") or "main")
         entry = Entry(name, (clone_dir / name).resolve(), repository=full)
+        due = deadline
+        deadline_of = getattr(args, "deadline_of", None)  # extensions and grace (grade-all's late policy)
+        if deadline_of is not None:
+            from autograde.instructor.roster import login_from_repo
+
+            due = deadline_of(login_from_repo(str(repo["name"]), args.prefix))
         try:
-            chosen = pick(activities(client, full, branch), branch, deadline, args.include_late)
+            chosen = pick(activities(client, full, branch), branch, due, args.include_late)
         except GitHubError as e:
             entry.kind, entry.note = "clone-failed", f"push activity could not be read: {e}"
             return entry

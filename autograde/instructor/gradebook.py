@@ -52,6 +52,11 @@ class Row:
     notes: list[str] = field(default_factory=list)
     rubric: str = ""  # fingerprint of the rubric the report was graded under ("" if it does not say)
     rubric_source: str = ""
+    # grade-all's late policy (instructor/late.py): the deadline held to, and what it cost
+    deadline: str = ""
+    late_hours: str = ""  # hours after deadline + grace of the graded push ("" when not known)
+    raw_total: int | None = None  # before the penalty; `total` is after it
+    penalty: int = 0
 
     @property
     def name(self) -> str:
@@ -264,8 +269,11 @@ def sort_rows(rows: list[Row]) -> list[Row]:
 
 
 def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed: bool = False) -> None:
-    """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed)."""
+    """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed);
+    when a row has a deadline (grade-all --deadline), `deadline` and `late_hours` follow it, and
+    `raw_total` and `penalty` come before `total` (then the total after the penalty)."""
     checks = check_columns(rows)
+    late = any(r.deadline for r in rows)
     writer = csv.writer(out, lineterminator="\n")
     head = [
         *(["identifier"] if identifier else []),
@@ -273,12 +281,18 @@ def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed:
         "repository",
         "commit",
         *(["pushed_at"] if pushed else []),
+        *(["deadline", "late_hours"] if late else []),
     ]
-    writer.writerow([*head, "graded_at", "total", "max", *checks, "flags", "notes"])
+    totals = ["raw_total", "penalty", "total"] if late else ["total"]
+    writer.writerow([*head, "graded_at", *totals, "max", *checks, "flags", "notes"])
     for row in sort_rows(rows):
         cells = [row.identifier] if identifier else []
-        cells += [row.login, row.repository, row.commit] + ([row.pushed_at] if pushed else []) + [row.graded_at]
+        cells += [row.login, row.repository, row.commit] + ([row.pushed_at] if pushed else [])
+        cells += ([row.deadline, row.late_hours] if late else []) + [row.graded_at]
         cells = [_cell(c) for c in cells]
+        if late:
+            raw = row.total if row.raw_total is None else row.raw_total
+            cells += [str(raw), str(row.penalty)]
         cells += [str(row.total), "" if row.max is None else str(row.max)]
         cells += ["" if c not in row.points else str(row.points[c]) for c in checks]
         cells += [_cell(row.flag_text()), _cell("; ".join(row.notes))]

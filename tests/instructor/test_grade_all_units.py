@@ -206,15 +206,17 @@ def test_merge_only_builds_the_gradebook_and_summary_from_reports_and_records(tm
 
 def test_summary_counts_only_graded_rows() -> None:
     full = {i.id: i.points for i in default_rubric().items}
+    top, lost = MAX, full["runtime.up"]
     rows = [
-        Row("a", graded_at="t", total=100, max=100, points=full),
-        Row("b", graded_at="t", total=90, max=100, points={**full, "runtime.up": 0}),
-        Row("c", total=0, max=100, flags={"timeout"}),
+        Row("a", graded_at="t", total=top, max=top, points=full),
+        Row("b", graded_at="t", total=top - lost, max=top, points={**full, "runtime.up": 0}),
+        Row("c", total=0, max=top, flags={"timeout"}),
     ]
     s = cb.summarize(rows, default_rubric())
-    assert s.graded == 2 and s.flagged == 1 and sorted(s.scores) == [90, 100]
-    assert s.lost == [("runtime.up", 1, 10)]
-    assert dict(s.bins)["90-99%"] == 1 and dict(s.bins)["100%"] == 1
+    assert s.graded == 2 and s.flagged == 1 and sorted(s.scores) == [top - lost, top]
+    assert s.lost == [("runtime.up", 1, lost)]
+    assert dict(s.bins)[f"{(top - lost) * 100 // top // 10 * 10}-{(top - lost) * 100 // top // 10 * 10 + 9}%"] == 1
+    assert dict(s.bins)["100%"] == 1
     assert "runtime.up" in s.text()
 
 

@@ -155,3 +155,20 @@ def test_a_bad_rubric_in_the_environment_is_refused_with_its_line(tmp_path):
     p = subprocess.run([sys.executable, "-m", "autograde", "rubric"], capture_output=True, text=True, env=env)
     assert p.returncode == 2 and "env AUTOGRADE_RUBRIC:2: points for runtime.up" in p.stderr, p.stderr
     assert "Traceback" not in p.stderr
+
+
+def test_the_instructors_guide_example_is_a_valid_rubric():
+    """docs/instructors.md's example rubric loads (with the example plugin's check declared)."""
+    import re
+
+    from autograde.checks import default_items
+    from autograde.rubric import RubricItem, parse_rubric
+    from support import REPO
+
+    text = (REPO / "docs" / "instructors.md").read_text(encoding="utf-8")
+    block = re.search(r"## Your rubric\n.*?```yaml\n(.*?)```", text, re.S)
+    assert block, "docs/instructors.md lost its example rubric"
+    plugin = RubricItem("nonroot.final_user", "non-root", 5, "-", "static", "USER is not root")
+    r = parse_rubric(block.group(1), "docs/instructors.md", (*default_items(), plugin))
+    assert r.item("images.size_ratio").points == 20 and r.thresholds["size_ratio_max"] == 0.4
+    assert "dockerfile.builder_tests" not in [i.id for i in r.items] and r.item("nonroot.final_user").bonus

@@ -211,3 +211,21 @@ def test_checks_not_run_keep_the_instructors_points():
     results = GradingResults(checks=[], error="the Docker engine is not reachable", grader={"points": override})
     payloads = classroom.runner_results(results)
     assert sum(p["max_score"] for p in payloads.values()) == 42
+
+
+def test_a_passed_bonus_check_lifts_the_dashboard_total_like_the_report(tmp_path):
+    """A bonus check's points are not part of the maximum; when it passes, Classroom's notice counts
+    them (they ride in a runner that passed), so the dashboard shows the report's total."""
+    results = make_results(failing={"runtime.counter"})
+    bonus = results.get("images.prod_lean")
+    bonus.bonus = True
+    assert results.possible == MAX - bonus.max_score
+    assert results.total == MAX - results.get("runtime.counter").max_score
+    loaded = round_trip(results, tmp_path)
+    assert classroom_notice_totals(loaded) == (results.total, results.possible)
+    assert dict(loaded)["imagesprodlean"]["max_score"] == 0
+    assert reporter_fails(loaded) == "Some tests failed."
+    bonus.status, bonus.score = "fail", 0  # a failed bonus costs nothing
+    loaded = round_trip(results, tmp_path)
+    assert classroom_notice_totals(loaded) == (results.total, results.possible)
+    assert console_table_totals(loaded) == (results.total, results.possible)

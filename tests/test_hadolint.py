@@ -72,3 +72,27 @@ def test_missing_file_or_binary_or_timeout_give_empty_list(tmp_path, monkeypatch
     monkeypatch.setattr(hadolint.sys, "executable", str(empty / "python"))
     assert hadolint.find_hadolint() is None and hadolint.advice(path) == []
     assert os.environ["PATH"] == str(empty)
+
+
+ONE_INSTRUCTION_PER_TODO = """\
+FROM python:3.13 AS builder
+WORKDIR /opt/app_builder
+COPY app/requirements.txt app/requirements-dev.txt ./
+RUN python -m venv /opt/venv
+RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt
+COPY app/ .
+RUN pip install --no-cache-dir -r requirements-dev.txt
+RUN python -m pytest -q tests/
+RUN apt-get update && apt-get install -y curl
+FROM python:3.13-slim AS final
+COPY --from=builder /opt/venv /opt/venv
+"""
+
+
+def test_advice_that_contradicts_the_labs_layout_is_not_shown(tmp_path, have_hadolint):
+    """DL3059 ("consolidate RUN") fires on one instruction per TODO, the lab's own layout; other advice stays."""
+    path = write(tmp_path, ONE_INSTRUCTION_PER_TODO)
+    assert "DL3059" in hadolint.NOT_SHOWN
+    codes = {a.code for a in hadolint.advice(path)}
+    assert "DL3059" not in codes
+    assert {"DL3008", "DL3015"} <= codes

@@ -12,7 +12,7 @@ import posixpath
 import re
 
 from autograde.checks.base import Outcome, errored, failed
-from autograde.checks.hints import pytest_hint, split_image
+from autograde.checks.hints import pytest_hint, split_image, unopened_requirements_hint
 from autograde.model import Submission
 from autograde.model.dockerfile import FILENAME, Dockerfile, Instruction, PytestRun, Stage
 from autograde.runtime.facts import BuildFacts
@@ -162,8 +162,7 @@ def _explain_run(df: Dockerfile, ins: Instruction, build: BuildFacts, where: str
     if no_file:
         return (
             f"{where}: pip cannot open {no_file.group('f')} ({code}: no such file in that stage)",
-            f"COPY {df.in_context('app/requirements.txt')} (and requirements-dev.txt) into the stage before "
-            "this line, and give pip the path relative to WORKDIR.",
+            unopened_requirements_hint(df, ins.line, no_file.group("f")),
         )
     resolve = _PIP_RESOLVE.search(log)
     if resolve:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, failed, from_problem, passed
-from autograde.checks.hints import split_image
+from autograde.checks.hints import depends_on_hint, environment_hint, ports_hint, split_image
 from autograde.model.compose import PROD_FILE, ComposeFile, Service
 from autograde.model.files import FileProblem, read_text
 
@@ -86,7 +86,7 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
         problems.append(
             (
                 f"publishes {seen}, not host 5005 -> container 5000",
-                'Add `ports: ["5005:5000"]`.',
+                ports_hint(cf, web),
                 cf.line("services", "web_prod", "ports") or web.line,
             )
         )
@@ -99,7 +99,7 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
         problems.append(
             (
                 f"{seen}; the app must reach Redis by the service name {redis}",
-                f"Add `environment: [REDIS_HOST={redis}]`.",
+                environment_hint(cf, web, redis),
                 env_line,
             )
         )
@@ -107,7 +107,7 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
         problems.append(
             (
                 f"does not depend on {redis}",
-                f"Add `depends_on: [{redis}]`.",
+                depends_on_hint(web, redis),
                 cf.line("services", "web_prod", "depends_on") or web.line,
             )
         )

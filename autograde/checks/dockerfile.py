@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
-from autograde.checks.hints import pytest_hint, split_image, test_step
+from autograde.checks.hints import misnamed_dev_install, pytest_hint, requirements_hint, split_image, test_step
 from autograde.model.dockerfile import (
     FILENAME,
     PYTEST_RUNS_NOTHING,
@@ -133,9 +133,7 @@ def builder_venv(ctx: Context, df: Dockerfile) -> Outcome:
             )
             return failed(
                 f"{F}:{p.line} installs {', '.join(p.requirement_files)}, but {where}",
-                f"COPY {df.in_context('app/requirements.txt')} into the builder first (COPY sources are "
-                f"relative to the build context, {df.context_words}), and give pip that path (relative "
-                "paths are relative to WORKDIR).",
+                requirements_hint(df, builder, "app/requirements.txt", p.line, p.requirements_at),
                 F,
                 p.line,
             )
@@ -215,6 +213,15 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
             result = f"the build failed there ({'; '.join(evidence) or 'see runtime.up'})"
         else:
             result = "so this step fails when it is built"
+        misnamed = misnamed_dev_install(stage, run)
+        if misnamed is not None:
+            return failed(
+                f"{F}:{run.line} runs pytest with {where}, but the install on line {misnamed.line} names "
+                f"{', '.join(misnamed.requirement_files)}, where no requirements file is: {result}",
+                requirements_hint(df, stage, "app/requirements-dev.txt", misnamed.line, run.requirements_dev_at),
+                F,
+                misnamed.line,
+            )
         return failed(
             f"{F}:{run.line} runs pytest with {where}, where nothing installs pytest: {result}",
             "pytest is in app/requirements-dev.txt, not app/requirements.txt. " + pytest_hint(df, stage, run),

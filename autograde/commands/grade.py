@@ -46,9 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run = parser.add_argument_group("runtime")
     run.add_argument(
         "--host-port",
-        default="5005",
         type=_port,
-        help="host port for web_prod: a number (default 5005) or `auto` for a free one",
+        help="host port for web_prod during grading: a number (that port, or an error if it is in use) or `auto` "
+        "for a free one (default: 5005, or a free one when 5005 is in use)",
     )
     run.add_argument("--build-timeout", type=float, default=600, metavar="S", help="per build (default 600)")
     run.add_argument(
@@ -71,9 +71,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--project", metavar="NAME", help=argparse.SUPPRESS)
 
 
-def _port(text: str) -> int | None:
+def _port(text: str) -> int:
+    """A port number; `auto` is 0 (any free port)."""
     if text == "auto":
-        return None
+        return 0
     try:
         port = int(text)
     except ValueError:
@@ -81,6 +82,16 @@ def _port(text: str) -> int | None:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a valid port")
     return port
+
+
+def host_port_options(value: int | None) -> dict[str, Any]:
+    """SessionOptions for `--host-port`: not given, 5005 or a free port when 5005 is in use; `auto` (0), any free
+    port; a number, exactly that port."""
+    from autograde.runtime.policy import DEFAULT_HOST_PORT
+
+    if value is None:
+        return {"host_port": DEFAULT_HOST_PORT, "host_port_strict": False}
+    return {"host_port": value or None, "host_port_strict": bool(value)}
 
 
 class Interrupted:
@@ -134,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             from autograde.runtime.session import Session, SessionOptions
 
             options = SessionOptions(
-                host_port=args.host_port,
+                **host_port_options(args.host_port),
                 build_timeout=args.build_timeout,
                 ready_timeout=args.ready_timeout,
                 request_timeout=args.request_timeout,
@@ -191,6 +202,11 @@ def run(args: argparse.Namespace) -> int:
                     setattr(results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes))
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
+            if session.facts.host_port is not None:
+                results.grader["host_port"] = session.facts.host_port
+            if session.facts.host_port_note:
+                results.grader["host_port_note"] = session.facts.host_port_note
+                print(f"autograde: {session.facts.host_port_note}", file=sys.stderr)
             if session.facts.removed_leftovers:
                 results.grader["removed_leftovers"] = list(session.facts.removed_leftovers)
                 for line in session.facts.removed_leftovers:

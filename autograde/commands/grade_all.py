@@ -9,10 +9,15 @@ reports are complete are not graded again (--restart grades everything again).
 With --org/--prefix/--deadline instead of DIR, the assignment's repositories are first cloned at
 the last commit pushed before the deadline (see autograde/instructor/deadline.py).
 
+With --merge-only nothing is graded: the gradebook is written from the reports in --reports-dir;
+--expect names the repositories that must have a row (the class workflow's chunks), and one
+without a report gets an `error` row naming its chunk.
+
 Exit codes: 0 every repository has a row from a finished grading (student flags such as
 no-lab-files, late, timeout or tampered are data); 1 some could not be graded now (grader error,
-clone failure: rerun to retry them); 2 nothing done (usage, unreadable roster, unwritable output);
-130 interrupted (rerun the same command to resume).
+clone failure: rerun to retry them; an expected repository without a report); 2 nothing done
+(usage, unreadable roster, unwritable output, a prefix that names no repository without
+--allow-empty); 130 interrupted (rerun the same command to resume).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from autograde.instructor.classbatch import (
     machine,
     summarize,
 )
+from autograde.instructor.gradebook import Row
+from autograde.instructor.workflow import annotate, run_outcomes
 
 EXIT_OK, EXIT_SOME, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 RETRYABLE = {"failed", "clone-failed", "interrupted"}  # graded again by a rerun
@@ -64,6 +71,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--merge-only",
         action="store_true",
         help="grade nothing: write the gradebook and summary from the reports already in --reports-dir",
+    )
+    out.add_argument(
+        "--expect",
+        metavar="FILE",
+        help="repositories that must have a row (names one per line, or the class workflow's JSON list of "
+        "chunks); one with no report gets an `error` row naming its chunk, and the exit code is 1",
+    )
+    out.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="with --expect in the class workflow: this run ($GITHUB_RUN_ID), whose `Grade chunk <n>` jobs "
+        "(read with $GITHUB_REPOSITORY and $GITHUB_TOKEN) say why a chunk left no report",
     )
     batch = parser.add_argument_group("batch")
     batch.add_argument(
@@ -135,6 +154,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     gh.add_argument(
         "--list", action="store_true", help="print the assignment's repository names, one per line, and stop"
+    )
+    gh.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="accept a prefix that names no repository (default: that is an error, exit 2)",
     )
     gh.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN; prefer the variable)")
     gh.add_argument(
@@ -259,6 +283,18 @@ def run(args: argparse.Namespace) -> int:
     failed = _late_setup(args)
     if failed is not None:
         return failed
+    expected: dict[str, tuple[str, int | None]] = {}
+    if args.expect:
+        from autograde.instructor.chunks import expected as read_expected
+
+        try:
+            expected = read_expected(Path(args.expect).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as e:
+            _err(f"--expect {args.expect}: cannot read it ({getattr(e, 'strerror', None) or e})")
+            return EXIT_ERROR
+        except ValueError as e:
+            _err(f"--expect {args.expect}: {e}")
+            return EXIT_ERROR
     entries: list[Entry] = []
     interrupted = False
     if not args.merge_only:
@@ -289,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
     elif not reports.is_dir():
         _err(f"--reports-dir {reports}: not a folder")
         return EXIT_ERROR
-    return _finish(entries, reports, rubric, args, output, interrupted)
+    return _finish(entries, reports, rubric, args, output, interrupted, expected)
 
 
 def _names(path: str) -> set[str]:
@@ -409,7 +445,13 @@ def _describe(meta: Meta, reports: Path) -> str:
 
 
 def _finish(
-    entries: list[Entry], reports: Path, rubric: object, args: argparse.Namespace, output: str, interrupted: bool
+    entries: list[Entry],
+    reports: Path,
+    rubric: object,
+    args: argparse.Namespace,
+    output: str,
+    interrupted: bool,
+    expected: dict[str, tuple[str, int | None]] | None = None,
 ) -> int:
     from autograde.instructor.gradebook import assign_logins, fill_missing_max, merge_roster, rows_from_scan, save_csv
     from autograde.instructor.reports import scan_reports
@@ -424,6 +466,13 @@ def _finish(
     if entries:
         rows = [r for r in rows if r.name.lower() in names]
     rows = apply_meta(rows, metas, rubric.possible)  # type: ignore[attr-defined]
+    outcomes: dict[int, str] = {}
+    if args.run_id and expected and not _covered(rows, metas) >= set(expected):
+        outcomes, why = run_outcomes(args.run_id, args.api_url)
+        if why:
+            _err(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
+    unreported = _unreported(rows, metas, expected or {}, args.org, rubric.possible, outcomes)  # type: ignore[attr-defined]
+    rows += unreported
     prefix = assign_logins(rows, args.prefix)
     if args.roster:
         rows = merge_roster(rows, load_roster(args.roster), prefix, rubric.possible)  # type: ignore[attr-defined]
@@ -438,7 +487,15 @@ def _finish(
     except OSError as e:
         _err(f"cannot write {output}: {e.strerror or e}")
         return EXIT_ERROR
-    summary = summarize(rows, rubric)  # type: ignore[arg-type]
+    retry = [m for m in metas if m.status in RETRYABLE]
+    where = {lower: c for lower, (_, c) in (expected or {}).items()}
+    incomplete = [
+        f"{r.name}: no report"
+        + (f" from chunk {where[r.name.lower()]}" if where.get(r.name.lower()) is not None else "")
+        for r in unreported
+    ]
+    incomplete += [f"{m.name}: {m.status}" for m in sorted(retry, key=lambda m: m.name.lower())]
+    summary = summarize(rows, rubric, incomplete)  # type: ignore[arg-type]
     print(summary.text())
     if args.summary:
         try:
@@ -450,11 +507,63 @@ def _finish(
     print(f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; reports in {reports}", file=sys.stderr)
     if interrupted:
         return EXIT_INTERRUPTED
-    retry = [m for m in metas if m.status in RETRYABLE]
-    if retry:
-        _err(
-            f"{len(retry)} repositories could not be graded now ({', '.join(sorted(m.name for m in retry)[:10])}); "
-            "run the same command again to retry them"
+    if unreported:
+        chunks = sorted({c for r in unreported if (c := where.get(r.name.lower())) is not None})
+        from_chunks = f" (chunk{'s' if len(chunks) > 1 else ''} {', '.join(map(str, chunks))})" if chunks else ""
+        message = (
+            f"{len(incomplete)} of {sum(1 for r in rows if r.repository)} rows have no grade yet; "
+            f"{len(unreported)} repositories have no report{from_chunks}: "
+            f"{', '.join(r.name for r in unreported[:10])}{' ...' if len(unreported) > 10 else ''}. Their rows are "
+            "flagged `error`. Grade them again (in the class workflow: Re-run failed jobs), then merge again"
         )
+        _err(f"gradebook incomplete: {message}")
+        annotate("Gradebook incomplete", message)
+        return EXIT_SOME
+    if retry:
+        message = (
+            f"{len(retry)} repositories could not be graded now ({', '.join(sorted(m.name for m in retry)[:10])}); "
+            + (
+                "grade them again (in the class workflow: Re-run failed jobs), then merge again"
+                if args.merge_only
+                else "run the same command again to retry them"
+            )
+        )
+        _err(message)
+        annotate("Gradebook incomplete", message)
         return EXIT_SOME
     return EXIT_OK
+
+
+def _covered(rows: list[Row], metas: list[Meta]) -> set[str]:
+    """Lower-case names of the repositories that have a report or a record of grade-all."""
+    have = {r.name.lower() for r in rows} | {m.name.lower() for m in metas}
+    return have | {m.repository.rsplit("/", 1)[-1].lower() for m in metas if m.repository}
+
+
+def _unreported(
+    rows: list[Row],
+    metas: list[Meta],
+    expected: dict[str, tuple[str, int | None]],
+    org: str | None,
+    top: int,
+    outcomes: dict[int, str] | None = None,
+) -> list[Row]:
+    """An `error` row for each expected repository with neither a report nor a record of grade-all."""
+    have = _covered(rows, metas)
+    out = []
+    for lower, (name, chunk) in sorted(expected.items()):
+        if lower in have:
+            continue
+        row = Row(repository=f"{org}/{name}" if org else name, max=top, flags={"error"})
+        if chunk is None:
+            why = "no report from its grading"
+        elif chunk in (outcomes or {}):
+            why = f"no report from chunk {chunk}: its job `Grade chunk {chunk}` ended {(outcomes or {})[chunk]}"
+        else:
+            why = (
+                f"no report from chunk {chunk} (job `Grade chunk {chunk}`): that job failed, timed out or was "
+                "cancelled before uploading one"
+            )
+        row.notes.append(f"not graded yet - {why}; grade it again (Re-run failed jobs), then merge again")
+        out.append(row)
+    return out

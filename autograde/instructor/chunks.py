@@ -4,7 +4,9 @@
 
 GitHub runs at most 256 jobs from one matrix, so the chunk size grows when the class needs it.
 Names must be repository names (letters, digits, `.`, `_`, `-`): each chunk is one string of
-names separated by spaces, safe to split in a shell.
+names separated by spaces, safe to split in a shell. The same JSON, given to
+`grade-all --merge-only --expect`, tells the merge which repositories must have a row and which
+chunk (the matrix job `Grade chunk <n>`, n from 0) was to grade each.
 """
 
 from __future__ import annotations
@@ -27,6 +29,27 @@ def split(names: list[str], size: int) -> list[str]:
         return []
     size = max(1, size, math.ceil(len(names) / MAX_MATRIX_JOBS))
     return [" ".join(names[i : i + size]) for i in range(0, len(names), size)]
+
+
+def expected(text: str) -> dict[str, tuple[str, int | None]]:
+    """Repositories that must have a row: lower-case name -> (name, chunk index or None).
+
+    `text` is the JSON list of chunks `main` prints, or plain names, one per line.
+    """
+    if text.lstrip().startswith("["):
+        try:
+            chunks = json.loads(text)
+        except ValueError as e:
+            raise ValueError(f"not the JSON list of chunks the list job wrote ({e})") from None
+        if not isinstance(chunks, list) or not all(isinstance(c, str) for c in chunks):
+            raise ValueError("not the JSON list of chunks the list job wrote (a list of strings)")
+        pairs: list[tuple[str, int | None]] = [(n, i) for i, c in enumerate(chunks) for n in c.split()]
+    else:
+        pairs = [(line.strip().rsplit("/", 1)[-1], None) for line in text.splitlines() if line.strip()]
+    bad = [n for n, _ in pairs if not NAME.match(n)]
+    if bad:
+        raise ValueError(f"not a repository name: {bad[0]!r}")
+    return {n.lower(): (n, i) for n, i in pairs}
 
 
 def main(argv: list[str]) -> int:

@@ -269,9 +269,16 @@ class Summary:
     bins: list[tuple[str, int]]  # label -> number of repositories
     lost: list[tuple[str, int, int]]  # (check id, repositories that lost points there, points lost in total)
     flags: list[tuple[str, int]]
+    incomplete: list[str] = field(default_factory=list)  # rows with no grade yet: "name: why"
+    repositories: int = 0  # rows with a repository (students without one not counted)
 
     def text(self) -> str:
         lines = [f"class summary: {self.graded} graded, {self.flagged} flagged"]
+        if self.incomplete:
+            lines[0] += f", {len(self.incomplete)} of {self.repositories} incomplete (no grade yet)"
+            lines += [f"  incomplete: {item}" for item in self.incomplete[:10]]
+            if len(self.incomplete) > 10:
+                lines.append(f"  ... and {len(self.incomplete) - 10} more")
         if self.scores:
             mean = statistics.fmean(self.scores)
             lines.append(
@@ -292,6 +299,16 @@ class Summary:
     def markdown(self) -> str:
         """For a GitHub job summary: a table, and a Mermaid bar chart of the score distribution."""
         out = ["## Class summary", "", f"{self.graded} repositories graded, {self.flagged} flagged.", ""]
+        if self.incomplete:
+            out += [
+                f"**Incomplete: {len(self.incomplete)} of {self.repositories} rows have no grade yet** "
+                "(flagged `error` in the gradebook). Grade them again (in the class workflow: "
+                "*Re-run failed jobs*), then merge again.",
+                "",
+                *(f"- `{item.split(':', 1)[0]}`:{item.split(':', 1)[1]}" for item in self.incomplete[:50]),
+                *([f"- ... and {len(self.incomplete) - 50} more"] if len(self.incomplete) > 50 else []),
+                "",
+            ]
         if self.scores:
             out += [
                 f"Score (of {self.max_score}): mean {statistics.fmean(self.scores):.1f}, "
@@ -315,7 +332,8 @@ class Summary:
         return "\n".join(out)
 
 
-def summarize(rows: list[Row], rubric: Rubric) -> Summary:
+def summarize(rows: list[Row], rubric: Rubric, incomplete: list[str] | None = None) -> Summary:
+    """incomplete: rows the gradebook has no grade for yet ("name: why"), said first."""
     top = rubric.possible
     graded = [r for r in rows if r.graded_at]  # rows read from a report
     scores = [r.total for r in graded]
@@ -337,4 +355,6 @@ def summarize(rows: list[Row], rubric: Rubric) -> Summary:
         bins,
         lost,
         sorted(flags.items(), key=lambda t: (-t[1], t[0])),
+        list(incomplete or []),
+        sum(1 for r in rows if r.repository),
     )

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import urllib.parse
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from autograde.instructor.classbatch import Entry, complete
+from autograde.instructor.workflow import annotate
 
 GIT_URL = "https://github.com"
 # activity types that set the branch to `after`; branch_deletion does not (its `after` is all zeros)
@@ -107,15 +109,59 @@ def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, incl
     return Pick(before[-1][1], before[-1][2])
 
 
-def list_repositories(client: Any, org: str, prefix: str) -> list[dict[str, Any]]:
-    """The organization's repositories named `<prefix>-...` (GitHub Classroom's naming), by name."""
-    want = prefix.lower() + "-"
-    repos = [
-        r
-        for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"})
-        if isinstance(r, dict) and str(r.get("name", "")).lower().startswith(want) and not r.get("is_template")
+def list_all(client: Any, org: str) -> list[dict[str, Any]]:
+    """Every repository of the organization (one listing, paginated)."""
+    return [
+        r for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"}) if isinstance(r, dict)
     ]
-    return sorted(repos, key=lambda r: str(r["name"]).lower())
+
+
+def of_assignment(repos: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
+    """The repositories named `<prefix>-...` (GitHub Classroom's naming), templates left out, by name."""
+    want = prefix.lower() + "-"
+    mine = [r for r in repos if str(r.get("name", "")).lower().startswith(want) and not r.get("is_template")]
+    return sorted(mine, key=lambda r: str(r["name"]).lower())
+
+
+def no_match(org: str, prefix: str, repos: list[dict[str, Any]]) -> str:
+    """Why an empty class is refused: the prefix and organization, and the prefixes that do exist."""
+    names = [str(r.get("name", "")) for r in repos if not r.get("is_template")]
+    seen = Counter(n.split("-", 1)[0] for n in names if "-" in n.strip("-"))
+    common = ", ".join(f"{p}-* ({n})" for p, n in sorted(seen.items(), key=lambda t: (-t[1], t[0].lower()))[:5])
+    listed = (
+        f"the token sees {len(names)} repositories there" + (f", named e.g. {common}" if common else "")
+        if names
+        else "the token sees no repository there (wrong organization, or a token without access to it)"
+    )
+    return (
+        f"no repository of the organization {org!r} is named {prefix}-* ({listed}). Check the prefix (the "
+        "assignment's repository prefix in GitHub Classroom, without the trailing '-') and the organization; "
+        "--allow-empty accepts an empty class"
+    )
+
+
+def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | str]:
+    """Each named repository's metadata (GET /repos/{org}/{name}, renames followed), or why not.
+
+    A chunk of a class grades the names the listing gave it, without listing the organization again.
+    """
+    from autograde.instructor.github_api import GitHubError, NotFound
+
+    def one(name: str) -> dict[str, Any] | str:
+        try:
+            repo = client.get(f"/repos/{urllib.parse.quote(org)}/{urllib.parse.quote(name)}")
+        except NotFound:
+            return f"{org}/{name} is not found any more (deleted, or the token lost access since it was listed)"
+        except GitHubError as e:
+            if e.status == 401:
+                raise  # bad credentials: true of every repository, said once
+            return f"{org}/{name} could not be read: {e}"
+        if not isinstance(repo, dict) or not repo.get("full_name"):
+            return f"{org}/{name}: GitHub's answer is not a repository"
+        return {**repo, "name": name}  # keep the listed name: reports and the gradebook are keyed by it
+
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-repo") as pool:
+        return list(pool.map(one, names))
 
 
 def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]:
@@ -192,33 +238,57 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
     if not args.prefix:
         err("--org needs --prefix (the assignment's repository prefix)")
         return 2
+    deadline: datetime | None = None
+    if args.deadline:  # checked first, also with --list: the class workflow's list job fails once, not every chunk
+        try:
+            deadline = parse_deadline(args.deadline)
+        except DeadlineError as e:
+            err(str(e))
+            return 2
     token = args.token or os.environ.get("GITHUB_TOKEN") or None
     if not token:
         err("no token: set GITHUB_TOKEN (or pass --token)")
         return 2
     # on GitHub Actions (also GitHub Enterprise Server) the runner names its API and git hosts
     client = GitHubClient(token, args.api_url or os.environ.get("GITHUB_API_URL") or API_URL)
-    try:
-        repos = list_repositories(client, args.org, args.prefix)
-    except GitHubError as e:
-        what = {401: "bad credentials", 403: "not allowed", 404: "not found"}.get(e.status, "failed")
-        err(f"listing {args.org}'s repositories: {what}: {e}")
-        return 2
-    if args.repos:
-        text = Path(args.repos).read_text(encoding="utf-8")
-        wanted = {line.strip().rsplit("/", 1)[-1].lower() for line in text.splitlines() if line.strip()}
-        repos = [r for r in repos if str(r["name"]).lower() in wanted]
+    given: list[str] = []
+    if args.repos:  # a chunk: the names were listed once for the whole class; no listing again
+        try:
+            text = Path(args.repos).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            err(f"--repos {args.repos}: cannot read it ({getattr(e, 'strerror', None) or e})")
+            return 2
+        given = list(dict.fromkeys(line.strip().rsplit("/", 1)[-1] for line in text.splitlines() if line.strip()))
+    if given and not args.list:
+        try:
+            fetched = by_names(client, args.org, given)
+        except GitHubError as e:
+            err(f"reading {args.org}'s repositories: bad credentials: {e}")
+            return 2
+        repos = [r for r in fetched if isinstance(r, dict)]
+        unreadable = {n: why for n, why in zip(given, fetched, strict=True) if isinstance(why, str)}
+    else:
+        try:
+            everything = list_all(client, args.org)
+        except GitHubError as e:
+            what = {401: "bad credentials", 403: "not allowed", 404: "not found"}.get(e.status, "failed")
+            err(f"listing {args.org}'s repositories: {what}: {e}")
+            return 2
+        repos, unreadable = of_assignment(everything, args.prefix), {}
+        if given:
+            wanted = {n.lower() for n in given}
+            repos = [r for r in repos if str(r["name"]).lower() in wanted]
+        elif not repos and not args.allow_empty:
+            message = no_match(args.org, args.prefix, everything)
+            err(message)
+            annotate("No repository for this prefix", message)
+            return 2
     if args.list:
         for r in repos:
             print(r["name"])
         return 0
-    if not args.deadline:
+    if deadline is None:
         err("--org needs --deadline (e.g. 2026-12-01T23:59:00Z)")
-        return 2
-    try:
-        deadline = parse_deadline(args.deadline)
-    except DeadlineError as e:
-        err(str(e))
         return 2
     git_url = getattr(args, "git_url", None) or os.environ.get("GITHUB_SERVER_URL") or GIT_URL
     clone_dir = Path(args.clone_dir or f"{args.prefix}-checkouts")
@@ -226,11 +296,12 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
     reports = Path(args.reports_dir)
     env = git_env(token, git_url)
     secrets = (token, base64.b64encode(f"x-access-token:{token}".encode()).decode())
-    print(
-        f"autograde: {len(repos)} repositories of {args.org} named {args.prefix}-*; deadline "
-        f"{deadline.isoformat()}; cloning at the last push before it",
-        file=sys.stderr,
+    what = (
+        f"{len(given)} repositories of {args.org} given by --repos"
+        if given
+        else (f"{len(repos)} repositories of {args.org} named {args.prefix}-*")
     )
+    print(f"autograde: {what}; deadline {deadline.isoformat()}; cloning at the last push before it", file=sys.stderr)
 
     def one(repo: dict[str, Any]) -> Entry:
         name, full = safe_dirname(str(repo["name"])), str(repo["full_name"])
@@ -269,4 +340,10 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
         return entry
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-clone") as pool:
-        return list(pool.map(one, repos))
+        entries = list(pool.map(one, repos))
+    for name, why in unreadable.items():
+        safe = safe_dirname(name)
+        entries.append(
+            Entry(safe, (clone_dir / safe).resolve(), repository=f"{args.org}/{name}", kind="clone-failed", note=why)
+        )
+    return sorted(entries, key=lambda e: e.name.lower())

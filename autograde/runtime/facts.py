@@ -78,6 +78,7 @@ class Facts:
     engine_lost: str = ""  # the engine went away mid-run: what was seen
     removed_leftovers: list[str] = field(default_factory=list)  # abandoned runs' remains removed first
     host_port: int | None = None
+    host_port_note: str = ""  # why web_prod was published on another port than the one asked for
     prod_build: BuildFacts | None = None
     dev_build: BuildFacts | None = None
     up: UpFacts | None = None

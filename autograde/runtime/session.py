@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -31,7 +30,7 @@ from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastruct
 from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
 from autograde.runtime.interpreter import from_command, from_processes
 from autograde.runtime.override import Caps, dev_override, prod_override
-from autograde.runtime.policy import refusals
+from autograde.runtime.policy import DEFAULT_HOST_PORT, choose_host_port, refusals
 from autograde.util import Processes
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -52,7 +51,8 @@ LEAN_SCRIPT = (importlib.resources.files("autograde.runtime") / "lean_probe.py")
 
 @dataclass
 class SessionOptions:
-    host_port: int | None = 5005  # None: pick a free port
+    host_port: int | None = DEFAULT_HOST_PORT  # None: pick a free port
+    host_port_strict: bool = False  # only host_port: an error when it is in use (else a free one, said)
     build_timeout: float = 600.0
     ready_timeout: float = 60.0
     request_timeout: float = 5.0
@@ -191,26 +191,28 @@ class Session:
         return True
 
     def _port(self) -> int | None:
-        if self.options.host_port is None:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", 0))
-                return int(s.getsockname()[1])
-        port = self.options.host_port
-        with socket.socket() as s:
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                self.facts.error = (
-                    f"host port {port} is already in use on this machine by another program; "
-                    "this is not a problem with your files"
-                )
-                self.facts.error_hint = (
-                    f"Stop whatever listens on {port} (`docker ps`, an earlier lab stack?), or "
-                    "grade with `--host-port auto`."
-                )
-                return None
+        choice = choose_host_port(
+            self.options.host_port, strict=self.options.host_port_strict, engine_ports=self._engine_ports()
+        )
+        if choice.port is None:
+            self.facts.error, self.facts.error_hint = choice.error, choice.hint
+            return None
+        self.facts.host_port_note = choice.note
+        return choice.port
+
+    def _engine_ports(self) -> dict[int, str]:
+        """TCP host ports the engine's containers already publish, each with a container's name."""
+        out: dict[int, str] = {}
+        try:
+            listed = self.client.api.containers()
+        except Exception:  # only a help in choosing the port: the local check still applies
+            return out
+        for c in listed:
+            names = c.get("Names") or ["?"]
+            for p in c.get("Ports") or []:
+                if p.get("PublicPort") and p.get("Type", "tcp") == "tcp":
+                    out.setdefault(int(p["PublicPort"]), str(names[0]).lstrip("/"))
+        return out
 
     # -- compose files -----------------------------------------------------------------------
     def _env(self) -> dict[str, str]:

@@ -3,6 +3,9 @@
 - GET /repos/{owner}/{repo}/activity: ref updates newest first, filtered by `ref` (full or short
   branch name), `activity_type` and `direction`, paginated by cursor (`after`) with Link headers,
   as GitHub's REST documentation describes ("List repository activities").
+- GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs: the jobs of a workflow run ("List jobs for a
+  workflow run"): `filter=latest` (the default) gives each job's latest attempt, `filter=all` every
+  attempt; paginated by `page` / `per_page` with Link headers, the list under `jobs`.
 - /git/{owner}/{repo}.git/...: git's smart HTTP protocol, served by `git http-backend` from local
   bare repositories. Like github.com, it wants HTTP Basic credentials whose password is the
   token (answering 401 with a Basic challenge otherwise), and lets clients fetch any commit of
@@ -31,6 +34,38 @@ class FakeClassGitHub(FakeGitHub):
     git_root: Path = Path("/nonexistent")  # bare repositories at git_root/<owner>/<name>.git
     activity: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # full name -> oldest first
     git_auth: list[str | None] = field(default_factory=list)  # Authorization of every git request
+    run_jobs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # run id -> jobs, every attempt
+
+    def add_job(self, full: str, run_id: int, name: str, conclusion: str | None, *, attempt: int = 1) -> None:
+        """A job of a workflow run of repository `full`; conclusion None: still in progress."""
+        jid = self.new_id()
+        self.run_jobs.setdefault(run_id, []).append(
+            {
+                "id": jid,
+                "run_id": run_id,
+                "workflow_name": "Grade a class",
+                "head_branch": "main",
+                "run_url": f"https://api.github.com/repos/{full}/actions/runs/{run_id}",
+                "run_attempt": attempt,
+                "node_id": f"CR_{jid}",
+                "head_sha": "f" * 40,
+                "url": f"https://api.github.com/repos/{full}/actions/jobs/{jid}",
+                "html_url": f"https://github.com/{full}/actions/runs/{run_id}/job/{jid}",
+                "status": "in_progress" if conclusion is None else "completed",
+                "conclusion": conclusion,
+                "created_at": "2026-12-02T00:00:00Z",
+                "started_at": "2026-12-02T00:00:05Z",
+                "completed_at": None if conclusion is None else "2026-12-02T00:10:00Z",
+                "name": name,
+                "steps": [],
+                "check_run_url": f"https://api.github.com/repos/{full}/check-runs/{jid}",
+                "labels": ["ubuntu-latest"],
+                "runner_id": 1,
+                "runner_name": "GitHub Actions 1",
+                "runner_group_id": 2,
+                "runner_group_name": "GitHub Actions",
+            }
+        )
 
     def add_activity(
         self,
@@ -57,9 +92,20 @@ class FakeClassGitHub(FakeGitHub):
             }
         )
 
+    def rename(self, old_full: str, new_name: str) -> str:
+        """As on GitHub, the activity and the git repository move with the new name."""
+        new_full = super().rename(old_full, new_name)
+        if old_full in self.activity:
+            self.activity[new_full] = self.activity.pop(old_full)
+        old_bare = self.git_root / f"{old_full}.git"
+        if old_bare.exists():
+            old_bare.rename(self.git_root / f"{new_full}.git")
+        return new_full
+
     def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         url = urllib.parse.urlsplit(h.path)
-        if url.path.startswith("/git/") or url.path.endswith("/activity"):
+        jobs = re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs", url.path)
+        if url.path.startswith("/git/") or url.path.endswith("/activity") or jobs:
             # what the base fake's handle() records for every request, which _send() reads
             h.entry = Logged(  # type: ignore[attr-defined]
                 method,
@@ -71,6 +117,8 @@ class FakeClassGitHub(FakeGitHub):
             h.cut = None  # type: ignore[attr-defined]
         if url.path.startswith("/git/"):
             return self._git(h, method, url)
+        if jobs and h.headers.get("Authorization") == f"Bearer {self.token}":
+            return self._jobs(h, int(jobs.group(2)), dict(urllib.parse.parse_qsl(url.query)))
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)/activity", url.path)
         if m and h.headers.get("Authorization") == f"Bearer {self.token}":
             return self._activity(h, m.group(1), dict(urllib.parse.parse_qsl(url.query)))
@@ -98,6 +146,28 @@ class FakeClassGitHub(FakeGitHub):
             rest.update(after=cursor, per_page=str(size))
             headers["Link"] = f'<{self.api_url}/repos/{full}/activity?{urllib.parse.urlencode(rest)}>; rel="next"'
         return self._send(h, 200, page, headers)
+
+    def _jobs(self, h: BaseHTTPRequestHandler, run_id: int, query: dict[str, str]) -> None:
+        with self.lock:
+            self.log.append(h.entry)  # type: ignore[attr-defined]
+        if run_id not in self.run_jobs:
+            return self._not_found(h)
+        jobs = self.run_jobs[run_id]
+        if query.get("filter", "latest") == "latest":  # each job as its latest attempt left it
+            newest: dict[str, dict[str, Any]] = {}
+            for j in jobs:
+                if j["name"] not in newest or j["run_attempt"] >= newest[j["name"]]["run_attempt"]:
+                    newest[j["name"]] = j
+            jobs = list(newest.values())
+        size = min(int(query.get("per_page", "30")), 100, self.page_size)
+        page = int(query.get("page", "1"))
+        headers = {}
+        if page * size < len(jobs):
+            rest = dict(query, page=str(page + 1), per_page=str(size))
+            path = urllib.parse.urlsplit(h.path).path
+            headers["Link"] = f'<{self.api_url}{path}?{urllib.parse.urlencode(rest)}>; rel="next"'
+        body = {"total_count": len(jobs), "jobs": jobs[(page - 1) * size : page * size]}
+        return self._send(h, 200, body, headers)
 
     def _git(self, h: BaseHTTPRequestHandler, method: str, url: urllib.parse.SplitResult) -> None:
         auth = h.headers.get("Authorization")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import json
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -250,3 +251,55 @@ def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path)
     assert rows["alice"]["flags"].startswith("late")
     assert rows["carol"]["flags"] == "missing;late" and rows["carol"]["total"] == "0"
     assert "first push came" in rows["carol"]["notes"]
+
+
+def test_a_chunk_reads_its_repositories_by_name_without_listing_the_organization(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shas = build_class(fake, tmp_path)
+    fake.rename(f"{fake.org}/lab04-bob", "lab04-bobby")  # renamed after the list job named it
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    chunk = tmp_path / "chunk.txt"
+    chunk.write_text("lab04-alice\nlab04-bob\nlab04-gone\n", encoding="utf-8")
+    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk)))}
+    assert fake.count(f"/orgs/{fake.org}/repos") == 0 and fake.count("/organizations/") == 0
+    assert set(entries) == {"lab04-alice", "lab04-bob", "lab04-gone"}
+    assert entries["lab04-alice"].commit == shas["alice1"]
+    bob = entries["lab04-bob"]  # keyed by the listed name; the repository is its new one
+    assert (bob.kind, bob.commit, bob.repository) == ("ok", shas["bob1"], f"{fake.org}/lab04-bobby")
+    gone = entries["lab04-gone"]
+    assert gone.kind == "clone-failed" and gone.repository == f"{fake.org}/lab04-gone"
+    assert "not found any more" in gone.note
+    monkeypatch.setenv("GITHUB_TOKEN", "wrong")
+    assert dl.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk))) == 2
+
+
+def test_an_unknown_prefix_is_refused_naming_it_and_the_organization(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_class(fake, tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    args = parse(tmp_path, fake, "--list")
+    args.prefix = "lab4"
+    assert dl.entries_from_github(args) == 2
+    err = capsys.readouterr().err
+    assert f"no repository of the organization '{fake.org}' is named lab4-*" in err
+    assert "lab04-* (4)" in err and "lab05-* (1)" in err and "::error" not in err
+    args.allow_empty = True
+    assert dl.entries_from_github(args) == 0 and capsys.readouterr().out == ""
+
+
+def test_expected_rows_from_the_chunks_or_from_names() -> None:
+    from autograde.instructor.chunks import expected, split
+
+    assert expected(json.dumps(split(["lab04-a", "lab04-B", "lab04-c"], 2))) == {
+        "lab04-a": ("lab04-a", 0),
+        "lab04-b": ("lab04-B", 0),
+        "lab04-c": ("lab04-c", 1),
+    }
+    assert expected("cs/lab04-a\n\nlab04-b\n") == {"lab04-a": ("lab04-a", None), "lab04-b": ("lab04-b", None)}
+    assert expected("[]") == {}
+    for bad in ('["a $(x)"]', "[1, 2]", "[oops"):
+        with pytest.raises(ValueError):
+            expected(bad)

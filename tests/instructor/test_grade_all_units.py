@@ -248,3 +248,20 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "is not a folder" in capsys.readouterr().err
     assert cli.main(["grade-all", str(tmp_path), "-o", str(tmp_path / "no" / "g.csv")]) == 2
     assert cli.main(["grade-all", str(tmp_path), "--jobs", "0"]) == 2
+
+
+def test_summary_says_which_rows_are_incomplete() -> None:
+    rows = [
+        Row("cs/a", graded_at="t", total=MAX, max=MAX),
+        Row("cs/b", total=0, max=MAX, flags={"error"}),
+        Row("", login="dora", total=0, max=MAX, flags={"missing"}),  # a rostered student without a repository
+    ]
+    s = cb.summarize(rows, default_rubric(), ["b: no report from chunk 1"])
+    assert s.graded == 1 and s.repositories == 2
+    assert s.text().splitlines()[:2] == [
+        "class summary: 1 graded, 2 flagged, 1 of 2 incomplete (no grade yet)",
+        "  incomplete: b: no report from chunk 1",
+    ]
+    assert "**Incomplete: 1 of 2 rows have no grade yet**" in s.markdown()
+    assert "- `b`: no report from chunk 1" in s.markdown()
+    assert "Incomplete" not in cb.summarize(rows, default_rubric()).markdown()

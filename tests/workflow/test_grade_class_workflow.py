@@ -6,7 +6,9 @@ values its expressions would have, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY as temp f
 GITHUB_API_URL / GITHUB_SERVER_URL pointing at the fake GitHub (tests/instructor/fake_github_class.py)
 as a runner points them at its GitHub. The `uses:` steps are stood in for: checkout and
 setup-python by this checkout's venv, upload-artifact + download-artifact (merge-multiple) by
-copying each chunk's reports folder into one.
+copying each chunk's reports folder into one (not for a job that was cut off: `!cancelled()`).
+Each grade job's outcome is recorded in the fake's jobs API for the run, as GitHub records it,
+and a re-run of failed jobs is a new attempt of those jobs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +36,7 @@ WORKFLOW = REPO / "instructor" / "grade-class.yml"
 SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 TOKEN = "ghs_instructor_token_42"
 DEADLINE = "2026-12-01T23:59:00Z"
+RUN_ID = 4242  # the class workflow's run
 
 
 def load() -> dict:
@@ -78,7 +82,8 @@ def test_policy_dispatch_only_least_permissions_pinned_token_only_where_needed()
     assert wf["permissions"] == {}
     assert not WORKFLOW.is_relative_to(REPO / ".github")  # never runs in a student repository
     for name, job in wf["jobs"].items():
-        assert job["permissions"] == {"contents": "read"}, name
+        # merge reads the run's artifacts through the REST API (also those of an earlier attempt)
+        assert job["permissions"] == {"contents": "read", **({"actions": "read"} if name == "merge" else {})}, name
         for step in job["steps"]:
             if "uses" in step:
                 assert SHA_PIN.match(step["uses"]), step["uses"]
@@ -106,8 +111,14 @@ def test_chunks_stay_within_the_matrix_limit() -> None:
 # --- running the steps ---------------------------------------------------------------------
 
 
-def run_step(step: dict, cwd: Path, env: dict[str, str], tmp: Path) -> dict[str, str]:
-    """Run one `run:` step as the runner does; returns what it wrote to GITHUB_OUTPUT."""
+def run_step(
+    step: dict, cwd: Path, env: dict[str, str], tmp: Path, *, ok: bool = True, kill_after: float | None = None
+) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
+    """Run one `run:` step as the runner does; returns what it wrote to GITHUB_OUTPUT, and the process.
+
+    ok: the step must succeed. kill_after: the job is cut off that many seconds in (its timeout-minutes,
+    a cancelled or lost runner): the step's processes are killed and nothing after it runs.
+    """
     out = tmp / f"output-{os.urandom(4).hex()}"
     out.write_text("")
     full = {
@@ -117,17 +128,22 @@ def run_step(step: dict, cwd: Path, env: dict[str, str], tmp: Path) -> dict[str,
         "GITHUB_ACTIONS": "true",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
-    proc = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-        cwd=cwd,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=1500,
-    )
-    assert proc.returncode == 0, f"{step['name']}: {proc.stdout[-2000:]}{proc.stderr[-3000:]}"
-    assert TOKEN not in proc.stdout + proc.stderr
-    return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line)
+    argv = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+    with subprocess.Popen(
+        argv, cwd=cwd, env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=kill_after or 1500)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            stdout, stderr = proc.communicate()
+            if not kill_after:
+                raise
+    done = subprocess.CompletedProcess(argv, proc.returncode, stdout, stderr)
+    if ok:
+        assert done.returncode == 0, f"{step['name']}: {stdout[-2000:]}{stderr[-3000:]}"
+    assert TOKEN not in stdout + stderr
+    return dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line), done
 
 
 def step_env(step: dict, values: dict[str, str]) -> dict[str, str]:
@@ -143,39 +159,95 @@ def steps(job: str) -> dict[str, dict]:
     return {s["name"]: s for s in load()["jobs"][job]["steps"]}
 
 
-def run_workflow(fake: FakeClassGitHub, tmp: Path, chunk_size: str) -> tuple[dict[str, dict[str, str]], str]:
-    inputs = {
-        "inputs.org": fake.org,
-        "inputs.prefix": "lab04",
-        "inputs.deadline": DEADLINE,
-        "inputs.chunk-size": chunk_size,
-        "inputs.include-late": "false",
-        "secrets.CLASSROOM_TOKEN": TOKEN,
-    }
-    runner = {"GITHUB_API_URL": fake.api_url, "GITHUB_SERVER_URL": f"http://127.0.0.1:{fake.port}/git"}
-    listing = tmp / "list"
-    listing.mkdir()
-    s = steps("list")
-    run_step(s["List the repositories"], listing, {**runner, **step_env(s["List the repositories"], inputs)}, tmp)
-    chunks = json.loads(
-        run_step(s["Split them into chunks"], listing, step_env(s["Split them into chunks"], inputs), tmp)["chunks"]
-    )
-    merged = tmp / "merge" / "reports"  # download-artifact with merge-multiple: every chunk's files, one folder
-    merged.mkdir(parents=True)
-    g = steps("grade")["Grade the chunk at the deadline"]
-    for i, chunk in enumerate(chunks):
-        work = tmp / f"chunk{i}"
+class Run:
+    """One run of the workflow, job by job, as the runner would run them (tmp/<job>/ is each job's checkout)."""
+
+    def __init__(self, fake: FakeClassGitHub, tmp: Path, chunk_size: str, **inputs: str) -> None:
+        self.fake, self.tmp = fake, tmp
+        self.inputs = {
+            "inputs.org": fake.org,
+            "inputs.prefix": "lab04",
+            "inputs.deadline": DEADLINE,
+            "inputs.chunk-size": chunk_size,
+            "inputs.include-late": "false",
+            "inputs.allow-empty": "false",
+            "inputs.roster": "",
+            "secrets.CLASSROOM_TOKEN": TOKEN,
+            **{f"inputs.{k.replace('_', '-')}": v for k, v in inputs.items()},
+        }
+        self.runner = {"GITHUB_API_URL": fake.api_url, "GITHUB_SERVER_URL": f"http://127.0.0.1:{fake.port}/git"}
+        self.artifacts = tmp / "artifacts"  # reports-<n>: each chunk's uploaded reports/
+        self.attempt = 1  # "Re-run failed jobs" starts attempt 2
+        self.grading_repo = f"{fake.org}/grading"  # where the workflow runs ($GITHUB_REPOSITORY)
+        fake.add_job(self.grading_repo, RUN_ID, "List the assignment's repositories", "success")
+        self.chunks: list[str] = []
+        self.chunks_output = ""
+
+    def list(self, *, ok: bool = True) -> subprocess.CompletedProcess[str]:
+        work = self.tmp / "list"
+        work.mkdir(exist_ok=True)
+        s = steps("list")
+        listing = s["List the repositories"]
+        _, done = run_step(listing, work, {**self.runner, **step_env(listing, self.inputs)}, self.tmp, ok=ok)
+        if done.returncode != 0:
+            return done
+        split = s["Split them into chunks"]
+        self.chunks_output = run_step(split, work, step_env(split, self.inputs), self.tmp)[0]["chunks"]
+        self.chunks = json.loads(self.chunks_output)
+        return done
+
+    def grade(
+        self, index: int, *, ok: bool = True, kill_after: float | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The matrix job `Grade chunk <index>`, on a fresh runner (also when re-run)."""
+        work = self.tmp / f"chunk{index}"
+        shutil.rmtree(work, ignore_errors=True)
         work.mkdir()
-        run_step(g, work, {**runner, **step_env(g, {**inputs, "matrix.chunk": chunk})}, tmp)
-        assert steps("grade")["Upload the chunk's reports"]["with"]["path"] == "reports/"
-        shutil.copytree(work / "reports", merged, dirs_exist_ok=True)
-    summary = tmp / "summary.md"
-    summary.write_text("")
-    m = steps("merge")["Write the gradebook and the summary"]
-    run_step(m, merged.parent, {**step_env(m, inputs), "GITHUB_STEP_SUMMARY": str(summary)}, tmp)
-    with open(merged.parent / "lab04-grades.csv", newline="", encoding="utf-8") as fh:
-        rows = {r["login"]: r for r in csv.DictReader(fh)}
-    return rows, summary.read_text()
+        g = steps("grade")["Grade the chunk at the deadline"]
+        env = {**self.runner, **step_env(g, {**self.inputs, "matrix.chunk": self.chunks[index]})}
+        _, done = run_step(g, work, env, self.tmp, ok=ok and kill_after is None, kill_after=kill_after)
+        ended = "cancelled" if kill_after is not None else "success" if done.returncode == 0 else "failure"
+        self.fake.add_job(self.grading_repo, RUN_ID, f"Grade chunk {index}", ended, attempt=self.attempt)
+        upload = steps("grade")["Upload the chunk's reports"]
+        assert upload["with"]["path"] == "reports/" and upload["with"]["overwrite"] is True
+        if kill_after is None and (work / "reports").is_dir():  # if: !cancelled(); overwrite: true
+            shutil.rmtree(self.artifacts / f"reports-{index}", ignore_errors=True)
+            shutil.copytree(work / "reports", self.artifacts / f"reports-{index}")
+        return done
+
+    def merge(self, *, ok: bool = True) -> tuple[dict[str, dict[str, str]], str, subprocess.CompletedProcess[str]]:
+        """The merge job: download-artifact (pattern reports-*, merge-multiple) into reports/, then the merge."""
+        work = self.tmp / "merge"
+        shutil.rmtree(work / "reports", ignore_errors=True)
+        (work / "reports").mkdir(parents=True)
+        for artifact in sorted(self.artifacts.glob("reports-*")):
+            shutil.copytree(artifact, work / "reports", dirs_exist_ok=True)
+        summary = self.tmp / "summary.md"
+        summary.write_text("")
+        m = steps("merge")["Write the gradebook and the summary"]
+        values = {**self.inputs, "needs.list.outputs.chunks": self.chunks_output, "github.token": TOKEN}
+        runner = {
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "GITHUB_RUN_ID": str(RUN_ID),
+            "GITHUB_REPOSITORY": self.grading_repo,
+            "GITHUB_API_URL": self.fake.api_url,
+        }
+        _, done = run_step(m, work, {**step_env(m, values), **runner}, self.tmp, ok=ok)
+        return read_gradebook(self.tmp), summary.read_text(), done
+
+
+def read_gradebook(tmp: Path) -> dict[str, dict[str, str]]:
+    with open(tmp / "merge" / "lab04-grades.csv", newline="", encoding="utf-8") as fh:
+        return {r["login"]: r for r in csv.DictReader(fh)}
+
+
+def run_workflow(fake: FakeClassGitHub, tmp: Path, chunk_size: str) -> tuple[dict[str, dict[str, str]], str]:
+    run = Run(fake, tmp, chunk_size)
+    run.list()
+    for i in range(len(run.chunks)):
+        run.grade(i)
+    rows, summary, _ = run.merge()
+    return rows, summary
 
 
 @pytest.fixture
@@ -222,3 +294,161 @@ def test_steps_grade_a_class_end_to_end(fake: FakeClassGitHub, tmp_path: Path) -
     assert rows["ann"]["total"] == "100" and rows["ann"]["commit"] == sha
     assert int(rows["ben"]["total"]) < 100
     assert "```mermaid" in summary and "xychart-beta" in summary and "2 repositories graded" in summary
+
+
+# --- a failed chunk, a roster, an empty class (no engine needed: nothing gradable) -------------
+
+
+def ungradable_class(fake: FakeClassGitHub, tmp: Path, names: list[str]) -> None:
+    """Repositories without the lab's files (no-lab-files); a name ending in `-nopush` is never pushed."""
+    for name in names:
+        if name.endswith("-nopush"):
+            fake.add_repo(name)
+            continue
+        repo = student(fake, tmp, name, files={"Dockerfile.prod": None, "docker-compose.prod.yml": None})
+        repo.commit({}, date="2026-11-30T09:00:00Z")
+        repo.push("2026-11-30T10:00:00Z")
+
+
+def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
+    fake: FakeClassGitHub, tmp_path: Path
+) -> None:
+    ungradable_class(fake, tmp_path, ["lab04-ann", "lab04-ben", "lab04-cat"])
+    run = Run(fake, tmp_path, chunk_size="1")
+    run.list()
+    assert run.chunks == ["lab04-ann", "lab04-ben", "lab04-cat"]
+    run.grade(0)
+    run.grade(1, kill_after=0.2)  # cut off (timeout-minutes, runner lost): no artifact
+    bare = fake.git_root / fake.org / "lab04-cat.git"
+    bare.rename(bare.with_suffix(".away"))  # the git host fails for this one: the step fails, reports still upload
+    assert run.grade(2, ok=False).returncode == 1
+    bare.with_suffix(".away").rename(bare)
+    assert not (run.artifacts / "reports-1").exists() and (run.artifacts / "reports-2").is_dir()
+    merge = load()["jobs"]["merge"]
+    assert "list" in merge["needs"] and "!cancelled()" in merge["if"] and "needs.list.result" in merge["if"]
+    assert steps("merge")["Upload the gradebook"]["if"] == "${{ !cancelled() }}"
+
+    rows, summary, done = run.merge(ok=False)
+    assert done.returncode == 1
+    assert set(rows) == {"ann", "ben", "cat"}  # a row for every listed repository
+    assert rows["ben"]["flags"] == "error" and rows["ben"]["repository"] == f"{fake.org}/lab04-ben"
+    job = next(j for j in fake.run_jobs[RUN_ID] if j["name"] == "Grade chunk 1")
+    assert (
+        f"no report from chunk 1: its job `Grade chunk 1` ended `cancelled` ({job['html_url']})" in rows["ben"]["notes"]
+    )  # as the run's jobs API says
+    assert "Re-run failed jobs" in rows["ben"]["notes"]
+    assert rows["ann"]["flags"] == "no-lab-files"
+    assert rows["cat"]["flags"] == "clone-failed" and "git clone failed" in rows["cat"]["notes"]
+    assert "**Incomplete: 2 of 3 rows have no grade yet**" in summary
+    assert "- `lab04-ben`: no report from chunk 1" in summary and "- `lab04-cat`: clone-failed" in summary
+    assert "::error title=Gradebook incomplete::2 of 3 rows have no grade yet" in done.stderr
+    assert "autograde: gradebook incomplete: 2 of 3 rows" in done.stderr
+    assert "1 repositories have no report (chunk 1): lab04-ben" in done.stderr
+
+    jobs = fake.run_jobs.pop(RUN_ID)  # the jobs API answers 404: the gradebook is still written, less precise
+    _, _, done = run.merge(ok=False)
+    assert "--run-id 4242: the run's jobs could not be read" in done.stderr and done.returncode == 1
+    bare_rows = read_gradebook(tmp_path)
+    assert (
+        "no report from chunk 1 (job `Grade chunk 1`): that job failed, timed out or was cancelled"
+        in bare_rows["ben"]["notes"]
+    )
+
+    fake.run_jobs[RUN_ID] = jobs
+    run.attempt = 2  # "Re-run failed jobs": the failed chunks, then the merge that depends on them
+    run.grade(1)
+    run.grade(2)
+    rows, summary, done = run.merge()
+    assert rows["ben"]["flags"] == rows["cat"]["flags"] == "no-lab-files" and "chunk" not in rows["ben"]["notes"]
+    assert "Incomplete" not in summary and "::error" not in done.stderr
+    assert fake.count(f"/orgs/{fake.org}/repos") == 1  # listed once per run, by the list job only
+
+
+ROSTER = (
+    "identifier,github_username,github_id,name\n"
+    "ann@example.edu,ann,11,Ann\n"
+    "ben@example.edu,lab-ben,12,Ben\n"  # matched by no repository: a missing row
+    "dora@example.edu,,,Dora\n"  # no GitHub account linked yet
+)
+
+
+def test_a_roster_as_text_or_as_a_path_gives_students_without_a_repository_a_missing_row(
+    fake: FakeClassGitHub, tmp_path: Path
+) -> None:
+    ungradable_class(fake, tmp_path, ["lab04-ann", "lab04-cat-nopush"])
+    run = Run(fake, tmp_path, chunk_size="5", roster=ROSTER)
+    run.list()
+    run.grade(0)
+    rows, summary, _ = run.merge()
+    by_id = {r["identifier"]: r for r in rows.values()}
+    assert by_id["ann@example.edu"]["flags"] == "no-lab-files"
+    assert by_id["ben@example.edu"]["flags"] == "missing" and by_id["ben@example.edu"]["notes"] == "no repository"
+    assert by_id["ben@example.edu"]["repository"] == "" and by_id["ben@example.edu"]["login"] == "lab-ben"
+    assert by_id["dora@example.edu"]["flags"] == "missing"
+    assert "no GitHub account" in by_id["dora@example.edu"]["notes"]
+    assert rows["cat-nopush"]["flags"] == "missing;not-in-roster"
+
+    (tmp_path / "merge" / "rosters").mkdir()
+    (tmp_path / "merge" / "rosters" / "lab04.csv").write_text(ROSTER, encoding="utf-8")  # in the grading repository
+    run.inputs["inputs.roster"] = "rosters/lab04.csv"
+    by_path, _, _ = run.merge()
+    assert by_path == rows
+
+    run.inputs["inputs.roster"] = "rosters/lab-04.csv"
+    _, _, done = run.merge(ok=False)
+    assert done.returncode == 2 and "rosters/lab-04.csv: cannot read the roster" in done.stderr
+
+
+def test_an_unknown_prefix_fails_the_list_job_unless_an_empty_class_is_allowed(
+    fake: FakeClassGitHub, tmp_path: Path
+) -> None:
+    for name in ("lab05-ann", "lab05-ben", "project-x"):
+        fake.add_repo(name)
+    run = Run(fake, tmp_path, chunk_size="5")
+    done = run.list(ok=False)
+    assert done.returncode == 2
+    assert f"no repository of the organization '{fake.org}' is named lab04-*" in done.stderr
+    assert "lab05-* (2)" in done.stderr and "--allow-empty" in done.stderr
+    assert "::error title=No repository for this prefix::" in done.stderr
+    before = len(fake.log)
+    typo = Run(fake, tmp_path, chunk_size="5", deadline="2026-12-01 23:59")  # no time zone: refused by list
+    done = typo.list(ok=False)
+    assert done.returncode == 2 and "has no time zone" in done.stderr and len(fake.log) == before
+
+    empty = Run(fake, tmp_path, chunk_size="5", allow_empty="true", roster=ROSTER)
+    empty.list()
+    assert empty.chunks == [] and empty.chunks_output == "[]"
+    assert load()["jobs"]["grade"]["if"] == "needs.list.outputs.chunks != '[]'"  # no grade job runs
+    rows, summary, done = empty.merge()
+    assert {r["flags"] for r in rows.values()} == {"missing"} and len(rows) == 3  # the roster's students
+    assert "0 repositories graded" in summary and "Incomplete" not in summary
+
+
+def test_the_instructors_guide_describes_this_workflow() -> None:
+    doc = (REPO / "docs" / "instructors.md").read_text(encoding="utf-8")
+    section = doc.split("### On GitHub Actions, for classes that outgrow one machine", 1)[1].split("\n## ", 1)[0]
+    wf = load()
+    for name in wf["on"]["workflow_dispatch"]["inputs"]:
+        assert f"`{name}`" in section, name
+    assert "`list`" in section and "`grade`" in section and "`merge`" in section
+    assert "Grade chunk <n>" in section and wf["jobs"]["grade"]["name"] == "Grade chunk ${{ strategy.job-index }}"
+    assert "Re-run failed jobs" in section and "flagged `error`" in section and "Incomplete: N of M rows" in section
+    merge = steps("merge")
+    assert "--expect chunks.json --run-id" in merge["Write the gradebook and the summary"]["run"]
+    assert "--merge-only --expect --run-id" in section and "jobs API" in section
+    assert merge["Write the gradebook and the summary"]["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
+    download = merge["Download every chunk's reports"]["with"]
+    assert download["github-token"] == "${{ github.token }}" and download["run-id"] == "${{ github.run_id }}"
+    assert "`actions: read`" in section and wf["jobs"]["merge"]["permissions"]["actions"] == "read"
+    assert "`overwrite: true`" in section
+    assert all(
+        s["with"].get("overwrite") is True
+        for j in wf["jobs"].values()
+        for s in j["steps"]
+        if "upload-artifact" in s.get("uses", "")
+    )
+    ghes = section.split("**GitHub Enterprise Server:**", 1)[1]
+    assert "needs github.com" in ghes and "does not support" in ghes and "--merge-only" in ghes and "--expect" in ghes
+    assert "docs/instructors.md" in WORKFLOW.read_text(encoding="utf-8")
+    for option in ("--expect", "--allow-empty", "--merge-only", "--repos"):
+        assert f"`{option}" in doc, option

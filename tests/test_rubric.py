@@ -172,3 +172,12 @@ def test_the_instructors_guide_example_is_a_valid_rubric():
     r = parse_rubric(block.group(1), "docs/instructors.md", (*default_items(), plugin))
     assert r.item("images.size_ratio").points == 20 and r.thresholds["size_ratio_max"] == 0.4
     assert "dockerfile.builder_tests" not in [i.id for i in r.items] and r.item("nonroot.final_user").bonus
+
+
+def test_a_failed_bonus_check_loses_nothing_in_junit():
+    from autograde.report import junit
+    from autograde.results import CheckResult
+
+    bonus = CheckResult("x.bonus", "Bonus", "fail", 0, 5, "not done", bonus=True)
+    plain = CheckResult("x.plain", "Plain", "fail", 0, 5, "not done")
+    assert junit.outcome(bonus) == "skipped" and junit.outcome(plain) == "failure"

@@ -440,3 +440,33 @@ def test_collect_survives_a_misbehaving_github(tmp_path, fake, monkeypatch, caps
     assert fake.count("/repos/cs-class/lab04-zed") == 0 and fake.count("/repos/cs-class/lab04-extra-alice") == 0
     assert ROSTER and EXPECTED  # the shared expectations were not modified in place
     assert next(r for r in EXPECTED if r[1] == "mallory")[2] == ""
+
+
+def test_reports_graded_under_another_rubric_or_workflow_are_flagged(tmp_path, fake, sleeps):
+    """collect reads the rubric each report was graded under: another rubric than the class's is
+    `rubric-mismatch`, a workflow that did not list the rubric's runners is `workflow-mismatch`."""
+    from autograde.checks import default_rubric, load_rubric
+
+    template(fake)
+    usual, other = default_rubric(), load_rubric(text="points:\n  runtime.up: 20\n", source="env AUTOGRADE_RUBRIC")
+    for login, head, rubric, mismatch in (
+        ("amy", sha("1"), usual, False),
+        ("ben", sha("2"), usual, True),
+        ("cat", sha("3"), other, False),
+    ):
+        full = fake.add_repo(f"lab04-{login}")
+        fake.set_head(full, head, "2024-05-01T09:30:00Z")
+        res = results(full, head, T0)
+        res.rubric = rubric.to_dict()
+        if mismatch:
+            res.grader["workflow_mismatch"] = {"missing": ["runtimeup"], "extra": []}
+        fake.add_run(full, head, T0, artifact_zip(both(res)))
+        fake.set_tree(full, head, {**GRADER_FILES, **STUDENT_ONLY})
+    assert collect(tmp_path, fake) == 0
+    got = rows(tmp_path)
+    assert (got["amy"]["flags"], got["ben"]["flags"], got["cat"]["flags"]) == (
+        "",
+        "workflow-mismatch",
+        "rubric-mismatch",
+    )
+    assert f"graded under rubric {other.fingerprint()} (env AUTOGRADE_RUBRIC)" in got["cat"]["notes"]

@@ -44,3 +44,9 @@ def test_the_rule_sees_lazy_imports(tmp_path):
     f = tmp_path / "x.py"
     f.write_text("def f():\n    from autograde.checks.dockerfile import split_image\n")
     assert imports_of(f) == [(2, "autograde.checks.dockerfile")]
+
+
+def test_the_rubric_is_data_and_loading_only():
+    """autograde/rubric.py imports nothing of the grader's (no circle with checks/, which import it)."""
+    found = [f"line {line}: {m}" for line, m in imports_of(PACKAGE / "rubric.py") if m.startswith("autograde")]
+    assert not found, found

@@ -174,10 +174,18 @@ def test_the_instructors_guide_example_is_a_valid_rubric():
     assert "dockerfile.builder_tests" not in [i.id for i in r.items] and r.item("nonroot.final_user").bonus
 
 
-def test_a_failed_bonus_check_loses_nothing_in_junit():
+def test_a_failed_bonus_check_loses_nothing_in_junit_or_annotations():
     from autograde.report import junit
     from autograde.results import CheckResult
 
     bonus = CheckResult("x.bonus", "Bonus", "fail", 0, 5, "not done", bonus=True)
     plain = CheckResult("x.plain", "Plain", "fail", 0, 5, "not done")
     assert junit.outcome(bonus) == "skipped" and junit.outcome(plain) == "failure"
+    from autograde.report import github
+    from autograde.results import GradingResults
+
+    bonus.file = plain.file = "Dockerfile.prod"
+    results = GradingResults(checks=[plain, bonus])
+    assert (results.total, results.possible) == (0, 5)
+    assert [line for line in github.annotation_lines(results) if "x.bonus" in line] == []
+    assert "x.bonus" not in junit.check_summary(results) and "`x.plain` 5" in junit.check_summary(results)

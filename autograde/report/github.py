@@ -86,6 +86,8 @@ class Fence:
 
 
 def _lost_points(check: CheckResult) -> bool:
+    if check.bonus and check.status != "error":
+        return False  # a bonus not earned loses nothing
     return check.status in ("fail", "error") or (check.score < check.max_score and check.status != "skip")
 
 

@@ -40,7 +40,7 @@ def clean(text: str) -> str:
 
 
 def lost_points(check: CheckResult) -> int:
-    return max(check.max_score - check.score, 0)
+    return 0 if check.bonus else max(check.max_score - check.score, 0)  # a bonus not earned loses nothing
 
 
 def outcome(check: CheckResult, static_only: bool = False) -> str:

@@ -169,7 +169,7 @@ def parse_rubric(
     for key, value in points.items():
         if key not in ids:
             if orphans_of is None:
-                raise error(f"unknown check id {key!r} under `points`" + _suggest(str(key), ids), "points", key)
+                raise error(f"unknown check id {key!r} under points" + _suggest(str(key), ids), "points", key)
             orphans.append(
                 RubricItem(
                     str(key), str(key), 0, "-", "static", f"declared by a plugin that failed to load ({orphans_of})"
@@ -185,7 +185,7 @@ def parse_rubric(
     for n, key in enumerate(bonus):
         if key not in known:
             if orphans_of is None or not isinstance(key, str):
-                raise error(f"unknown check id {key!r} under `bonus`" + _suggest(str(key), ids), "bonus", n)
+                raise error(f"unknown check id {key!r} under bonus" + _suggest(str(key), ids), "bonus", n)
             orphans.append(
                 RubricItem(key, key, 0, "-", "static", f"declared by a plugin that failed to load ({orphans_of})")
             )

@@ -75,7 +75,7 @@ def test_thresholds_in_effect_are_written_into_passes_when(tmp_path):
     [
         ("points:\n  runtime.up: 10\n  images.size_ration: 3\n", 3, "did you mean 'images.size_ratio'"),
         ("thresholds:\n\n  size_ratio_max: 3\n", 3, "in (0, 1]"),
-        ("points: {}\nbonus:\n  - runtime.up\n  - nope\n", 4, "unknown check id 'nope' under `bonus`"),
+        ("points: {}\nbonus:\n  - runtime.up\n  - nope\n", 4, "unknown check id 'nope' under bonus"),
         ("points:\n  runtime.up: [1\n", 3, "not valid YAML"),
         ("# comment\npointz: {}\n", 2, "did you mean 'points'"),
     ],

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("autograde.commands.export", "turn a folder of grade reports into a CSV gradebook"),
     "collect": ("autograde.commands.collect", "download a class's grade reports from GitHub and export them"),
     "grade-all": ("autograde.commands.grade_all", "grade every checkout of a class from source, in parallel"),
+    "comment": ("autograde.commands.comment", "post the grade on the pushed branch's open pull request"),
 }
 
 

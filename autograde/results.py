@@ -11,6 +11,20 @@ STATUSES: tuple[Status, ...] = ("pass", "fail", "skip", "error")
 SCHEMA = "autograde-report/1"
 
 
+def megabytes(size_bytes: float) -> float:
+    """The one rounding of every size and limit the reports show (MB, one decimal)."""
+    return round(size_bytes / 1_000_000, 1)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Another line of the student's files that the check's evidence points at (e.g. the failing test)."""
+
+    file: str
+    line: int | None
+    message: str
+
+
 @dataclass
 class CheckResult:
     id: str
@@ -27,6 +41,7 @@ class CheckResult:
     log_tail: str = ""
     # A bonus check's points are added to the total when it passes and are not part of the maximum.
     bonus: bool = False
+    places: list[Place] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -34,14 +49,17 @@ class CheckResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        fields = {k: v for k, v in data.items() if k in names}
+        fields["places"] = [Place(**p) for p in data.get("places") or []]
+        return cls(**fields)
 
 
 @dataclass
 class ImageFacts:
     id: str
-    tag: str
+    tag: str  # the grader's own tag of the image it built (in the JSON report only)
     size_bytes: int
+    name: str = ""  # the image as the student's files name it (`image:` of the service, or Compose's default)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -133,7 +151,10 @@ class GradingResults:
 
         def image(key: str) -> ImageFacts | None:
             raw = images.get(key)
-            return ImageFacts(**raw) if raw else None
+            if not raw:
+                return None
+            known = {f.name for f in dataclasses.fields(ImageFacts)}
+            return ImageFacts(**{k: v for k, v in raw.items() if k in known})
 
         return cls(
             checks=[CheckResult.from_dict(c) for c in data["checks"]],

@@ -102,6 +102,30 @@ def make_checkout(dest: Path, *, solution: bool = True, files: dict[str, str | N
     return dest
 
 
+def template_copy(dest: Path, files: dict[str, str | None] | None = None) -> Path:
+    """The whole template repository as a student receives it (every file git knows, as in the
+    working tree, without .git), then `files` applied like make_checkout's."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        src = REPO / rel
+        if src.is_file() and "__pycache__" not in src.parts:
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel, follow_symlinks=False)
+    for rel, text in (files or {}).items():
+        target = dest / rel
+        if text is None:
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+    return dest
+
+
 def unique_project(prefix: str = "t") -> str:
     """A Compose project name nobody else on this engine uses: prefix + pid + random hex."""
     name = f"{prefix}{os.getpid()}{secrets.token_hex(4)}".lower()

@@ -204,6 +204,7 @@ def result_of(check_id: str, ctx: Context, outcome: Outcome, duration: float = 0
         duration_s=round(duration, 4),
         log_tail=outcome.log_tail,
         bonus=item.bonus,
+        places=list(outcome.places),
     )
 
 

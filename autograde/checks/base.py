@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from autograde.model.files import Problem
-from autograde.results import Status
+from autograde.results import Place, Status
 from autograde.rubric import RubricItem
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ class Outcome(NamedTuple):
     file: str | None = None
     line: int | None = None
     log_tail: str = ""
+    places: tuple[Place, ...] = ()  # other lines the evidence points at (the failing test in app/tests/)
 
 
 def passed(message: str, file: str | None = None, line: int | None = None) -> Outcome:
@@ -30,9 +31,14 @@ def passed(message: str, file: str | None = None, line: int | None = None) -> Ou
 
 
 def failed(
-    message: str, hint: str = "", file: str | None = None, line: int | None = None, log_tail: str = ""
+    message: str,
+    hint: str = "",
+    file: str | None = None,
+    line: int | None = None,
+    log_tail: str = "",
+    places: tuple[Place, ...] = (),
 ) -> Outcome:
-    return Outcome("fail", message, hint, file, line, log_tail)
+    return Outcome("fail", message, hint, file, line, log_tail, places)
 
 
 def skipped(message: str, file: str | None = None, line: int | None = None) -> Outcome:

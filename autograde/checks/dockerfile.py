@@ -254,13 +254,10 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
     if not build.ok:
         failing = df.instruction_for(build.failed_step) if build.failed_step else None
         if failing is not None and failing.line == run.line:
-            return failed(
-                f"{F}:{run.line}: the tests failed during the prod build",
-                "Read the pytest output below, fix the code or the test, and push again.",
-                F,
-                run.line,
-                build.output_tail,
-            )
+            # what the step's log shows (failing tests, no tests found, ...), told as runtime.up tells it
+            from autograde.checks.build_diagnosis import explain_build
+
+            return explain_build(ctx.submission, build, "the prod image")
         if any((ins := df.instruction_for(step)) is not None and ins.line == run.line for step in build.done_steps):
             return passed(
                 f"{stage.label} ran the app's tests on line {run.line} and they passed; the prod build "

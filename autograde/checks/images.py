@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts
+from autograde.results import megabytes
 from autograde.runtime.facts import Facts
 
 
-def mb(size: int) -> str:
-    return f"{size / 1e6:.0f} MB"
+def mb(size: float) -> str:
+    return f"{megabytes(size):,.1f} MB"
 
 
 @check(
@@ -41,9 +42,9 @@ def size_ratio(ctx: Context, facts: Facts) -> Outcome:
     ratio = prod.size_bytes / dev.size_bytes
     sizes = f"prod {mb(prod.size_bytes)} / dev {mb(dev.size_bytes)} = {ratio:.2f}"
     if ratio <= limit:
-        return passed(f"{sizes} (at most {limit:g})")
+        return passed(f"{sizes} (at most {limit:g}: {mb(dev.size_bytes * limit)})")
     return failed(
-        f"{sizes}; the prod image must be at most {limit:g} x the dev image",
+        f"{sizes}; the prod image must be at most {limit:g} x the dev image ({mb(dev.size_bytes * limit)})",
         "Base the final stage on python:3.13-slim and copy only the venv and main.py into it.",
         "Dockerfile.prod",
         ctx.submission.dockerfile.stages[-1].line

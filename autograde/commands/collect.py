@@ -52,7 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--template", metavar="OWNER/REPO", help="template repository to compare the grader's files with (tamper check)"
     )
     parser.add_argument(
-        "--template-ref", metavar="REF", help="template branch, tag or commit (default: its default branch)"
+        "--template-ref",
+        metavar="REF",
+        action="append",
+        help="template branch, tag or commit students received (default: its default branch); repeat it for "
+        "every version students may hold (each student is compared with the closest)",
     )
     parser.add_argument(
         "--roster",
@@ -112,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         prefix=args.prefix,
         workflow=args.workflow,
         template=args.template,
-        template_ref=args.template_ref,
+        template_refs=list(args.template_ref or []),
         artifact=args.artifact,
         reports_dir=reports_dir,
         state_path=state_path,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -196,10 +197,15 @@ def run(args: argparse.Namespace) -> int:
             error=_error(facts),
             rubric=rubric.to_dict(),
         )
+        # the images as the student's files name them, built or not (the reports show these, not the tags)
+        results.grader["image_names"] = {key: _image_name(sub, key) for key in ("dev", "prod")}
         if facts is not None:
             for key, build in (("dev", facts.dev_build), ("prod", facts.prod_build)):
                 if build is not None and build.ok and build.image_id and build.size_bytes is not None:
-                    setattr(results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes))
+                    name = _image_name(sub, key)
+                    setattr(
+                        results, f"{key}_image", ImageFacts(build.image_id, build.tag or "", build.size_bytes, name)
+                    )
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
             if session.facts.host_port is not None:
@@ -314,6 +320,19 @@ def _check_workflow(root: Path, rubric: Rubric, results: GradingResults) -> None
         + " and ".join(parts)
         + "; the instructor should run `autograde workflow --write` in the template and commit the workflow."
     )
+
+
+def _image_name(sub: Any, key: str) -> str:
+    """The image as the student's Compose file names it: the service's `image:`, else Compose's default
+    `<project>-<service>` (the project is the file's `name:`, else the folder's name)."""
+    compose, service = (sub.prod, "web_prod") if key == "prod" else (sub.dev, "web_dev")
+    if compose is None or service not in compose.services:
+        return ""
+    image = compose.image(compose.services[service])
+    if image:
+        return str(image)
+    project = compose.data.get("name") if isinstance(compose.data.get("name"), str) else sub.root.resolve().name
+    return re.sub(r"[^a-z0-9_-]", "", str(project).lower()) + f"-{service}"
 
 
 def _error(facts: Facts | None) -> str | None:

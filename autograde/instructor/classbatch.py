@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograde.instructor.gradebook import Row
-from autograde.integrity import DATA as TEMPLATE_FINGERPRINTS
+from autograde.integrity import known_digests
 from autograde.rubric import Rubric
 
 STUDENT_FILES = ("Dockerfile.prod", "docker-compose.prod.yml")
@@ -94,20 +94,12 @@ def discover(root: Path) -> list[Entry]:
 # --------------------------------------------------------------------------- shared dev image
 
 
-def _template_compose_digest() -> str | None:
-    try:
-        digest = json.loads(TEMPLATE_FINGERPRINTS.read_text(encoding="utf-8")).get("docker-compose.yml")
-        return digest if isinstance(digest, str) else None
-    except (OSError, ValueError):
-        return None
-
-
 def dev_digest(root: Path) -> str | None:
     """A digest of everything the dev image is built from, or None when it must be built per student.
 
     The dev build reads docker-compose.yml and the whole app/ folder (its build context). Two
     checkouts with the same digest have byte-identical dev inputs, so one build serves both. Only a
-    docker-compose.yml byte-identical to the template's qualifies: the grader built that file's
+    docker-compose.yml byte-identical to the template's (one of its versions) qualifies: the grader built that file's
     web_dev service before and knows it asks for nothing unsafe. Symlinks, unreadable or too many
     files: None (the student's own session builds, with its usual safety checks).
     """
@@ -117,7 +109,7 @@ def dev_digest(root: Path) -> str | None:
         if compose.is_symlink() or not compose.is_file() or app.is_symlink() or not app.is_dir():
             return None
         compose_bytes = compose.read_bytes()
-        if hashlib.sha256(compose_bytes).hexdigest() != _template_compose_digest():
+        if hashlib.sha256(compose_bytes).hexdigest() not in known_digests("docker-compose.yml"):
             return None
         h = hashlib.sha256(b"docker-compose.yml\0" + compose_bytes + b"\0")
         count = 0

@@ -48,7 +48,8 @@ class CollectOptions:
     prefix: str
     workflow: str = "classroom.yml"
     template: str | None = None
-    template_ref: str | None = None
+    template_ref: str | None = None  # one template version; template_refs holds any number
+    template_refs: list[str] = field(default_factory=list)  # every template version students may hold
     artifact: str = ARTIFACT
     reports_dir: Path | None = None  # where downloaded artifacts are kept (for `autograde export`)
     state_path: Path | None = None
@@ -193,6 +194,7 @@ class Collector:
         self.paths = tamper.watched(options.workflow)
         self.workflow_path = f".github/workflows/{options.workflow}"
         self.template_tree: tamper.Tree | None = None
+        self.template_trees: list[tamper.Tree] = []  # one per --template-ref; a student is judged by the closest
         self.template_ref: str | None = options.template_ref
         self._classroom: dict[tuple[str, str], bool] = {}
 
@@ -205,7 +207,7 @@ class Collector:
             "prefix": self.o.prefix.lower(),
             "workflow": self.o.workflow,
             "template": (self.o.template or "").lower(),
-            "template_ref": self.o.template_ref or "",
+            "template_ref": ",".join(self._refs()) if self._refs() else "",
         }
 
     @property
@@ -269,19 +271,27 @@ class Collector:
         for entry, older in matching.superseded.items():
             self.say(f"autograde: {entry.login}: using {matching.matched[entry]}, not the older {', '.join(older)}")
 
+    def _refs(self) -> list[str]:
+        refs = list(self.o.template_refs)
+        if self.o.template_ref and self.o.template_ref not in refs:
+            refs.insert(0, self.o.template_ref)
+        return refs
+
     def load_template(self) -> None:
         if not self.o.template:
             return
-        ref = self.o.template_ref
-        if not ref:
-            ref = str(self.client.get(f"/repos/{self.o.template}")["default_branch"])
-        self.template_ref = ref
-        self.template_tree = tamper.fetch_tree(self.client, self.o.template, ref, self.paths)
-        if not self.template_tree.blobs:
-            self.say(
-                f"autograde: warning: the template {self.o.template}@{ref} has none of "
-                f"{', '.join(self.paths)}; the tamper check flags every such file"
-            )
+        refs = self._refs() or [str(self.client.get(f"/repos/{self.o.template}")["default_branch"])]
+        self.template_ref = refs[-1]
+        self.template_trees = []
+        for ref in refs:
+            tree = tamper.fetch_tree(self.client, self.o.template, ref, self.paths)
+            if not tree.blobs:
+                self.say(
+                    f"autograde: warning: the template {self.o.template}@{ref} has none of "
+                    f"{', '.join(self.paths)}; the tamper check flags every such file"
+                )
+            self.template_trees.append(tree)
+        self.template_tree = self.template_trees[-1]
 
     def runs_classroom_workflow(self, full: str, ref: str) -> bool:
         """Is the grading workflow at ref the one GitHub Classroom writes for its own autograding?"""
@@ -448,13 +458,14 @@ class Collector:
             if when and head_date and when < head_date:
                 graded.flags.add("stale")
                 graded.notes.append("graded before the newest commit")
-        if self.template_tree is not None and graded.commit:
+        if self.template_trees and graded.commit:
             student = tamper.fetch_tree(self.client, full, graded.commit, self.paths)
-            changed = set(tamper.diff(self.template_tree.blobs, student.blobs))
+            template = tamper.closest(self.template_trees, student)
+            changed = set(tamper.diff(template.blobs, student.blobs))
             if self.workflow_path in changed and self._classroom_check(graded, full, graded.commit):
                 changed.discard(self.workflow_path)  # Classroom wrote it, not the student
             graded.tampered.update(changed)
-            if student.truncated or self.template_tree.truncated:
+            if student.truncated or template.truncated:
                 graded.notes.append("tree listing truncated by GitHub: tamper check incomplete")
         return graded
 

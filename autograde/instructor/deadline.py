@@ -4,11 +4,15 @@ The commit to grade is chosen by push time, from GitHub's repository activity AP
 (GET /repos/{owner}/{repo}/activity: each ref update with its `after` sha and `timestamp`), never
 by commit dates, which students set as they like. Pushes, force pushes and merges on the default
 branch all move it; the last one at or before the deadline gives the commit graded. A later one
-flags the row `late` (and is graded instead with --include-late).
+flags the row `late` (and is graded instead with --include-late). A branch that only GitHub
+Classroom's bot had moved by the deadline (it creates each repository with the starter) holds
+nothing of the student's: the starter is graded and flagged `no-submission`. A repository with
+nothing on its branch at the deadline is `missing`.
 
 Clones use the token through git's configuration taken from the environment
 (GIT_CONFIG_COUNT/KEY/VALUE: an `http.<base>/.extraheader` for the git host only), never in a
-command line, a URL or a message.
+command line, a URL or a message; git gets no other variable of the instructor's but those it
+needs (GIT_ENV_KEEP), so no GITHUB_TOKEN nor any other secret reaches it.
 """
 
 from __future__ import annotations
@@ -66,10 +70,25 @@ class Pick:
     pushed_at: str = ""
     late: bool = False
     note: str = ""
+    no_submission: bool = False  # the commit graded is the starter a bot created: nothing of the student's
+
+
+def by_bot(activity: dict[str, Any]) -> bool:
+    """Was this ref update made by an app (GitHub Classroom's `github-classroom[bot]` creating the
+    repository from the template), not by a person?"""
+    actor = activity.get("actor")
+    if not isinstance(actor, dict):
+        return False
+    return actor.get("type") == "Bot" or str(actor.get("login") or "").endswith("[bot]")
 
 
 def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, include_late: bool) -> Pick:
-    """The commit of the last ref update of `branch` at or before the deadline (or the last one at all)."""
+    """The commit of the last ref update of `branch` at or before the deadline (or the last one at all).
+
+    Under GitHub Classroom the bot creates the branch with the starter (`branch_creation`): when
+    nothing but a bot moved the branch by the deadline, that starter is graded and the pick says
+    `no_submission`. A push after the deadline makes it `late` (a bot's does not).
+    """
     ref = f"refs/heads/{branch}"
     moves = []
     for a in activities:
@@ -80,32 +99,50 @@ def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, incl
         sha, when = str(a.get("after") or ""), _when(a.get("timestamp"))
         if len(sha) != 40 or sha == ZERO or when is None:
             continue
-        moves.append((when, sha, str(a.get("timestamp"))))
+        moves.append((when, sha, str(a.get("timestamp")), by_bot(a)))
     if not moves:
         return Pick(None, note=f"no push to {branch} recorded")
     moves.sort()
     before = [m for m in moves if m[0] <= deadline]
     after = [m for m in moves if m[0] > deadline]
-    if after:
-        last = after[-1]
+    late = [m for m in after if not m[3]]
+    starter = bool(before) and all(m[3] for m in before)
+    nothing = "nothing of the student's before the deadline: graded the starter GitHub Classroom created"
+    if late:
+        last = late[-1]
         if include_late:
             return Pick(
-                last[1], last[2], True, f"late: pushed {last[2]} after the deadline; graded that push (--include-late)"
+                after[-1][1],
+                after[-1][2],
+                True,
+                f"late: pushed {last[2]} after the deadline; graded that push (--include-late)",
             )
         if not before:
             return Pick(
                 None,
                 "",
                 True,
-                f"late: the first push came {after[0][2]}, after the deadline (--include-late grades the last one)",
+                f"late: the first push came {late[0][2]}, after the deadline (--include-late grades the last one)",
+            )
+        if starter:
+            return Pick(
+                before[-1][1],
+                before[-1][2],
+                True,
+                f"{nothing}; the student's first push came {late[0][2]} (--include-late grades the last one)",
+                no_submission=True,
             )
         return Pick(
             before[-1][1],
             before[-1][2],
             True,
-            f"late: {len(after)} push(es) after the deadline, the last {last[2]} ({last[1][:10]}), "
+            f"late: {len(late)} push(es) after the deadline, the last {last[2]} ({last[1][:10]}), "
             "not graded; graded the last push before it",
         )
+    if not before:
+        return Pick(None, note=f"nothing on {branch} at the deadline: the repository was created after it")
+    if starter:
+        return Pick(before[-1][1], before[-1][2], note=f"{nothing}; no push by the student", no_submission=True)
     return Pick(before[-1][1], before[-1][2])
 
 
@@ -171,19 +208,57 @@ def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]
 # --------------------------------------------------------------------------- cloning
 
 
-def git_env(token: str | None, git_url: str) -> dict[str, str]:
-    """git's environment: no prompts, no LFS downloads, and the token as a header for git_url only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+# What git needs from the instructor's environment, nothing else (no token nor any other secret the
+# shell holds): where programs, its configuration and temporary files are, the language of its
+# messages, the certificates and proxies of the network (Windows: its system folders).
+GIT_ENV_KEEP = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "TMPDIR",
+        "TZ",
+        "LANG",
+        "LANGUAGE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "GIT_SSL_CAPATH",
+        "http_proxy",
+        "https_proxy",
+        "HTTPS_PROXY",
+        "all_proxy",
+        "ALL_PROXY",
+        "no_proxy",
+        "NO_PROXY",
+        "SYSTEMROOT",
+        "SYSTEMDRIVE",
+        "WINDIR",
+        "COMSPEC",
+        "PATHEXT",
+        "TEMP",
+        "TMP",
+        "USERPROFILE",
+        "APPDATA",
+        "LOCALAPPDATA",
+    }
+)
+
+
+def git_env(token: str | None, git_url: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """git's whole environment: what it needs (GIT_ENV_KEEP, LC_*), no prompts, no LFS downloads, no
+    credential helper, and the token only as an HTTP header for git_url, through git's configuration."""
+    source = os.environ if environ is None else environ
+    env = {k: v for k, v in source.items() if k in GIT_ENV_KEEP or k.startswith("LC_")}
     env.update({"GIT_TERMINAL_PROMPT": "0", "GIT_LFS_SKIP_SMUDGE": "1", "GIT_ASKPASS": "true"})
+    config = [("credential.helper", "")]  # an empty value clears the instructor's helpers: nothing stored or asked
     if token:
         basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-        env.update(
-            {
-                "GIT_CONFIG_COUNT": "1",
-                "GIT_CONFIG_KEY_0": f"http.{git_url.rstrip('/')}/.extraheader",
-                "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
-            }
-        )
+        config.append((f"http.{git_url.rstrip('/')}/.extraheader", f"AUTHORIZATION: basic {basic}"))
+    env["GIT_CONFIG_COUNT"] = str(len(config))
+    for i, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{i}"], env[f"GIT_CONFIG_VALUE_{i}"] = key, value
     return env
 
 
@@ -321,6 +396,8 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
         entry.pushed_at, entry.note = chosen.pushed_at, chosen.note
         if chosen.late:
             entry.flags.append("late")
+        if chosen.no_submission:
+            entry.flags.append("no-submission")
         if chosen.sha is None:
             entry.kind = "missing"
             entry.note = chosen.note + " - not graded"

@@ -17,6 +17,7 @@ from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, lo
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
 FLAG_ORDER = (
     "missing",
+    "no-submission",
     "expired",
     "bad-report",
     "not-a-checkout",

@@ -55,6 +55,12 @@ def diff(template: dict[str, str], student: dict[str, str]) -> list[str]:
     return sorted(p for p in set(template) | set(student) if template.get(p) != student.get(p))
 
 
+def closest(templates: list[Tree], student: Tree) -> Tree:
+    """The template version the student's tree differs least from (the later one given on a tie):
+    the version they accepted, when the template changed after some students accepted it."""
+    return min(reversed(templates), key=lambda t: len(diff(t.blobs, student.blobs)))
+
+
 def is_classroom_autograding(workflow_text: str) -> bool:
     """True for the workflow GitHub Classroom writes when tests are added in the assignment's settings.
 

@@ -35,12 +35,12 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
     print("", file=out)
     fix = triage.fix_first(results)
     if fix is not None:
-        lost_total = sum(triage.lost(x) for x in results.checks)
         place = triage.where(fix.check) or fix.check.id
         command = f" `{fix.command}` failed" if fix.command else ""
-        share = f"all {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
+        share = triage.share(fix, results)
+        share = share[:1].lower() + share[1:]
         print(
-            f"Fix first: {place}{command} — {share} lost points depend on it ({', '.join(x.id for x in fix.checks)}).",
+            f"Fix first: {place}{command} — {share} depend on it ({', '.join(x.id for x in fix.checks)}).",
             file=out,
         )
         print("", file=out)

@@ -17,7 +17,7 @@ from typing import TextIO
 from urllib.parse import quote
 
 from autograde.report import triage
-from autograde.results import CheckResult, GradingResults
+from autograde.results import CheckResult, GradingResults, megabytes
 
 SIZE_RATIO_DEFAULT = 0.5
 LOG_TAIL_MAX_CHARS = 12_000
@@ -85,30 +85,68 @@ class Fence:
 # --- annotations -----------------------------------------------------------------------------
 
 
-def _lost_points(check: CheckResult) -> bool:
-    if check.bonus and check.status != "error":
-        return False  # a bonus not earned loses nothing
-    return check.status in ("fail", "error") or (check.score < check.max_score and check.status != "skip")
+_MD_CODE = re.compile(r"(`+)\s?(.+?)\s?\1")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_MD_STRONG = re.compile(r"(\*\*|__)(.+?)\1")
+
+
+def plain(text: str) -> str:
+    """Text for an annotation, which GitHub shows as plain text: no Markdown syntax, one line."""
+    text = _MD_CODE.sub(lambda m: m.group(2), text)
+    text = _MD_LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", text)
+    text = _MD_STRONG.sub(lambda m: m.group(2), text)
+    return " ".join(text.replace("`", "'").split())
+
+
+def _title(checks: list[CheckResult], note: str = "") -> str:
+    lost = sum(triage.lost(c) for c in checks)
+    return f"{', '.join(c.id for c in checks)} — lost {lost} of {sum(c.max_score for c in checks)} points{note}"
 
 
 def annotation_lines(results: GradingResults) -> list[str]:
+    """One annotation per problem, on the line to fix: what was seen, then what to do (plain text).
+
+    Checks that fail at one place for one reason share an annotation; skipped checks that lost points
+    are annotated on the line of the check they waited for; a failing test gets one on its own line in
+    the student's app/tests/."""
     out: list[str] = []
-    for check in results.checks:
-        if not check.file or not _lost_points(check):
-            continue
-        lost = check.max_score - check.score
-        message = check.message.strip() or f"{check.name}: {check.status}"
-        if check.hint:
-            message += "\nHint: " + check.hint.strip()
-        props: dict[str, object] = {"file": check.file}
-        if check.line:
-            props["line"] = check.line
-        props["title"] = f"{check.id} — lost {lost} of {check.max_score} points"
-        out.append(command("error", message, **props))
+    for item in triage.what_to_do(results):
+        merged: dict[tuple[str, int | None, str, str], list[CheckResult]] = {}
+        for c in item.checks:
+            if c.file:
+                merged.setdefault((c.file, c.line, " ".join(c.message.split()), " ".join(c.hint.split())), []).append(c)
+        for (file, line, _, _), group in merged.items():
+            head = group[0]
+            seen = plain(head.message) or f"{head.name}: {head.status}"
+            todo = plain(head.hint) if head.hint else ""
+            out.append(_annotation(seen, todo, file, line, _title(group)))
+        root = item.checks[0] if item.checks else None
+        for reason, group in item.skipped.items():
+            if root is None or not root.file:
+                continue
+            place = triage.where(root)
+            todo = f"Fix {place} first" + (f": {plain(root.hint)}" if root.hint else ".")
+            out.append(
+                _annotation(f"Not graded: {plain(reason)}.", todo, root.file, root.line, _title(group, " (skipped)"))
+            )
+    places: dict[tuple[str, int | None, str], list[CheckResult]] = {}
+    for c in results.checks:
+        if triage.lost(c):
+            for p in c.places:
+                places.setdefault((p.file, p.line, p.message), []).append(c)
+    for (file, line, message), group in places.items():
+        where = triage.where(group[0])
+        todo = "Fix the code or the test; a failing test stops the build" + (f" at {where}." if where else ".")
+        out.append(_annotation(plain(message), todo, file, line, f"{', '.join(c.id for c in group)} — failing test"))
     for a in results.advice:
         props = {"file": a.file, "line": a.line or None, "title": f"hadolint {a.code}"}
-        out.append(command("warning", f"{a.message} ({a.level}, advice, 0 points)", **props))
+        out.append(command("warning", plain(f"{a.message} ({a.level}, advice, 0 points)"), **props))
     return out
+
+
+def _annotation(seen: str, todo: str, file: str, line: int | None, title: str) -> str:
+    message = seen + (f"\nWhat to do: {todo}" if todo else "")
+    return command("error", message, file=file, line=line, title=title)
 
 
 # --- job summary ----------------------------------------------------------------------------
@@ -143,7 +181,8 @@ class Links:
         self.server = (env.get("GITHUB_SERVER_URL") or "https://github.com").rstrip("/")
         self.repo = env.get("GITHUB_REPOSITORY") or results.source.get("repository", "")
         self.sha = env.get("GITHUB_SHA") or results.source.get("commit", "")
-        self.files = sorted({c.file for c in results.checks if c.file}, key=len, reverse=True)
+        named = {c.file for c in results.checks if c.file} | {p.file for c in results.checks for p in c.places}
+        self.files = sorted(named, key=len, reverse=True)
 
     def url(self, file: str, line: int | None) -> str | None:
         if not (
@@ -208,10 +247,6 @@ def code_block(text: str, info: str = "text") -> str:
     return f"{fence}{info}\n{text.rstrip()}\n{fence}"
 
 
-def _mb(size_bytes: int) -> float:
-    return size_bytes / 1_000_000
-
-
 def size_ratio_max(results: GradingResults) -> float:
     grader = results.grader or {}
     for candidate in ((grader.get("thresholds") or {}).get("size_ratio_max"), grader.get("size_ratio_max")):
@@ -220,45 +255,50 @@ def size_ratio_max(results: GradingResults) -> float:
     return SIZE_RATIO_DEFAULT
 
 
+DEV_NAME = "docker-cd-lab04-web-dev"  # the dev image as the lab's docker-compose.yml names it
+
+
 def _sizes_section(results: GradingResults) -> list[str]:
+    """Sizes and the limit, each rounded once (megabytes) and shown the same in words, table and chart;
+    the images named as the student's files name them (the grader's tags are in the JSON report)."""
     dev, prod = results.dev_image, results.prod_image
     if not dev and not prod:
         return []
     limit = size_ratio_max(results)
-    lines = ["### Image sizes", "", "| Image | Tag | Size |", "|---|---|---:|"]
-    for label, image in (("dev", dev), ("prod", prod)):
-        if image:
-            lines.append(f"| {label} | `{_cell(image.tag).replace('`', '')}` | {_mb(image.size_bytes):,.1f} MB |")
-        else:
-            lines.append(f"| {label} | — | not built |")
+    lines = ["### Image sizes", "", "| Image | Built from | Size |", "|---|---|---:|"]
+    for label, image, source in (
+        ("dev", dev, "app/Dockerfile (docker-compose.yml)"),
+        ("prod", prod, "Dockerfile.prod (docker-compose.prod.yml)"),
+    ):
+        named = (results.grader.get("image_names") or {}).get(label)
+        default = DEV_NAME if label == "dev" else "web_prod"
+        name = (image.name if image else "") or (named if isinstance(named, str) and named else default)
+        size = f"{megabytes(image.size_bytes):,.1f} MB" if image else "not built"
+        lines.append(f"| `{name.replace('`', '')}` | {source} | {size} |")
     lines.append("")
     ratio = results.ratio
     if ratio is not None and dev and prod:
+        dev_mb, prod_mb = megabytes(dev.size_bytes), megabytes(prod.size_bytes)
+        cap = megabytes(dev.size_bytes * limit)
         verdict = "✅ within" if ratio <= limit else "❌ over"
         lines.append(
             f"prod / dev = **{ratio:.2f}** ({ratio:.0%}) — {verdict} the limit of {limit:.2f} "
-            f"({limit:.0%} of dev = {_mb(dev.size_bytes) * limit:,.1f} MB)."
+            f"({limit:.0%} of dev = {cap:,.1f} MB)."
         )
         lines.append("")
-        dev_mb, prod_mb = round(_mb(dev.size_bytes), 1), round(_mb(prod.size_bytes), 1)
-        cap = round(dev_mb * limit, 1)
         top = max(dev_mb, prod_mb, cap, 1.0) * 1.1
         lines += [
             "```mermaid",
             "xychart-beta",
-            f'    title "Image size in MB (line: limit = {limit:.2f} x dev)"',
+            f'    title "Image size in MB (line: limit = {limit:.2f} x dev = {cap:.1f} MB)"',
             '    x-axis ["dev", "prod"]',
             f'    y-axis "MB" 0 --> {top:.0f}',
-            f"    bar [{dev_mb}, {prod_mb}]",
-            f"    line [{cap}, {cap}]",
+            f"    bar [{dev_mb:.1f}, {prod_mb:.1f}]",
+            f"    line [{cap:.1f}, {cap:.1f}]",
             "```",
             "",
         ]
     return lines
-
-
-def _points(n: int) -> str:
-    return f"{n} point" + ("" if n == 1 else "s")
 
 
 def _ids(checks: list[CheckResult]) -> str:
@@ -270,50 +310,52 @@ def _fix_first(results: GradingResults, links: Links) -> list[str]:
     if fix is None:
         return []
     c = fix.check
-    lost_total = sum(triage.lost(x) for x in results.checks)
     place = links.link(c.file, c.line) if c.file else f"`{c.id}`"
     command = fix.command.replace("`", "")
     command = command if len(command) <= 100 else command[:99] + "…"
     what = f" — `{command}` failed" if command else ""
-    share = f"All {lost_total}" if fix.points == lost_total else f"{fix.points} of the {lost_total}"
     lines = [
         f"**Fix first:** {place}{what}. {_cell(fix.hint, links) if fix.hint else _cell(c.message, links)}",
         "",
-        f"{share} lost points depend on it: {_ids(fix.checks)}.",
+        f"{triage.share(fix, results)} depend on it: {_ids(fix.checks)}.",
         "",
     ]
     return lines
 
 
+def _lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _lost_list(results: GradingResults, links: Links) -> list[str]:
-    """What to do, one item per problem: the Fix first failure with every check that fails with
-    it (its hint once), then the other lost checks, a hint shared by several given once."""
-    lost = [
-        c
-        for c in results.checks
-        if triage.lost(c) and c.status != "pass" and not (results.static_only and c.status == "skip")
-    ]
-    items = []
+    """What to do: every check that lost points, each once. The first fix comes first with the same
+    figure as at the top; skipped checks are listed under the check they waited for."""
     fix = triage.fix_first(results)
-    if fix is not None:
-        together = [x for x in fix.checks if x.status != "skip"]
-        lost = [c for c in lost if c not in fix.checks]
-        if fix.hint:
-            items.append(_item(together, fix.hint, links, first=True))
-    for hint, group in triage.hint_groups(lost):
-        items.append(_item(group, hint, links))
-    return ["### What to do", "", *items, ""] if items else []
-
-
-def _item(group: list[CheckResult], hint: str, links: Links, first: bool = False) -> str:
-    head = group[0]
-    place = f" — {links.link(head.file, head.line)}" if head.file else ""
-    points = sum(triage.lost(x) for x in group)
-    label = "**Fix first:** " if first else ""
-    return (
-        f"- {label}{_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points){place}: "
-        f"{_cell(hint, links)}"
-    )
+    out: list[str] = []
+    for item in triage.what_to_do(results):
+        root = item.checks[0] if item.checks else None
+        place = f" — {links.link(root.file, root.line)}" if root is not None and root.file else ""
+        text = item.hint or (root.message if root is not None else "")
+        if root is not None and item.first and fix is not None:
+            out.append(
+                f"- **Fix first:** {_ids(item.checks)} ({_lower(triage.share(fix, results))} depend on it){place}: "
+                f"{_cell(text, links)}"
+            )
+        elif root is not None:
+            points = sum(triage.lost(x) for x in item.checks)
+            out.append(
+                f"- {_ids(item.checks)} (lost {points} of {sum(x.max_score for x in item.checks)} points){place}: "
+                f"{_cell(text, links)}"
+            )
+        for reason, group in item.skipped.items():
+            points = sum(triage.lost(x) for x in group)
+            head = f"{_ids(group)} (lost {points} of {sum(x.max_score for x in group)} points)"
+            if root is not None:
+                where = links.link(root.file, root.line) if root.file else f"`{root.id}`"
+                out.append(f"  - {head} — skipped: {_cell(reason)} — fix {where} first")
+            else:
+                out.append(f"- {head} — skipped: {_cell(reason)}")
+    return ["### What to do", "", *out, ""] if out else []
 
 
 def _result_cell(c: CheckResult, links: Links) -> str:
@@ -353,6 +395,24 @@ def _logs_section(results: GradingResults) -> list[str]:
     return lines
 
 
+def _heading(results: GradingResults, links: Links) -> list[str]:
+    icon = "✅" if results.full_marks else ("⚠️" if results.has_error else "❌")
+    lines = [f"## {icon} Autograde: {results.total} / {results.possible} points", ""]
+    if results.error:
+        lines += [f"> **Grading error:** {_cell(results.error)}", ""]
+    for warning in results.warnings:
+        lines += [f"> **Warning (grader set-up):** {_cell(warning)}", ""]
+    if results.static_only:
+        lines += ["_Static checks only: runtime checks were not run._", ""]
+    return lines + _fix_first(results, links)
+
+
+def feedback(results: GradingResults, env: Mapping[str, str] | None = None) -> list[str]:
+    """What the summary page leads with, for a pull request comment: the score, Fix first, What to do."""
+    links = Links(results, env)
+    return _heading(results, links) + _lost_list(results, links)
+
+
 def step_summary(results: GradingResults, fence_free: bool = True, env: Mapping[str, str] | None = None) -> str:
     """Markdown for $GITHUB_STEP_SUMMARY.
 
@@ -362,17 +422,7 @@ def step_summary(results: GradingResults, fence_free: bool = True, env: Mapping[
     GITHUB_SERVER_URL, GITHUB_REPOSITORY and GITHUB_SHA that file:line links point at.
     """
     links = Links(results, env)
-    lines: list[str] = []
-    icon = "✅" if results.full_marks else ("⚠️" if results.has_error else "❌")
-    lines.append(f"## {icon} Autograde: {results.total} / {results.possible} points")
-    lines.append("")
-    if results.error:
-        lines += [f"> **Grading error:** {_cell(results.error)}", ""]
-    for warning in results.warnings:
-        lines += [f"> **Warning (grader set-up):** {_cell(warning)}", ""]
-    if results.static_only:
-        lines += ["_Static checks only: runtime checks were not run._", ""]
-    lines += _fix_first(results, links)
+    lines = _heading(results, links)
     lines += ["| | Check | Points | Result |", "|---|---|---:|---|"]
     for c in results.checks:
         lines.append(

@@ -111,7 +111,7 @@ def check_summary(results: GradingResults) -> str:
     fix = triage.fix_first(results)
     if fix is not None:
         place = triage.where(fix.check) or fix.check.id
-        parts.append(f"Fix first: {place} ({fix.points} points depend on it).")
+        parts.append(f"Fix first: {place} ({triage.share(fix, results)} depend on it).")
     lost = [c for c in results.checks if lost_points(c) and not (results.static_only and c.status == "skip")]
     if lost:
         parts.append("Lost: " + ", ".join(f"`{c.id}` {lost_points(c)}" for c in lost) + ".")

@@ -176,3 +176,110 @@ class Steps:
         finished = self._FINISHED.match(line)
         if finished and finished.group(1) in self._names:
             self.done.append(self._names[finished.group(1)])
+
+
+# --- pytest's own words ---------------------------------------------------------------------------
+
+# How a builder prefixes the lines a RUN step printed: BuildKit's plain progress `#12 8.093 `, the
+# quoted block after an error `8.093 ` (either may be followed by the step's own text); the classic
+# builder prints them bare. Colours, if pytest was forced to print them, are dropped too.
+_LINE_PREFIX = re.compile(r"^(?:#\d+ )?(?:\d+\.\d+ )?")
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_OUTCOME_WORDS = r"failed|passed|skipped|deselected|xfailed|xpassed|warnings?|errors?|rerun"
+# pytest's last line: `1 failed, 5 passed in 0.12s` (-q), `==== 1 failed, 5 passed in 0.12s ====` (default,
+# -v, -rA), `no tests ran in 0.01s`; with or without the duration's `(0:00:01)`.
+_SUMMARY_LINE = re.compile(
+    rf"^=*\s*(?P<counts>(?:\d+ (?:{_OUTCOME_WORDS})(?:, )?)+|no tests ran)"
+    r"(?: in \d+(?:\.\d+)?s(?: \([\d:]+\))?)?\s*=*$"
+)
+# A traceback's place, as pytest prints it: `tests/test_main.py:62: AssertionError` (long) or
+# `tests/test_main.py:62: in test_hits` (short), and the short summary's `FAILED tests/x.py::test - why`.
+_TB_PLACE = re.compile(r"^(?P<path>[\w./-]+\.py):(?P<line>\d+): (?P<what>.+)$")
+_FAILED_NODE = re.compile(r"^(?P<kind>FAILED|ERROR) (?P<path>[\w./-]+\.py)(?:::(?P<test>[^\s]+))?(?: - (?P<why>.*))?$")
+
+
+def step_lines(log: str) -> list[str]:
+    """The lines a step printed, without the builder's prefixes and colours."""
+    return [_LINE_PREFIX.sub("", _ANSI.sub("", line)).rstrip() for line in log.splitlines()]
+
+
+def pytest_summary(log: str) -> str | None:
+    """pytest's own summary of a run, e.g. `1 failed, 5 passed`, from the last summary line the log has,
+    in any shape pytest prints it (-q without `===`, -v, -rA) and any builder's prefixes; None if none."""
+    found = None
+    for line in step_lines(log):
+        m = _SUMMARY_LINE.match(line.strip())
+        if m:
+            found = m.group("counts").rstrip(", ")
+    return found
+
+
+@dataclass(frozen=True)
+class FailedTest:
+    path: str  # as pytest names it: relative to its rootdir (usually the working directory of the step)
+    test: str  # the test function (node id after `::`), or "" for a file that failed to collect
+    line: int | None  # where in that file the failure happened, when a traceback says it
+    why: str  # pytest's one-line reason, when it gives one
+
+
+def pytest_failures(log: str) -> list[FailedTest]:
+    """The failed tests pytest names in a log, each with the line of its file that the traceback
+    points at (the last place in the test's own file), in the order pytest reports them."""
+    lines = step_lines(log)
+    nodes: list[tuple[str, str, str]] = []
+    for line in lines:
+        m = _FAILED_NODE.match(line.strip())
+        if m:
+            nodes.append((m.group("path"), m.group("test") or "", (m.group("why") or "").strip()))
+    places: dict[str, list[tuple[int, str]]] = {}
+    for line in lines:
+        m = _TB_PLACE.match(line.strip())
+        if m:
+            places.setdefault(m.group("path"), []).append((int(m.group("line")), m.group("what")))
+    out = []
+    for path, test, why in dict.fromkeys(nodes):
+        seen = places.get(path) or []
+        out.append(FailedTest(path, test, seen[-1][0] if seen else None, why or (seen[-1][1] if seen else "")))
+    return out
+
+
+# --- .dockerignore ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ignored:
+    path: str  # relative to the build context
+    pattern: str  # the .dockerignore line that excludes it, as written
+    line: int  # of that pattern in the ignore file
+
+
+def ignore_patterns(text: str) -> list[tuple[int, str]]:
+    """The patterns of a .dockerignore file with their line numbers (comments and blank lines left out)."""
+    out = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            out.append((number, line))
+    return out
+
+
+def ignored_by(patterns: list[tuple[int, str]], path: str) -> Ignored | None:
+    """Which pattern of a .dockerignore excludes `path` (relative to the context) from the build, if one
+    does: the last pattern that matches decides, as the engine's matcher does (the docker SDK's
+    PatternMatcher: a pattern matches the path or one of its parent folders; `!` re-includes)."""
+    from docker.utils.build import Pattern
+
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    deciding: tuple[int, str, bool] | None = None
+    for number, text in patterns:
+        pattern = Pattern(text)
+        if not pattern.dirs:
+            continue
+        hit = pattern.match("/".join(parts)) or any(
+            len(pattern.dirs) <= n and pattern.match("/".join(parts[:n])) for n in range(1, len(parts))
+        )
+        if hit:
+            deciding = (number, text, not pattern.exclusion)
+    if deciding is None or not deciding[2]:
+        return None
+    return Ignored("/".join(parts), deciding[1], deciding[0])

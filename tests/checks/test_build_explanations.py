@@ -96,7 +96,7 @@ def test_failing_tests_are_named_with_pytest_summary(tmp_path):
     cmd = "pip install --no-cache-dir -r requirements-dev.txt  && python -m pytest -q tests/"
     log = ["F.....", "FAILED tests/test_main.py::test_counts - assert 1 == 2", "=== 1 failed, 5 passed in 0.3s ==="]
     checks = up_for(tmp_path, DF, run_failed(cmd, log, 1))
-    assert "tests failed during the build (1 failed, 5 passed in 0.3s)" in checks["runtime.up"].message
+    assert "tests failed during the build (pytest: 1 failed, 5 passed)" in checks["runtime.up"].message
     assert checks["dockerfile.builder_tests"].status == "fail"
 
 

@@ -33,7 +33,7 @@ CASES = {
         DF.replace("COPY app/ .", "COPY app/ .\nRUN printf 'def test_x():\\n    assert False\\n' > tests/test_fail.py"),
         "python -m pytest",
         "tests failed",
-        "pytest output",
+        "pytest's output",
     ),
 }
 

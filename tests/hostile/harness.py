@@ -308,7 +308,7 @@ def forged_lines(stdout: str, check_ids: set[str]) -> list[str]:
             m = re.match(r"^::(error|warning)( [^:]*)?::", s)
             title = _TITLE.search(m.group(2) or "") if m else None
             ours = title is not None and (
-                title.group("title").split(" ")[0].replace("%2C", ",") in check_ids
+                title.group("title").split(" ")[0].replace("%2C", ",").rstrip(",") in check_ids
                 or title.group("title").startswith("hadolint")
             )
             if not ours:

@@ -88,7 +88,8 @@ class FakeClassGitHub(FakeGitHub):
                 "ref": f"refs/heads/{branch}",
                 "timestamp": timestamp,
                 "activity_type": kind,
-                "actor": {"login": actor, "id": 7, "type": "User"},
+                # apps act as `<name>[bot]` users of type Bot (github-classroom[bot] creates the repositories)
+                "actor": {"login": actor, "id": 7, "type": "Bot" if actor.endswith("[bot]") else "User"},
             }
         )
 
@@ -259,6 +260,14 @@ class StudentRepo:
         git(self.work, "add", "-A")
         git(self.work, "commit", "--quiet", "--allow-empty", "-m", "work", date=date)
         return git(self.work, "rev-parse", "HEAD")
+
+    def accept(self, at: str) -> str:
+        """GitHub Classroom creates the repository with the starter: its bot makes the branch."""
+        sha = self.commit({}, date=at)
+        git(self.work, "push", "--quiet", "origin", "HEAD:main")
+        self.fake.add_activity(self.full, sha, at, kind="branch_creation", actor="github-classroom[bot]")
+        self.head = sha
+        return sha
 
     def push(self, at: str, *, force: bool = False) -> str:
         """Push HEAD; the activity API records it at time `at` (the server's clock, not the commit's)."""

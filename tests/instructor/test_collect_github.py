@@ -153,6 +153,29 @@ def test_the_run_not_the_report_says_which_commit_was_graded(tmp_path, fake, sle
     assert fake.count(f"/repos/{full}/actions/workflows/classroom.yml/runs") == 2
 
 
+def test_a_template_fixed_after_students_accepted_flags_only_real_changes(tmp_path, fake, sleeps):
+    """v1 was accepted; v2 fixed the grader and a test after. Compared with both, nobody untouched is
+    flagged and a changed test is named alone; compared with v2 only, the v1 copy is all changes."""
+    template(fake)
+    v2 = {**GRADER_FILES, "autograde/checks/dockerfile.py": "8" * 40, "app/tests/test_app.py": "9" * 40}
+    fake.set_tree(TEMPLATE, "v1", dict(GRADER_FILES))
+    fake.set_tree(TEMPLATE, "v2", v2)
+    student(fake, "alice", sha("a"))  # untouched v1
+    student(fake, "bob", sha("b"), tree=v2)  # untouched v2
+    student(fake, "carol", sha("c"), tree={**GRADER_FILES, "app/tests/test_app.py": "1" * 40})  # v1, test edited
+    refs = ("--template", TEMPLATE, "--template-ref", "v1", "--template-ref", "v2")
+    assert collect(tmp_path, fake, template_args=refs) == 0
+    got = rows(tmp_path)
+    assert (got["alice"]["flags"], got["bob"]["flags"]) == ("", "")
+    assert got["carol"]["flags"] == "tampered:app/tests/test_app.py"
+    assert fake.count(f"/repos/{TEMPLATE}/git/trees/v1") == 1 and fake.count(f"/repos/{TEMPLATE}/git/trees/v2") == 1
+
+    only_v2 = tmp_path / "v2"
+    only_v2.mkdir()
+    assert collect(only_v2, fake, template_args=("--template", TEMPLATE, "--template-ref", "v2")) == 0
+    assert rows(only_v2)["alice"]["flags"] == "tampered:app/tests/test_app.py,autograde/checks/dockerfile.py"
+
+
 # ----------------------------------------------------------------------------- 2. cut-off transfers
 
 

@@ -6,6 +6,8 @@ import argparse
 import base64
 import csv
 import json
+import os
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from fake_github_class import FakeClassGitHub, StudentRepo, git
 from autograde.checks import default_rubric
 from autograde.commands import grade_all
 from autograde.instructor import deadline as dl
-from support import make_checkout, solution_files
+from support import make_checkout, solution_files, template_copy
 
 TOKEN = "ghs_classtoken123456"
 DEADLINE = "2026-12-01T23:59:00Z"
@@ -61,6 +63,28 @@ def test_pick_with_nothing_before_the_deadline() -> None:
     assert none.sha is None and not none.late and "no push" in none.note
 
 
+BOT = {"login": "github-classroom[bot]", "id": 98, "type": "Bot"}
+
+
+def test_a_starter_only_the_classroom_bot_put_there_is_no_submission() -> None:
+    created = {**act(A, "2026-11-20T10:00:00Z", kind="branch_creation"), "actor": BOT}
+    late = act(B, "2026-12-03T10:00:00Z")
+    p = dl.pick([late, created], "main", D, include_late=False)
+    assert (p.sha, p.late, p.no_submission, p.pushed_at) == (A, True, True, "2026-11-20T10:00:00Z")
+    assert "nothing of the student's before the deadline" in p.note and "first push came 2026-12-03" in p.note
+    graded_late = dl.pick([late, created], "main", D, include_late=True)
+    assert (graded_late.sha, graded_late.late, graded_late.no_submission) == (B, True, False)
+    never = dl.pick([created], "main", D, include_late=False)
+    assert (never.sha, never.late, never.no_submission) == (A, False, True)
+    on_time = dl.pick([created, act(C, "2026-11-30T10:00:00Z")], "main", D, include_late=False)
+    assert (on_time.sha, on_time.late, on_time.no_submission) == (C, False, False)
+    # a bot's own later update of the branch is no late push; a branch created after the deadline is missing
+    bot_after = {**act(C, "2026-12-04T10:00:00Z"), "actor": BOT}
+    assert dl.pick([created, bot_after], "main", D, include_late=False).late is False
+    after = dl.pick([{**created, "timestamp": "2026-12-02T10:00:00Z"}], "main", D, include_late=False)
+    assert (after.sha, after.late, after.no_submission) == (None, False, False)
+
+
 def test_deadline_needs_a_time_zone() -> None:
     assert dl.parse_deadline("2026-12-02T00:59:00+01:00") == D
     with pytest.raises(dl.DeadlineError, match="no time zone"):
@@ -79,9 +103,13 @@ def fake(tmp_path: Path):
     server.stop()
 
 
-def student(fake: FakeClassGitHub, tmp_path: Path, name: str) -> StudentRepo:
+def student(fake: FakeClassGitHub, tmp_path: Path, name: str, *, template: bool = False) -> StudentRepo:
+    """A student's repository: the lab's files solved, or (template) the whole template as received."""
     repo = StudentRepo(fake, tmp_path / "students", name)
-    make_checkout(repo.work)
+    if template:
+        template_copy(repo.work)
+    else:
+        make_checkout(repo.work)
     return repo
 
 
@@ -186,6 +214,82 @@ def test_clones_each_repository_at_its_last_push_before_the_deadline(
     assert late["lab04-carol"].commit == shas["carol1"] and late["lab04-carol"].flags == ["late"]
 
 
+def test_git_gets_the_token_only_through_its_configuration_and_no_other_variable(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A git on PATH that writes down its environment, then runs the real git: every git process the
+    clones start is read, as started, with the instructor's shell full of secrets."""
+    build_class(fake, tmp_path)
+    dumps, bin_dir = tmp_path / "git-env", tmp_path / "bin"
+    dumps.mkdir()
+    bin_dir.mkdir()
+    real = shutil.which("git")
+    assert real
+    (bin_dir / "git").write_text(
+        f"#!{sys.executable} -I\n"
+        "import json, os, sys, uuid\n"
+        f"open(os.path.join({str(dumps)!r}, uuid.uuid4().hex), 'w').write(json.dumps([sys.argv[1:], dict(os.environ)]))\n"
+        f"os.execv({real!r}, [{real!r}, *sys.argv[1:]])\n"
+    )
+    (bin_dir / "git").chmod(0o755)
+    secrets = {
+        "GITHUB_TOKEN": TOKEN,
+        "GH_TOKEN": "gho_other",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+        "NPM_TOKEN": "npm-secret",
+        "DOCKER_AUTH_CONFIG": "docker-secret",
+        "SSH_AUTH_SOCK": "/tmp/agent.sock",
+        "GIT_ASKPASS": "/usr/local/bin/my-askpass",
+        "GIT_CONFIG_PARAMETERS": "'credential.helper'='store'",
+    }
+    for k, v in secrets.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    assert entries["lab04-alice"].kind == "ok" and entries["lab04-bob"].kind == "ok"  # the clones worked
+    started = [json.loads(f.read_text()) for f in dumps.iterdir()]
+    started = [(argv, env) for argv, env in started if argv[:1] != ["http-backend"]]  # the fake host's own git
+    assert {argv[0] for argv, _ in started} >= {"clone", "-C"}
+    assert any("fetch" in argv for argv, _ in started)  # bob's commit, gone from the branch, fetched by its sha
+    assert len(started) >= 5  # two clones with checkouts, bob's fetch by sha, dave's failed clone
+    basic = base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
+    for argv, env in started:
+        assert not set(env) & set(secrets) - {"GIT_ASKPASS"}, argv
+        assert env["GIT_ASKPASS"] == "true" and env["GIT_TERMINAL_PROMPT"] == "0"
+        extra = {k for k in env if k not in dl.GIT_ENV_KEEP and not k.startswith("LC_")}
+        config = {f"GIT_CONFIG_{kind}_{i}" for i in range(int(env["GIT_CONFIG_COUNT"])) for kind in ("KEY", "VALUE")}
+        assert extra == {"GIT_ASKPASS", "GIT_TERMINAL_PROMPT", "GIT_LFS_SKIP_SMUDGE", "GIT_CONFIG_COUNT", *config}
+        assert env["PATH"].startswith(str(bin_dir)) and env["LC_ALL"] == "C.UTF-8" and "HOME" in env
+        values = " ".join(env.values())
+        assert not any(v in values for v in secrets.values() if v != "/tmp/agent.sock" and "askpass" not in v)
+        keys = [env[f"GIT_CONFIG_KEY_{i}"] for i in range(int(env["GIT_CONFIG_COUNT"]))]
+        header = f"http.http://127.0.0.1:{fake.port}/git/.extraheader"
+        assert keys == ["credential.helper", header]
+        assert env[f"GIT_CONFIG_VALUE_{keys.index(header)}"] == f"AUTHORIZATION: basic {basic}"
+
+
+def test_a_classroom_repository_pushed_to_only_after_the_deadline_is_graded_as_the_starter(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frank = student(fake, tmp_path, "lab04-frank", template=True)
+    starter = frank.accept("2026-11-20T10:00:00Z")
+    frank.commit(solution_files(), date="2026-11-30T09:00:00Z")  # committed in time, pushed late
+    frank.push("2026-12-03T10:00:00Z")
+    gina = student(fake, tmp_path, "lab04-gina", template=True)
+    gina_starter = gina.accept("2026-11-21T10:00:00Z")  # accepted, never pushed
+    fake.add_repo("lab04-hank")  # created, nothing on its branch: no activity at all
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    f, g, h = entries["lab04-frank"], entries["lab04-gina"], entries["lab04-hank"]
+    assert (f.kind, f.commit, f.flags) == ("ok", starter, ["late", "no-submission"])
+    assert git(f.path, "rev-parse", "HEAD") == starter and "first push came 2026-12-03" in f.note
+    assert (g.kind, g.commit, g.flags) == ("ok", gina_starter, ["no-submission"])
+    assert (h.kind, h.flags, h.commit) == ("missing", [], "")
+    late = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake, "--include-late"))}
+    assert late["lab04-frank"].flags == ["late"] and late["lab04-frank"].commit != starter
+
+
 def test_list_prints_the_assignment_and_a_bad_token_is_refused(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -202,11 +306,18 @@ def test_list_prints_the_assignment_and_a_bad_token_is_refused(
 
 @pytest.mark.docker
 def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path) -> None:
-    alice = student(fake, tmp_path, "lab04-alice")
+    """alice: the whole template, solved in time, a late push; frank: accepted, pushed only after the
+    deadline (the starter is graded); carol: a repository whose branch was empty at the deadline."""
+    alice = student(fake, tmp_path, "lab04-alice", template=True)
+    alice.accept("2026-11-20T10:00:00Z")
     alice.commit(solution_files(), date="2026-11-30T09:00:00Z")
     good = alice.push("2026-11-30T10:00:00Z")
     alice.commit({"Dockerfile.prod": "FROM python:3.13\n"}, date="2026-11-30T09:30:00Z")
     alice.push("2026-12-02T08:00:00Z")
+    frank = student(fake, tmp_path, "lab04-frank", template=True)
+    starter = frank.accept("2026-11-20T10:00:00Z")
+    frank.commit(solution_files(), date="2026-11-30T09:00:00Z")
+    frank.push("2026-12-03T10:00:00Z")
     carol = student(fake, tmp_path, "lab04-carol")
     carol.commit({}, date="2026-11-01T09:00:00Z")
     carol.push("2026-12-05T10:00:00Z")
@@ -248,7 +359,9 @@ def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path)
         "2026-11-30T10:00:00Z",
         str(default_rubric().possible),
     )
-    assert rows["alice"]["flags"].startswith("late")
+    assert rows["alice"]["flags"] == "late"  # the installation's grader flags nothing in an untouched template
+    assert (rows["frank"]["commit"], rows["frank"]["flags"]) == (starter, "no-submission;late")
+    assert int(rows["frank"]["total"]) < 50 and "nothing of the student's before the deadline" in rows["frank"]["notes"]
     assert rows["carol"]["flags"] == "missing;late" and rows["carol"]["total"] == "0"
     assert "first push came" in rows["carol"]["notes"]
 

@@ -100,7 +100,7 @@ def test_annotations_for_failed_checks_with_a_file_and_for_advice():
     lines = github.annotation_lines(results_fixture())
     assert lines == [
         "::error file=Dockerfile.prod,line=12,title=dockerfile.final_slim — lost 5 of 5 points::"
-        "final stage is FROM python:3.13, 100%25 full-size%0Anot slim%0AHint: use python:3.13-slim",
+        "final stage is FROM python:3.13, 100%25 full-size not slim%0AWhat to do: use python:3.13-slim",
         "::error file=docker-compose.prod.yml,title=compose.web_prod — lost 10 of 10 points::no port 5005",
         "::warning file=Dockerfile.prod,line=7,title=hadolint DL3042::"
         "Avoid use of cache directory with pip, a,b:c (warning, advice, 0 points)",
@@ -110,7 +110,7 @@ def test_annotations_for_failed_checks_with_a_file_and_for_advice():
     assert parsed[0] == (
         "error",
         {"file": "Dockerfile.prod", "line": "12", "title": "dockerfile.final_slim — lost 5 of 5 points"},
-        "final stage is FROM python:3.13, 100% full-size\nnot slim\nHint: use python:3.13-slim",
+        "final stage is FROM python:3.13, 100% full-size not slim\nWhat to do: use python:3.13-slim",
     )
     assert parsed[2][2].startswith("Avoid use of cache directory with pip, a,b:c")
 

@@ -186,18 +186,13 @@ def test_table_rows_link_the_place_once_and_passing_rows_have_none():
 
 def test_hints_are_a_list_with_duplicates_merged():
     toks = tokens(github.step_summary(failed_build(), env=ENV))
-    heading = next(i for i, t in enumerate(toks) if t.type == "heading_open" and toks[i + 1].content == "What to do")
-    assert toks[heading + 3].type == "bullet_list_open"
-    items = []
-    for i in range(heading + 3, len(toks)):
-        if toks[i].type == "bullet_list_close":
-            break
-        if toks[i].type == "list_item_open":
-            items.append(inline_after(toks, i))
+    items = list_items(toks, "What to do")
     assert len(items) == 2
     build = next(it for it in items if "runtime.up" in codes(it))
     assert {"dockerfile.builder_tests", "runtime.up"} <= set(codes(build))
-    assert "lost 15 of 15 points" in plain(build) and "docker compose -f docker-compose.prod.yml build" in codes(build)
+    assert "45 of the 50 lost points depend on it" in plain(
+        build
+    ) and "docker compose -f docker-compose.prod.yml build" in codes(build)
     assert sum(BUILD_HINT.split("`")[0] in plain(it) for it in items) == 1  # said once
     slim = next(it for it in items if "dockerfile.final_slim" in codes(it))
     assert links(slim) == [(f"{BLOB}/Dockerfile.prod#L27", "Dockerfile.prod:27")] and "python:3.13-slim" in codes(slim)
@@ -264,13 +259,16 @@ def test_a_place_in_the_message_is_linked_where_it_stands(message):
     assert plain(cell).count("Dockerfile.prod:25") == 1
 
 
-def list_items(toks, heading_text: str) -> list:
+def list_items(toks, heading_text: str, nested: bool = False) -> list:
+    """The items of the list under a heading: the top level only, or with the items nested in them."""
     heading = next(i for i, t in enumerate(toks) if t.type == "heading_open" and toks[i + 1].content == heading_text)
+    outer = toks[heading + 3]
+    assert outer.type == "bullet_list_open"
     items = []
-    for i in range(heading + 3, len(toks)):
-        if toks[i].type == "bullet_list_close":
+    for i in range(heading + 4, len(toks)):
+        if toks[i].type == "bullet_list_close" and toks[i].level == outer.level:
             break
-        if toks[i].type == "list_item_open":
+        if toks[i].type == "list_item_open" and (nested or toks[i].level == outer.level + 1):
             items.append(inline_after(toks, i))
     return items
 

@@ -121,7 +121,7 @@ def test_triggers_permissions_concurrency_and_timeout():
     j = job()
     assert j["runs-on"] == "ubuntu-latest"
     assert j["if"] == "github.actor != 'github-classroom[bot]'"
-    assert j["permissions"] == {"contents": "read", "actions": "read", "checks": "write"}
+    assert j["permissions"] == {"contents": "read", "actions": "read", "checks": "write", "pull-requests": "write"}
     assert 5 <= j["timeout-minutes"] <= 30
 
 
@@ -291,6 +291,8 @@ def evaluate(expr_text: str, run: Run, vars_: dict[str, str]) -> str:
             return run.outputs.get(sid, {}).get(name, "")
         if expr.startswith("vars."):
             return vars_.get(expr[5:], "")
+        if expr == "github.token":  # no token here: the comment step says so in the log and succeeds
+            return ""
         raise AssertionError(f"the test does not know the expression {expr!r}: teach evaluate()")
 
     return EXPR.sub(one, str(expr_text))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 EXIT_OK = 0  # full marks, or the verb did its job
 EXIT_POINTS_LOST = 1  # graded, and points were lost
+EXIT_INCOMPLETE = 1  # export, collect, grade-all: the gradebook is written, but some rows could not be done now
 EXIT_ERROR = 2  # usage error, bad input, grader or machine error, interrupted grade
 EXIT_INTERRUPTED = 130  # Ctrl-C outside a grade
 

@@ -115,12 +115,12 @@ def main() -> int:
             f"({sum(f.stat().st_size for f in root.rglob('*') if f.is_file()) / 1e6:.1f} MB)"
         )
 
-        from autograde.commands.export import build_rows
-        from autograde.instructor.gradebook import save_csv
+        from autograde.instructor.gradebook import rows_from_scan, write_gradebook
+        from autograde.instructor.reports import scan_reports
 
         t = time.perf_counter()
-        rows, bad, _ = build_rows(root)
-        save_csv(rows, str(Path(tmp, "in-process.csv")))
+        scan = scan_reports(root)
+        rows, bad = write_gradebook(rows_from_scan(scan), str(Path(tmp, "in-process.csv"))), scan.bad
         inproc = time.perf_counter() - t
         assert len(rows) == args.count and not bad, (len(rows), bad[:3])
         print(f"export in-process:  {inproc:.3f} s for {len(rows)} rows")

@@ -93,6 +93,34 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
             ins.line if ins else None,
             build.output_tail,
         )
+    bad_name = re.search(r'failed to parse stage name "([^"]*)"', build.error + "\n" + build.output_tail)
+    stage = next((s for s in df.stages if s.base == bad_name.group(1)), None) if bad_name and df else None
+    if stage is not None:  # e.g. a FROM variable that is not a global ARG expanded to nothing
+        unset = f" ({', '.join(stage.from_undefined)} expanded to nothing)" if stage.from_undefined else ""
+        return failed(
+            f"{FILENAME}:{stage.line}: `FROM {stage.base_written}` is `{stage.base}`, not an image name{unset}: "
+            f"the builder said {_quote(build.error)}",
+            "A FROM line sees only the ARGs declared before the first FROM; declare it there, or write the tag out.",
+            FILENAME,
+            stage.line,
+            build.output_tail,
+        )
+    refused = re.search(r"dockerfile parse error on line (\d+): ([^\n]+)", build.error + "\n" + build.output_tail)
+    if refused:  # the engine's own Dockerfile frontend refuses a line (e.g. a flag of the labs syntax only)
+        flag = re.search(r"unknown flag: (\S+)", refused.group(2))
+        return failed(
+            f"{FILENAME}:{refused.group(1)}: this engine's Dockerfile parser refuses the line: "
+            f"{_quote(refused.group(2))}",
+            (
+                f"`--{flag.group(1)}` is not in the Dockerfile syntax Docker builds without a `# syntax=` line "
+                "(it is a labs feature); write the step without it."
+                if flag
+                else "Fix the line as the message says; `docker compose -f docker-compose.prod.yml build` shows it."
+            ),
+            FILENAME,
+            int(refused.group(1)),
+            build.output_tail,
+        )
     ins = df.instruction_for(step) if df is not None and step else None
     if ins is None or df is None:
         return failed(

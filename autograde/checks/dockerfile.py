@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
 from autograde.checks.hints import misnamed_dev_install, pytest_hint, requirements_hint, split_image, test_step
 from autograde.model.dockerfile import (
@@ -90,6 +93,59 @@ def stages(ctx: Context, df: Dockerfile) -> Outcome:
     needs=(dockerfile_model,),
 )
 def builder_venv(ctx: Context, df: Dockerfile) -> Outcome:
+    text = _builder_venv_text(df)
+    evidence = _venv_evidence(ctx, df, text)
+    return text if evidence is None else evidence
+
+
+def _venv_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | None:
+    """builder_venv decided from the built prod image: a venv the final stage got from an earlier stage
+    holds Flask and redis, whatever put them there. None: no image, or nothing in it that decides."""
+    facts = ctx.facts
+    build = facts.prod_build if facts is not None else None
+    image = facts.image if facts is not None else None
+    if build is None or not build.ok or image is None or image.error or len(df.stages) < 2 or df.builder is None:
+        return None
+    installs = df.builder.state.pip_installs
+    reqs = {"app/requirements.txt", "app/requirements-dev.txt"}
+    by_name = [p for p in installs if p.venv is not None and p.packages and not p.requirement_files]
+    from_file = [p for p in installs if p.venv is not None and reqs & set(p.requirement_origins)]
+    if text.status == "fail" and by_name and not from_file:
+        # which packages were asked for (a list of names, not app/requirements.txt) is the Dockerfile's
+        # to show; the image only shows where they went
+        return None
+    final = df.stages[-1]
+    runs = {i.line for i in final.instructions if i.cmd == "RUN"}
+    copies = {c.line for c in final.copies_from if c.stage is not None}
+    made_in_final = {v.path for v in final.state.venvs if v.line in runs}
+    copied = [v for v in final.state.venvs if v.line in copies]
+    from_builder = [v for v in image.venvs if v.path not in made_in_final]
+    line = text.line or (copied[0].line if copied else final.line)
+    full = [v for v in from_builder if v.holds("flask", "redis")]
+    if full:
+        read = f"the built prod image's venv {full[0].path} holds Flask and redis (read from the image)"
+        if text.status == "pass":
+            return passed(f"{text.message}; {read}", F, line)
+        return passed(read, F, copied[0].line if copied else line)
+    seen = [image.venv(v.path) for v in copied]
+    lacking = next((v for v in seen if v is not None), None)
+    if lacking is None:
+        return None
+    missing = " and ".join(n for n in ("Flask", "redis") if not lacking.holds(n))
+    has = ", ".join(lacking.packages[:6]) or "no package"
+    return failed(
+        f"in the built prod image, the venv {lacking.path} (copied from an earlier stage) lacks {missing} "
+        f"(it holds {has})",
+        text.hint
+        if text.status == "fail" and text.hint
+        else "Install app/requirements.txt into that venv in the builder, with the venv's own pip.",
+        F,
+        text.line if text.status == "fail" else line,
+    )
+
+
+def _builder_venv_text(df: Dockerfile) -> Outcome:
+    """builder_venv from the Dockerfile's text: the --static-only verdict, the line to point at, the hint."""
     builder = df.builder
     if builder is None:
         return failed(
@@ -163,6 +219,42 @@ def builder_venv(ctx: Context, df: Dockerfile) -> Outcome:
     needs=(dockerfile_model,),
 )
 def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
+    text = _builder_tests_text(ctx, df)
+    evidence = _tests_evidence(ctx, df, text)
+    return text if evidence is None else evidence
+
+
+def _tests_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | None:
+    """builder_tests decided from the prod build's own log: a step of a stage the build needed (BuildKit
+    builds no other) ran pytest, which reported passing tests. None when the log does not decide:
+    no log, no step that printed pytest's summary (cached, or not listed), or a step whose failure
+    would not stop the build (`|| true`: the log cannot show that a failing test stops the build, the
+    Dockerfile's text can)."""
+    facts = ctx.facts
+    build = facts.prod_build if facts is not None else None
+    if build is None or not build.ok or build.evidence is None or not build.evidence.steps:
+        return None
+    ran = [t for t in build.evidence.test_steps if re.search(r"\b[1-9]\d* passed\b", t.summary)]
+    if not ran:
+        # a step missing from the log is no evidence: with a warm cache BuildKit may not even list the
+        # builder's steps when the final stage's layers are cached
+        return None
+    step = ran[0]
+    ins = df.instruction_for(step.step)
+    run = next((r for s in df.stages for r in s.pytest_runs if ins is not None and r.line == ins.line), None)
+    if run is not None and not run.fails_build:
+        return None  # the text rule judges whether a failing test would stop the build
+    where = f"{F}:{ins.line}" if ins is not None else "a step"
+    stage = f" of stage {step.stage!r}" if step.stage else ""
+    return passed(
+        f"the prod build ran pytest at {where}{stage} and it said `{step.summary}`; the prod image built",
+        F,
+        ins.line if ins is not None else text.line,
+    )
+
+
+def _builder_tests_text(ctx: Context, df: Dockerfile) -> Outcome:
+    """builder_tests from the Dockerfile's text and the build's outcome: the --static-only view, the line, the hint."""
     final = df.stages[-1]
     needed = df.dependencies(final)
     runs = [(s, r) for s in df.stages for r in s.pytest_runs]
@@ -228,6 +320,15 @@ def builder_tests(ctx: Context, df: Dockerfile) -> Outcome:
             F,
             run.line,
         )
+    heredoc = next((i for i in df.instructions if i.line == run.line and i.heredocs), None)
+    if not run.fails_build and heredoc is not None:
+        return failed(
+            f"{F}:{run.line} runs the tests in a here-document, but a failing test would not stop the build: "
+            "the shell runs its lines one by one and only the last line's status counts",
+            "Make `set -e` the here-document's first line (or `RUN <<EOF bash -e`), so a failing test fails the build.",
+            F,
+            run.line,
+        )
     if not run.fails_build:
         return failed(
             f"{F}:{run.line} runs the tests, but a failing test would not stop the build: the shell "
@@ -283,6 +384,8 @@ def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
     line = stage.line
     while stage.parent is not None:
         stage = df.stages[stage.parent]
+    if stage.from_undefined:
+        return _from_not_global(df, stage)
     repo, tag = split_image(stage.base)
     seen = f"{repo}:{tag}" if tag else repo
     if repo == "python" and tag and ("slim" in tag or "alpine" in tag):
@@ -397,6 +500,31 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
     )
 
 
+def _from_not_global(df: Dockerfile, stage: Stage) -> Outcome:
+    """A FROM line whose variables are not ARGs declared before the first FROM: Docker expands them to nothing."""
+    names = ", ".join(stage.from_undefined)
+    first_from = df.stages[0].line
+    declared = [i for name in stage.from_undefined for i in df.arg_declarations(name) if i.line > first_from]
+    if declared:
+        ins = declared[0]
+        why = (
+            f"{ins.original.strip()!r} is on line {ins.line}, after the first FROM (line {first_from}), so it belongs "
+            "to that stage only, and a FROM line sees only ARGs declared before the first FROM"
+        )
+        hint = f"Move `{ins.original.strip()}` above the first FROM (line {first_from}); a stage that uses it in RUN "
+        hint += f"or ENV declares it again with `ARG {stage.from_undefined[0]}`."
+    else:
+        why = f"no ARG {names} is declared before the first FROM"
+        hint = f"Declare `ARG {stage.from_undefined[0]}=...` above the first FROM, or write the tag out."
+    return failed(
+        f"{F}:{stage.line}: the final stage's `FROM {stage.base_written}` expands to `{stage.base}`, which is not "
+        f"an image name: {why}. Docker stops the build at this line",
+        hint,
+        F,
+        stage.line,
+    )
+
+
 def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
     """Why main.py is not in the final stage: a COPY --from naming a path its stage lacks, or no copy at all."""
     for c in final.copies_from:
@@ -427,3 +555,32 @@ def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
         if w == "main" and i > 0 and words[i - 1] == "-m":  # `python -m main` runs main.py as __main__
             return True
     return False
+
+
+# Checks whose row is about an outcome: decided from the built image and the build when there is one
+EVIDENCE_CHECKS: dict[str, tuple[Callable[[Context, Dockerfile], Outcome], Callable[..., Outcome | None]]] = {
+    "dockerfile.builder_venv": (lambda ctx, df: _builder_venv_text(df), _venv_evidence),
+    "dockerfile.builder_tests": (_builder_tests_text, _tests_evidence),
+}
+
+
+def disagreements(ctx: Context) -> list[dict[str, object]]:
+    """Where the text rules and the evidence give different verdicts (the evidence's is the grade), so the
+    rules can be improved. Empty without a runtime, or when they agree."""
+    sub = ctx.submission
+    df = sub.dockerfile
+    if ctx.facts is None or df is None or not df.stages or df.unknown:
+        return []
+    out: list[dict[str, object]] = []
+    for check_id, (by_text, by_evidence) in EVIDENCE_CHECKS.items():
+        text = by_text(ctx, df)
+        evidence = by_evidence(ctx, df, text)
+        if evidence is not None and evidence.status != text.status:
+            out.append(
+                {
+                    "check": check_id,
+                    "text_rule": {"status": text.status, "message": text.message, "line": text.line},
+                    "evidence": {"status": evidence.status, "message": evidence.message, "line": evidence.line},
+                }
+            )
+    return out

@@ -13,17 +13,17 @@ triggered); the others are listed on stderr.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
-from autograde.errors import UserError
+from autograde.errors import EXIT_INCOMPLETE, EXIT_OK, UserError
 from autograde.instructor.collector import ARTIFACT, CollectOptions, Collector
-from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError, NotTheAPI
-from autograde.instructor.gradebook import fill_missing_max, merge_roster, save_csv
-from autograde.instructor.roster import RosterError, load_roster
+from autograde.instructor.github_api import GitHubError
+from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP, connect, failure, find_api_url, find_token
+from autograde.instructor.gradebook import flagged, write_gradebook
+from autograde.instructor.progress import Display
+from autograde.instructor.roster import load_roster
 
 
 def _sleep(seconds: float) -> None:  # tests replace this to avoid real waits
@@ -39,10 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="assignment prefix: student repositories are named <prefix>-<login>",
     )
     parser.add_argument("-o", "--output", metavar="CSV", help="gradebook to write (default: <prefix>-grades.csv)")
-    parser.add_argument(
-        "--token",
-        help="GitHub token (default: $GITHUB_TOKEN; prefer the variable, a command line is visible to other users)",
-    )
+    parser.add_argument("--token", help=TOKEN_HELP)
     parser.add_argument(
         "--workflow",
         default="classroom.yml",
@@ -77,40 +74,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "run collect again once the runs have finished",
     )
     parser.add_argument("--artifact", default=ARTIFACT, help=f"artifact name (default: {ARTIFACT})")
-    parser.add_argument(
-        "--api-url",
-        default=API_URL,
-        help=f"GitHub API base URL (default: {API_URL}; GitHub Enterprise Server: https://HOST/api/v3)",
-    )
-
-
-def api_url_problem(url: str) -> str | None:
-    """A clear message for an --api-url that cannot be a REST API base URL, else None."""
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"--api-url {url!r} is not a URL: use {API_URL}, or https://HOST/api/v3 for GitHub Enterprise Server"
-    if parts.hostname.lower() in ("github.com", "www.github.com"):
-        return f"--api-url {url!r} is GitHub's web site: the API is {API_URL} (the default)"
-    return None
+    parser.add_argument("--api-url", help=API_URL_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
-    problem = api_url_problem(args.api_url)
-    if problem:
-        raise UserError(problem)
-    token = args.token or os.environ.get("GITHUB_TOKEN") or None
-    if not token:
-        raise UserError("no token: set GITHUB_TOKEN (or pass --token)")
+    api_url = find_api_url(args.api_url)
+    token = find_token(args.token)
     output = args.output or f"{args.prefix}-grades.csv"
     state_path = Path(args.state or f"{output}.state.json")
     reports_dir = Path(args.reports_dir or f"{output}.reports")
-    try:
-        roster = load_roster(args.roster) if args.roster else None
-    except RosterError as e:
-        raise UserError(str(e)) from None
+    roster = load_roster(args.roster) if args.roster else None
     if args.restart and state_path.exists():
         state_path.unlink()
-    client = GitHubClient(token, args.api_url, sleep=lambda s: _sleep(s))
+    client = connect(token, api_url, sleep=lambda s: _sleep(s))
     options = CollectOptions(
         org=args.org,
         prefix=args.prefix,
@@ -122,17 +98,16 @@ def run(args: argparse.Namespace) -> int:
         state_path=state_path,
         roster=roster,
     )
-    collector = Collector(client, options)
+    collector = Collector(client, options, Display(sys.stderr))
     try:
         if args.regrade:
             outcome = collector.regrade()
         else:
             outcome = collector.collect()
-    except NotTheAPI as e:
-        raise UserError(e.message) from None
     except GitHubError as e:
-        what = {401: "bad credentials", 403: "not allowed", 404: "not found"}.get(e.status, "failed")
-        raise UserError(f"{what}: {e}") from None
+        raise failure(e) from None
+    except OSError as e:  # the resume file or a kept artifact: progress so far is in the resume file
+        raise UserError(f"cannot write {e.filename or 'a file'}: {e.strerror or e}") from None
     finally:
         client.close()
     for repo, reason in outcome.failed:
@@ -151,22 +126,14 @@ def run(args: argparse.Namespace) -> int:
             "without --regrade once the runs have finished.",
             file=sys.stderr,
         )
-        return 1 if outcome.failed else 0
+        return EXIT_INCOMPLETE if outcome.failed else EXIT_OK
 
-    rows = outcome.rows
-    if roster is not None:
-        rows = merge_roster(rows, roster, args.prefix, None, outcome.matching)
-    fill_missing_max(rows)
-    try:
-        save_csv(rows, output, identifier=roster is not None)
-    except OSError as e:
-        raise UserError(f"cannot write {output}: {e.strerror or e}") from None
-    flagged = sum(1 for r in rows if r.flags or r.tampered)
+    rows = write_gradebook(outcome.rows, output, prefix=args.prefix, roster=roster, matching=outcome.matching)
     print(
-        f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; {len(outcome.failed)} not collected"
+        f"autograde: {len(rows)} rows -> {output}; {flagged(rows)} flagged; {len(outcome.failed)} not collected"
         f"; {client.requests} API requests",
         file=sys.stderr,
     )
     if outcome.failed:
         print("autograde: rerun the same command to retry those; finished repositories are skipped", file=sys.stderr)
-    return 1 if outcome.failed else 0
+    return EXIT_INCOMPLETE if outcome.failed else EXIT_OK

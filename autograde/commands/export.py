@@ -12,10 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograde.errors import UserError
-from autograde.instructor.gradebook import Row, assign_logins, fill_missing_max, merge_roster, rows_from_scan, save_csv
+from autograde.errors import EXIT_INCOMPLETE, EXIT_OK, UserError
+from autograde.instructor.gradebook import flagged, rows_from_scan, write_gradebook
 from autograde.instructor.reports import BadReport, scan_reports
-from autograde.instructor.roster import RosterError, load_roster
+from autograde.instructor.roster import load_roster
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,34 +44,17 @@ def list_bad(bad: list[BadReport]) -> None:
         print(f"autograde: bad report {b.path}: {b.reason}", file=sys.stderr)
 
 
-def build_rows(
-    reports_dir: str | Path, *, prefix: str | None = None, roster_path: str | None = None
-) -> tuple[list[Row], list[BadReport], bool]:
-    """Rows for a reports folder; (rows, bad reports, roster used). Raises RosterError."""
-    roster = load_roster(roster_path) if roster_path else None
-    scan = scan_reports(reports_dir)
-    rows = rows_from_scan(scan)
-    used_prefix = assign_logins(rows, prefix)
-    if roster is not None:
-        rows = merge_roster(rows, roster, used_prefix, None)
-    fill_missing_max(rows)
-    return rows, scan.bad, roster is not None
-
-
 def run(args: argparse.Namespace) -> int:
     if not Path(args.reports_dir).is_dir():
         raise UserError(f"{args.reports_dir}: not a folder")
-    try:
-        rows, bad, with_roster = build_rows(args.reports_dir, prefix=args.prefix, roster_path=args.roster)
-    except RosterError as e:
-        raise UserError(str(e)) from None
-    try:
-        save_csv(rows, args.output, identifier=with_roster)
-    except OSError as e:
-        raise UserError(f"cannot write {args.output}: {e.strerror or e}") from None
-    list_bad(bad)
+    roster = load_roster(args.roster) if args.roster else None
+    scan = scan_reports(args.reports_dir)
+    rows = write_gradebook(rows_from_scan(scan), args.output, prefix=args.prefix, roster=roster)
+    list_bad(scan.bad)
     if not args.quiet:
-        flagged = sum(1 for r in rows if r.flags or r.tampered)
         where = "stdout" if args.output == "-" else args.output
-        print(f"autograde: {len(rows)} rows -> {where}; {flagged} flagged; {len(bad)} bad reports", file=sys.stderr)
-    return 1 if bad else 0
+        print(
+            f"autograde: {len(rows)} rows -> {where}; {flagged(rows)} flagged; {len(scan.bad)} bad reports",
+            file=sys.stderr,
+        )
+    return EXIT_INCOMPLETE if scan.bad else EXIT_OK

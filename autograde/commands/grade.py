@@ -21,6 +21,7 @@ from autograde import __version__
 from autograde.checks import grade as grade_checks
 from autograde.checks import rubric_in_effect
 from autograde.checks.base import Context
+from autograde.checks.dockerfile import disagreements as evidence_disagreements
 from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
 from autograde.model import load_submission
 from autograde.results import GradingResults, ImageFacts
@@ -177,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
             print("autograde: interrupted before grading", file=sys.stderr)
             return EXIT_ERROR
         runtime = grade_checks(Context(sub, rubric, facts), phase="runtime")
+        if facts is not None:  # static rows about an outcome are decided from the built image when there is one
+            static = grade_checks(Context(sub, rubric, facts), phase="static")
         by_id = {c.id: c for c in static + runtime}
         if session is not None:
             timings.update(session.timings)
@@ -196,6 +199,7 @@ def run(args: argparse.Namespace) -> int:
             },
             error=_error(facts),
             rubric=rubric.to_dict(),
+            disagreements=evidence_disagreements(Context(sub, rubric, facts)),
         )
         # the images as the student's files name them, built or not (the reports show these, not the tags)
         results.grader["image_names"] = {key: _image_name(sub, key) for key in ("dev", "prod")}

@@ -27,7 +27,9 @@ import sys
 import time
 from pathlib import Path
 
-from autograde.instructor.classbatch import (
+from autograde.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, UserError
+from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP
+from autograde.instructor.grade_all_policy import (
     Entry,
     Meta,
     all_meta,
@@ -41,7 +43,6 @@ from autograde.instructor.classbatch import (
 from autograde.instructor.gradebook import Row
 from autograde.instructor.workflow import annotate, run_outcomes
 
-EXIT_OK, EXIT_SOME, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 RETRYABLE = {"failed", "clone-failed", "interrupted"}  # graded again by a rerun
 
 
@@ -160,10 +161,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept a prefix that names no repository (default: that is an error, exit 2)",
     )
-    gh.add_argument("--token", help="GitHub token (default: $GITHUB_TOKEN; prefer the variable)")
-    gh.add_argument(
-        "--api-url", default=None, help="GitHub API base URL (default: $GITHUB_API_URL, else https://api.github.com)"
-    )
+    gh.add_argument("--token", help=TOKEN_HELP)
+    gh.add_argument("--api-url", help=API_URL_HELP)
     gh.add_argument(
         "--git-url", default=None, help="git host to clone from (default: $GITHUB_SERVER_URL, else https://github.com)"
     )
@@ -199,9 +198,9 @@ def _days(text: str) -> int:
     return value
 
 
-def _late_setup(args: argparse.Namespace) -> int | None:
-    """The late policy and extensions on args (args.late_policy, args.extensions_of, args.deadline_of);
-    an exit code after a message if they are wrong."""
+def _late_setup(args: argparse.Namespace) -> None:
+    """The late policy and extensions on args (args.late_policy, args.extensions_of, args.due_of,
+    args.late_wanted). Raises UserError if they are wrong."""
     from datetime import datetime, timedelta
 
     from autograde.errors import UserError
@@ -216,26 +215,20 @@ def _late_setup(args: argparse.Namespace) -> int | None:
     args.late_policy = policy
     extensions: late.Extensions = late.NO_EXTENSIONS
     args.extensions_of = extensions
-    args.deadline_of = None
+    args.due_of = None
     args.late_wanted = bool(policy.active or args.extensions or args.late_grace)
     if not args.late_wanted:
-        return None  # as without a policy: the deadline picks the commit, a later push is flagged
+        return  # as without a policy: the deadline picks the commit, a later push is flagged
     if not args.deadline:
-        _err("--late-penalty, --late-max-days, --late-grace and --extensions need --deadline")
-        return EXIT_ERROR
+        raise UserError("--late-penalty, --late-max-days, --late-grace and --extensions need --deadline")
     if args.late_grace < 0:
-        _err("--late-grace must be 0 or more minutes")
-        return EXIT_ERROR
+        raise UserError("--late-grace must be 0 or more minutes")
     try:
         default = parse_deadline(args.deadline)
-        if args.extensions:
-            extensions = args.extensions_of = late.load_extensions(args.extensions, default)
     except DeadlineError as e:
-        _err(str(e))
-        return EXIT_ERROR
-    except UserError as e:
-        _err(str(e))
-        return EXIT_ERROR
+        raise UserError(str(e)) from None
+    if args.extensions:
+        extensions = args.extensions_of = late.load_extensions(args.extensions, default)
     if policy.active:
         args.include_late = True  # a penalty is for the late push: grade it
     identifiers: dict[str, str] = {}
@@ -245,14 +238,17 @@ def _late_setup(args: argparse.Namespace) -> int | None:
         identifiers = {e.login.lower(): e.identifier for e in load_roster(args.roster) if e.login}
     grace = policy.grace
 
-    def deadline_of(login: str) -> datetime:
+    def due_of(repository: str) -> datetime:
+        from autograde.instructor.roster import login_from_repo
+
+        login = login_from_repo(repository, args.prefix)
         return extensions.deadline(default, login, identifiers.get(login.lower(), "")) + grace
 
-    args.deadline_of = deadline_of
-    return None
+    args.due_of = due_of
 
 
-def _err(message: str) -> None:
+def _say(message: str) -> None:
+    """A note or warning on stderr (failures are raised as UserError: `cli.main` says them)."""
     print(f"autograde: {message}", file=sys.stderr)
 
 
@@ -265,24 +261,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         rubric = rubric_in_effect(args.rubric, os.environ)  # the grades it starts read the same
     except RubricError as e:
-        _err(str(e))
-        return EXIT_ERROR
+        raise UserError(str(e)) from None
     reports = Path(args.reports_dir)
     output = args.output or (f"{args.prefix}-grades.csv" if args.org and args.prefix else "grades.csv")
     if not Path(output).resolve().parent.is_dir():
-        _err(f"-o {output}: the folder {Path(output).resolve().parent} does not exist")
-        return EXIT_ERROR
+        raise UserError(f"-o {output}: the folder {Path(output).resolve().parent} does not exist")
     if args.roster:
-        from autograde.instructor.roster import RosterError, load_roster
+        from autograde.instructor.roster import load_roster
 
-        try:
-            load_roster(args.roster)
-        except RosterError as e:
-            _err(str(e))
-            return EXIT_ERROR
-    failed = _late_setup(args)
-    if failed is not None:
-        return failed
+        load_roster(args.roster)  # an unusable roster stops the command before anything is graded
+    _late_setup(args)
     expected: dict[str, tuple[str, int | None]] = {}
     if args.expect:
         from autograde.instructor.chunks import expected as read_expected
@@ -290,64 +278,112 @@ def run(args: argparse.Namespace) -> int:
         try:
             expected = read_expected(Path(args.expect).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as e:
-            _err(f"--expect {args.expect}: cannot read it ({getattr(e, 'strerror', None) or e})")
-            return EXIT_ERROR
+            raise UserError(f"--expect {args.expect}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
         except ValueError as e:
-            _err(f"--expect {args.expect}: {e}")
-            return EXIT_ERROR
+            raise UserError(f"--expect {args.expect}: {e}") from None
     entries: list[Entry] = []
     interrupted = False
     if not args.merge_only:
         if args.org:
-            from autograde.instructor import deadline
-
-            fetched = deadline.entries_from_github(args)
+            fetched = entries_from_github(args)
             if isinstance(fetched, int):
                 return fetched
             entries = fetched
         elif args.dir:
             if not Path(args.dir).is_dir():
-                _err(f"{args.dir} is not a folder")
-                return EXIT_ERROR
+                raise UserError(f"{args.dir} is not a folder")
             entries = discover(Path(args.dir))
             if args.repos:
                 wanted = _names(args.repos)
                 entries = [e for e in entries if e.name.lower() in wanted]
         else:
-            _err("give a folder of checkouts (DIR), or --org, --prefix and --deadline, or --merge-only")
-            return EXIT_ERROR
+            raise UserError("give a folder of checkouts (DIR), or --org, --prefix and --deadline, or --merge-only")
         try:
             reports.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            _err(f"--reports-dir {reports}: {e.strerror or e}")
-            return EXIT_ERROR
+            raise UserError(f"--reports-dir {reports}: {e.strerror or e}") from None
         interrupted = not _grade(entries, reports, rubric, args)
     elif not reports.is_dir():
-        _err(f"--reports-dir {reports}: not a folder")
-        return EXIT_ERROR
+        raise UserError(f"--reports-dir {reports}: not a folder")
     return _finish(entries, reports, rubric, args, output, interrupted, expected)
 
 
+def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
+    """grade-all's GitHub stage (--org): the entries to grade, cloned at the deadline; or the exit
+    code when the command ends here (--list printed the names; an error was said on stderr)."""
+    try:
+        return _from_github(args)
+    except UserError as e:
+        _say(str(e))
+        return e.exit_code
+
+
+def _from_github(args: argparse.Namespace) -> list[Entry] | int:
+    from autograde.instructor import deadline
+    from autograde.instructor.github_setup import connect, find_git_url, find_token
+
+    if not args.prefix:
+        raise UserError("--org needs --prefix (the assignment's repository prefix)")
+    # checked first, also with --list: the class workflow's list job fails once, not every chunk
+    at = deadline.parse_deadline(args.deadline) if args.deadline else None
+    token = find_token(args.token)
+    # on GitHub Actions (also GitHub Enterprise Server) the runner names its API and git hosts
+    client = connect(token, args.api_url)
+    try:
+        given: list[str] = []
+        if args.repos:  # a chunk: the names were listed once for the whole class; no listing again
+            try:
+                text = Path(args.repos).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as e:
+                raise UserError(f"--repos {args.repos}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
+            given = list(dict.fromkeys(line.strip().rsplit("/", 1)[-1] for line in text.splitlines() if line.strip()))
+        assignment = deadline.find_assignment(client, args.org, args.prefix, given, listing=args.list)
+        if not given and not assignment.repos and not args.allow_empty:
+            message = deadline.no_match(args.org, args.prefix, assignment.listed or [])
+            annotate("No repository for this prefix", message)
+            raise UserError(message)
+        if args.list:
+            for r in assignment.repos:
+                print(r["name"])
+            return EXIT_OK
+        if at is None:
+            raise UserError("--org needs --deadline (e.g. 2026-12-01T23:59:00Z)")
+        what = (
+            f"{len(given)} repositories of {args.org} given by --repos"
+            if given
+            else (f"{len(assignment.repos)} repositories of {args.org} named {args.prefix}-*")
+        )
+        _say(f"{what}; deadline {at.isoformat()}; cloning at the last push before it")
+        return deadline.entries_at_deadline(
+            client,
+            args.org,
+            assignment,
+            at,
+            include_late=args.include_late,
+            clone_dir=Path(args.clone_dir or f"{args.prefix}-checkouts"),
+            reports=Path(args.reports_dir),
+            token=token,
+            git_url=find_git_url(getattr(args, "git_url", None)),
+            due_of=getattr(args, "due_of", None),
+        )
+    finally:
+        client.close()
+
+
 def _names(path: str) -> set[str]:
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"--repos {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
     return {line.strip().rsplit("/", 1)[-1].lower() for line in text.splitlines() if line.strip()}
 
 
 def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.Namespace) -> bool:
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from autograde.instructor.batch import Batch, BatchOptions
+    from autograde.instructor.grade_all_runner import Batch, BatchOptions
+    from autograde.instructor.progress import Progress
 
     if args.restart:
-        from autograde.instructor.classbatch import META_DIR
+        from autograde.instructor.grade_all_policy import META_DIR
 
         for e in entries:
             (reports / META_DIR / f"{e.name}.json").unlink(missing_ok=True)
@@ -355,11 +391,8 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
     skipped = len(entries) - len(todo)
     cores, memory = machine()
     jobs, why = (args.jobs, "--jobs") if args.jobs else default_jobs(cores, memory)
-    console = Console(stderr=True, soft_wrap=True)
-    console.print(
-        f"autograde: {len(entries)} repositories, {skipped} already graded (resumed), "
-        f"{len(todo)} to grade; {jobs} at once ({why})",
-        highlight=False,
+    _say(
+        f"{len(entries)} repositories, {skipped} already graded (resumed), {len(todo)} to grade; {jobs} at once ({why})"
     )
     grade_args = [
         "--build-timeout",
@@ -388,45 +421,27 @@ def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.N
         share_dev=not args.no_shared_dev,
         keep_images=args.keep_images,
     )
-    progress = Progress(
-        TextColumn("grading"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("elapsed"),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=console,
-    )
-    task = progress.add_task("grading", total=len(todo))
     started = time.monotonic()
-
-    def done(meta: Meta) -> None:
-        progress.advance(task)
-        completed = int(progress.tasks[0].completed)
-        what = _describe(meta, reports)
-        progress.console.print(f"[{completed}/{len(todo)}] {meta.name}: {what}", highlight=False, markup=False)
-
-    with progress:
-        batch = Batch(options, on_done=done)
+    with Progress(len(todo), "grading") as progress:
+        batch = Batch(options, on_done=lambda meta: progress.step(meta.name, _describe(meta, reports)))
         finished = batch.run(list(todo))
     for problem in batch.leftovers:
-        _err(f"could not remove {problem}")
+        _say(f"could not remove {problem}")
     took = time.monotonic() - started
     if not finished:
-        _err(
+        _say(
             f"interrupted after {took:.0f} s: every grade in progress was stopped and its containers, networks "
             "and images removed. Run the same command again to resume."
         )
     else:
-        console.print(f"autograde: graded {len(todo)} in {took:.0f} s", highlight=False)
+        _say(f"graded {len(todo)} in {took:.0f} s")
     return finished
 
 
 def _describe(meta: Meta, reports: Path) -> str:
     import json
 
-    from autograde.instructor.classbatch import report_paths
+    from autograde.instructor.grade_all_policy import report_paths
 
     flags = ", ".join(meta.flags)
     if meta.status == "graded":
@@ -453,7 +468,7 @@ def _finish(
     interrupted: bool,
     expected: dict[str, tuple[str, int | None]] | None = None,
 ) -> int:
-    from autograde.instructor.gradebook import assign_logins, fill_missing_max, merge_roster, rows_from_scan, save_csv
+    from autograde.instructor.gradebook import flagged, rows_from_scan, write_gradebook
     from autograde.instructor.reports import scan_reports
     from autograde.instructor.roster import load_roster
 
@@ -470,23 +485,28 @@ def _finish(
     if args.run_id and expected and not _covered(rows, metas) >= set(expected):
         outcomes, why = run_outcomes(args.run_id, args.api_url)
         if why:
-            _err(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
+            _say(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
     unreported = _unreported(rows, metas, expected or {}, args.org, rubric.possible, outcomes)  # type: ignore[attr-defined]
     rows += unreported
-    prefix = assign_logins(rows, args.prefix)
-    if args.roster:
-        rows = merge_roster(rows, load_roster(args.roster), prefix, rubric.possible)  # type: ignore[attr-defined]
-    fill_missing_max(rows)
+    late_rows = None
     if getattr(args, "late_wanted", False):  # each student's deadline, lateness, the penalty
         from autograde.instructor import late
         from autograde.instructor.deadline import parse_deadline
 
-        late.apply(rows, parse_deadline(args.deadline), args.late_policy, args.extensions_of)
-    try:
-        save_csv(rows, output, identifier=bool(args.roster), pushed=any(r.pushed_at for r in rows) or bool(args.org))
-    except OSError as e:
-        _err(f"cannot write {output}: {e.strerror or e}")
-        return EXIT_ERROR
+        due, policy, extensions = parse_deadline(args.deadline), args.late_policy, args.extensions_of
+
+        def late_rows(rows: list[Row]) -> None:
+            late.apply(rows, due, policy, extensions)
+
+    rows = write_gradebook(
+        rows,
+        output,
+        prefix=args.prefix,
+        roster=load_roster(args.roster) if args.roster else None,
+        max_score=rubric.possible,  # type: ignore[attr-defined]
+        pushed=any(r.pushed_at for r in rows) or bool(args.org),
+        adjust=late_rows,
+    )
     retry = [m for m in metas if m.status in RETRYABLE]
     where = {lower: c for lower, (_, c) in (expected or {}).items()}
     incomplete = [
@@ -501,10 +521,8 @@ def _finish(
         try:
             Path(args.summary).write_text(summary.markdown(), encoding="utf-8")
         except OSError as e:
-            _err(f"cannot write {args.summary}: {e.strerror or e}")
-            return EXIT_ERROR
-    flagged = sum(1 for r in rows if r.flags or r.tampered)
-    print(f"autograde: {len(rows)} rows -> {output}; {flagged} flagged; reports in {reports}", file=sys.stderr)
+            raise UserError(f"cannot write {args.summary}: {e.strerror or e}") from None
+    print(f"autograde: {len(rows)} rows -> {output}; {flagged(rows)} flagged; reports in {reports}", file=sys.stderr)
     if interrupted:
         return EXIT_INTERRUPTED
     if unreported:
@@ -516,9 +534,9 @@ def _finish(
             f"{', '.join(r.name for r in unreported[:10])}{' ...' if len(unreported) > 10 else ''}. Their rows are "
             "flagged `error`. Grade them again (in the class workflow: Re-run failed jobs), then merge again"
         )
-        _err(f"gradebook incomplete: {message}")
+        _say(f"gradebook incomplete: {message}")
         annotate("Gradebook incomplete", message)
-        return EXIT_SOME
+        return EXIT_INCOMPLETE
     if retry:
         message = (
             f"{len(retry)} repositories could not be graded now ({', '.join(sorted(m.name for m in retry)[:10])}); "
@@ -528,9 +546,9 @@ def _finish(
                 else "run the same command again to retry them"
             )
         )
-        _err(message)
+        _say(message)
         annotate("Gradebook incomplete", message)
-        return EXIT_SOME
+        return EXIT_INCOMPLETE
     return EXIT_OK
 
 

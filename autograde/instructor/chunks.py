@@ -22,6 +22,9 @@ NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 def split(names: list[str], size: int) -> list[str]:
+    """Names in chunks of `size` (larger when more than 256 chunks would be needed), each one space-separated string.
+    Raises ValueError naming the first name that is not a repository name.
+    """
     bad = [n for n in names if not NAME.match(n)]
     if bad:
         raise ValueError(f"not a repository name: {bad[0]!r}")
@@ -53,6 +56,7 @@ def expected(text: str) -> dict[str, tuple[str, int | None]]:
 
 
 def main(argv: list[str]) -> int:
+    """The list job's step: prints `chunks=[...]` for $GITHUB_OUTPUT; returns the exit code (2 after a message)."""
     if len(argv) != 2:
         print("usage: python -m autograde.instructor.chunks NAMES_FILE CHUNK_SIZE", file=sys.stderr)
         return 2

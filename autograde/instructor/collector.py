@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
-
-from rich.progress import Progress as RichProgress
+from typing import Any
 
 from autograde.instructor import tamper
 from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
+from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.gradebook import Row, row_from_report
+from autograde.instructor.progress import Display
 from autograde.instructor.reports import MAX_ZIP_BYTES, best_report, parse_time, reports_from_zip_bytes
 from autograde.instructor.roster import RepoMatch, RosterEntry, login_from_repo, match_repositories
 
@@ -56,54 +55,6 @@ class CollectOptions:
     roster: list[RosterEntry] | None = None  # with a roster only the students' repositories are used
 
 
-def _duration(seconds: float) -> str:
-    seconds = round(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-
-
-class Progress:
-    """rich's bar on a terminal (with its estimate); one line per repository and per wait in any case."""
-
-    def __init__(self, total: int, stream: TextIO | None = None, desc: str = "repositories") -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
-
-        self.stream = stream or sys.stderr
-        self.console = Console(file=self.stream, highlight=False, soft_wrap=True)
-        self.bar = RichProgress(
-            TextColumn(desc),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[note]}"),
-            console=self.console,
-            transient=True,
-            disable=not self.console.is_terminal,
-        )
-        self.task = self.bar.add_task(desc, total=total, note="")
-        self.bar.start()
-
-    def say(self, text: str) -> None:
-        self.console.print(text, markup=False, emoji=False)
-
-    def step(self, name: str, outcome: str) -> None:
-        self.say(f"{name}: {outcome}")
-        self.bar.update(self.task, advance=1, note="")
-
-    def waiting(self, remaining: float, total: float, reason: str) -> None:
-        if remaining == total:
-            until = (datetime.now(UTC) + timedelta(seconds=total)).strftime("%H:%M:%S UTC")
-            self.say(f"{reason}: waiting {_duration(total)} (until {until})")
-        self.bar.update(self.task, note=f"waiting, {_duration(remaining)} left")
-
-    def close(self) -> None:
-        self.bar.stop()
-
-
 # --------------------------------------------------------------------------- state
 
 
@@ -122,6 +73,7 @@ class CollectState:
         self.discarded = False
 
     def load(self) -> None:
+        """Read the resume file. Raises nothing: an unreadable one, or one of another collection, is `discarded`."""
         if not self.path or not self.path.exists():
             return
         try:
@@ -136,6 +88,7 @@ class CollectState:
         self.dispatched = {k: v for k, v in (data.get("dispatched") or {}).items() if isinstance(v, dict)}
 
     def save(self) -> None:
+        """Write the resume file atomically. Raises OSError when it cannot be written."""
         if not self.path:
             return
         tmp = self.path.with_name(self.path.name + ".tmp")
@@ -187,10 +140,10 @@ def newest_artifact(artifacts: list[dict[str, Any]], name: str) -> dict[str, Any
 
 
 class Collector:
-    def __init__(self, client: GitHubClient, options: CollectOptions, stream: TextIO | None = None) -> None:
+    def __init__(self, client: GitHubClient, options: CollectOptions, display: Display | None = None) -> None:
         self.client = client
         self.o = options
-        self.stream = stream or sys.stderr
+        self.display = display or Display()
         self.paths = tamper.watched(options.workflow)
         self.workflow_path = f".github/workflows/{options.workflow}"
         self.template_tree: tamper.Tree | None = None
@@ -199,7 +152,7 @@ class Collector:
         self._classroom: dict[tuple[str, str], bool] = {}
 
     def say(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        self.display.say(text)
 
     def state_key(self) -> dict[str, Any]:
         return {
@@ -217,21 +170,17 @@ class Collector:
     # ------------------------------------------------------------------ which repositories
 
     def list_repositories(self) -> list[dict[str, Any]]:
-        """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name."""
-        want = self.o.prefix.lower() + "-"
-        template = (self.o.template or "").lower()
-        repos = [
-            r
-            for r in self.client.paginate(f"/orgs/{urllib.parse.quote(self.o.org)}/repos", {"type": "all"})
-            if isinstance(r, dict)
-            and str(r.get("name", "")).lower().startswith(want)
-            and not r.get("is_template")
-            and str(r.get("full_name", "")).lower() != template
-        ]
-        return sorted(repos, key=lambda r: str(r["name"]).lower())
+        """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name.
+
+        Raises GitHubError when the organization cannot be listed.
+        """
+        return of_assignment(list_all(self.client, self.o.org), self.o.prefix, self.o.template)
 
     def assignment_repositories(self, repos: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], RepoMatch | None]:
-        """With a roster: one repository per student (see roster.match_repositories); else all of them."""
+        """With a roster: one repository per student (see roster.match_repositories); else all of them.
+
+        Raises nothing: a repository whose collaborators cannot be listed is said and matched by name only.
+        """
         if self.o.roster is None:
             return repos, None
         names = [str(r["name"]) for r in repos]
@@ -278,6 +227,9 @@ class Collector:
         return refs
 
     def load_template(self) -> None:
+        """Read the template's watched files at each --template-ref (default: its default branch). Raises GitHubError
+        when the template cannot be read.
+        """
         if not self.o.template:
             return
         refs = self._refs() or [str(self.client.get(f"/repos/{self.o.template}")["default_branch"])]
@@ -294,7 +246,10 @@ class Collector:
         self.template_tree = self.template_trees[-1]
 
     def runs_classroom_workflow(self, full: str, ref: str) -> bool:
-        """Is the grading workflow at ref the one GitHub Classroom writes for its own autograding?"""
+        """Is the grading workflow at ref the one GitHub Classroom writes for its own autograding?
+
+        Raises GitHubError when the workflow file cannot be read (a missing one is not Classroom's).
+        """
         key = (full.lower(), ref)
         if key not in self._classroom:
             try:
@@ -318,6 +273,8 @@ class Collector:
 
         More pages are read (up to RUN_PAGES) only while fewer than RUNS_TO_TRY usable runs were
         seen, e.g. behind a burst of pull-request runs.
+
+        Raises GitHubError; NotFound when the workflow does not exist.
         """
         url: str | None = f"/repos/{full}/actions/workflows/{self._q_workflow}/runs"
         params: dict[str, Any] | None = {"branch": branch, "per_page": RUNS_TO_LIST}
@@ -365,6 +322,10 @@ class Collector:
         return run
 
     def collect_repo(self, repo: dict[str, Any], dispatched: dict[str, Any] | None = None) -> Row:
+        """One repository's row. What is the student's (no run, an expired or bad report, a mismatch, tampering) is in
+        the row. Raises GitHubError when it cannot be collected now, OSError when the downloaded artifact cannot be
+        kept.
+        """
         full = str(repo["full_name"])
         row = Row(repository=full, login=login_from_repo(str(repo["name"]), self.o.prefix))
         branch = str(repo.get("default_branch") or "main")
@@ -490,7 +451,11 @@ class Collector:
 
     # ------------------------------------------------------------------ whole class
 
-    def collect(self, progress_stream: TextIO | None = None) -> CollectOutcome:
+    def collect(self) -> CollectOutcome:
+        """Every assignment repository's row, resuming from the state file. A repository that cannot be collected now
+        is in `failed`. Raises GitHubError when the organization or the template cannot be read, OSError when the
+        state file or a kept artifact cannot be written.
+        """
         state = CollectState(self.o.state_path, self.state_key())
         state.load()
         if state.discarded:
@@ -514,7 +479,7 @@ class Collector:
         self.report_matching(matching)
         if todo:
             self.load_template()
-        progress = Progress(len(todo), progress_stream or self.stream)
+        progress = self.display.progress(len(todo))
         previous, self.client.listener = self.client.listener, progress
         try:
             for repo in todo:
@@ -555,7 +520,10 @@ class Collector:
         )
 
     def dispatch(self, full: str, branch: str) -> dict[str, Any]:
-        """Trigger the workflow once; returns the state record ({"at", "run_id"})."""
+        """Trigger the workflow once; returns the state record ({"at", "run_id"}).
+
+        Raises GitHubError; `Uncertain` when GitHub may have started the run all the same.
+        """
         path = f"/repos/{full}/actions/workflows/{self._q_workflow}/dispatches"
         try:
             resp = self.client.post(path, {"ref": branch, "return_run_details": True})
@@ -573,13 +541,17 @@ class Collector:
         return {"at": at.isoformat(timespec="seconds"), "run_id": run_id}
 
     def regrade(self) -> CollectOutcome:
-        """Trigger the grading workflow (workflow_dispatch) on every assignment repository's default branch."""
+        """Trigger the grading workflow (workflow_dispatch) on every assignment repository's default branch.
+
+        A repository that could not be triggered is in `failed`. Raises GitHubError when the organization cannot be
+        listed, OSError when the state file cannot be written.
+        """
         state = CollectState(self.o.state_path, self.state_key())
         state.load()
         repos, matching = self.assignment_repositories(self.list_repositories())
         self.report_matching(matching)
         out = CollectOutcome(matching=matching)
-        progress = Progress(len(repos), self.stream)
+        progress = self.display.progress(len(repos))
         previous, self.client.listener = self.client.listener, progress
         try:
             for repo in repos:

@@ -17,36 +17,37 @@ needs (GIT_ENV_KEEP), so no GITHUB_TOKEN nor any other secret reaches it.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import os
 import shutil
 import subprocess
-import sys
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from autograde.instructor.classbatch import Entry, complete
-from autograde.instructor.workflow import annotate
+from autograde.errors import UserError
+from autograde.instructor.github_setup import list_all, of_assignment
+from autograde.instructor.grade_all_policy import Entry, complete
 
-GIT_URL = "https://github.com"
 # activity types that set the branch to `after`; branch_deletion does not (its `after` is all zeros)
 REF_MOVES = ("push", "force_push", "pr_merge", "merge_queue_merge", "branch_creation")
 ZERO = "0" * 40
 CLONE_TIMEOUT = 600
 
 
-class DeadlineError(ValueError):
-    pass
+DeadlineError = UserError  # a --deadline that is not an ISO 8601 time with a time zone
 
 
 def parse_deadline(text: str) -> datetime:
-    """An ISO 8601 time with a time zone (`Z` or `+02:00`); a time without one is refused."""
+    """An ISO 8601 time with a time zone (`Z` or `+02:00`), in UTC.
+
+    Raises UserError (`DeadlineError`) for anything else, a time without a zone included.
+    """
     try:
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
@@ -146,20 +147,6 @@ def pick(activities: list[dict[str, Any]], branch: str, deadline: datetime, incl
     return Pick(before[-1][1], before[-1][2])
 
 
-def list_all(client: Any, org: str) -> list[dict[str, Any]]:
-    """Every repository of the organization (one listing, paginated)."""
-    return [
-        r for r in client.paginate(f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all"}) if isinstance(r, dict)
-    ]
-
-
-def of_assignment(repos: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:
-    """The repositories named `<prefix>-...` (GitHub Classroom's naming), templates left out, by name."""
-    want = prefix.lower() + "-"
-    mine = [r for r in repos if str(r.get("name", "")).lower().startswith(want) and not r.get("is_template")]
-    return sorted(mine, key=lambda r: str(r["name"]).lower())
-
-
 def no_match(org: str, prefix: str, repos: list[dict[str, Any]]) -> str:
     """Why an empty class is refused: the prefix and organization, and the prefixes that do exist."""
     names = [str(r.get("name", "")) for r in repos if not r.get("is_template")]
@@ -181,6 +168,8 @@ def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | s
     """Each named repository's metadata (GET /repos/{org}/{name}, renames followed), or why not.
 
     A chunk of a class grades the names the listing gave it, without listing the organization again.
+
+    Raises GitHubError for bad credentials (401) only; any other failure is that name's answer.
     """
     from autograde.instructor.github_api import GitHubError, NotFound
 
@@ -202,6 +191,9 @@ def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | s
 
 
 def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]:
+    """The branch's ref updates, newest first (GET /repos/{owner}/{repo}/activity). Raises GitHubError when they cannot
+    be read.
+    """
     return list(client.paginate(f"/repos/{full_name}/activity", {"ref": f"refs/heads/{branch}", "direction": "desc"}))
 
 
@@ -271,6 +263,8 @@ def _git(
         )
     except subprocess.TimeoutExpired:
         return 124, f"git {argv[0]} took longer than {timeout:g} s"
+    except OSError as e:  # no git on PATH, or it cannot be run
+        return 127, f"git could not be started ({e.strerror or e})"
     out = (ran.stderr or ran.stdout or "").strip()
     for s in secrets:
         if s:
@@ -279,7 +273,10 @@ def _git(
 
 
 def clone_at(url: str, dest: Path, sha: str, env: dict[str, str], secrets: tuple[str, ...]) -> str:
-    """Clone url into dest checked out at sha (detached); '' on success, else why not."""
+    """Clone url into dest checked out at sha (detached); '' on success, else why not.
+
+    Raises OSError only when an earlier copy in dest cannot be removed.
+    """
     if (dest / ".git").is_dir():
         code, head = _git(["-C", str(dest), "rev-parse", "HEAD"], env, secrets, 30)
         if code == 0 and head.strip() == sha:
@@ -299,97 +296,88 @@ def clone_at(url: str, dest: Path, sha: str, env: dict[str, str], secrets: tuple
     return ""
 
 
-# --------------------------------------------------------------------------- the command's part
+# --------------------------------------------------------------------------- the class at the deadline
 
 
-def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
-    """Entries for grade-all (cloned at the deadline), or an exit code after a message."""
-    from autograde.instructor.collector import safe_dirname
-    from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError
+@dataclass
+class Assignment:
+    """The repositories of an assignment, as GitHub gives them."""
 
-    def err(message: str) -> None:
-        print(f"autograde: {message}", file=sys.stderr)
+    repos: list[dict[str, Any]]
+    """Metadata (GitHub's repository objects) of the repositories to grade, sorted by name."""
+    unreadable: dict[str, str] = field(default_factory=dict)
+    """Names given to `find_assignment` that could not be read -> why (each gets a `clone-failed` entry)."""
+    listed: list[dict[str, Any]] | None = None
+    """Every repository of the organization when it was listed (for `no_match`); None when it was not."""
 
-    if not args.prefix:
-        err("--org needs --prefix (the assignment's repository prefix)")
-        return 2
-    deadline: datetime | None = None
-    if args.deadline:  # checked first, also with --list: the class workflow's list job fails once, not every chunk
+
+def find_assignment(client: Any, org: str, prefix: str, given: list[str], *, listing: bool = False) -> Assignment:
+    """The assignment's repositories: those named in `given` (a chunk: read one by one, the organization
+    is not listed again), or every `<prefix>-*` repository of the organization (also when `listing`:
+    the names in `given` then only filter the listing). An empty assignment is returned as such.
+
+    Raises UserError when the organization cannot be listed, or the token is refused.
+    """
+    from autograde.instructor.github_api import GitHubError
+    from autograde.instructor.github_setup import failure
+
+    if given and not listing:
         try:
-            deadline = parse_deadline(args.deadline)
-        except DeadlineError as e:
-            err(str(e))
-            return 2
-    token = args.token or os.environ.get("GITHUB_TOKEN") or None
-    if not token:
-        err("no token: set GITHUB_TOKEN (or pass --token)")
-        return 2
-    # on GitHub Actions (also GitHub Enterprise Server) the runner names its API and git hosts
-    client = GitHubClient(token, args.api_url or os.environ.get("GITHUB_API_URL") or API_URL)
-    given: list[str] = []
-    if args.repos:  # a chunk: the names were listed once for the whole class; no listing again
-        try:
-            text = Path(args.repos).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            err(f"--repos {args.repos}: cannot read it ({getattr(e, 'strerror', None) or e})")
-            return 2
-        given = list(dict.fromkeys(line.strip().rsplit("/", 1)[-1] for line in text.splitlines() if line.strip()))
-    if given and not args.list:
-        try:
-            fetched = by_names(client, args.org, given)
+            fetched = by_names(client, org, given)
         except GitHubError as e:
-            err(f"reading {args.org}'s repositories: bad credentials: {e}")
-            return 2
-        repos = [r for r in fetched if isinstance(r, dict)]
+            raise failure(e, f"reading {org}'s repositories") from None
         unreadable = {n: why for n, why in zip(given, fetched, strict=True) if isinstance(why, str)}
-    else:
-        try:
-            everything = list_all(client, args.org)
-        except GitHubError as e:
-            what = {401: "bad credentials", 403: "not allowed", 404: "not found"}.get(e.status, "failed")
-            err(f"listing {args.org}'s repositories: {what}: {e}")
-            return 2
-        repos, unreadable = of_assignment(everything, args.prefix), {}
-        if given:
-            wanted = {n.lower() for n in given}
-            repos = [r for r in repos if str(r["name"]).lower() in wanted]
-        elif not repos and not args.allow_empty:
-            message = no_match(args.org, args.prefix, everything)
-            err(message)
-            annotate("No repository for this prefix", message)
-            return 2
-    if args.list:
-        for r in repos:
-            print(r["name"])
-        return 0
-    if deadline is None:
-        err("--org needs --deadline (e.g. 2026-12-01T23:59:00Z)")
-        return 2
-    git_url = getattr(args, "git_url", None) or os.environ.get("GITHUB_SERVER_URL") or GIT_URL
-    clone_dir = Path(args.clone_dir or f"{args.prefix}-checkouts")
-    clone_dir.mkdir(parents=True, exist_ok=True)
-    reports = Path(args.reports_dir)
+        return Assignment([r for r in fetched if isinstance(r, dict)], unreadable)
+    try:
+        everything = list_all(client, org)
+    except GitHubError as e:
+        raise failure(e, f"listing {org}'s repositories") from None
+    repos = of_assignment(everything, prefix)
+    if given:
+        wanted = {n.lower() for n in given}
+        repos = [r for r in repos if str(r["name"]).lower() in wanted]
+    return Assignment(repos, {}, everything)
+
+
+def entries_at_deadline(
+    client: Any,
+    org: str,
+    assignment: Assignment,
+    deadline: datetime,
+    *,
+    include_late: bool,
+    clone_dir: Path,
+    reports: Path,
+    token: str,
+    git_url: str,
+    due_of: Callable[[str], datetime] | None = None,
+) -> list[Entry]:
+    """One grade-all entry per repository, cloned into `clone_dir` at the commit to grade (see `pick`),
+    by name. A repository already graded at that commit (in `reports`) is not cloned again.
+    `due_of(repository name)`, when given, is the deadline that repository's student is held to
+    (grade-all's extensions and grace period), in place of `deadline`.
+
+    What goes wrong with one repository (its push activity unreadable, a failed clone, nothing to
+    grade) is in its entry's `kind` and `note`. Raises UserError when `clone_dir` cannot be made.
+    """
+    from autograde.instructor.collector import safe_dirname
+    from autograde.instructor.github_api import GitHubError
+    from autograde.instructor.grade_all_policy import classify
+
+    try:
+        clone_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"--clone-dir {clone_dir}: {e.strerror or e}") from None
     env = git_env(token, git_url)
     secrets = (token, base64.b64encode(f"x-access-token:{token}".encode()).decode())
-    what = (
-        f"{len(given)} repositories of {args.org} given by --repos"
-        if given
-        else (f"{len(repos)} repositories of {args.org} named {args.prefix}-*")
-    )
-    print(f"autograde: {what}; deadline {deadline.isoformat()}; cloning at the last push before it", file=sys.stderr)
 
     def one(repo: dict[str, Any]) -> Entry:
         name, full = safe_dirname(str(repo["name"])), str(repo["full_name"])
         branch = str(repo.get("default_branch") or "main")
         entry = Entry(name, (clone_dir / name).resolve(), repository=full)
-        due = deadline
-        deadline_of = getattr(args, "deadline_of", None)  # extensions and grace (grade-all's late policy)
-        if deadline_of is not None:
-            from autograde.instructor.roster import login_from_repo
-
-            due = deadline_of(login_from_repo(str(repo["name"]), args.prefix))
+        due = deadline if due_of is None else due_of(str(repo["name"]))  # extensions and grace (late policy)
         try:
-            chosen = pick(activities(client, full, branch), branch, due, args.include_late)
+            chosen = pick(activities(client, full, branch), branch, due, include_late)
         except GitHubError as e:
             entry.kind, entry.note = "clone-failed", f"push activity could not be read: {e}"
             return entry
@@ -409,18 +397,16 @@ def entries_from_github(args: argparse.Namespace) -> list[Entry] | int:
         if why:
             entry.kind, entry.note = "clone-failed", why
             return entry
-        from autograde.instructor.classbatch import classify
-
         kind, note = classify(entry.path)
         if kind != "ok":
             entry.kind, entry.note = kind, note
         return entry
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-clone") as pool:
-        entries = list(pool.map(one, repos))
-    for name, why in unreadable.items():
+        entries = list(pool.map(one, assignment.repos))
+    for name, why in assignment.unreadable.items():
         safe = safe_dirname(name)
         entries.append(
-            Entry(safe, (clone_dir / safe).resolve(), repository=f"{args.org}/{name}", kind="clone-failed", note=why)
+            Entry(safe, (clone_dir / safe).resolve(), repository=f"{org}/{name}", kind="clone-failed", note=why)
         )
     return sorted(entries, key=lambda e: e.name.lower())

@@ -253,12 +253,16 @@ class GitHubClient:
         return f"GitHubClient({self.api_url!r})"
 
     def close(self) -> None:
+        """Close the connections. Raises nothing."""
         self.session.close()
 
     # ------------------------------------------------------------------ public API
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        """GET an API path (or absolute URL on the API) and return its JSON."""
+        """GET an API path (or absolute URL on the API) and return its JSON.
+
+        Raises GitHubError (NotFound, Gone, NotTheAPI, ...) for anything but a 2xx answer of JSON.
+        """
         return self._json(self.request("GET", path, params=params))
 
     get_json = get
@@ -267,6 +271,8 @@ class GitHubClient:
         """Items of a list endpoint, following `Link: rel="next"` across pages (page or cursor based).
 
         `key` names the list inside an object answer (e.g. `workflow_runs`, `artifacts`).
+
+        Raises GitHubError as `get` does, also for a page that holds no list.
         """
         url: str | None = path
         query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
@@ -281,7 +287,10 @@ class GitHubClient:
             query = None  # the next link carries the query
 
     def post(self, path: str, json: Any = None) -> requests.Response:
-        """POST JSON; returns the answer (2xx). Paced, never retried once GitHub may have acted on it."""
+        """POST JSON; returns the answer (2xx). Paced, never retried once GitHub may have acted on it.
+
+        Raises GitHubError; `Uncertain` when GitHub may have acted on it all the same.
+        """
         return self.request("POST", path, json_body=json)
 
     def download(self, url: str, limit: int, *, attempts: int = 3) -> bytes:

@@ -7,10 +7,11 @@ import io
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from autograde.errors import UserError
 from autograde.instructor.reports import BadReport, Report, Scan, best_report
 from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, login_from_repo, match_repositories
 
@@ -92,6 +93,7 @@ class Row:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Row:
+        """A row from `to_dict`'s record. Raises KeyError or ValueError for a record that is not one."""
         return cls(
             repository=str(data["repository"]),
             login=str(data.get("login", "")),
@@ -271,8 +273,11 @@ def sort_rows(rows: list[Row]) -> list[Row]:
 
 def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed: bool = False) -> None:
     """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed);
-    when a row has a deadline (grade-all --deadline), `deadline` and `late_hours` follow it, and
-    `raw_total` and `penalty` come before `total` (then the total after the penalty)."""
+    when a row has a deadline (grade-all's late policy), `deadline` and `late_hours` follow it, and
+    `raw_total` and `penalty` come before `total` (then the total after the penalty).
+
+    Raises OSError when `out` cannot be written.
+    """
     checks = check_columns(rows)
     late = any(r.deadline for r in rows)
     writer = csv.writer(out, lineterminator="\n")
@@ -301,7 +306,10 @@ def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed:
 
 
 def save_csv(rows: list[Row], path: str, *, identifier: bool = False, pushed: bool = False) -> None:
-    """Write to path ('-' for stdout), atomically for files."""
+    """Write to path ('-' for stdout), atomically for files.
+
+    Raises OSError when the file cannot be written.
+    """
     if path == "-":
         write_csv(rows, sys.stdout, identifier=identifier, pushed=pushed)
         return
@@ -311,3 +319,41 @@ def save_csv(rows: list[Row], path: str, *, identifier: bool = False, pushed: bo
     with open(tmp, "w", encoding="utf-8", newline="") as fh:
         fh.write(buf.getvalue())
     os.replace(tmp, path)
+
+
+def flagged(rows: Iterable[Row]) -> int:
+    """Rows with a flag (tampered files included): the number every gradebook summary line gives."""
+    return sum(1 for r in rows if r.flags or r.tampered)
+
+
+def write_gradebook(
+    rows: list[Row],
+    output: str,
+    *,
+    prefix: str | None = None,
+    roster: list[RosterEntry] | None = None,
+    max_score: int | None = None,
+    matching: RepoMatch | None = None,
+    pushed: bool = False,
+    adjust: Callable[[list[Row]], None] | None = None,
+) -> list[Row]:
+    """The one gradebook tail of `export`, `collect` and `grade-all`: logins from `<prefix>-<login>`
+    (the prefix inferred when None), the roster's students merged in (identifiers, a `missing` row of
+    `max_score` points for each student without a row, `not-in-roster`; see `merge_roster`), the
+    class's usual maximum for rows without one, and the CSV written to `output` ('-': stdout).
+
+    `adjust`, when given, changes the rows last (grade-all's late policy: deadlines and penalties).
+
+    Returns the rows written. Raises UserError when `output` cannot be written.
+    """
+    used = assign_logins(rows, prefix)
+    if roster is not None:
+        rows = merge_roster(rows, roster, used, max_score, matching)
+    fill_missing_max(rows)
+    if adjust is not None:
+        adjust(rows)
+    try:
+        save_csv(rows, output, identifier=roster is not None, pushed=pushed)
+    except OSError as e:
+        raise UserError(f"cannot write {output}: {e.strerror or e}") from None
+    return rows

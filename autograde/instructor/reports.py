@@ -90,6 +90,7 @@ def _str(value: Any) -> str | None:
 
 
 def parse_json_report(data: bytes, origin: str) -> Report:
+    """A grade report in the grader's JSON format. Raises ReportError (with the reason) for anything else."""
     if len(data) > MAX_REPORT_BYTES:
         raise ReportError(f"too large ({len(data)} bytes)")
     try:
@@ -162,6 +163,7 @@ def _properties(element: ElementTree.Element) -> dict[str, str]:
 
 
 def parse_junit_report(data: bytes, origin: str) -> Report:
+    """A JUnit report the grader wrote. Raises ReportError (with the reason) for anything else."""
     if len(data) > MAX_REPORT_BYTES:
         raise ReportError(f"too large ({len(data)} bytes)")
     head = data[:4096].upper()
@@ -214,7 +216,10 @@ def parse_junit_report(data: bytes, origin: str) -> Report:
 
 
 def parse_report(data: bytes, name: str) -> Report:
-    """Parse by file extension: .json -> JSON report, .xml -> JUnit report."""
+    """Parse by file extension: .json -> JSON report, .xml -> JUnit report.
+
+    Raises ReportError as they do, also for another extension.
+    """
     lower = name.lower()
     if lower.endswith(".json"):
         return parse_json_report(data, name)
@@ -318,7 +323,10 @@ def _parse_many(items: list[tuple[str, bytes | ReportError]], good: list[Report]
 
 
 def scan_reports(root: str | os.PathLike[str]) -> Scan:
-    """Find and parse every report under root (loose .json/.xml files and .zip artifacts)."""
+    """Find and parse every report under root (loose .json/.xml files and .zip artifacts).
+
+    Raises nothing: a bad or unreadable file is listed in `bad` with its reason (an unreadable root finds none).
+    """
     root = Path(root)
     files: dict[str, list[Path]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
@@ -353,7 +361,10 @@ def scan_reports(root: str | os.PathLike[str]) -> Scan:
 
 
 def reports_from_zip_bytes(data: bytes, origin: str) -> tuple[list[Report], list[BadReport]]:
-    """Parse a downloaded artifact zip; returns (good, bad)."""
+    """Parse a downloaded artifact zip; returns (good, bad).
+
+    Raises nothing: an unusable archive or member is listed in the bad ones.
+    """
     good: list[Report] = []
     bad: list[BadReport] = []
     try:

@@ -8,9 +8,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from autograde.errors import UserError
 
-class RosterError(ValueError):
-    """The roster file cannot be used; str(e) says why."""
+RosterError = UserError  # the roster file cannot be used; str(e) says why (file, what, what to do)
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,10 @@ LOGIN_COLUMNS = ("github_username", "login")
 
 
 def load_roster(path: str | os.PathLike[str]) -> list[RosterEntry]:
-    """Read Classroom's roster export: columns `identifier` and `github_username` (or `login`)."""
+    """Read Classroom's roster export: columns `identifier` and `github_username` (or `login`).
+
+    Raises UserError (`RosterError`) when the file cannot be read, is not CSV, or has no login column.
+    """
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)

@@ -33,6 +33,8 @@ def chunk_outcomes(client: Any, repository: str, run_id: str) -> dict[int, str]:
     """Chunk index -> how its `Grade chunk <n>` job of this run ended (conclusion or status), with its link.
 
     From GitHub's jobs API (GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs, the latest attempt).
+
+    Raises GitHubError when the run's jobs cannot be read.
     """
     out: dict[int, str] = {}
     path = f"/repos/{repository}/actions/runs/{urllib.parse.quote(run_id)}/jobs"
@@ -48,13 +50,22 @@ def chunk_outcomes(client: Any, repository: str, run_id: str) -> dict[int, str]:
 
 
 def run_outcomes(run_id: str, api_url: str | None) -> tuple[dict[int, str], str]:
-    """chunk_outcomes for the current repository ($GITHUB_REPOSITORY, $GITHUB_TOKEN), or ({}, why not)."""
-    from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError
+    """chunk_outcomes for the current repository ($GITHUB_REPOSITORY, $GITHUB_TOKEN), or ({}, why not).
+
+    Raises nothing: a run whose jobs cannot be read (no repository, unusable API URL, API error)
+    gives an empty answer and the reason, and the gradebook is written all the same.
+    """
+    from autograde.errors import UserError
+    from autograde.instructor.github_api import GitHubError
+    from autograde.instructor.github_setup import connect
 
     repository, token = os.environ.get("GITHUB_REPOSITORY", ""), os.environ.get("GITHUB_TOKEN") or None
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repository):
         return {}, "GITHUB_REPOSITORY is not set"
-    client = GitHubClient(token, api_url or os.environ.get("GITHUB_API_URL") or API_URL, max_retries=2)
+    try:
+        client = connect(token, api_url, max_retries=2)
+    except UserError as e:
+        return {}, str(e)
     try:
         return chunk_outcomes(client, repository, run_id), ""
     except GitHubError as e:

@@ -29,12 +29,12 @@ class Submission:
 def load_submission(root: Path) -> Submission:
     prod, prod_problem = _attempt(lambda: compose.load(root, compose.PROD_FILE))
     build = prod_build(prod)
-    df, df_problem = _attempt(lambda: dockerfile.load(root, build.context))
+    df, df_problem = _attempt(lambda: dockerfile.load(root, build.context, dict(build.args)))
     if df is not None:
         fitted = fit_to_sources(build, df, root)
         if fitted != build:
             build = fitted
-            df, df_problem = _attempt(lambda: dockerfile.load(root, build.context))
+            df, df_problem = _attempt(lambda: dockerfile.load(root, build.context, dict(build.args)))
     dev, dev_problem = _attempt(lambda: compose.load(root, compose.DEV_FILE))
     return Submission(root, df, df_problem, prod, prod_problem, dev, dev_problem, build)
 

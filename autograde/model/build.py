@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograde.model.compose import ComposeFile
-from autograde.model.dockerfile import FILENAME, Dockerfile
+from autograde.model.dockerfile import FILENAME, Dockerfile, is_remote_source
 from autograde.model.files import inside
 
 
@@ -21,6 +21,7 @@ class ProdBuild:
     dockerfile: str  # relative to the repository root
     students: bool  # True: built exactly as docker-compose.prod.yml describes
     reason: str = ""  # when not the student's: why the grader builds Dockerfile.prod from the root instead
+    args: tuple[tuple[str, str], ...] = ()  # the student's `build.args` (used with the student's build section)
 
 
 LAB_DEFAULT = ProdBuild(".", FILENAME, False)
@@ -47,7 +48,7 @@ def prod_build(prod: ComposeFile | None) -> ProdBuild:
     target = posixpath.normpath(posixpath.join(context, dockerfile))
     if target != FILENAME:
         return ProdBuild(".", FILENAME, False, f"web_prod builds {target}, not {FILENAME}")
-    return ProdBuild(context, FILENAME, True)
+    return ProdBuild(context, FILENAME, True, args=tuple(sorted(build.args.items())))
 
 
 def missing_sources(df: Dockerfile, root: Path, context: str) -> list[str]:
@@ -58,8 +59,8 @@ def missing_sources(df: Dockerfile, root: Path, context: str) -> list[str]:
         if ins.cmd not in ("COPY", "ADD") or "from" in ins.flags or len(ins.args) < 2:
             continue
         for src in ins.args[:-1]:
-            if "$" in src or any(ch in src for ch in "*?[") or "://" in src:
-                continue
+            if "$" in src or any(ch in src for ch in "*?[") or src.startswith("<<") or is_remote_source(src):
+                continue  # variables, patterns, here-documents, URLs and git sources
             rel = posixpath.normpath("/" + src).lstrip("/") or "."
             path = base / rel
             try:
@@ -86,5 +87,6 @@ def fit_to_sources(build: ProdBuild, df: Dockerfile, root: Path) -> ProdBuild:
             FILENAME,
             False,
             f"its COPY sources ({', '.join(here[:2])}) are paths of the repository root, not of {build.context}/",
+            build.args,
         )
     return build

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ class Build:
     context: str
     dockerfile: str
     line: int | None
+    args: dict[str, str] = field(default_factory=dict)  # `build.args`, interpolated (a bare name: from the environment)
 
 
 @dataclass
@@ -114,7 +115,7 @@ class ComposeFile:
         if isinstance(raw, dict):
             context = interpolate(_str(raw.get("context")) or ".")
             dockerfile = interpolate(_str(raw.get("dockerfile")) or "Dockerfile")
-            return Build(_norm(context), _norm(dockerfile), line)
+            return Build(_norm(context), _norm(dockerfile), line, _build_args(raw.get("args")))
         return None
 
     def redis_service(self) -> str | None:
@@ -275,3 +276,15 @@ def _walk(node: Any, path: NodePath, lines: dict[NodePath, int], budget: list[in
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, (*path, i), lines, budget, name)
+
+
+def _build_args(raw: object) -> dict[str, str]:
+    """`build.args` as a mapping or a list of `KEY=value`; a key without a value is left out (unset)."""
+    items: list[tuple[str, object]] = []
+    if isinstance(raw, dict):
+        items = [(str(k), v) for k, v in raw.items()]
+    elif isinstance(raw, list):
+        for item in raw:
+            key, eq, value = str(item).partition("=")
+            items.append((key.strip(), value if eq else None))
+    return {k: interpolate(str(v)) for k, v in items if v is not None and k}

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from autograde.model.files import FileProblem, Problem, inside, read_text
 from autograde.model.shell import (
+    SHELLS,
     command_chain,
     expand,
     failure_stops_script,
     is_under,
     resolve,
     simple_commands,
+    undefined,
     unquote,
 )
 
@@ -85,13 +87,27 @@ _PYTEST_VALUE_OPTS = frozenset(
 
 
 @dataclass(frozen=True)
+class Mount:
+    """One `RUN --mount=...` option, as the Dockerfile reference defines its keys."""
+
+    type: str  # bind (the default), cache, tmpfs, secret, ssh
+    target: str  # where it is mounted during the RUN (`target`, `dst`, `destination`)
+    source: str  # bind: the path in the build context or in `from`; "" when not given
+    from_: str | None  # bind/cache: the stage or image the source is read from; None: the build context
+
+
+@dataclass(frozen=True)
 class Instruction:
     cmd: str
     args: tuple[str, ...]
-    flags: dict[str, str]
+    flags: dict[str, str]  # the last value of each flag, by lower-case name without dashes
     json: bool
     original: str
     line: int
+    mounts: tuple[Mount, ...] = ()  # every `--mount` of a RUN, in order
+    heredocs: tuple[tuple[str, str], ...] = ()  # (name, content) of each here-document, in order
+    sub_cmd: str | None = None  # ONBUILD's instruction
+    excludes: tuple[str, ...] = ()  # every `--exclude` of a COPY/ADD
 
 
 @dataclass(frozen=True)
@@ -197,6 +213,11 @@ class Stage:
     pytest_runs: list[PytestRun] = field(default_factory=list)
     copies_from: list[CopyFrom] = field(default_factory=list)
 
+    args: dict[str, str] = field(default_factory=dict)  # ARGs in scope, from their declaration on
+    onbuild: list[Instruction] = field(default_factory=list)  # ONBUILD triggers, run by stages built FROM this one
+    base_written: str = ""  # the base as written, before ARG expansion
+    from_undefined: tuple[str, ...] = ()  # variables of the FROM line that are not global ARGs: they expand to ""
+
     @property
     def label(self) -> str:
         return f"stage {self.alias!r}" if self.alias else f"stage {self.index} ({self.base})"
@@ -208,6 +229,7 @@ class Dockerfile:
     unknown: list[Instruction]
     instructions: list[Instruction]
     context: str = "."  # the build context, relative to the repository root
+    build_args: dict[str, str] = field(default_factory=dict)  # given with the build: a declared ARG takes them
 
     def in_context(self, repo_path: str) -> str:
         """How a COPY source names `repo_path` (relative to the repository root) in this build context."""
@@ -244,6 +266,10 @@ class Dockerfile:
                     return self.stages[c.stage]
         return self.stages[0] if len(self.stages) > 1 else None
 
+    def arg_declarations(self, name: str) -> list[Instruction]:
+        """The ARG instructions that declare `name`, in order."""
+        return [i for i in self.instructions if i.cmd == "ARG" and any(a.partition("=")[0] == name for a in i.args)]
+
     def dependencies(self, stage: Stage) -> set[int]:
         """Indexes of the stages a stage needs, so that BuildKit really builds them."""
         seen: set[int] = set()
@@ -266,7 +292,21 @@ class Dockerfile:
             have = " ".join(ins.original.split())
             if want and (have.startswith(want) or want.startswith(have)):
                 return ins
-        return None
+        # BuildKit names a step with a here-document by its first line and the document's start:
+        # `RUN <<EOF (set -e...)`
+        named = re.match(
+            r"^(?P<line>.*?)\s*\((?P<doc>.*?)(?:\.\.\.)?\)$", text.strip().splitlines()[0] if text.strip() else ""
+        )
+        first = " ".join((named.group("line") if named else text.strip()).split())
+        candidates = [
+            ins
+            for ins in self.instructions
+            if ins.heredocs and first and " ".join(ins.original.splitlines()[0].split()) == first
+        ]
+        if named and len(candidates) > 1:  # tell them apart by the document's first line
+            doc = named.group("doc").strip()
+            candidates = [i for i in candidates if i.heredocs[0][1].strip().startswith(doc)] or candidates
+        return candidates[0] if candidates else None
 
 
 def parse_flags(flags: tuple[str, ...]) -> dict[str, str]:
@@ -277,16 +317,51 @@ def parse_flags(flags: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def load(root: Path, context: str = ".") -> Dockerfile:
+def _flag_values(flags: tuple[str, ...], name: str) -> list[str]:
+    return [f.partition("=")[2] for f in flags if f.lstrip("-").partition("=")[0].lower() == name]
+
+
+def parse_mount(spec: str) -> Mount:
+    """`type=bind,source=app/requirements.txt,target=/tmp/r.txt` as a Mount (keys as the reference spells them)."""
+    keys: dict[str, str] = {}
+    for part in spec.split(","):
+        key, _, value = part.partition("=")
+        keys[key.strip().lower()] = unquote(value.strip())
+    target = keys.get("target") or keys.get("dst") or keys.get("destination") or ""
+    return Mount(
+        type=keys.get("type", "bind") or "bind",
+        target=target,
+        source=keys.get("source") or keys.get("src") or "",
+        from_=keys.get("from") or None,
+    )
+
+
+# Arguments BuildKit defines for FROM lines without a declaration (the platform of this machine).
+PLATFORM_ARGS = {
+    "BUILDPLATFORM": "linux/amd64",
+    "BUILDOS": "linux",
+    "BUILDARCH": "amd64",
+    "BUILDVARIANT": "",
+    "TARGETPLATFORM": "linux/amd64",
+    "TARGETOS": "linux",
+    "TARGETARCH": "amd64",
+    "TARGETVARIANT": "",
+}
+
+
+def load(root: Path, context: str = ".", build_args: dict[str, str] | None = None) -> Dockerfile:
     """Parse root/Dockerfile.prod, or raise FileProblem with file, line and what to do.
 
     `context`: the build context it is built with, relative to root (COPY sources are resolved in it).
+    `build_args`: the compose file's `build.args`; each sets the ARG of that name where it is declared.
     """
     text = read_text(root, FILENAME, what="the multi-stage production Dockerfile")
-    return parse(text, root, context)
+    return parse(text, root, context, build_args)
 
 
-def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile:
+def parse(
+    text: str, root: Path | None = None, context: str = ".", build_args: dict[str, str] | None = None
+) -> Dockerfile:
     import dockerfile as buildkit
 
     try:
@@ -317,23 +392,49 @@ def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile
             )
         ) from None
     instructions = [
-        Instruction(c.cmd.upper(), tuple(c.value), parse_flags(c.flags), c.json, c.original, c.start_line)
+        Instruction(
+            c.cmd.upper(),
+            tuple(c.value),
+            parse_flags(c.flags),
+            c.json,
+            c.original,
+            c.start_line,
+            tuple(parse_mount(m) for m in _flag_values(c.flags, "mount")),
+            tuple((h.name, h.content) for h in getattr(c, "heredocs", ()) or ()),
+            c.sub_cmd.upper() if c.sub_cmd else None,
+            tuple(_flag_values(c.flags, "exclude")),
+        )
         for c in commands
         if c.cmd
     ]  # a lone trailing `\` yields a command without cmd or text
     unknown = [i for i in instructions if i.cmd not in KNOWN]
-    df = Dockerfile(stages=[], unknown=unknown, instructions=instructions, context=posixpath.normpath(context or "."))
-    global_args: dict[str, str] = {}
+    df = Dockerfile(
+        stages=[],
+        unknown=unknown,
+        instructions=instructions,
+        context=posixpath.normpath(context or "."),
+        build_args=dict(build_args or {}),
+    )
+    # ARGs declared before the first FROM: usable in FROM lines, and in a stage only once it declares them again
+    global_args: dict[str, str] = dict(PLATFORM_ARGS)
     stage: Stage | None = None
     for ins in instructions:
         if ins.cmd == "FROM":
             stage = _new_stage(df, ins, global_args)
             df.stages.append(stage)
+            for trigger in stage.onbuild:  # the base stage's ONBUILD triggers run first
+                _apply(df, stage, trigger, global_args, root)
+            stage.onbuild = []
         elif stage is None:
             if ins.cmd == "ARG":
                 for a in ins.args:
                     name, eq, default = a.partition("=")
-                    global_args[name] = expand(unquote(default), global_args) if eq else global_args.get(name, "")
+                    if name in df.build_args:
+                        global_args[name] = df.build_args[name]
+                    elif eq:
+                        global_args[name] = expand(unquote(default), global_args)
+                    else:  # declared without a default: unset, so it expands to nothing
+                        global_args.setdefault(name, "")
             elif ins.cmd in KNOWN:
                 raise FileProblem(
                     Problem(
@@ -351,32 +452,53 @@ def parse(text: str, root: Path | None = None, context: str = ".") -> Dockerfile
 
 def _new_stage(df: Dockerfile, ins: Instruction, global_args: dict[str, str]) -> Stage:
     args = ins.args
+    # FROM sees only the ARGs declared before the first FROM (and the platform's): an ARG declared
+    # inside a stage is not in scope there, so `${PYTHON_VERSION}` expands to nothing
     base = expand(args[0], global_args) if args else ""
     alias = args[2].lower() if len(args) >= 3 and args[1].lower() == "as" else None
     parent = df.stage(base) if base and not base.isdigit() else None
-    stage = Stage(index=len(df.stages), alias=alias, base=base, line=ins.line, parent=parent.index if parent else None)
+    stage = Stage(
+        index=len(df.stages),
+        alias=alias,
+        base=base,
+        line=ins.line,
+        parent=parent.index if parent else None,
+        base_written=args[0] if args else "",
+        from_undefined=tuple(undefined(args[0], global_args)) if args else (),
+    )
     if parent is not None:
-        stage.state = parent.state.copy()
+        stage.state = parent.state.copy()  # ENV, files and venvs carry over; ARGs do not
+        stage.onbuild = list(parent.onbuild)
     return stage
 
 
 def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str, str], root: Path | None) -> None:
     st = stage.state
-    env = {**global_args, **st.env}
+    env = {**stage.args, **st.env}  # ENV wins over an ARG of the same name
     if ins.cmd == "WORKDIR" and ins.args:
         st.workdir = resolve(expand(unquote(ins.args[0]), env), st.workdir)
         st.dirs.add(st.workdir)
     elif ins.cmd == "ENV":
         pairs = list(ins.args)
         for key, value in zip(pairs[0::2], pairs[1::2], strict=False):  # an odd one out is not set
-            st.env[key] = expand(unquote(value), {**global_args, **st.env})
+            st.env[key] = expand(unquote(value), {**stage.args, **st.env})
             if key == "PATH":
                 st.path_line = ins.line
     elif ins.cmd == "ARG":
+        # in scope from here to the end of this stage; without a default it takes the global one, if any
         for a in ins.args:
             name, eq, default = a.partition("=")
-            if eq:
-                global_args.setdefault(name, expand(unquote(default), env))
+            if name in df.build_args:
+                stage.args[name] = df.build_args[name]
+            elif eq:
+                stage.args[name] = expand(unquote(default), env)
+            elif name in global_args:
+                stage.args[name] = global_args[name]
+            else:
+                stage.args.setdefault(name, "")
+    elif ins.cmd == "ONBUILD":
+        if ins.sub_cmd and ins.args:
+            stage.onbuild.append(replace(ins, cmd=ins.sub_cmd, sub_cmd=None, original=ins.original.split(None, 1)[-1]))
     elif ins.cmd == "EXPOSE":
         for a in ins.args:
             st.exposes.append((expand(unquote(a), env), ins.line))
@@ -387,7 +509,43 @@ def _apply(df: Dockerfile, stage: Stage, ins: Instruction, global_args: dict[str
     elif ins.cmd in ("COPY", "ADD"):
         _apply_copy(df, stage, ins, env, root)
     elif ins.cmd == "RUN":
-        _apply_run(stage, ins, env)
+        bound = _bind_mounts(df, stage, ins, env, root)
+        try:
+            _apply_run(stage, ins, env)
+        finally:  # a mount is there during its RUN only
+            for tracked, target in bound:
+                if target in st.placements[tracked]:
+                    st.placements[tracked].remove(target)
+                st.from_context.pop(target, None)
+
+
+def _bind_mounts(
+    df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, str], root: Path | None
+) -> list[tuple[str, str]]:
+    """Put the lab's files where `RUN --mount=type=bind` shows them during the RUN; returns what was added."""
+    st = stage.state
+    before = {t: list(locs) for t, locs in st.placements.items()}
+    for m in ins.mounts:
+        if m.type != "bind" or not m.target:
+            continue
+        target = resolve(expand(m.target, env), st.workdir)
+        source = expand(m.source, env) or "."
+        if m.from_ is None:
+            rel = posixpath.normpath(posixpath.join("/", df.context, posixpath.normpath("/" + source).lstrip("/")))
+            saved = dict(st.from_context)
+            _place_from_context(st, rel.lstrip("/") or ".", target, False, root, ins.line)
+            st.from_context = saved
+        else:
+            other = df.stage(expand(m.from_, env))
+            if other is None or other.index >= stage.index:
+                continue
+            src_abs = resolve(source, "/")
+            for tracked, locations in other.state.placements.items():
+                for loc in locations:
+                    if is_under(loc, src_abs):
+                        rel_loc = posixpath.relpath(loc, src_abs)
+                        _add(st.placements[tracked], posixpath.normpath(posixpath.join(target, rel_loc)))
+    return [(t, loc) for t, locs in st.placements.items() for loc in locs if loc not in before[t]]
 
 
 def _dest(dest: str, single_file: bool, name: str, st: StageState) -> str:
@@ -404,12 +562,28 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
     *sources, raw_dest = words
     dest = resolve(raw_dest, st.workdir) + ("/" if raw_dest.endswith("/") else "")
     many = len(sources) > 1
+    # here-documents (`COPY <<EOF /etc/app.conf`) write inline text; ADD of a URL or a git
+    # repository reads nothing from the build context
+    sources = [s for s in sources if not s.startswith("<<") and not (ins.cmd == "ADD" and is_remote_source(s))]
+    if not sources:
+        return
     ref = ins.flags.get("from")
+    parents = "parents" in ins.flags and ins.flags["parents"].lower() not in ("false", "0")
     if ref is None:
         for src in sources:
             # a source is a path inside the build context; `..` cannot leave it (BuildKit clamps at its root)
             rel = posixpath.normpath(posixpath.join("/", df.context, posixpath.normpath("/" + src).lstrip("/")))
-            _place_from_context(st, rel.lstrip("/") or ".", dest, many, root, ins.line)
+            # --parents keeps the source's path (from the context's root, or from a `/./` pivot) under dest
+            pivot = ""
+            if parents:
+                pivot = df.context if df.context != "." else ""
+                written = re.sub(r"^(?:\./)+", "", src)
+                if "/./" in written:
+                    before = written.split("/./", 1)[0].strip("/")
+                    pivot = posixpath.normpath(posixpath.join(pivot, before)) if before else pivot
+            _place_from_context(
+                st, rel.lstrip("/") or ".", dest, many, root, ins.line, ins.excludes, pivot if parents else None
+            )
     else:
         source_stage = df.stage(expand(ref, env))
         src_index = source_stage.index if source_stage is not None and source_stage.index < stage.index else None
@@ -445,12 +619,47 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
         st.dirs.add(posixpath.normpath(dest))
 
 
-def _place_from_context(st: StageState, rel: str, dest: str, many: bool, root: Path | None, line: int) -> None:
+def is_remote_source(src: str) -> bool:
+    """An ADD source that is a URL or a git repository, not a path of the build context."""
+    return "://" in src or src.startswith("git@") or bool(re.match(r"^[\w.-]+@[\w.-]+:", src))
+
+
+def _excluded(tracked: str, rel: str, excludes: tuple[str, ...]) -> bool:
+    """Whether COPY --exclude patterns (relative to the source directory, or plain names) leave `tracked` out."""
+    inner = posixpath.relpath(tracked, rel) if rel not in (".", "") and is_under(tracked, rel) else tracked
+    parts = inner.split("/")
+    for pattern in excludes:
+        pattern = pattern.strip("/")
+        for i in range(len(parts)):
+            if fnmatch.fnmatchcase("/".join(parts[: i + 1]), pattern) or fnmatch.fnmatchcase(parts[i], pattern):
+                return True
+    return False
+
+
+def _place_from_context(
+    st: StageState,
+    rel: str,
+    dest: str,
+    many: bool,
+    root: Path | None,
+    line: int,
+    excludes: tuple[str, ...] = (),
+    pivot: str | None = None,
+) -> None:
     glob = any(ch in rel for ch in "*?[")
     src_is_dir = rel in (".", "app", *TRACKED_DIRS) or (root is not None and _is_dir_inside(root, rel))
     for tracked in TRACKED:
         is_dir = tracked in TRACKED_DIRS
-        if (glob and fnmatch.fnmatchcase(tracked, rel)) or tracked == rel:
+        if excludes and _excluded(tracked, rel, excludes):
+            continue
+        if pivot is not None and (
+            (glob and fnmatch.fnmatchcase(tracked, rel))
+            or tracked == rel
+            or (src_is_dir and (rel == "." or is_under(tracked, rel)))
+        ):
+            # COPY --parents: the path below the pivot is kept under dest
+            target = posixpath.join(posixpath.normpath(dest), posixpath.relpath(tracked, pivot or "."))
+        elif (glob and fnmatch.fnmatchcase(tracked, rel)) or tracked == rel:
             # a directory source copies its contents into dest
             target = (
                 posixpath.normpath(dest) if is_dir else _dest(dest, not (many or glob), posixpath.basename(tracked), st)
@@ -485,11 +694,37 @@ def origin_of(st: StageState, path: str) -> str | None:
     return None
 
 
+def run_script(ins: Instruction) -> str | None:
+    """The shell script a RUN runs, here-documents included; None for the exec form.
+
+    `RUN <<EOF` runs the document with the shell (a `#!` line names another interpreter);
+    `RUN <<EOF bash` (or sh, with options such as -e) feeds it to that shell; a document fed to
+    another program (`python <<EOF`) is not shell, so only the command line counts.
+    """
+    if ins.json:
+        return None
+    line = " ".join(ins.args)
+    if not ins.heredocs:
+        return line
+    markers = re.compile(r"<<-?\s*([\"']?)([A-Za-z0-9_.-]+)\1")
+    first = markers.search(line)
+    words = markers.sub("", line).split()
+    if first is None or (words and posixpath.basename(words[0]) not in SHELLS):
+        return markers.sub("", line).strip()
+    content = dict(ins.heredocs).get(first.group(2), "")
+    if not words and content.startswith("#!"):
+        shebang = content.split("\n", 1)[0][2:].split()
+        if not shebang or posixpath.basename(shebang[-1] if shebang[0].endswith("env") else shebang[0]) not in SHELLS:
+            return ""
+    options = " ".join(w for w in words[1:] if w.startswith("-"))
+    errexit = "set -e\n" if re.search(r"(^|\s)-[a-zA-Z]*e", options) else ""
+    return errexit + content
+
+
 def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
     st = stage.state
-    chain: list[tuple[list[str], str | None]] = (
-        [(list(ins.args), None)] if ins.json else command_chain(" ".join(ins.args))
-    )
+    script = run_script(ins)
+    chain: list[tuple[list[str], str | None]] = [(list(ins.args), None)] if script is None else command_chain(script)
     cwd = st.workdir
     path = st.env.get("PATH", DEFAULT_PATH)
     path_line = st.path_line
@@ -524,7 +759,12 @@ def _apply_run(stage: Stage, ins: Instruction, env: dict[str, str]) -> None:
             kind, rest = tool
             venv = st.interpreter_env(argv[0], cwd, cmd_path)
             via = (ins.line if cmd_path != path else path_line) if venv is not None and "/" not in argv[0] else None
-            if kind == "pip":
+            if kind == "uv":
+                venv, via = _uv_environment(st, rest, cwd, cmd_path, {**local_env, **st.env}), None
+                kind, rest = "pip", ["install", *rest[1:]] if rest[:1] == ["sync"] else rest
+                if rest[:1] == ["install"] and argv[2:3] == ["sync"]:
+                    rest = ["install", *(a if a.startswith("-") else f"--requirement={a}" for a in rest[1:])]
+            elif kind == "pip":
                 target, rest = _pip_general_options(rest)
                 if target is not None:  # `pip --python <venv>/bin/python install ...` installs into that venv
                     venv, via = st.interpreter_env(target, cwd, cmd_path), None
@@ -583,9 +823,39 @@ def _tool(argv: list[str], name: str) -> tuple[str, list[str]] | None:
             return "pip", rest
         if module == "pytest":
             return "pytest", rest
-    if name == "uv" and argv[1:3] == ["pip", "install"]:
-        return "pip", argv[2:]
+    if name == "uv" and argv[1:2] == ["pip"] and argv[2:3] in (["install"], ["sync"]):
+        return "uv", argv[2:]
     return None
+
+
+def _uv_environment(st: StageState, args: list[str], cwd: str, path: str, env: dict[str, str]) -> str | None:
+    """The venv `uv pip install|sync` installs into: `--python`/`-p` (an interpreter or a venv), else
+    $VIRTUAL_ENV, else a `.venv` in the working directory or above it; None: the system (`--system`)."""
+    it = iter(args)
+    for a in it:
+        target = None
+        if a in ("--python", "-p"):
+            target = next(it, "")
+        elif a.startswith("--python="):
+            target = a.split("=", 1)[1]
+        elif a == "--system":
+            return None
+        if target:
+            as_dir = resolve(target, cwd)
+            if any(v.path == as_dir for v in st.venvs):
+                return as_dir
+            return st.interpreter_env(target, cwd, path)
+    active = env.get("VIRTUAL_ENV")
+    if active and any(v.path == resolve(active, cwd) for v in st.venvs):
+        return resolve(active, cwd)
+    here = cwd
+    while True:
+        candidate = posixpath.join(here, ".venv")
+        if any(v.path == candidate for v in st.venvs):
+            return candidate
+        if here == "/":
+            return None
+        here = posixpath.dirname(here)
 
 
 _PIP_VALUE_OPTIONS = frozenset(
@@ -644,6 +914,7 @@ def _pip_args(args: list[str]) -> tuple[list[str], list[str]]:
             "--find-links",
             "--cache-dir",
             "--python",
+            "-p",
             "-e",
             "--editable",
         ):

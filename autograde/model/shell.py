@@ -33,6 +33,18 @@ def expand(text: str, env: Mapping[str, str]) -> str:
     return _VAR.sub(sub, text)
 
 
+def undefined(text: str, env: Mapping[str, str]) -> list[str]:
+    """Names `text` refers to that `env` lacks (or has empty) and that have no default (`${X:-d}`)."""
+    names = []
+    for m in _VAR.finditer(text):
+        name = m.group("braced") or m.group("bare")
+        if m.group("op") in (":-", "-", ":+", "+"):
+            continue
+        if not env.get(name) and name not in names:
+            names.append(name)
+    return names
+
+
 def unquote(word: str) -> str:
     try:
         parts = shlex.split(word)
@@ -41,8 +53,24 @@ def unquote(word: str) -> str:
     return " ".join(parts) if parts else ""
 
 
+def _lines_as_commands(script: str) -> str:
+    """A multi-line script (a here-document) with each line ended by `;`, as the shell reads it:
+    `\\` at a line's end continues it, `#` starts a comment, `&&`/`||`/`|` at a line's end carry on."""
+    script = re.sub(r"\\\r?\n", " ", script)
+    out = []
+    for line in script.splitlines():
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        text = re.sub(r"\s#.*$", "", text) if "'" not in text and '"' not in text else text
+        out.append(text if text.endswith(("&&", "||", "|", ";", "{", "then", "do", "else")) else text + " ;")
+    return " ".join(out)
+
+
 def command_chain(script: str) -> list[tuple[list[str], str | None]]:
     """Simple commands (argv lists) of a shell script, each with the operator that follows it."""
+    if "\n" in script.strip():
+        script = _lines_as_commands(script).rstrip(" ;")
     lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|()")
     lexer.whitespace_split = True
     lexer.commenters = ""

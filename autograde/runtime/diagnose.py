@@ -58,6 +58,10 @@ PIP_NETWORK = re.compile(
     r"confirming the ssl certificate|Failed to establish a new connection"
 )
 
+# uv's own client (reqwest): `error: Failed to fetch: https://pypi.org/simple/redis/` then
+# `cause: error sending request for url (...)` and e.g. `invalid peer certificate: UnknownIssuer`
+UV_NETWORK = re.compile(r"cause: error sending request for url \(https?://")
+
 
 @dataclass(frozen=True)
 class BuildOutput:
@@ -137,6 +141,8 @@ def infrastructure(step: str | None, error: str, output: str) -> str:
                 return f"the image registry could not be reached or refused to serve ({needle.strip()})"
     if PIP_NETWORK.search(output):
         return "pip could not reach the package index from inside the build (the network, not your file)"
+    if UV_NETWORK.search(output):
+        return "uv could not reach the package index from inside the build (the network, not your file)"
     return ""
 
 

@@ -4,83 +4,156 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from autograde.runtime.evidence import BuildEvidence, ImageEvidence
+
 
 @dataclass
 class BuildFacts:
     ok: bool
+    """The build finished and produced an image."""
     seconds: float
+    """Wall-clock seconds the build took."""
     image_id: str | None = None
+    """The built image's id (`sha256:...`), when it was built."""
     tag: str | None = None
+    """The tag the grader built it under, when it was built."""
     size_bytes: int | None = None
+    """The built image's size in bytes, as the engine reports it."""
     timed_out: bool = False
+    """The build was stopped at the grader's build timeout."""
     error: str = ""  # the builder's own error line
+    """The builder's own error line when the build failed; empty otherwise."""
     failed_step: str | None = None  # instruction text the builder quotes as failing
+    """The instruction the builder quotes as failing (e.g. `RUN pytest tests/`), when it names one."""
     output_tail: str = ""  # student-controlled
+    """The last lines of the build's output (student-controlled: print it fenced, never raw)."""
     exit_code: int | None = None  # of the failing RUN step, when the builder says it
+    """The exit code of the failing `RUN` step, when the builder gives it."""
     step_log: str = ""  # the failing step's own last output lines (student-controlled)
+    """The failing step's own last output lines (student-controlled), e.g. pytest's summary."""
     infrastructure: str = ""  # not the student's doing (registry or engine trouble): why, else ""
+    """Why the build failed for the machine's reasons (registry outage, engine trouble): then it is an `error`, not the
+    student's fault; empty otherwise.
+    """
     done_steps: list[str] = field(default_factory=list)  # instructions that finished (or were cached)
+    """The instructions that finished (or came from the cache), as the builder names them: evidence of how far the
+    build got.
+    """
+    evidence: BuildEvidence | None = None
+    """What the whole build log says about its steps (each step, the pytest runs and their summaries)."""
 
 
 @dataclass
 class ServiceFacts:
     name: str
+    """The Compose service's name: `web_prod`, or the student's Redis service."""
     state: str  # running, exited, created, missing, ...
+    """Its container's state as the engine reports it (`running`, `exited`, `created`, `restarting`, ...), or
+    `missing` when it has no container.
+    """
     exit_code: int | None = None
+    """The container's exit code when it stopped; None while running or when unknown."""
     log_tail: str = ""  # student-controlled
+    """The container's last log lines (student-controlled)."""
 
 
 @dataclass
 class UpFacts:
     ok: bool
+    """Every service of the prod stack was started and is running."""
     message: str = ""
+    """Why not, in one line; empty when `ok`."""
     services: list[ServiceFacts] = field(default_factory=list)
+    """Each service of the prod stack, as seen after `up`."""
     output_tail: str = ""
+    """The last lines of `docker compose up`'s own output."""
     seconds: float = 0.0
+    """Wall-clock seconds `up` took (0 when it failed)."""
     infrastructure: str = ""  # `up` failed for the machine's reasons (a pull, the engine): why, else ""
+    """Why `up` failed for the machine's reasons (an image pull, the engine): then it is an `error`, not the student's
+    fault; empty otherwise.
+    """
 
 
 @dataclass
 class HttpAnswer:
     status: int | None  # None: no answer
+    """The HTTP status of the answer; None when there was no complete answer."""
     body: str = ""  # first bytes only, student-controlled
+    """The start of the body (capped; student-controlled)."""
     error: str = ""
+    """Why there was no (complete) answer: refused, timed out, cut off; empty otherwise."""
     count: int | None = None
+    """The hit count the page states, for a 200 whose body names one; None otherwise."""
 
 
 @dataclass
 class CounterFacts:
     url: str
+    """The URL of the app on the host (`http://127.0.0.1:<host port>/`)."""
     first: HttpAnswer | None = None
+    """The first 200 answer (or the last failed try) once the app was up."""
     second: HttpAnswer | None = None
+    """The answer to a second request right after the first (the count must go up by one)."""
     redis_value: str | None = None
+    """The `hits` key read with `redis-cli GET hits` inside the Redis container, after the two requests; None when it
+    could not be read.
+    """
     redis_error: str = ""
+    """Why `hits` could not be read; empty otherwise."""
     after_restart: HttpAnswer | None = None
+    """The answer after `web_prod` was restarted (the count must survive in Redis); None when the restart failed."""
     restart_error: str = ""
+    """Why `web_prod` could not be restarted; empty otherwise."""
 
 
 @dataclass
 class LeanFacts:
     python: str  # the interpreter probed, as the app's process names it
+    """The interpreter probed inside the prod image, as the app's process names it."""
     flask_ok: bool
+    """Flask imports with that interpreter (the app can run)."""
     pytest_importable: bool
+    """pytest imports too (a test tool left in the prod image)."""
     tests_dirs: list[str] = field(default_factory=list)
+    """`tests` folders holding `test_*.py` found in the image (at most 5): test code left in the prod image."""
     error: str = ""
+    """Why the probe failed (exit status and what it said, or the engine's error); empty otherwise."""
     found_by: str = ""  # how the interpreter was chosen: the running app's process, the image's command, PATH
+    """How the interpreter was chosen: the running app's process, the image's command, or PATH."""
 
 
 @dataclass
 class Facts:
     refused: str | None = None  # why the runtime checks were not run (the student's side)
+    """Why nothing was built or run, for a reason on the student's side (e.g. a Compose file asking for what the grader
+    refuses): runtime checks are `skip`; None otherwise.
+    """
     error: str | None = None  # the grader or the machine failed; not the student's fault
+    """Why the runtime part failed for the grader's or the machine's reasons (no engine, engine too old, lost engine):
+    runtime checks are `error`; None otherwise.
+    """
     error_hint: str = ""
+    """What the person running the grader can do about `error`."""
     interrupted: bool = False
+    """The grade was stopped (Ctrl-C, SIGTERM, a timeout) before the runtime part finished."""
     engine_lost: str = ""  # the engine went away mid-run: what was seen
+    """The engine went away mid-run: what was seen; empty otherwise."""
     removed_leftovers: list[str] = field(default_factory=list)  # abandoned runs' remains removed first
+    """What abandoned grading runs had left on the engine and was removed first (one line each)."""
     host_port: int | None = None
+    """The host port `web_prod` was published on; None before `up`."""
     host_port_note: str = ""  # why web_prod was published on another port than the one asked for
+    """Why `web_prod` was published on another port than the one asked for; empty otherwise."""
     prod_build: BuildFacts | None = None
+    """The prod image's build (`web_prod` from the student's `Dockerfile.prod`); None when not run."""
     dev_build: BuildFacts | None = None
+    """The dev image's build (`web_dev` from `docker-compose.yml`); None when not run."""
     up: UpFacts | None = None
+    """Starting the prod stack (`docker compose up`); None when not run."""
     counter: CounterFacts | None = None
+    """The hit-counter probes against the running prod stack; None when not run."""
     lean: LeanFacts | None = None
+    """The probe of what the prod image holds (interpreter, Flask, pytest, tests); None when not run."""
+    image: ImageEvidence | None = None
+    """The prod image's venvs and their packages, read from the built image; None when it did not build."""

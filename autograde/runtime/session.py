@@ -27,6 +27,7 @@ from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime import http, leftovers
 from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastructure
+from autograde.runtime.evidence import BuildLog, inspect_image
 from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
 from autograde.runtime.interpreter import from_command, from_processes
 from autograde.runtime.override import Caps, dev_override, prod_override
@@ -149,6 +150,7 @@ class Session:
             lean = pool.submit(self._lean, self._up_and_probe(prod_files, port))
             teardown = pool.submit(self._teardown_stack)
             facts.lean = lean.result()
+            facts.image = inspect_image(self.client, self.prod_tag, **self._probe_limits())
             teardown.result()
         if dev is not None:
             facts.dev_build = dev.result()
@@ -257,9 +259,11 @@ class Session:
     def _build(self, files: list[str], services: list[str], tag: str, timing: str) -> BuildFacts:
         self._phase(timing, "start")
         steps = Steps()
+        log = BuildLog()
 
         def seen(line: str) -> None:
             steps.feed(line)
+            log.feed(line)
             self._phase(timing, "line:" + line)  # display only
 
         ran = self._compose(files, "build", *services, timeout=self.options.build_timeout, on_line=seen)
@@ -284,7 +288,15 @@ class Session:
             return BuildFacts(
                 False, ran.seconds, error=f"the build reported success but {tag} is missing ({e})", output_tail=ran.tail
             )
-        return BuildFacts(True, ran.seconds, image.id, tag, int(image.attrs.get("Size") or 0), output_tail=ran.tail)
+        return BuildFacts(
+            True,
+            ran.seconds,
+            image.id,
+            tag,
+            int(image.attrs.get("Size") or 0),
+            output_tail=ran.tail,
+            evidence=log.evidence,
+        )
 
     def _prebuilt(self, ref: str) -> BuildFacts:
         """The dev image a class batch built once from these same dev files (never removed by cleanup)."""
@@ -490,6 +502,14 @@ class Session:
         return out
 
     # -- image inspection --------------------------------------------------------------------
+    def _probe_limits(self) -> dict[str, Any]:
+        return {
+            "labels": {PROJECT_LABEL: self.project, SERVICE_LABEL: PROBE_SERVICE},
+            "memory": self.options.memory,
+            "pids": self.options.pids,
+            "cpus": self.options.cpus,
+        }
+
     def _lean(self, interpreter: tuple[str, str] | None) -> LeanFacts:
         """Run LEAN_SCRIPT in the prod image with the interpreter the app runs with.
 

@@ -26,6 +26,26 @@ class Expected:
     says: tuple[str, ...] = ()  # words the check's message or hint must contain: what was seen, what to do
 
 
+def case_files(case: str) -> dict[str, bytes]:
+    """The files a case puts over the lab, byte for byte (CRLF line ends and a BOM stay as written):
+    Dockerfile.prod, docker-compose.prod.yml, and any other (a .dockerignore, an env file)."""
+    folder = CORPUS / case
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "expect.yml" and "__pycache__" not in path.parts
+    }
+
+
+def write_case(case: str, root: Path) -> Path:
+    """Put a case's files over a checkout of the lab at root."""
+    for rel, data in case_files(case).items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return root
+
+
 def case_names() -> list[str]:
     return sorted(p.name for p in CORPUS.iterdir() if (p / "expect.yml").is_file())
 

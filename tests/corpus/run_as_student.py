@@ -25,6 +25,9 @@ sys.path.insert(0, str(HERE.parent))
 import yaml  # noqa: E402
 from support import compose, down, first_int, make_checkout, unique_project, wait_ok  # noqa: E402
 
+sys.path.insert(0, str(HERE))
+from expectations import write_case  # noqa: E402
+
 OVERRIDE = """services:
   web_prod:
     image: {image}
@@ -43,10 +46,7 @@ def free_port() -> int:
 
 def run_case(name: str, work: Path) -> str:
     case = HERE / name
-    root = make_checkout(work / name, files={
-        "Dockerfile.prod": (case / "Dockerfile.prod").read_text(),
-        "docker-compose.prod.yml": (case / "docker-compose.prod.yml").read_text(),
-    })
+    root = write_case(name, make_checkout(work / name))
     project = unique_project("corpusrun")
     image = f"{project}-web-prod:student"
     port = free_port()

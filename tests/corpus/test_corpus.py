@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from expectations import CHECK_IDS, CORPUS, WALL_TIME, case_names, expected, load, registry_reachable
+from expectations import (
+    CHECK_IDS, CORPUS, WALL_TIME, case_names, expected, load, registry_reachable, write_case,
+)
 from support import PROJECT_LABEL, leftovers, make_checkout
 
 CASES = case_names()
@@ -63,11 +65,7 @@ def _grade(case: str, work: Path) -> Graded:
 
 
 def _grade_once(case: str, work: Path) -> Graded:
-    src = CORPUS / case
-    root = make_checkout(work / case, files={
-        "Dockerfile.prod": (src / "Dockerfile.prod").read_text(encoding="utf-8"),
-        "docker-compose.prod.yml": (src / "docker-compose.prod.yml").read_text(encoding="utf-8"),
-    })
+    root = write_case(case, make_checkout(work / case))
     report_path = work / f"{case}.json"
     t0 = time.monotonic()
     try:

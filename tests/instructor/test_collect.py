@@ -463,3 +463,11 @@ def test_fatal_errors(tmp_path, fake, sleeps, monkeypatch, capsys):
         == 2
     )
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_an_unwritable_resume_file_is_a_message_not_a_traceback(tmp_path, fake, sleeps, monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    state = tmp_path / "no-such-folder" / "grades.state.json"
+    assert run_collect(tmp_path, fake, "--state", str(state)) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {state}.tmp: No such file or directory" in err and "Traceback" not in err

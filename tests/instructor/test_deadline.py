@@ -177,7 +177,7 @@ def test_clones_each_repository_at_its_last_push_before_the_deadline(
         return real_run(argv, *a, **kw)
 
     monkeypatch.setattr(dl.subprocess, "run", recording_run)
-    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    entries = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake))}
     assert set(entries) == {"lab04-alice", "lab04-bob", "lab04-carol", "lab04-dave"}
 
     alice = entries["lab04-alice"]
@@ -208,7 +208,7 @@ def test_clones_each_repository_at_its_last_push_before_the_deadline(
     assert TOKEN not in out + err and basic.split()[1] not in out + err
     assert fake.count("/activity") >= 4  # paginated: page size 2
 
-    late = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake, "--include-late"))}
+    late = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake, "--include-late"))}
     assert late["lab04-alice"].commit == shas["alice2"]
     assert git(late["lab04-alice"].path, "rev-parse", "HEAD") == shas["alice2"]
     assert late["lab04-carol"].commit == shas["carol1"] and late["lab04-carol"].flags == ["late"]
@@ -246,7 +246,7 @@ def test_git_gets_the_token_only_through_its_configuration_and_no_other_variable
         monkeypatch.setenv(k, v)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("LC_ALL", "C.UTF-8")
-    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    entries = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake))}
     assert entries["lab04-alice"].kind == "ok" and entries["lab04-bob"].kind == "ok"  # the clones worked
     started = [json.loads(f.read_text()) for f in dumps.iterdir()]
     started = [(argv, env) for argv, env in started if argv[:1] != ["http-backend"]]  # the fake host's own git
@@ -280,13 +280,13 @@ def test_a_classroom_repository_pushed_to_only_after_the_deadline_is_graded_as_t
     gina_starter = gina.accept("2026-11-21T10:00:00Z")  # accepted, never pushed
     fake.add_repo("lab04-hank")  # created, nothing on its branch: no activity at all
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake))}
+    entries = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake))}
     f, g, h = entries["lab04-frank"], entries["lab04-gina"], entries["lab04-hank"]
     assert (f.kind, f.commit, f.flags) == ("ok", starter, ["late", "no-submission"])
     assert git(f.path, "rev-parse", "HEAD") == starter and "first push came 2026-12-03" in f.note
     assert (g.kind, g.commit, g.flags) == ("ok", gina_starter, ["no-submission"])
     assert (h.kind, h.flags, h.commit) == ("missing", [], "")
-    late = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake, "--include-late"))}
+    late = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake, "--include-late"))}
     assert late["lab04-frank"].flags == ["late"] and late["lab04-frank"].commit != starter
 
 
@@ -295,13 +295,13 @@ def test_list_prints_the_assignment_and_a_bad_token_is_refused(
 ) -> None:
     build_class(fake, tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-    assert dl.entries_from_github(parse(tmp_path, fake, "--list")) == 0
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--list")) == 0
     assert capsys.readouterr().out.split() == ["lab04-alice", "lab04-bob", "lab04-carol", "lab04-dave"]
     monkeypatch.setenv("GITHUB_TOKEN", "wrong")
-    assert dl.entries_from_github(parse(tmp_path, fake)) == 2
+    assert grade_all.entries_from_github(parse(tmp_path, fake)) == 2
     assert "bad credentials" in capsys.readouterr().err
     monkeypatch.delenv("GITHUB_TOKEN")
-    assert dl.entries_from_github(parse(tmp_path, fake)) == 2
+    assert grade_all.entries_from_github(parse(tmp_path, fake)) == 2
 
 
 @pytest.mark.docker
@@ -374,7 +374,7 @@ def test_a_chunk_reads_its_repositories_by_name_without_listing_the_organization
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     chunk = tmp_path / "chunk.txt"
     chunk.write_text("lab04-alice\nlab04-bob\nlab04-gone\n", encoding="utf-8")
-    entries = {e.name: e for e in dl.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk)))}
+    entries = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk)))}
     assert fake.count(f"/orgs/{fake.org}/repos") == 0 and fake.count("/organizations/") == 0
     assert set(entries) == {"lab04-alice", "lab04-bob", "lab04-gone"}
     assert entries["lab04-alice"].commit == shas["alice1"]
@@ -384,7 +384,7 @@ def test_a_chunk_reads_its_repositories_by_name_without_listing_the_organization
     assert gone.kind == "clone-failed" and gone.repository == f"{fake.org}/lab04-gone"
     assert "not found any more" in gone.note
     monkeypatch.setenv("GITHUB_TOKEN", "wrong")
-    assert dl.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk))) == 2
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk))) == 2
 
 
 def test_an_unknown_prefix_is_refused_naming_it_and_the_organization(
@@ -395,12 +395,12 @@ def test_an_unknown_prefix_is_refused_naming_it_and_the_organization(
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
     args = parse(tmp_path, fake, "--list")
     args.prefix = "lab4"
-    assert dl.entries_from_github(args) == 2
+    assert grade_all.entries_from_github(args) == 2
     err = capsys.readouterr().err
     assert f"no repository of the organization '{fake.org}' is named lab4-*" in err
     assert "lab04-* (4)" in err and "lab05-* (1)" in err and "::error" not in err
     args.allow_empty = True
-    assert dl.entries_from_github(args) == 0 and capsys.readouterr().out == ""
+    assert grade_all.entries_from_github(args) == 0 and capsys.readouterr().out == ""
 
 
 def test_expected_rows_from_the_chunks_or_from_names() -> None:

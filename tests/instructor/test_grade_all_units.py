@@ -12,8 +12,8 @@ from instructor_fixtures import MAX, json_report, junit_report, results
 
 from autograde import cli
 from autograde.checks import default_rubric
-from autograde.instructor import classbatch as cb
-from autograde.instructor.batch import child_env
+from autograde.instructor import grade_all_policy as cb
+from autograde.instructor.grade_all_runner import child_env
 from autograde.instructor.gradebook import Row, write_csv
 from support import make_checkout
 

@@ -1,7 +1,7 @@
 """Policy of grading a class from source (`grade-all`): what a folder is, which dev builds can be
 shared, how many grades run at once, what is already done, and the class summary.
 
-Nothing here talks to Docker or starts a process; autograde/instructor/batch.py does that.
+Nothing here talks to Docker or starts a process; autograde/instructor/grade_all_runner.py does that.
 """
 
 from __future__ import annotations
@@ -81,7 +81,10 @@ def classify(path: Path) -> tuple[str, str]:
 
 
 def discover(root: Path) -> list[Entry]:
-    """One entry per folder directly under root (hidden folders and loose files are ignored), by name."""
+    """One entry per folder directly under root (hidden folders and loose files are ignored), by name.
+
+    Raises OSError when root cannot be listed.
+    """
     out = []
     for path in sorted(root.resolve().iterdir(), key=lambda p: p.name.lower()):
         if path.name.startswith(".") or not path.is_dir():
@@ -183,6 +186,7 @@ def meta_path(reports: Path, name: str) -> Path:
 
 
 def save_meta(reports: Path, meta: Meta) -> None:
+    """Write the record atomically. Raises OSError when it cannot be written."""
     path = meta_path(reports, meta.name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -191,6 +195,7 @@ def save_meta(reports: Path, meta: Meta) -> None:
 
 
 def load_meta(reports: Path, name: str) -> Meta | None:
+    """The record of one repository; None when there is none or it cannot be read (raises nothing)."""
     try:
         data = json.loads(meta_path(reports, name).read_text(encoding="utf-8"))
         known = {k: data[k] for k in Meta.__dataclass_fields__ if k in data}
@@ -200,6 +205,7 @@ def load_meta(reports: Path, name: str) -> Meta | None:
 
 
 def all_meta(reports: Path) -> list[Meta]:
+    """Every readable record in the reports folder, by name (raises nothing)."""
     folder = reports / META_DIR
     if not folder.is_dir():
         return []

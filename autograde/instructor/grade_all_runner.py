@@ -3,7 +3,7 @@
 Each checkout is graded by a child `python -m autograde grade` of this same installation (never a
 student's copy of the grader), in its own session and compose project, with reports written to
 the reports folder. A dev image is built once for each group of checkouts whose dev build inputs
-are byte-identical (see classbatch.dev_digest) and handed to their grades with `--dev-image`;
+are byte-identical (see grade_all_policy.dev_digest) and handed to their grades with `--dev-image`;
 every prod image is built by its own grade from that student's files, under per-project tags.
 On Ctrl-C or SIGTERM the children get SIGTERM (they stop and remove what they started), and
 whatever a child could not remove is swept by its project label.
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograde.instructor.classbatch import META_DIR, Entry, Meta, report_paths, save_meta, shared_groups
+from autograde.instructor.grade_all_policy import META_DIR, Entry, Meta, report_paths, save_meta, shared_groups
 from autograde.util import Processes
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -210,7 +210,11 @@ class Batch:
     # ------------------------------------------------------------------ the batch
 
     def run(self, entries: list[Entry]) -> bool:
-        """Grade the entries; False if interrupted (Ctrl-C or SIGTERM)."""
+        """Grade the entries; False if interrupted (Ctrl-C or SIGTERM).
+
+        Every grade started is stopped and its resources removed before this returns, also on an unexpected error,
+        which is raised again then; OSError when the reports folder cannot be made.
+        """
         (self.o.reports / META_DIR).mkdir(parents=True, exist_ok=True)
         main = threading.current_thread() is threading.main_thread()
         previous = signal.getsignal(signal.SIGTERM)

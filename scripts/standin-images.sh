@@ -12,9 +12,19 @@
 # built without Debian's patches. CPython is compiled once and cached, keyed by version and
 # build revision; reruns only assemble the root file systems.
 #
-# Every stand-in carries the label org.autograde.standin-recipe. A stand-in whose label is
-# missing or older than RECIPE is rebuilt; an image that has no such label and does not look
-# like an earlier stand-in (made by `docker import`, no registry digest) is never touched.
+# Every stand-in carries the label org.autograde.standin-recipe (the RECIPE it was built with). A
+# stand-in whose label is missing or older than the recipe that last changed that image (*_SINCE)
+# is rebuilt; an image that has no such label and does not look like an earlier stand-in (made by
+# `docker import`, no registry digest) is never touched.
+#
+# The slim image's package set is the official one's, as docker-library/repo-info publishes it
+# (repos/python/local/3.13-slim.md lists every Debian package of the tag); tests/standins compares
+# the two. The full image holds every package of that list too, plus buildpack-deps' and the
+# official Dockerfile's (its own published list, 3.13-trixie.md, was spot-checked, not compared in
+# full). What still differs:
+# redis:alpine is Alpine in the official image (musl, BusyBox sh/adduser/addgroup, apk, redis
+# uid 999) and Debian trixie here (glibc, bash, Debian's adduser, apt, redis uid 100); only its
+# redis-server, redis-cli, entry point, /data and protected-mode default are the official ones.
 #
 # Environment:
 #   STANDIN_REPO_PREFIX  prefix for the tags, e.g. "wip/" builds wip/python:3.13 (default none)
@@ -23,7 +33,10 @@
 #   DEBIAN_MIRROR        Debian mirror (default http://deb.debian.org/debian)
 set -euo pipefail
 
-RECIPE=2             # bump when the images change; older stand-ins are rebuilt
+RECIPE=3             # bump when an image changes, and set that image's *_SINCE to it
+FULL_SINCE=2         # the recipe that last changed python:3.13
+SLIM_SINCE=3         # python:3.13-slim; 3: adduser, as in the official image
+REDIS_SINCE=2        # redis:alpine
 CPYTHON_BUILD=1      # bump when the compiled CPython changes; the cache is keyed on it
 # The official image's PYTHON_VERSION/PYTHON_SHA256. Debian's pool keeps only current source
 # packages: when it drops this version, move both to the one the pool (and the official image)
@@ -50,15 +63,15 @@ trap 'jobs -p | xargs -r kill 2>/dev/null || true; wait || true; rm -rf "$work"'
 # ---------------------------------------------------------------------------------------------
 # Which tags need (re)building
 # ---------------------------------------------------------------------------------------------
-needs_build() {  # tag -> 0 when it must be built
-  local tag=$1 info label digests comment
+needs_build() {  # tag, recipe that last changed it -> 0 when it must be built
+  local tag=$1 since=$2 info label digests comment
   if ! docker image inspect "$tag" >/dev/null 2>&1; then log "$tag absent: building"; return 0; fi
   info=$(docker image inspect --format \
     "{{with .Config.Labels}}{{index . \"$LABEL_KEY\"}}{{end}}|{{len .RepoDigests}}|{{.Comment}}" "$tag")
   IFS='|' read -r label digests comment <<<"$info"
   if [ -n "$label" ]; then
-    if [ "$label" -ge "$RECIPE" ] 2>/dev/null; then log "$tag is stand-in recipe $label: reused"; return 1; fi
-    log "$tag is stand-in recipe $label (< $RECIPE): rebuilding"; return 0
+    if [ "$label" -ge "$since" ] 2>/dev/null; then log "$tag is stand-in recipe $label: reused"; return 1; fi
+    log "$tag is stand-in recipe $label (< $since): rebuilding"; return 0
   fi
   # No label: either a stand-in of the first recipe (made by `docker import`, never pulled)
   # or a real image, pulled (registry digest) or built/loaded by someone: leave those alone.
@@ -70,9 +83,9 @@ needs_build() {  # tag -> 0 when it must be built
 }
 
 want_full=0; want_slim=0; want_redis=0
-needs_build "$FULL_TAG" && want_full=1
-needs_build "$SLIM_TAG" && want_slim=1
-needs_build "$REDIS_TAG" && want_redis=1
+needs_build "$FULL_TAG" "$FULL_SINCE" && want_full=1
+needs_build "$SLIM_TAG" "$SLIM_SINCE" && want_slim=1
+needs_build "$REDIS_TAG" "$REDIS_SINCE" && want_redis=1
 if [ $((want_full + want_slim + want_redis)) = 0 ]; then
   log "nothing to build"; exit 0
 fi
@@ -329,7 +342,8 @@ build_full() {  # also compiles CPython when the cache has no build
 }
 
 # ---------------------------------------------------------------------------------------------
-# python:3.13-slim: slimmed minbase + ca-certificates, netbase, tzdata + CPython's runtime libs
+# python:3.13-slim: slimmed minbase + what debian:trixie-slim has beyond it (adduser) +
+# ca-certificates, netbase, tzdata + CPython's runtime libs: the official 3.13-slim package list
 # ---------------------------------------------------------------------------------------------
 build_slim() {
   local t=$SECONDS tar="$work/slim.tar" deps
@@ -339,7 +353,7 @@ build_slim() {
 missing=$(find /usr/local -type f -executable -not -name '*tkinter*' -exec ldd '{}' ';' 2>/dev/null | grep 'not found' | sort -u)
 [ -z "$missing" ] || { echo "[standin-images] slim: missing libraries: $missing"; exit 1; }
 EOF
-  mmdebstrap -q --variant=minbase --include="ca-certificates,netbase,tzdata,$deps" \
+  mmdebstrap -q --variant=minbase --include="adduser,ca-certificates,netbase,tzdata,$deps" \
     "${slim_dpkg[@]}" "${ca_hook[@]}" \
     --customize-hook="tar-in $build_dir/slim.tar /" --customize-hook='chroot "$1" ldconfig' \
     --customize-hook="copy-in $work/check-libs.sh /tmp" \

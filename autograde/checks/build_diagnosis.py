@@ -23,6 +23,7 @@ from autograde.model.files import FileProblem, inside, read_text
 from autograde.model.shell import resolve
 from autograde.results import Place
 from autograde.runtime.diagnose import FailedTest, Ignored, ignore_patterns, ignored_by, pytest_failures, pytest_summary
+from autograde.runtime.engine_age import OLDEST_ENGINE
 from autograde.runtime.facts import BuildFacts
 
 _NOT_FOUND = re.compile(
@@ -66,8 +67,13 @@ def explain_build(sub: Submission, build: BuildFacts, what: str) -> Outcome:
         return errored(
             f"building {what} failed, but not because of your files: {build.infrastructure}{at}"
             + (f"; the builder said: {_quote(build.error)}" if build.error else ""),
-            "Nothing to fix in your files. Grade again (push again, or ask your instructor to "
-            "re-run the job); tell your instructor if it keeps happening.",
+            (
+                f"Nothing to fix in your files: grade on {OLDEST_ENGINE} or newer with BuildKit (GitHub's "
+                "runners have one), or tell your instructor."
+                if build.infrastructure.startswith("this engine is too old")
+                else "Nothing to fix in your files. Grade again (push again, or ask your instructor to "
+                "re-run the job); tell your instructor if it keeps happening."
+            ),
             FILENAME if ins else None,
             ins.line if ins else None,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from autograde.checks.base import Context, Outcome, check, failed, from_problem, passed
 from autograde.checks.hints import depends_on_hint, environment_hint, ports_hint, split_image
 from autograde.model.compose import PROD_FILE, ComposeFile, Service
@@ -94,11 +96,12 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     env_line = cf.line("services", "web_prod", "environment") or web.line
     redis_host = env.get("REDIS_HOST") if "REDIS_HOST" in env else _env_files(ctx, cf, web).get("REDIS_HOST")
     redis = cf.redis_service() or "redis_prod"  # a misnamed Redis service is compose.services' loss, not this one's
-    if redis_host != redis:
+    if redis_host is None or redis_host not in redis_names(cf, web, redis):
         seen = "does not set REDIS_HOST" if redis_host is None else f"sets REDIS_HOST={redis_host}"
         problems.append(
             (
-                f"{seen}; the app must reach Redis by the service name {redis}",
+                f"{seen}; the app must reach Redis by a name of the service {redis} "
+                "(its service name, or a network alias or hostname it declares)",
                 environment_hint(cf, web, redis),
                 env_line,
             )
@@ -119,11 +122,49 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
         return failed(
             "web_prod " + "; ".join(p[0] for p in problems), " ".join(p[1] for p in problems), F, problems[0][2]
         )
+    called = redis if redis_host == redis else f"{redis_host} (a name of {redis})"
     return passed(
-        f"web_prod publishes 5005->5000, sets REDIS_HOST={redis}, depends on {redis} and is named {cf.image(web)}",
+        f"web_prod publishes 5005->5000, sets REDIS_HOST={called}, depends on {redis} and is named {cf.image(web)}",
         F,
         web.line,
     )
+
+
+def _networks(service: Service) -> dict[str, Any]:
+    """A service's networks as {name: settings}: the list and mapping forms alike; `default` when none."""
+    raw = service.get("networks")
+    if isinstance(raw, list):
+        return {str(n): {} for n in raw}
+    if isinstance(raw, dict):
+        return {str(n): (v if isinstance(v, dict) else {}) for n, v in raw.items()}
+    return {"default": {}}
+
+
+def redis_names(cf: ComposeFile, web: Service, redis: str) -> set[str]:
+    """The names under which web_prod reaches the Redis service, as Docker's DNS answers them: the service
+    name, its `hostname` and `container_name`, the network aliases it declares on a network web_prod
+    is also on, and the alias web_prod's `links` give it. (The grader replaces container names on its shared engine, and keeps the student's as a
+    network alias, so that name still resolves.)
+    """
+    service = cf.services.get(redis)
+    names = {redis}
+    if service is None:
+        return names
+    for key in ("hostname", "container_name"):
+        value = service.get(key)
+        if isinstance(value, str) and value:
+            names.add(value)
+    shared = _networks(web).keys()
+    for network, settings in _networks(service).items():
+        aliases = settings.get("aliases")
+        if network in shared and isinstance(aliases, list):
+            names.update(str(a) for a in aliases if isinstance(a, str | int))
+    links = web.get("links")
+    for link in links if isinstance(links, list) else []:  # `links: ["redis_prod:redis"]` names it for web_prod
+        target, _, alias = str(link).partition(":")
+        if target == redis and alias:
+            names.add(alias)
+    return names
 
 
 def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:

@@ -49,7 +49,52 @@ def up(ctx: Context, facts: Facts) -> Outcome:
             log_tail=logs or facts.up.output_tail,
         )
     names = ", ".join(s.name for s in facts.up.services)
-    return passed(f"the prod image built in {build.seconds:.1f} s and {names} are running")
+    return passed(f"the prod image built in {build.seconds:.1f} s and {names} are running" + _health_note(ctx, facts))
+
+
+_MISSING = re.compile(r"(?:^|[\s:])(?P<prog>[\w./-]+): (?:not found|No such file or directory|command not found)", re.M)
+
+
+def _health_note(ctx: Context, facts: Facts) -> str:
+    """Rule: a HEALTHCHECK that fails in the running prod container costs no points (the app serves, and no
+    rubric row asks for a health check), but runtime.up says so: Docker marks web_prod unhealthy, so anything
+    that waits for it to be healthy never starts. A program the image lacks (curl and wget are not in
+    python:3.13-slim) is named, with a check the image can run."""
+    h = facts.health
+    if h is None or h.exit_code == 0 or not h.test:
+        return ""
+    command = h.test[1] if h.test[0] == "CMD-SHELL" and len(h.test) > 1 else " ".join(h.test[1:])
+    where = _health_where(ctx)
+    if h.exit_code is None:
+        why = f"it did not finish within {h.timeout:g} s"
+    else:
+        why = f"exit code {h.exit_code}"
+        said = " ".join(h.output.split())[-160:]
+        if said:
+            why += f": {said}"
+    note = (
+        f" (no points depend on it, but Docker marks web_prod unhealthy: its health check `{command}`{where} fails "
+        f"in the running container, {why}"
+    )
+    missing = _MISSING.search(h.output or "")
+    if missing and h.exit_code in (126, 127, 1, 2):
+        prog = missing.group("prog").rsplit("/", 1)[-1]
+        note += (
+            f"; {prog} is not in the prod image (python:3.13-slim has no curl or wget): check with Python, e.g. "
+            "`HEALTHCHECK CMD python -c \"import urllib.request; urllib.request.urlopen('http://localhost:5000/')\"`"
+        )
+    return note + ")"
+
+
+def _health_where(ctx: Context) -> str:
+    prod = ctx.submission.prod
+    web = prod.services.get("web_prod") if prod is not None else None
+    if prod is not None and web is not None and web.get("healthcheck") is not None:
+        line = prod.line("services", "web_prod", "healthcheck")
+        return f" (docker-compose.prod.yml:{line})" if line else " (docker-compose.prod.yml)"
+    df = ctx.submission.dockerfile
+    found = [i for i in df.instructions if i.cmd.upper() == "HEALTHCHECK"] if df is not None else []
+    return f" (Dockerfile.prod:{found[-1].line})" if found else ""
 
 
 def _said(r: HttpAnswer | None) -> str:

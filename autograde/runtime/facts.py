@@ -108,6 +108,20 @@ class CounterFacts:
 
 
 @dataclass
+class HealthFacts:
+    """web_prod's HEALTHCHECK, run once in the running container as Docker runs it."""
+
+    test: list[str]
+    """The check as Docker stores it: `["CMD-SHELL", "curl -f ..."]` or `["CMD", "prog", ...]`."""
+    exit_code: int | None
+    """Its exit code; None when it did not finish in time."""
+    output: str = ""
+    """Its last output lines (student-controlled)."""
+    timeout: float = 10.0
+    """How long it was given, in seconds."""
+
+
+@dataclass
 class LeanFacts:
     python: str  # the interpreter probed, as the app's process names it
     """The interpreter probed inside the prod image, as the app's process names it."""
@@ -157,3 +171,5 @@ class Facts:
     """The probe of what the prod image holds (interpreter, Flask, pytest, tests); None when not run."""
     image: ImageEvidence | None = None
     """The prod image's venvs and their packages, read from the built image; None when it did not build."""
+    health: HealthFacts | None = None
+    """web_prod's HEALTHCHECK run once in the running container; None when it has none, or it was not run."""

@@ -25,12 +25,23 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from autograde.model import Submission
 from autograde.model.compose import DEV_FILE, PROD_FILE
-from autograde.runtime import http, leftovers
+from autograde.model.dockerfile import FILENAME as PROD_DOCKERFILE
+from autograde.model.files import FileProblem, read_text
+from autograde.runtime import engine_age, http, leftovers
 from autograde.runtime.diagnose import Steps, parse_build_output, up_infrastructure
 from autograde.runtime.evidence import BuildLog, inspect_image
-from autograde.runtime.facts import BuildFacts, CounterFacts, Facts, HttpAnswer, LeanFacts, ServiceFacts, UpFacts
+from autograde.runtime.facts import (
+    BuildFacts,
+    CounterFacts,
+    Facts,
+    HealthFacts,
+    HttpAnswer,
+    LeanFacts,
+    ServiceFacts,
+    UpFacts,
+)
 from autograde.runtime.interpreter import from_command, from_processes
-from autograde.runtime.override import Caps, dev_override, prod_override
+from autograde.runtime.override import Caps, dev_override, merge_refusal, prod_override
 from autograde.runtime.policy import DEFAULT_HOST_PORT, choose_host_port, refusals
 from autograde.util import Processes
 
@@ -87,6 +98,9 @@ class Session:
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._lock = threading.Lock()
         self._run_lock = leftovers.RunLock(self.project)
+        self._engine = ""  # "Docker Engine 26.1.5", once connected: named when a build is too new for it
+        self._compose_version: tuple[int, int] | None = None
+        self._refused = ""  # what Compose said when it refused the student's prod file on its own
         # the stack's Redis: redis_prod, or the redis service web_prod names (its name is compose.services' business)
         self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or "redis_prod"
 
@@ -118,8 +132,12 @@ class Session:
         if port is None:
             return
         facts.host_port = port
-        prod_files = self._write_prod_override(port)
-        dev_files = self._dev_files()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-dev-files") as prep:
+            dev_prepared = prep.submit(self._dev_files)  # both ask Compose to resolve a file: at once
+            prod_files = self._write_prod_override(port)
+            dev_files = dev_prepared.result()
+        if prod_files is None:
+            return
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde") as pool:
             try:
                 self._parallel(pool, prod_files, dev_files, port)
@@ -139,7 +157,7 @@ class Session:
             dev = pool.submit(self._prebuilt, self.options.dev_image)
         elif dev_files is not None:
             dev = pool.submit(self._build, dev_files, ["web_dev"], self.dev_tag, "build_dev")
-        else:
+        elif facts.dev_build is None:  # set already when the grader's own override does not merge
             facts.dev_build = BuildFacts(False, 0.0, error=self._dev_refusal or "docker-compose.yml is unusable")
         pool.submit(self._pull_missing, prod_files)
         prod = pool.submit(self._build, prod_files, [], self.prod_tag, "build_prod")
@@ -170,6 +188,7 @@ class Session:
 
             self.client = docker.from_env(timeout=60)
             self.client.ping()
+            self._engine = engine_name(self.client.version())
         except Exception as e:
             self.facts.error = f"the Docker engine is not reachable ({type(e).__name__}: {str(e)[:160]})"
             self.facts.error_hint = (
@@ -183,10 +202,12 @@ class Session:
             self.facts.error_hint = "Install the Compose plugin (docker-compose-plugin) and grade again."
             return False
         version = compose_version(ran.tail)
+        self._compose_version = version
         if version is not None and version < MIN_COMPOSE:
             self.facts.error = (
-                f"Docker Compose {'.'.join(map(str, version))} is too old: the grader's override "
-                f"file needs {'.'.join(map(str, MIN_COMPOSE))} or newer (`!override`, `!reset`)"
+                f"this engine is too old for the grader's Compose override file: its Docker Compose is "
+                f"{'.'.join(map(str, version))}, and `!override`/`!reset` need "
+                f"{'.'.join(map(str, MIN_COMPOSE))} or newer"
             )
             self.facts.error_hint = "Update the Compose plugin and grade again."
             return False
@@ -226,8 +247,17 @@ class Session:
     def _caps(self) -> Caps:
         return Caps(self.options.memory, self.options.pids, self.options.cpus)
 
-    def _write_prod_override(self, port: int) -> list[str]:
+    def _write_prod_override(self, port: int) -> list[str] | None:
+        """The prod stack's files with the grader's override; None (and the grader's error) if they do not merge."""
         assert self.sub.prod is not None
+        student = [str(self.root / PROD_FILE)]
+        resolved = self._resolved(student, "prod")
+        if resolved is None and (
+            too_old := engine_age.compose_too_old(self._refused, self._compose_version, PROD_FILE)
+        ):
+            self.facts.error = too_old
+            self.facts.error_hint = "Nothing to fix in your files: grade with a newer Docker Compose."
+            return None
         text, self.other_tags = prod_override(
             self.sub.prod,
             self.sub.build,
@@ -236,17 +266,54 @@ class Session:
             other_tag=f"{self.project}-svc{{index}}:graded",
             port=port,
             caps=self._caps(),
+            resolved=resolved,
         )
         path = self.tmp / "prod-override.yml"
         path.write_text(text)
-        return [str(self.root / PROD_FILE), str(path)]
+        files = [*student, str(path)]
+        refused = self._merge_refused(files, PROD_FILE, resolved)
+        if refused is not None:
+            self.facts.error, self.facts.error_hint = refused
+            return None
+        return files
 
     def _dev_files(self) -> list[str] | None:
         if self._dev_refusal:
             return None
+        student = [str(self.root / DEV_FILE)]
+        resolved = self._resolved(student, "dev")
         path = self.tmp / "dev-override.yml"
-        path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps()))
-        return [str(self.root / DEV_FILE), str(path)]
+        path.write_text(dev_override(dev_tag=self.dev_tag, caps=self._caps(), resolved=resolved))
+        files = [*student, str(path)]
+        refused = self._merge_refused(files, DEV_FILE, resolved)
+        if refused is not None:
+            self.facts.dev_build = BuildFacts(False, 0.0, error=refused[0], infrastructure=refused[0])
+            return None
+        return files
+
+    def _resolved(self, files: list[str], name: str) -> dict[str, Any] | None:
+        """The student's compose file as Compose itself resolves it (`config --format json`); None if it cannot."""
+        out = self.tmp / f"{name}-resolved.json"
+        ran = self._compose(files, "config", "--format", "json", "--output", str(out), timeout=60)
+        if name == "prod":
+            self._refused = ran.tail if ran.returncode != 0 else ""
+        try:
+            data = json.loads(out.read_text(encoding="utf-8")) if ran.returncode == 0 else None
+        except (OSError, ValueError):
+            data = None
+        return data if isinstance(data, dict) else None
+
+    def _merge_refused(self, files: list[str], name: str, resolved: dict[str, Any] | None) -> tuple[str, str] | None:
+        """The grader's error when Compose refuses the student's file merged with the override, but not alone.
+
+        A student's file Compose refuses on its own (`resolved` is None) is the student's: the build says so.
+        """
+        if resolved is None:
+            return None
+        ran = self._compose(files, "config", "--quiet", timeout=60)
+        if ran.returncode == 0:
+            return None
+        return merge_refusal(name, ran.tail)
 
     def _compose(self, files: list[str], *args: str, timeout: float, on_line: Any = None) -> Any:
         argv = ["docker", "compose", "--progress", "plain", "-p", self.project]
@@ -260,16 +327,27 @@ class Session:
         self._phase(timing, "start")
         steps = Steps()
         log = BuildLog()
+        skipped: list[str] = []  # heredoc steps the classic builder ran without their bodies
 
         def seen(line: str) -> None:
             steps.feed(line)
             log.feed(line)
+            if engine_age.classic_heredoc(line):
+                skipped.append(line)
             self._phase(timing, "line:" + line)  # display only
 
         ran = self._compose(files, "build", *services, timeout=self.options.build_timeout, on_line=seen)
         self._time(timing, ran.seconds)
+        text = self._dockerfile_text(timing)
+        # built or not, the image is not what the file describes (for Dockerfile.prod, only if it has a heredoc:
+        # a classic builder shows a step's own output unprefixed, so a RUN could print such a line)
+        credible = timing != "build_prod" or bool(text and engine_age.heredoc_lines(text))
+        if skipped and credible:
+            said = engine_age.skipped_heredoc(skipped[0], self._engine)
+            return BuildFacts(False, ran.seconds, error=said, output_tail=ran.tail, infrastructure=said)
         if ran.returncode != 0 or ran.timed_out:
             out = parse_build_output(ran.tail)
+            too_old = "" if ran.timed_out else engine_age.too_old(ran.tail, text, self._engine)
             return BuildFacts(
                 False,
                 ran.seconds,
@@ -279,7 +357,7 @@ class Session:
                 output_tail=ran.tail,
                 exit_code=out.exit_code,
                 step_log=out.step_log,
-                infrastructure="" if ran.timed_out else out.infrastructure,
+                infrastructure="" if ran.timed_out else out.infrastructure or too_old,
                 done_steps=steps.done,
             )
         try:
@@ -297,6 +375,15 @@ class Session:
             output_tail=ran.tail,
             evidence=log.evidence,
         )
+
+    def _dockerfile_text(self, timing: str) -> str | None:
+        """Dockerfile.prod's text for the prod build (None for the dev build, or when it cannot be read)."""
+        if timing != "build_prod":
+            return None
+        try:
+            return read_text(self.root, PROD_DOCKERFILE, what="the production Dockerfile")
+        except FileProblem:
+            return None
 
     def _prebuilt(self, ref: str) -> BuildFacts:
         """The dev image a class batch built once from these same dev files (never removed by cleanup)."""
@@ -362,6 +449,7 @@ class Session:
             counter.second = http.get("127.0.0.1", port, timeout=o.request_timeout)
             counter.redis_value, counter.redis_error = self._redis_get()
             counter.after_restart, counter.restart_error = self._restart_and_get(port)
+        self.facts.health = self._health_once()
         self._time("probes", time.monotonic() - probes)
         return interpreter
 
@@ -412,6 +500,23 @@ class Session:
                 raise
             return False
         return code == 0 and b"PONG" in out
+
+    def _health_once(self) -> HealthFacts | None:
+        """Run web_prod's HEALTHCHECK once in the running container, as Docker runs it (`docker exec`), rather
+        than wait out its interval for Docker's own verdict."""
+        web = self._container("web_prod")
+        if web is None or web.status != "running":
+            return None
+        health = (web.attrs.get("Config") or {}).get("Healthcheck") or {}
+        test = [str(t) for t in health.get("Test") or []]
+        if not test or test[0] == "NONE":
+            return None
+        argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" and len(test) > 1 else test[1:]
+        if not argv:
+            return None
+        timeout = min(10.0, (health.get("Timeout") or 30e9) / 1e9)
+        ran = self.procs.run(["docker", "exec", web.id, *argv], timeout=timeout, env=self._env(), keep=10)
+        return HealthFacts(test, None if ran.timed_out else ran.returncode, ran.tail[-1000:], timeout)
 
     def _app_interpreter(self) -> tuple[str, str] | None:
         """The Python the running web_prod process uses, from the engine's process list."""
@@ -696,6 +801,12 @@ class Session:
                 self.progress(name, event)
             except Exception:  # a display problem must not change a grade
                 pass
+
+
+def engine_name(version: dict[str, Any]) -> str:
+    """ "Docker Engine 26.1.5" from the engine's version answer ("" if it does not say)."""
+    number = str(version.get("Version") or "").strip()
+    return f"Docker Engine {number}" if number else ""
 
 
 def compose_version(text: str) -> tuple[int, int] | None:

@@ -53,6 +53,30 @@ EQUIVALENT = {
         "dockerfile: Dockerfile.prod": "dockerfile: ./Dockerfile.prod",
     },
     "redis with registry prefix and tag": {"image: redis:alpine": "image: docker.io/library/redis:7-alpine"},
+    # Redis reached by another name Docker's DNS gives redis_prod (each counted on the engine too:
+    # tests/commands/test_grade_engine_truth.py)
+    "REDIS_HOST a network alias of redis_prod": {
+        "REDIS_HOST=redis_prod": "REDIS_HOST=redis",
+        "image: redis:alpine\n": "image: redis:alpine\n    networks:\n      default:\n        aliases: [redis, cache]\n",
+    },
+    "REDIS_HOST an alias on a shared user network": {
+        "REDIS_HOST=redis_prod": "REDIS_HOST=kv",
+        "    depends_on:": "    networks: [back]\n    depends_on:",
+        "image: redis:alpine\n": "image: redis:alpine\n    networks:\n      back:\n        aliases: [kv]\n"
+        "networks:\n  back: {}\n",
+    },
+    "REDIS_HOST the hostname of redis_prod": {
+        "REDIS_HOST=redis_prod": "REDIS_HOST=cache",
+        "image: redis:alpine\n": "image: redis:alpine\n    hostname: cache\n",
+    },
+    "REDIS_HOST the alias web_prod's links give redis_prod": {
+        "REDIS_HOST=redis_prod": "REDIS_HOST=db",
+        "    depends_on:": "    links: ['redis_prod:db']\n    depends_on:",
+    },
+    "REDIS_HOST the container_name of redis_prod": {
+        "REDIS_HOST=redis_prod": "REDIS_HOST=lab-redis",
+        "image: redis:alpine\n": "image: redis:alpine\n    container_name: lab-redis\n",
+    },
     "anchors and merge keys": {
         "services:\n": "x-env: &env\n  REDIS_HOST: redis_prod\nservices:\n",
         "environment:\n      - REDIS_HOST=redis_prod": "environment:\n      <<: *env",
@@ -95,6 +119,15 @@ BROKEN = {
         {"REDIS_HOST=redis_prod": "REDIS_HOST=localhost"},
         "compose.web_prod",
         "sets REDIS_HOST=localhost",
+    ),
+    "REDIS_HOST an alias on a network web_prod is not on": (
+        {
+            "REDIS_HOST=redis_prod": "REDIS_HOST=kv",
+            "image: redis:alpine\n": "image: redis:alpine\n    networks:\n      back:\n        aliases: [kv]\n"
+            "networks:\n  back: {}\n",
+        },
+        "compose.web_prod",
+        "sets REDIS_HOST=kv",
     ),
     "no depends_on": ({"    depends_on:\n      - redis_prod\n": ""}, "compose.web_prod", "does not depend on"),
     "no image name": ({"    image: me/app-prod:lab04\n": ""}, "compose.web_prod", "names no image"),

@@ -194,3 +194,20 @@ def test_interrupted_run_marks_unfinished_checks_error(submission):
     assert grade(submission, "runtime.counter", facts).status == "error"
     assert grade(submission, "images.size_ratio", facts).status == "error"
     assert grade(submission, "images.prod_lean", facts).status == "error"
+
+
+def test_a_failing_healthcheck_costs_nothing_and_names_the_missing_program(submission):
+    from autograde.runtime.facts import HealthFacts
+
+    facts = good_facts()
+    facts.health = HealthFacts(["CMD-SHELL", "curl -f http://localhost:5000/"], 127, "/bin/sh: 1: curl: not found")
+    r = grade(submission, "runtime.up", facts)
+    assert r.status == "pass" and r.score == r.max_score
+    assert "Docker marks web_prod unhealthy" in r.message and "curl is not in the prod image" in r.message
+    facts.health = HealthFacts(["CMD", "python", "-c", "raise SystemExit(3)"], 3, "")
+    r = grade(submission, "runtime.up", facts)
+    assert r.status == "pass" and "exit code 3" in r.message and "not in the prod image" not in r.message
+    facts.health = HealthFacts(["CMD", "sleep", "100"], None, "", 3.0)
+    assert "did not finish within 3 s" in grade(submission, "runtime.up", facts).message
+    facts.health = HealthFacts(["CMD-SHELL", "true"], 0, "")
+    assert "unhealthy" not in grade(submission, "runtime.up", facts).message

@@ -14,7 +14,8 @@ from autograde.errors import EXIT_ERROR, EXIT_INTERRUPTED, UserError
 # keeps `autograde grade --static-only` free of heavy imports.
 COMMANDS: dict[str, tuple[str, str]] = {
     "grade": ("autograde.commands.grade", "grade a checkout of the lab"),
-    "rubric": ("autograde.commands.rubric", "print the rubric in effect"),
+    "rubric": ("autograde.commands.rubric", "validate and print the rubric in effect"),
+    "workflow": ("autograde.commands.workflow", "rewrite the workflow's Classroom reporter block from the rubric"),
     "export": ("autograde.commands.export", "turn a folder of grade reports into a CSV gradebook"),
     "collect": ("autograde.commands.collect", "download a class's grade reports from GitHub and export them"),
     "grade-all": ("autograde.commands.grade_all", "grade every checkout of a class from source, in parallel"),

@@ -60,6 +60,8 @@ class CheckResult:
     # Tail of build or container output, student-controlled: print it fenced, never raw.
     log_tail: str = ""
     """The last lines of the build or container output behind the finding."""
+    bonus: bool = False
+    """A bonus check: its points are added to the total when it passes and are not part of the maximum."""
     places: list[Place] = field(default_factory=list)
     """Other lines of the student's files the evidence points at (e.g. the failing test), beside `file`/`line`."""
 
@@ -145,6 +147,10 @@ class GradingResults:
     """Checks whose text rules and the evidence (the built image, the build log) gave different verdicts: `id`,
     `text` and `evidence` verdicts; the evidence's verdict is the grade.
     """
+    rubric: dict[str, Any] = field(default_factory=dict)
+    """The rubric in effect (`Rubric.to_dict()`: source, fingerprint, rows, thresholds); {} in older reports."""
+    warnings: list[str] = field(default_factory=list)
+    """The grader's set-up warnings for the instructor (e.g. the workflow's reporter block and the rubric disagree)."""
 
     @property
     def total(self) -> int:
@@ -152,7 +158,8 @@ class GradingResults:
 
     @property
     def possible(self) -> int:
-        return sum(c.max_score for c in self.checks)
+        """The maximum: bonus checks are not part of it (a total may exceed it)."""
+        return sum(c.max_score for c in self.checks if not c.bonus)
 
     @property
     def ratio(self) -> float | None:
@@ -162,7 +169,7 @@ class GradingResults:
 
     @property
     def full_marks(self) -> bool:
-        return self.total == self.possible and all(c.status == "pass" for c in self.checks)
+        return self.total >= self.possible and all(c.status == "pass" for c in self.checks if not c.bonus)
 
     @property
     def has_error(self) -> bool:
@@ -189,6 +196,8 @@ class GradingResults:
             "modified_files": list(self.modified_files),
             "source": dict(self.source),
             "grader": dict(self.grader),
+            "rubric": dict(self.rubric),
+            "warnings": list(self.warnings),
             "disagreements": list(self.disagreements),
         }
 
@@ -214,5 +223,7 @@ class GradingResults:
             source=dict(data.get("source") or {}),
             grader=dict(data.get("grader") or {}),
             error=data.get("error"),
+            rubric=dict(data.get("rubric") or {}),
+            warnings=[str(w) for w in data.get("warnings") or []],
             disagreements=list(data.get("disagreements") or []),
         )

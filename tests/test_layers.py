@@ -46,6 +46,12 @@ def test_the_rule_sees_lazy_imports(tmp_path):
     assert imports_of(f) == [(2, "autograde.checks.dockerfile")]
 
 
+def test_the_rubric_is_data_and_loading_only():
+    """autograde/rubric.py imports nothing of the grader's (no circle with checks/, which import it)."""
+    found = [f"line {line}: {m}" for line, m in imports_of(PACKAGE / "rubric.py") if m.startswith("autograde")]
+    assert not found, found
+
+
 # Where an instructor module may write to the terminal itself: the progress display, the class
 # workflow's annotations, and the chunk splitter's own `python -m` entry point.
 MAY_PRINT = {"progress.py", "workflow.py", "chunks.py"}

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from autograde.rubric import Rubric
+from autograde.checks import default_rubric
 from support import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
@@ -20,7 +20,7 @@ def between(marker: str) -> str:
 
 def test_rubric_table_matches_autograde_rubric():
     rows = re.findall(r"^\| `([a-z_.]+)` \| ([^|]*) \| ([^|]*) \| (\d+) \|$", between("rubric-table"), re.M)
-    rubric = Rubric()
+    rubric = default_rubric()
     assert [(i, c, w, int(p)) for i, c, w, p in rows] == [
         (i.id, i.checklist, rubric.passes_when(i), i.points) for i in rubric.items
     ]
@@ -40,7 +40,7 @@ def section(title: str) -> str:
 
 
 def test_size_limit_is_stated_where_students_read_it():
-    limit = f"{Rubric().thresholds['size_ratio_max']:g}"
+    limit = f"{default_rubric().thresholds['size_ratio_max']:g}"
     assert f"<= {limit}" in section("Part 3")
     item = next(line for line in section("Validation checklist").split("- [ ]") if "docker images" in line)
     assert f"<= {limit}" in item
@@ -48,8 +48,8 @@ def test_size_limit_is_stated_where_students_read_it():
 
 
 def test_tests_step_is_required_as_it_earns_points():
-    assert Rubric().item("dockerfile.builder_tests").points > 0
-    assert "bonus" not in LAB.lower() and "bonus" not in Rubric().item("dockerfile.builder_tests").name.lower()
+    assert default_rubric().item("dockerfile.builder_tests").points > 0
+    assert "bonus" not in LAB.lower() and "bonus" not in default_rubric().item("dockerfile.builder_tests").name.lower()
     item = next(line for line in section("Validation checklist").split("- [ ]") if "pytest" in line)
     assert "required" in item and "optional" not in item
     todo7 = (REPO / "Dockerfile.prod").read_text(encoding="utf-8").split("# TODO 7", 1)[1].split("# TODO 8")[0]

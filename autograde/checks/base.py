@@ -69,10 +69,12 @@ class CheckSpec:
     item: RubricItem  # the check's default rubric row
     fn: Callable[..., Outcome]  # called as fn(ctx, *what its needs gave)
     needs: tuple[Need, ...]
+    module: str  # the module that declared it: its place in autograde.checks.MODULES (or a plugin) sets the order
 
 
 REGISTRY: dict[str, CheckSpec] = {}
-"""Every check, in rubric order (the order the check modules register them)."""
+"""Every declared check, by id, in declaration order. The rubric's order is not this dict's: it is
+`autograde.checks.MODULES` (then the plugins), and within a module the order of declaration."""
 
 
 def check(
@@ -94,7 +96,8 @@ def check(
     def register(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id} is declared twice")
-        REGISTRY[check_id] = CheckSpec(RubricItem(check_id, name, points, checklist, phase, passes_when), fn, needs)
+        item = RubricItem(check_id, name, points, checklist, phase, passes_when)
+        REGISTRY[check_id] = CheckSpec(item, fn, needs, fn.__module__)
         return fn
 
     return register

@@ -19,12 +19,13 @@ from typing import Any
 
 from autograde import __version__
 from autograde.checks import grade as grade_checks
+from autograde.checks import rubric_in_effect
 from autograde.checks.base import Context
 from autograde.checks.dockerfile import disagreements as evidence_disagreements
 from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
 from autograde.model import load_submission
 from autograde.results import GradingResults, ImageFacts
-from autograde.rubric import RubricError, load_rubric
+from autograde.rubric import ENV_VAR, Rubric, RubricError
 from autograde.runtime.facts import Facts
 
 
@@ -32,7 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", nargs="?", default=".", help="the checkout to grade (default: .)")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report here")
     parser.add_argument("--junit", metavar="FILE", help="write the JUnit XML report here")
-    parser.add_argument("--rubric", metavar="FILE", help="instructor's rubric override (YAML)")
+    parser.add_argument(
+        "--rubric", metavar="FILE", help=f"instructor's rubric (YAML); default: the YAML text of ${ENV_VAR}, if set"
+    )
     parser.add_argument("--static-only", action="store_true", help="grade the files only; no Docker needed")
     parser.add_argument(
         "--classroom", action="store_true", help="write the GitHub Classroom reporter's step outputs to $GITHUB_OUTPUT"
@@ -145,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UserError(f"{args.dir} is not a directory")
     try:
-        rubric = load_rubric(args.rubric)
+        rubric = rubric_in_effect(args.rubric, os.environ)
     except RubricError as e:
         raise UserError(str(e)) from None
     for option, target in (("--json", args.json), ("--junit", args.junit)):
@@ -220,10 +223,13 @@ def run(args: argparse.Namespace) -> int:
                 "version": __version__,
                 "started_at": _iso(started),
                 "rubric": rubric.source,
+                "rubric_fingerprint": rubric.fingerprint(),
                 "thresholds": dict(rubric.thresholds),
                 "points": {i.id: i.points for i in rubric.items},
+                "bonus": [i.id for i in rubric.items if i.bonus],
             },
             error=_error(facts),
+            rubric=rubric.to_dict(),
             disagreements=evidence_disagreements(Context(sub, rubric, facts)),
         )
         # the images as the student's files name them, built or not (the reports show these, not the tags)
@@ -256,6 +262,8 @@ def run(args: argparse.Namespace) -> int:
                     print(
                         f"autograde: removed what an abandoned grading run left on the engine: {line}", file=sys.stderr
                     )
+        if args.classroom:  # only the Classroom reporter reads the workflow's runner list
+            _check_workflow(root, rubric, results)
         results.advice = _advice(root) if sub.dockerfile is not None else []  # only a file read safely
         from autograde.integrity import modified
 
@@ -278,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
             print(notice)
     if interrupted.seen or results.has_error or not reports_written:
         return EXIT_ERROR
-    graded = [c for c in results.checks if not (args.static_only and c.status == "skip")]
+    graded = [c for c in results.checks if not c.bonus and not (args.static_only and c.status == "skip")]
     return EXIT_OK if all(c.status == "pass" for c in graded) else EXIT_POINTS_LOST
 
 
@@ -324,6 +332,37 @@ def _report(results: GradingResults, args: argparse.Namespace) -> bool:
             written = False
     sys.stdout.flush()
     return written
+
+
+def _check_workflow(root: Path, rubric: Rubric, results: GradingResults) -> None:
+    """The workflow's Classroom reporter block must list the runners of the rubric in effect, or the
+    dashboard shows another total than the report: say so (a warning, and grader.workflow_mismatch)."""
+    from autograde.report.classroom import runners_of
+    from autograde.report.rubric_docs import WORKFLOW, workflow_runners
+
+    try:
+        text = (root / WORKFLOW).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # no workflow (a local checkout, grade-all): nothing to agree with
+    had = workflow_runners(text)
+    if had is None:
+        return
+    wanted = list(runners_of(rubric.items))
+    missing = [r for r in wanted if r not in had]
+    extra = [r for r in had if r not in wanted]
+    if not missing and not extra:
+        return
+    results.grader["workflow_mismatch"] = {"missing": missing, "extra": extra}
+    parts = []
+    if missing:
+        parts.append(f"has no reporter line for {', '.join(missing)} (the Classroom dashboard will not count them)")
+    if extra:
+        parts.append(f"lists {', '.join(extra)}, which the rubric in effect does not grade")
+    results.warnings.append(
+        f"{WORKFLOW} does not match the rubric in effect ({rubric.source}): it "
+        + " and ".join(parts)
+        + "; the instructor should run `autograde workflow --write` in the template and commit the workflow."
+    )
 
 
 def _image_name(sub: Any, key: str) -> str:

@@ -137,6 +137,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="grade the last push even when it came after the deadline (still flagged late)",
     )
+    late = parser.add_argument_group("late policy (with --deadline; lateness from the push time GitHub recorded)")
+    late.add_argument(
+        "--late-penalty",
+        type=_percent,
+        metavar="PERCENT",
+        help="take PERCENT of the points earned per started day (24 h) late; implies --include-late",
+    )
+    late.add_argument(
+        "--late-max-days",
+        type=_days,
+        metavar="N",
+        help="a push more than N started days late scores 0; implies --include-late",
+    )
+    late.add_argument(
+        "--late-grace",
+        type=float,
+        default=0,
+        metavar="MINUTES",
+        help="pushes up to MINUTES after a student's deadline are on time (default 0)",
+    )
+    late.add_argument(
+        "--extensions",
+        metavar="CSV",
+        help="per-student deadlines: columns `login` or `identifier` (roster), and `deadline` or `extra_hours`",
+    )
     gh.add_argument("--clone-dir", metavar="DIR", help="where to clone (default: <prefix>-checkouts)")
     gh.add_argument(
         "--repos", metavar="FILE", help="grade only the repositories named in FILE, one per line (a chunk of the class)"
@@ -166,16 +191,88 @@ def _positive(text: str) -> int:
     return n
 
 
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("must be between 0 and 100")
+    return value
+
+
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _late_setup(args: argparse.Namespace) -> None:
+    """The late policy and extensions on args (args.late_policy, args.extensions_of, args.due_of,
+    args.late_wanted). Raises UserError if they are wrong."""
+    from datetime import datetime, timedelta
+
+    from autograde.errors import UserError
+    from autograde.instructor import late
+    from autograde.instructor.deadline import DeadlineError, parse_deadline
+
+    policy = late.LatePolicy(
+        percent_per_day=args.late_penalty or 0.0,
+        max_days=args.late_max_days,
+        grace=timedelta(minutes=max(args.late_grace, 0)),
+    )
+    args.late_policy = policy
+    extensions: late.Extensions = late.NO_EXTENSIONS
+    args.extensions_of = extensions
+    args.due_of = None
+    args.late_wanted = bool(policy.active or args.extensions or args.late_grace)
+    if not args.late_wanted:
+        return  # as without a policy: the deadline picks the commit, a later push is flagged
+    if not args.deadline:
+        raise UserError("--late-penalty, --late-max-days, --late-grace and --extensions need --deadline")
+    if args.late_grace < 0:
+        raise UserError("--late-grace must be 0 or more minutes")
+    try:
+        default = parse_deadline(args.deadline)
+    except DeadlineError as e:
+        raise UserError(str(e)) from None
+    if args.extensions:
+        extensions = args.extensions_of = late.load_extensions(args.extensions, default)
+    if policy.active:
+        args.include_late = True  # a penalty is for the late push: grade it
+    identifiers: dict[str, str] = {}
+    if args.roster:
+        from autograde.instructor.roster import load_roster
+
+        identifiers = {e.login.lower(): e.identifier for e in load_roster(args.roster) if e.login}
+    grace = policy.grace
+
+    def due_of(repository: str) -> datetime:
+        from autograde.instructor.roster import login_from_repo
+
+        login = login_from_repo(repository, args.prefix)
+        return extensions.deadline(default, login, identifiers.get(login.lower(), "")) + grace
+
+    args.due_of = due_of
+
+
 def _say(message: str) -> None:
     """A note or warning on stderr (failures are raised as UserError: `cli.main` says them)."""
     print(f"autograde: {message}", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
-    from autograde.rubric import RubricError, load_rubric
+    import os
+
+    from autograde.checks import rubric_in_effect
+    from autograde.rubric import RubricError
 
     try:
-        rubric = load_rubric(args.rubric)
+        rubric = rubric_in_effect(args.rubric, os.environ)  # the grades it starts read the same
     except RubricError as e:
         raise UserError(str(e)) from None
     reports = Path(args.reports_dir)
@@ -186,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
         from autograde.instructor.roster import load_roster
 
         load_roster(args.roster)  # an unusable roster stops the command before anything is graded
+    _late_setup(args)
     expected: dict[str, tuple[str, int | None]] = {}
     if args.expect:
         from autograde.instructor.chunks import expected as read_expected
@@ -279,6 +377,7 @@ def _from_github(args: argparse.Namespace) -> list[Entry] | int:
             reports=Path(args.reports_dir),
             token=token,
             git_url=find_git_url(getattr(args, "git_url", None)),
+            due_of=getattr(args, "due_of", None),
         )
     finally:
         client.close()
@@ -410,6 +509,16 @@ def _finish(
             _say(f"--run-id {args.run_id}: {why}; the gradebook says less about the chunks that left no report")
     unreported = _unreported(rows, metas, expected or {}, args.org, rubric.possible, outcomes)  # type: ignore[attr-defined]
     rows += unreported
+    late_rows = None
+    if getattr(args, "late_wanted", False):  # each student's deadline, lateness, the penalty
+        from autograde.instructor import late
+        from autograde.instructor.deadline import parse_deadline
+
+        due, policy, extensions = parse_deadline(args.deadline), args.late_policy, args.extensions_of
+
+        def late_rows(rows: list[Row]) -> None:
+            late.apply(rows, due, policy, extensions)
+
     rows = write_gradebook(
         rows,
         output,
@@ -417,6 +526,7 @@ def _finish(
         roster=load_roster(args.roster) if args.roster else None,
         max_score=rubric.possible,  # type: ignore[attr-defined]
         pushed=any(r.pushed_at for r in rows) or bool(args.org),
+        adjust=late_rows,
     )
     retry = [m for m in metas if m.status in RETRYABLE]
     where = {lower: c for lower, (_, c) in (expected or {}).items()}

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -349,9 +350,12 @@ def entries_at_deadline(
     reports: Path,
     token: str,
     git_url: str,
+    due_of: Callable[[str], datetime] | None = None,
 ) -> list[Entry]:
     """One grade-all entry per repository, cloned into `clone_dir` at the commit to grade (see `pick`),
     by name. A repository already graded at that commit (in `reports`) is not cloned again.
+    `due_of(repository name)`, when given, is the deadline that repository's student is held to
+    (grade-all's extensions and grace period), in place of `deadline`.
 
     What goes wrong with one repository (its push activity unreadable, a failed clone, nothing to
     grade) is in its entry's `kind` and `note`. Raises UserError when `clone_dir` cannot be made.
@@ -371,8 +375,9 @@ def entries_at_deadline(
         name, full = safe_dirname(str(repo["name"])), str(repo["full_name"])
         branch = str(repo.get("default_branch") or "main")
         entry = Entry(name, (clone_dir / name).resolve(), repository=full)
+        due = deadline if due_of is None else due_of(str(repo["name"]))  # extensions and grace (late policy)
         try:
-            chosen = pick(activities(client, full, branch), branch, deadline, include_late)
+            chosen = pick(activities(client, full, branch), branch, due, include_late)
         except GitHubError as e:
             entry.kind, entry.note = "clone-failed", f"push activity could not be read: {e}"
             return entry

@@ -7,14 +7,13 @@ import io
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from autograde.errors import UserError
 from autograde.instructor.reports import BadReport, Report, Scan, best_report
 from autograde.instructor.roster import RepoMatch, RosterEntry, infer_prefix, login_from_repo, match_repositories
-from autograde.rubric import DEFAULT_ITEMS
 
 # Flags, in the order they are written. `tampered` carries its paths: `tampered:a,b`.
 FLAG_ORDER = (
@@ -31,6 +30,8 @@ FLAG_ORDER = (
     "static-only",
     "mismatch",
     "stale",
+    "rubric-mismatch",
+    "workflow-mismatch",
     "late",
     "tampered",
     "not-in-roster",
@@ -51,6 +52,13 @@ class Row:
     flags: set[str] = field(default_factory=set)
     tampered: set[str] = field(default_factory=set)
     notes: list[str] = field(default_factory=list)
+    rubric: str = ""  # fingerprint of the rubric the report was graded under ("" if it does not say)
+    rubric_source: str = ""
+    # grade-all's late policy (instructor/late.py): the deadline held to, and what it cost
+    deadline: str = ""
+    late_hours: str = ""  # hours after deadline + grace of the graded push ("" when not known)
+    raw_total: int | None = None  # before the penalty; `total` is after it
+    penalty: int = 0
 
     @property
     def name(self) -> str:
@@ -79,6 +87,8 @@ class Row:
             "flags": sorted(self.flags),
             "tampered": sorted(self.tampered),
             "notes": list(self.notes),
+            "rubric": self.rubric,
+            "rubric_source": self.rubric_source,
         }
 
     @classmethod
@@ -97,6 +107,8 @@ class Row:
             flags=set(data.get("flags") or []),
             tampered=set(data.get("tampered") or []),
             notes=[str(n) for n in data.get("notes") or []],
+            rubric=str(data.get("rubric") or ""),
+            rubric_source=str(data.get("rubric_source") or ""),
         )
 
 
@@ -118,6 +130,10 @@ def row_from_report(report: Report, repository: str) -> Row:
         row.tampered.update(report.modified_files)
     if report.kind == "junit":
         row.notes.append("from the JUnit report (no JSON report)")
+    row.rubric, row.rubric_source = report.rubric or "", report.rubric_source or ""
+    if report.workflow_mismatch:
+        row.flags.add("workflow-mismatch")
+        row.notes.append("its workflow's Classroom reporter block did not match the rubric: the dashboard may differ")
     return row
 
 
@@ -198,15 +214,37 @@ def usual_max(rows: Iterable[Row]) -> int | None:
     counts = Counter(r.max for r in rows if r.max is not None and "missing" not in r.flags)
     if counts:
         return counts.most_common(1)[0][0]
-    return int(sum(i.points for i in DEFAULT_ITEMS))
+    from autograde.checks import default_rubric
+
+    return default_rubric().possible
 
 
 def fill_missing_max(rows: list[Row]) -> None:
-    """Give rows without a report 0 out of the class's usual maximum."""
+    """Give rows without a report 0 out of the class's usual maximum; flag the rows graded under
+    another rubric than the class's (see flag_rubric_mismatch)."""
     top = usual_max(rows)
     for row in rows:
         if row.max is None:
             row.max = top
+    flag_rubric_mismatch(rows)
+
+
+def flag_rubric_mismatch(rows: list[Row], expected: str | None = None) -> str | None:
+    """Flag `rubric-mismatch` on every row whose report was graded under another rubric than the
+    class's: `expected` (a fingerprint) if given, else the one most reports share. Reports that do not
+    say (older graders, JUnit) are not judged. Returns the fingerprint held to."""
+    counts = Counter(r.rubric for r in rows if r.rubric)
+    if expected is None:
+        if len(counts) < 2:
+            return next(iter(counts), None)
+        expected = counts.most_common(1)[0][0]
+    sources = {r.rubric: r.rubric_source for r in rows if r.rubric}
+    for row in rows:
+        if row.rubric and row.rubric != expected:
+            row.flags.add("rubric-mismatch")
+            note = f"graded under rubric {row.rubric} ({row.rubric_source or '?'})"
+            row.notes.append(f"{note}, not the class's {expected} ({sources.get(expected) or '?'})")
+    return expected
 
 
 def check_columns(rows: Iterable[Row]) -> list[str]:
@@ -214,7 +252,9 @@ def check_columns(rows: Iterable[Row]) -> list[str]:
     seen: set[str] = set()
     for row in rows:
         seen.update(row.points)
-    known = [i.id for i in DEFAULT_ITEMS if i.id in seen]
+    from autograde.checks import default_items
+
+    known = [i.id for i in default_items() if i.id in seen]
     return known + sorted(seen - set(known))
 
 
@@ -232,11 +272,14 @@ def sort_rows(rows: list[Row]) -> list[Row]:
 
 
 def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed: bool = False) -> None:
-    """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed).
+    """pushed: add a `pushed_at` column after `commit` (grade-all knows when each commit was pushed);
+    when a row has a deadline (grade-all's late policy), `deadline` and `late_hours` follow it, and
+    `raw_total` and `penalty` come before `total` (then the total after the penalty).
 
     Raises OSError when `out` cannot be written.
     """
     checks = check_columns(rows)
+    late = any(r.deadline for r in rows)
     writer = csv.writer(out, lineterminator="\n")
     head = [
         *(["identifier"] if identifier else []),
@@ -244,12 +287,18 @@ def write_csv(rows: list[Row], out: TextIO, *, identifier: bool = False, pushed:
         "repository",
         "commit",
         *(["pushed_at"] if pushed else []),
+        *(["deadline", "late_hours"] if late else []),
     ]
-    writer.writerow([*head, "graded_at", "total", "max", *checks, "flags", "notes"])
+    totals = ["raw_total", "penalty", "total"] if late else ["total"]
+    writer.writerow([*head, "graded_at", *totals, "max", *checks, "flags", "notes"])
     for row in sort_rows(rows):
         cells = [row.identifier] if identifier else []
-        cells += [row.login, row.repository, row.commit] + ([row.pushed_at] if pushed else []) + [row.graded_at]
+        cells += [row.login, row.repository, row.commit] + ([row.pushed_at] if pushed else [])
+        cells += ([row.deadline, row.late_hours] if late else []) + [row.graded_at]
         cells = [_cell(c) for c in cells]
+        if late:
+            raw = row.total if row.raw_total is None else row.raw_total
+            cells += [str(raw), str(row.penalty)]
         cells += [str(row.total), "" if row.max is None else str(row.max)]
         cells += ["" if c not in row.points else str(row.points[c]) for c in checks]
         cells += [_cell(row.flag_text()), _cell("; ".join(row.notes))]
@@ -286,11 +335,14 @@ def write_gradebook(
     max_score: int | None = None,
     matching: RepoMatch | None = None,
     pushed: bool = False,
+    adjust: Callable[[list[Row]], None] | None = None,
 ) -> list[Row]:
     """The one gradebook tail of `export`, `collect` and `grade-all`: logins from `<prefix>-<login>`
     (the prefix inferred when None), the roster's students merged in (identifiers, a `missing` row of
     `max_score` points for each student without a row, `not-in-roster`; see `merge_roster`), the
     class's usual maximum for rows without one, and the CSV written to `output` ('-': stdout).
+
+    `adjust`, when given, changes the rows last (grade-all's late policy: deadlines and penalties).
 
     Returns the rows written. Raises UserError when `output` cannot be written.
     """
@@ -298,6 +350,8 @@ def write_gradebook(
     if roster is not None:
         rows = merge_roster(rows, roster, used, max_score, matching)
     fill_missing_max(rows)
+    if adjust is not None:
+        adjust(rows)
     try:
         save_csv(rows, output, identifier=roster is not None, pushed=pushed)
     except OSError as e:

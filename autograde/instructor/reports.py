@@ -48,6 +48,9 @@ class Report:
     static_only: bool = False
     error: str | None = None  # grading error, or "check X errored"
     modified_files: list[str] = field(default_factory=list)
+    rubric: str | None = None  # the fingerprint of the rubric it was graded under (JSON reports since 1.2)
+    rubric_source: str | None = None  # what the grader called that rubric: default, a file, env AUTOGRADE_RUBRIC
+    workflow_mismatch: bool = False  # the repository's workflow did not list the runners of that rubric
 
 
 @dataclass
@@ -122,6 +125,9 @@ def parse_json_report(data: bytes, origin: str) -> Report:
     error = _str(doc.get("error"))
     if error is None and errored:
         error = "check errored: " + ", ".join(errored)
+    raw_rubric, raw_grader = doc.get("rubric"), doc.get("grader")
+    rubric: dict[str, Any] = raw_rubric if isinstance(raw_rubric, dict) else {}
+    grader: dict[str, Any] = raw_grader if isinstance(raw_grader, dict) else {}
     modified = doc.get("modified_files") or []
     if not isinstance(modified, list):
         raise ReportError("`modified_files` is not a list")
@@ -139,6 +145,9 @@ def parse_json_report(data: bytes, origin: str) -> Report:
         static_only=bool(doc.get("static_only", False)),
         error=error,
         modified_files=sorted({str(p)[:300] for p in modified if isinstance(p, str) and p}),
+        rubric=_str(rubric.get("fingerprint")),
+        rubric_source=_str(rubric.get("source")),
+        workflow_mismatch=bool(grader.get("workflow_mismatch")),
     )
 
 

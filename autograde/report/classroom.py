@@ -32,7 +32,7 @@ from typing import Any
 
 from autograde.report.github import command, neutralize
 from autograde.results import CheckResult, GradingResults
-from autograde.rubric import DEFAULT_ITEMS
+from autograde.rubric import RubricItem
 
 PAYLOAD_VERSION = 1
 MESSAGE_MAX = 1000
@@ -42,8 +42,15 @@ def runner_id(check_id: str) -> str:
     return re.sub(r"[^a-z0-9]", "", check_id.lower()) or "check"
 
 
-# The runners of the default rubric, in order: the workflow's reporter step lists these.
-RUNNERS: tuple[str, ...] = tuple(runner_id(i.id) for i in DEFAULT_ITEMS)
+def runners_of(items: tuple[RubricItem, ...]) -> tuple[str, ...]:
+    """The runners of a rubric, in order: the workflow's reporter step lists these."""
+    return tuple(runner_id(i.id) for i in items)
+
+
+def default_runners() -> tuple[str, ...]:
+    from autograde.checks import default_items
+
+    return runners_of(default_items())
 
 
 def _clip(text: str, limit: int = MESSAGE_MAX) -> str:
@@ -57,17 +64,23 @@ def _checks(results: GradingResults) -> list[CheckResult]:
     if results.checks:
         return list(results.checks)
     reason = results.error or "grading stopped before any check ran"
-    points = results.grader.get("points") or {}  # the rubric in effect, an instructor's override included
+    rows = results.rubric.get("checks")  # the rubric in effect, an instructor's override included
+    if not rows:
+        from autograde.checks import default_items
+
+        points = results.grader.get("points") or {}
+        rows = [{"id": i.id, "name": i.name, "points": points.get(i.id, i.points)} for i in default_items()]
     return [
         CheckResult(
-            id=i.id,
-            name=i.name,
+            id=str(r["id"]),
+            name=str(r["name"]),
             status="error",
             score=0,
-            max_score=int(points.get(i.id, i.points)),
+            max_score=int(r["points"]),
             message=f"not graded: {reason}",
+            bonus=bool(r.get("bonus", False)),
         )
-        for i in DEFAULT_ITEMS
+        for r in rows
     ]
 
 
@@ -99,6 +112,9 @@ def runner_payload(check: CheckResult, error: str | None = None) -> dict[str, An
         "line_no": int(check.line or 0),
         "duration": round(check.duration_s * 1000),
     }
+    if check.bonus:  # worth nothing on its own runner (the notice skips it); its points travel in a host runner
+        test = {**base, "status": status, "score": 0}
+        return {"version": PAYLOAD_VERSION, "status": status, "max_score": 0, "tests": [test]}
     score = max(0, min(int(check.score), int(check.max_score)))
     if status == "pass" or score in (0, check.max_score):
         tests = [{**base, "status": status, "score": check.max_score if status == "pass" else 0}]
@@ -119,12 +135,38 @@ def runner_payload(check: CheckResult, error: str | None = None) -> dict[str, An
 def runner_results(results: GradingResults) -> dict[str, dict[str, Any]]:
     """{runner id: payload}, in check order; ids are made unique if two checks collide."""
     out: dict[str, dict[str, Any]] = {}
-    for check in _checks(results):
+    checks = _checks(results)
+    for check in checks:
         rid, n = runner_id(check.id), 2
         while rid in out:
             rid, n = f"{runner_id(check.id)}{n}", n + 1
         out[rid] = runner_payload(check, results.error)
+    _carry_bonus(out, checks)
     return out
+
+
+def _carry_bonus(runners: dict[str, dict[str, Any]], checks: list[CheckResult]) -> None:
+    """A passed bonus check's points ride as one more passing test in a runner that counts (the
+    notice sums the tests of runners with a max_score, uncapped): the first such runner that passed,
+    so its console line stays (2/2 x max_score); if none passed, the first that counts."""
+    earned = [c for c in checks if c.bonus and c.status == "pass" and c.score > 0]
+    counting = [p for p in runners.values() if p["max_score"] > 0]
+    if not earned or not counting:
+        return
+    host = next((p for p in counting if p["status"] == "pass"), counting[0])
+    for c in earned:
+        host["tests"].append(
+            {
+                "name": _clip(f"bonus {c.id}: {c.name}", 200),
+                "status": "pass",
+                "message": _clip(f"bonus: +{c.score} ({c.message})"),
+                "test_code": "",
+                "filename": neutralize(c.file or ""),
+                "line_no": int(c.line or 0),
+                "duration": 0,
+                "score": int(c.score),
+            }
+        )
 
 
 def encode(payload: dict[str, Any]) -> str:

@@ -400,6 +400,8 @@ def _heading(results: GradingResults, links: Links) -> list[str]:
     lines = [f"## {icon} Autograde: {results.total} / {results.possible} points", ""]
     if results.error:
         lines += [f"> **Grading error:** {_cell(results.error)}", ""]
+    for warning in results.warnings:
+        lines += [f"> **Warning (grader set-up):** {_cell(warning)}", ""]
     if results.static_only:
         lines += ["_Static checks only: runtime checks were not run._", ""]
     return lines + _fix_first(results, links)
@@ -458,6 +460,8 @@ def emit(results: GradingResults, out: TextIO, env: Mapping[str, str]) -> None:
         return
     for line in annotation_lines(results):
         print(line, file=out)
+    for warning in results.warnings:
+        print(command("warning", neutralize(warning), title="Autograde set-up"), file=out)
     path = env.get("GITHUB_STEP_SUMMARY")
     if path:
         try:

@@ -40,7 +40,7 @@ def clean(text: str) -> str:
 
 
 def lost_points(check: CheckResult) -> int:
-    return max(check.max_score - check.score, 0)
+    return 0 if check.bonus else max(check.max_score - check.score, 0)  # a bonus not earned loses nothing
 
 
 def outcome(check: CheckResult, static_only: bool = False) -> str:
@@ -48,6 +48,8 @@ def outcome(check: CheckResult, static_only: bool = False) -> str:
     runtime checks were not graded at all (the exit status ignores them too): they stay skipped."""
     if check.status == "error":
         return "error"
+    if check.bonus and check.status != "pass":  # extra points not earned: nothing lost, the check stays green
+        return "skipped"
     if check.status == "fail" or (lost_points(check) > 0 and not (static_only and check.status == "skip")):
         return "failure"
     if check.status == "skip":

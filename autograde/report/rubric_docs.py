@@ -4,8 +4,10 @@
 - the Classroom reporter's `env` block in .github/workflows/classroom.yml (one `<RUNNER>_RESULTS` line
   per check, which the reporter reads).
 
-`python -m autograde.report.rubric_docs --write` rewrites both in place; `--check` exits 1 if either
-is out of date (the tests run the same comparison).
+`python -m autograde.report.rubric_docs --write` rewrites both in place from the default rubric;
+`--check` exits 1 if either is out of date (the tests run the same comparison). An instructor whose
+rubric or plugins differ runs `autograde workflow --write` instead: it rewrites the workflow's block
+from the rubric in effect.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from pathlib import Path
 
 from autograde.report.classroom import runner_id
-from autograde.rubric import Rubric
+from autograde.rubric import Rubric, RubricItem
 
 README = "README.md"
 WORKFLOW = ".github/workflows/classroom.yml"
@@ -27,19 +29,40 @@ _ENV = re.compile(
 )
 
 
+def _default() -> Rubric:
+    from autograde.checks import default_rubric
+
+    return default_rubric()
+
+
 def rubric_table(rubric: Rubric | None = None) -> str:
-    rubric = rubric or Rubric()
+    rubric = rubric or _default()
     rows = ["| check id | checklist item | passes when | points |", "|---|---|---|---:|"]
     rows += [f"| `{i.id}` | {i.checklist} | {rubric.passes_when(i)} | {i.points} |" for i in rubric.items]
     rows.append(f"| **total** | | | **{rubric.possible}** |")
     return "\n".join(rows) + "\n"
 
 
-def reporter_env(indent: str = "          ") -> str:
+def reporter_env(indent: str = "          ", items: tuple[RubricItem, ...] | None = None) -> str:
+    items = _default().items if items is None else items
     return "".join(
-        f"{indent}{runner_id(i.id).upper()}_RESULTS: ${{{{ steps.grade.outputs.{runner_id(i.id)} }}}}\n"
-        for i in Rubric().items
+        f"{indent}{runner_id(i.id).upper()}_RESULTS: ${{{{ steps.grade.outputs.{runner_id(i.id)} }}}}\n" for i in items
     )
+
+
+def workflow_runners(text: str) -> list[str] | None:
+    """The runners the workflow's reporter block gives an env line, in order; None if it has no block."""
+    m = _ENV.search(text)
+    if m is None:
+        return None
+    return re.findall(r"steps\.grade\.outputs\.([a-z0-9]+) \}\}", m.group(0))
+
+
+def rewritten_workflow(text: str, rubric: Rubric) -> str:
+    """The workflow text with its reporter block listing the runners of `rubric`."""
+    if _ENV.search(text) is None:
+        raise ValueError("no reporter block (lines `<RUNNER>_RESULTS: ${{ steps.grade.outputs.<runner> }}`) found")
+    return _ENV.sub(lambda m: reporter_env(m.group("indent"), rubric.items), text, count=1)
 
 
 def regenerated(root: Path) -> dict[str, str]:
@@ -50,7 +73,7 @@ def regenerated(root: Path) -> dict[str, str]:
     if new != readme:
         out[README] = new
     workflow = (root / WORKFLOW).read_text(encoding="utf-8")
-    new = _ENV.sub(lambda m: reporter_env(m.group("indent")), workflow, count=1)
+    new = rewritten_workflow(workflow, _default())
     if new != workflow:
         out[WORKFLOW] = new
     return out

@@ -20,7 +20,7 @@ _PROGRESS = re.compile(r"━|\d+(?:\.\d+)?/\d+(?:\.\d+)? [kMG]i?B\b|\d+(?:\.\d+)
 
 
 def lost(check: CheckResult) -> int:
-    return max(check.max_score - check.score, 0)
+    return 0 if check.bonus else max(check.max_score - check.score, 0)  # a bonus not earned loses nothing
 
 
 def where(check: CheckResult) -> str:

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from autograde.checks import run_check
+from autograde.checks import default_rubric, run_check
 from autograde.checks.base import Context
 from autograde.model import load_submission
 from autograde.results import CheckResult
-from autograde.rubric import Rubric
 from support import make_checkout, solution_files
 
 SOLUTION = solution_files()
@@ -27,6 +26,6 @@ def grade_static(tmp_path: Path) -> Callable[..., CheckResult]:
 
     def grade(check_id: str, files: dict[str, str | None] | None = None) -> CheckResult:
         root = make_checkout(tmp_path / f"c{next(counter)}", files=files or {})
-        return run_check(check_id, Context(load_submission(root), Rubric(), None))
+        return run_check(check_id, Context(load_submission(root), default_rubric(), None))
 
     return grade

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from autograde.checks import run_check
+from autograde.checks import default_rubric, run_check
 from autograde.checks.base import Context
 from autograde.model import load_submission
-from autograde.rubric import Rubric
 from autograde.runtime.diagnose import parse_build_output
 from autograde.runtime.facts import BuildFacts, Facts
 from support import make_checkout, solution_files
@@ -43,7 +42,7 @@ def up_for(tmp_path, dockerfile: str, output: str):
         ),
         dev_build=BuildFacts(True, 1.0, "sha256:d", "d", 600_000_000),
     )
-    return {i: run_check(i, Context(sub, Rubric(), facts)) for i in ("runtime.up", "dockerfile.builder_tests")}
+    return {i: run_check(i, Context(sub, default_rubric(), facts)) for i in ("runtime.up", "dockerfile.builder_tests")}
 
 
 def test_missing_program_is_not_failing_tests(tmp_path):
@@ -189,7 +188,7 @@ def test_every_check_that_needed_the_image_is_an_error_when_the_registry_failed(
         "images.prod_lean",
         "dockerfile.builder_tests",
     ):
-        assert run_check(check_id, Context(sub, Rubric(), facts)).status == "error", check_id
+        assert run_check(check_id, Context(sub, default_rubric(), facts)).status == "error", check_id
 
 
 def test_a_pull_that_failed_for_the_network_is_an_error_at_up(tmp_path):
@@ -207,7 +206,7 @@ def test_a_pull_that_failed_for_the_network_is_an_error_at_up(tmp_path):
         dev_build=BuildFacts(True, 1.0, "sha256:d", "d", 6),
         up=UpFacts(False, "`docker compose up` failed", [], seen, infrastructure=up_infrastructure(seen)),
     )
-    assert run_check("runtime.up", Context(sub, Rubric(), facts)).status == "error"
-    assert run_check("runtime.counter", Context(sub, Rubric(), facts)).status == "error"
+    assert run_check("runtime.up", Context(sub, default_rubric(), facts)).status == "error"
+    assert run_check("runtime.counter", Context(sub, default_rubric(), facts)).status == "error"
     denied = "pull access denied for kv, repository does not exist or may require 'docker login'"
     assert up_infrastructure(denied) == ""

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograde.checks import run_check
+from autograde.checks import default_rubric, run_check
 from autograde.checks.base import Context
 from autograde.checks.dockerfile import disagreements
 from autograde.model import load_submission
-from autograde.rubric import Rubric
 from autograde.runtime.evidence import BuildLog, ImageEvidence, VenvInImage, parse_probe
 from autograde.runtime.facts import BuildFacts, Facts
 from support import make_checkout
@@ -81,7 +80,7 @@ def facts(*venvs: VenvInImage, log: str = PLAIN_LOG, image_error: str = "") -> F
 
 def grade(tmp_path: Path, check_id: str, dockerfile: str | None, f: Facts | None):
     root = make_checkout(tmp_path / "c", files={"Dockerfile.prod": dockerfile} if dockerfile else {})
-    ctx = Context(load_submission(root), Rubric(), f)
+    ctx = Context(load_submission(root), default_rubric(), f)
     return run_check(check_id, ctx), disagreements(ctx)
 
 

@@ -111,10 +111,9 @@ def test_a_flattening_copy_is_the_cause_not_failing_tests(tmp_path, lines, code)
 
 
 def test_tests_kept_out_by_dockerignore_name_the_pattern(tmp_path):
-    from autograde.checks import run_check
+    from autograde.checks import default_rubric, run_check
     from autograde.checks.base import Context
     from autograde.model import load_submission
-    from autograde.rubric import Rubric
     from support import REPO, make_checkout
 
     ignore = (REPO / ".dockerignore").read_text() + "app/tests\n"
@@ -125,7 +124,7 @@ def test_tests_kept_out_by_dockerignore_name_the_pattern(tmp_path):
     assert ".dockerignore" not in checks["runtime.up"].message
     sub = load_submission(root)
     facts = _facts(run_failed(CMD, lines, 4))
-    up = run_check("runtime.up", Context(sub, Rubric(), facts))
+    up = run_check("runtime.up", Context(sub, default_rubric(), facts))
     assert (up.file, up.line) == (".dockerignore", line), up
     assert f".dockerignore:{line} (`app/tests`)" in up.message and "/opt/app_builder/tests" not in up.message
     assert "Remove the line `app/tests` from .dockerignore" in up.hint
@@ -166,10 +165,9 @@ def test_which_pattern_keeps_a_file_out(patterns, path, pattern):
 
 
 def test_a_copy_of_an_ignored_file_names_the_pattern(tmp_path):
-    from autograde.checks import run_check
+    from autograde.checks import default_rubric, run_check
     from autograde.checks.base import Context
     from autograde.model import load_submission
-    from autograde.rubric import Rubric
     from support import REPO, make_checkout
 
     ignore = (REPO / ".dockerignore").read_text() + "app/*.txt\n"
@@ -182,7 +180,7 @@ def test_a_copy_of_an_ignored_file_names_the_pattern(tmp_path):
         "failed to solve: failed to compute cache key: failed to calculate checksum of ref abc::def: "
         '"/app/requirements-dev.txt": not found\n'
     )
-    up = run_check("runtime.up", Context(sub, Rubric(), _facts(output)))
+    up = run_check("runtime.up", Context(sub, default_rubric(), _facts(output)))
     line = ignore.splitlines().index("app/*.txt") + 1
     assert up.status == "fail" and (up.file, up.line) == (".dockerignore", line), up
     assert f".dockerignore:{line} (`app/*.txt`)" in up.message and "app/*.txt" in up.hint

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from autograde.checks import run_check
+from autograde.checks import default_rubric, run_check
 from autograde.checks.base import Context
 from autograde.model import load_submission
 from autograde.rubric import Rubric
@@ -36,7 +36,7 @@ def submission(tmp_path_factory):
 
 
 def grade(submission, check_id: str, facts: Facts | None, rubric: Rubric | None = None):
-    return run_check(check_id, Context(submission, rubric or Rubric(), facts))
+    return run_check(check_id, Context(submission, rubric or default_rubric(), facts))
 
 
 RUNTIME = ["dockerfile.builder_tests", "runtime.up", "runtime.counter", "images.size_ratio", "images.prod_lean"]
@@ -146,9 +146,9 @@ def test_failing_tests_in_the_build_fail_builder_tests(submission):
 def test_size_ratio_threshold(submission, tmp_path, prod, limit, status):
     facts = good_facts()
     facts.prod_build.size_bytes = prod
-    rubric = Rubric()
+    rubric = default_rubric()
     if limit is not None:
-        from autograde.rubric import load_rubric
+        from autograde.checks import load_rubric
 
         f = tmp_path / "r.yml"
         f.write_text(f"thresholds:\n  size_ratio_max: {limit}\n")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograde.rubric import Rubric
+from autograde.checks import default_rubric
 from support import leftovers, make_checkout, solution_files
 
 pytestmark = pytest.mark.docker
@@ -147,7 +147,7 @@ def assert_clean(report: dict) -> None:
 
 def test_solution_scores_full_marks(tmp_path, docker_engine):
     code, report, out = grade(make_checkout(tmp_path / "sol"))
-    assert report["score"] == report["max_score"] == 100, out
+    assert report["score"] == report["max_score"] == default_rubric().possible, out
     assert code == 0
     assert all(c["status"] == "pass" for c in report["checks"])
     assert report["images"]["ratio"] <= 0.5
@@ -166,7 +166,7 @@ def test_starter_scores_at_most_10(tmp_path, docker_engine):
 
 
 def test_each_check_has_a_submission_that_loses_exactly_its_points(tmp_path, retagged):
-    points = {i.id: i.points for i in Rubric().items}
+    points = {i.id: i.points for i in default_rubric().items}
     assert set(VARIANTS) == set(points), "every check id has a broken variant"
 
     def one(name: str) -> tuple[str, int, dict, str]:
@@ -180,6 +180,6 @@ def test_each_check_has_a_submission_that_loses_exactly_its_points(tmp_path, ret
         expected = VARIANTS[name][1]
         lost = {c["id"] for c in report["checks"] if c["status"] != "pass"}
         assert lost == expected, f"{name}: lost {lost}\n{out}"
-        assert report["score"] == 100 - sum(points[i] for i in expected), name
+        assert report["score"] == default_rubric().possible - sum(points[i] for i in expected), name
         assert code == 1, name
         assert_clean(report)

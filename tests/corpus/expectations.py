@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograde.rubric import DEFAULT_ITEMS
+from autograde.checks import default_items
 
 CORPUS = Path(__file__).resolve().parent
-CHECK_IDS = tuple(item.id for item in DEFAULT_ITEMS)
+CHECK_IDS = tuple(item.id for item in default_items())
 STATUSES = ("pass", "fail", "skip", "error")
 TOP_KEYS = {"why", "default", "checks", "offline"}
 

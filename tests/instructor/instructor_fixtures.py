@@ -7,10 +7,11 @@ import json
 import zipfile
 from xml.sax.saxutils import quoteattr
 
+from autograde.checks import default_items
 from autograde.results import CheckResult, GradingResults
-from autograde.rubric import DEFAULT_ITEMS
 
-CHECK_IDS = [i.id for i in DEFAULT_ITEMS]
+CHECK_IDS = [i.id for i in default_items()]
+MAX = sum(i.points for i in default_items())  # the rubric's total, from the registry
 
 
 def results(
@@ -27,7 +28,7 @@ def results(
     """Full marks except `lost` {check id: points lost}."""
     lost = lost or {}
     checks = []
-    for item in DEFAULT_ITEMS:
+    for item in default_items():
         minus = lost.get(item.id, 0)
         status = "error" if item.id in errored else ("fail" if minus else "pass")
         checks.append(

@@ -10,6 +10,7 @@ from fake_github import FakeGitHub
 from instructor_fixtures import CHECK_IDS, artifact_zip, both, junit_report, results
 
 from autograde import cli
+from autograde.checks import default_items
 from autograde.commands import collect as collect_cmd
 
 TOKEN = "ghp_S3cretT0kenThatMustNeverLeak0123456789"
@@ -95,39 +96,31 @@ mallory@uni.edu,mallory,11,Mallory
 nobody@uni.edu,,,Not Linked
 """
 
-FULL = {
-    "dockerfile.stages": 5,
-    "dockerfile.builder_venv": 10,
-    "dockerfile.builder_tests": 5,
-    "dockerfile.final_slim": 5,
-    "dockerfile.final_copies": 10,
-    "compose.services": 5,
-    "compose.web_prod": 10,
-    "compose.web_build": 5,
-    "runtime.up": 10,
-    "runtime.counter": 15,
-    "images.size_ratio": 15,
-    "images.prod_lean": 5,
-}
+# The rubric's points, from the registry: a new check changes them, not this file.
+FULL = {i.id: i.points for i in default_items()}
+MAX = str(sum(FULL.values()))
 
 
 def pts(**lost: int) -> list[str]:
     return [str(FULL[c] - lost.get(c.replace(".", "__"), 0)) for c in CHECK_IDS]
 
 
+def scored(**lost: int) -> list[str]:
+    """total, max and the points per check of a report that lost these points."""
+    return [str(int(MAX) - sum(lost.values())), MAX, *pts(**lost)]
+
+
 BLANK = [""] * len(CHECK_IDS)
 HEADER = ["identifier", "login", "repository", "commit", "graded_at", "total", "max", *CHECK_IDS, "flags", "notes"]
 EXPECTED = [
-    ["alice@uni.edu", "alice", f"{ORG}/lab04-alice", sha("a"), T0, "100", "100", *pts(), "", ""],
+    ["alice@uni.edu", "alice", f"{ORG}/lab04-alice", sha("a"), T0, *scored(), "", ""],
     [
         "bob@uni.edu",
         "bob",
         f"{ORG}/lab04-bob",
         sha("b"),
         T0,
-        "70",
-        "100",
-        *pts(runtime__counter=15, images__size_ratio=15),
+        *scored(runtime__counter=15, images__size_ratio=15),
         "stale",
         "graded bbbbbbb, branch main is at ccccccc",
     ],
@@ -137,9 +130,7 @@ EXPECTED = [
         f"{ORG}/lab04-carol",
         sha("d"),
         T0,
-        "95",
-        "100",
-        *pts(dockerfile__builder_tests=5),
+        *scored(dockerfile__builder_tests=5),
         "",
         "from the JUnit report (no JSON report)",
     ],
@@ -150,7 +141,7 @@ EXPECTED = [
         "",
         "",
         "0",
-        "100",
+        MAX,
         *BLANK,
         "missing",
         "workflow classroom.yml not found",
@@ -162,7 +153,7 @@ EXPECTED = [
         "",
         "",
         "0",
-        "100",
+        MAX,
         *BLANK,
         "missing;expired",
         "artifact of run {erin_run} expired 2024-07-30T10:00:00Z",
@@ -173,9 +164,7 @@ EXPECTED = [
         f"{ORG}/lab04-frank",
         sha("1"),
         T0,
-        "100",
-        "100",
-        *pts(),
+        *scored(),
         "tampered:app/tests/test_app.py,autograde/checks/always_pass.py,autograde/checks/dockerfile.py",
         "",
     ],
@@ -186,7 +175,7 @@ EXPECTED = [
         "",
         "",
         "0",
-        "100",
+        MAX,
         *BLANK,
         "missing",
         "no completed run of classroom.yml on main",
@@ -198,7 +187,7 @@ EXPECTED = [
         "",
         "",
         "0",
-        "100",
+        MAX,
         *BLANK,
         "missing",
         "repository or branch main not found (deleted, empty or no access)",
@@ -209,15 +198,13 @@ EXPECTED = [
         f"{ORG}/lab04-ivan",
         sha("3"),
         T0,
-        "75",
-        "100",
-        *pts(runtime__up=10, runtime__counter=15),
+        *scored(runtime__up=10, runtime__counter=15),
         "error;static-only",
         "grading error: docker daemon not reachable",
     ],
-    ["judy@uni.edu", "judy-k", f"{ORG}/lab04-Judy-K", sha("4"), T0, "95", "100", *pts(compose__web_build=5), "", ""],
-    ["mallory@uni.edu", "mallory", "", "", "", "0", "100", *BLANK, "missing", "no repository"],
-    ["nobody@uni.edu", "", "", "", "", "0", "100", *BLANK, "missing", "no GitHub account linked in the roster"],
+    ["judy@uni.edu", "judy-k", f"{ORG}/lab04-Judy-K", sha("4"), T0, *scored(compose__web_build=5), "", ""],
+    ["mallory@uni.edu", "mallory", "", "", "", "0", MAX, *BLANK, "missing", "no repository"],
+    ["nobody@uni.edu", "", "", "", "", "0", MAX, *BLANK, "missing", "no GitHub account linked in the roster"],
 ]
 
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fake_github import FakeGitHub
-from instructor_fixtures import artifact_zip, both, results
+from instructor_fixtures import MAX, artifact_zip, both, results
 from test_collect import (
     EXPECTED,
     GRADER_FILES,
@@ -189,10 +189,10 @@ def test_cut_off_downloads_are_retried_and_never_saved_as_done(tmp_path, fake, s
     assert collect(tmp_path, fake, template_args=()) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "lab04-bob: not collected" in err and "rerun" in err
-    assert rows(tmp_path)["carol"]["total"] == "100" and rows(tmp_path)["carol"]["flags"] == ""
+    assert rows(tmp_path)["carol"]["total"] == str(MAX) and rows(tmp_path)["carol"]["flags"] == ""
     assert "bob" not in rows(tmp_path)  # not collected yet, not a bad report
     assert collect(tmp_path, fake, template_args=()) == 0  # the rerun finishes it
-    assert (rows(tmp_path)["bob"]["total"], rows(tmp_path)["bob"]["flags"]) == ("100", "")
+    assert (rows(tmp_path)["bob"]["total"], rows(tmp_path)["bob"]["flags"]) == (str(MAX), "")
     assert fake.count(f"/storage/{aid_carol}") == 3
 
 
@@ -204,7 +204,7 @@ def test_renamed_template_and_repositories_are_followed(tmp_path, fake, sleeps):
     fake.rename(TEMPLATE, "lab04-starter")  # 301 for GETs of the old name
     full = student(fake, "dan", sha("d"))
     assert collect(tmp_path, fake) == 0  # --template still names the old repository
-    assert (rows(tmp_path)["dan"]["total"], rows(tmp_path)["dan"]["flags"]) == ("100", "")
+    assert (rows(tmp_path)["dan"]["total"], rows(tmp_path)["dan"]["flags"]) == (str(MAX), "")
     assert fake.served(301) >= 2
     fake.failures[f"/repos/{full}/actions/workflows/classroom.yml/dispatches"] = ["307"]  # "repeat it there"
     assert collect(tmp_path, fake, "--regrade", "--restart") == 0
@@ -222,7 +222,7 @@ def test_regrade_uses_githubs_clock(tmp_path, fake, sleeps, capsys, run_details)
     fake.now = github_now
     full = student(fake, "erin", sha("e"), lost={"runtime.up": 10})
     assert collect(tmp_path, fake, template_args=()) == 0
-    assert rows(tmp_path)["erin"]["total"] == "90"
+    assert rows(tmp_path)["erin"]["total"] == str(MAX - 10)
     assert collect(tmp_path, fake, "--regrade", template_args=()) == 0
     run = fake.runs[full][0]
     assert run["event"] == "workflow_dispatch" and run["status"] == "queued"
@@ -230,7 +230,7 @@ def test_regrade_uses_githubs_clock(tmp_path, fake, sleeps, capsys, run_details)
     assert "regrade run has not completed yet" in capsys.readouterr().err
     fake.finish_run(full, run["id"], artifact_zip(both(results(full, sha("e"), "2024-05-02T12:05:00+00:00"))))
     assert collect(tmp_path, fake, template_args=()) == 0
-    assert rows(tmp_path)["erin"]["total"] == "100"
+    assert rows(tmp_path)["erin"]["total"] == str(MAX)
     bodies = [e.body for e in fake.log if e.method == "POST"]
     assert bodies == (
         [{"ref": "main", "return_run_details": True}]
@@ -260,9 +260,9 @@ def test_roster_decides_which_repositories_are_the_assignments(tmp_path, fake, s
     assert collect(tmp_path, fake, roster=roster, template_args=()) == 0
     got = rows(tmp_path)
     assert {k: (v["repository"], v["total"], v["flags"]) for k, v in got.items()} == {
-        "alice": (f"{ORG}/lab04-alice-1", "100", ""),
-        "bob": (f"{ORG}/lab04-bob", "100", ""),
-        "newuser": (f"{ORG}/lab04-olduser", "100", ""),
+        "alice": (f"{ORG}/lab04-alice-1", str(MAX), ""),
+        "bob": (f"{ORG}/lab04-bob", str(MAX), ""),
+        "newuser": (f"{ORG}/lab04-olduser", str(MAX), ""),
         "carol": ("", "0", "missing"),
     }
     assert got["alice"]["identifier"] == "a@uni" and got["newuser"]["identifier"] == "n@uni"
@@ -287,8 +287,8 @@ def test_the_newest_artifact_of_a_rerun_wins(tmp_path, fake, sleeps):
     fake.runs[gina][0].update(run_attempt=2, run_started_at="2024-05-01T12:00:00Z")
     assert collect(tmp_path, fake, template_args=()) == 0
     got = rows(tmp_path)
-    assert (got["frank"]["total"], got["frank"]["flags"]) == ("100", "")
-    assert (got["gina"]["total"], got["gina"]["flags"]) == ("90", "stale")
+    assert (got["frank"]["total"], got["frank"]["flags"]) == (str(MAX), "")
+    assert (got["gina"]["total"], got["gina"]["flags"]) == (str(MAX - 10), "stale")
     assert "attempt 2 uploaded none" in got["gina"]["notes"]
 
 
@@ -367,7 +367,7 @@ def test_enterprise_server_needs_api_v3(tmp_path, sleeps, capsys):
         assert cli.main([*args, "--api-url", "https://github.com"]) == 2
         assert "the API is https://api.github.com" in capsys.readouterr().err
         assert cli.main([*args, "--api-url", fake.api_url]) == 0
-        assert rows(tmp_path)["jo"]["total"] == "100"
+        assert rows(tmp_path)["jo"]["total"] == str(MAX)
     finally:
         fake.stop()
 
@@ -463,3 +463,33 @@ def test_collect_survives_a_misbehaving_github(tmp_path, fake, monkeypatch, caps
     assert fake.count("/repos/cs-class/lab04-zed") == 0 and fake.count("/repos/cs-class/lab04-extra-alice") == 0
     assert ROSTER and EXPECTED  # the shared expectations were not modified in place
     assert next(r for r in EXPECTED if r[1] == "mallory")[2] == ""
+
+
+def test_reports_graded_under_another_rubric_or_workflow_are_flagged(tmp_path, fake, sleeps):
+    """collect reads the rubric each report was graded under: another rubric than the class's is
+    `rubric-mismatch`, a workflow that did not list the rubric's runners is `workflow-mismatch`."""
+    from autograde.checks import default_rubric, load_rubric
+
+    template(fake)
+    usual, other = default_rubric(), load_rubric(text="points:\n  runtime.up: 20\n", source="env AUTOGRADE_RUBRIC")
+    for login, head, rubric, mismatch in (
+        ("amy", sha("1"), usual, False),
+        ("ben", sha("2"), usual, True),
+        ("cat", sha("3"), other, False),
+    ):
+        full = fake.add_repo(f"lab04-{login}")
+        fake.set_head(full, head, "2024-05-01T09:30:00Z")
+        res = results(full, head, T0)
+        res.rubric = rubric.to_dict()
+        if mismatch:
+            res.grader["workflow_mismatch"] = {"missing": ["runtimeup"], "extra": []}
+        fake.add_run(full, head, T0, artifact_zip(both(res)))
+        fake.set_tree(full, head, {**GRADER_FILES, **STUDENT_ONLY})
+    assert collect(tmp_path, fake) == 0
+    got = rows(tmp_path)
+    assert (got["amy"]["flags"], got["ben"]["flags"], got["cat"]["flags"]) == (
+        "",
+        "workflow-mismatch",
+        "rubric-mismatch",
+    )
+    assert f"graded under rubric {other.fingerprint()} (env AUTOGRADE_RUBRIC)" in got["cat"]["notes"]

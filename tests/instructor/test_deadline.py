@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from fake_github_class import FakeClassGitHub, StudentRepo, git
 
+from autograde.checks import default_rubric
 from autograde.commands import grade_all
 from autograde.instructor import deadline as dl
 from support import make_checkout, solution_files, template_copy
@@ -356,7 +357,7 @@ def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path)
     assert (rows["alice"]["commit"], rows["alice"]["pushed_at"], rows["alice"]["total"]) == (
         good,
         "2026-11-30T10:00:00Z",
-        "100",
+        str(default_rubric().possible),
     )
     assert rows["alice"]["flags"] == "late"  # the installation's grader flags nothing in an untouched template
     assert (rows["frank"]["commit"], rows["frank"]["flags"]) == (starter, "no-submission;late")

@@ -7,7 +7,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from instructor_fixtures import CHECK_IDS, artifact_zip, both, json_report, junit_report, results
+from instructor_fixtures import CHECK_IDS, MAX, artifact_zip, both, json_report, junit_report, results
 
 from autograde import cli
 
@@ -49,7 +49,7 @@ def make_class(root: Path) -> None:
     write(root / "lab04-erin" / "run1" / "autograde-report.json", json_report(e_old))
     write(root / "lab04-erin" / "run2" / "autograde-report.json", json_report(e_new))  # newest wins
     good = json_report(results(f"{ORG}/lab04-frank", "1" * 40, T0))
-    write(root / "lab04-frank" / "autograde-report.json", good[: len(good) // 2])  # truncated
+    write(root / "lab04-frank" / "autograde-report.json", good[: good.rindex(b'"message": "') + 13])  # cut mid-string
     write(root / "lab04-grace" / "autograde-report.json", b'{"schema": "other/2", "checks": []}')
     write(root / "lab04-heidi" / "autograde-report.xml", b'<?xml version="1.0"?><project><x/></project>')
 
@@ -68,18 +68,22 @@ def test_export_class(tmp_path, capsys):
     assert list(rows[0])[6:] == [*CHECK_IDS, "flags", "notes"]
     by = {r["login"]: r for r in rows}
     assert list(by) == ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
-    assert (by["alice"]["total"], by["alice"]["max"], by["alice"]["flags"]) == ("100", "100", "")
+    assert (by["alice"]["total"], by["alice"]["max"], by["alice"]["flags"]) == (str(MAX), str(MAX), "")
     assert by["alice"]["repository"] == f"{ORG}/lab04-alice" and by["alice"]["commit"] == "a" * 40
     assert by["alice"]["graded_at"] == T0
-    assert (by["bob"]["total"], by["bob"]["runtime.counter"], by["bob"]["runtime.up"]) == ("85", "0", "10")
-    assert (by["carol"]["total"], by["carol"]["compose.web_prod"]) == ("90", "0")
+    assert (by["bob"]["total"], by["bob"]["runtime.counter"], by["bob"]["runtime.up"]) == (str(MAX - 15), "0", "10")
+    assert (by["carol"]["total"], by["carol"]["compose.web_prod"]) == (str(MAX - 10), "0")
     assert by["carol"]["notes"] == "from the JUnit report (no JSON report)"
     assert by["dave"]["flags"] == "tampered:.github/workflows/classroom.yml,autograde/x.py"
-    assert (by["erin"]["commit"], by["erin"]["total"], by["erin"]["flags"]) == ("f" * 40, "75", "error;static-only")
+    assert (by["erin"]["commit"], by["erin"]["total"], by["erin"]["flags"]) == (
+        "f" * 40,
+        str(MAX - 25),
+        "error;static-only",
+    )
     assert by["erin"]["notes"] == "grading error: boom"
     for login in ("frank", "grace", "heidi"):
         assert by[login]["flags"] == "missing;bad-report", login
-        assert by[login]["total"] == "0" and by[login]["max"] == "100"
+        assert by[login]["total"] == "0" and by[login]["max"] == str(MAX)
         assert by[login]["repository"] == f"lab04-{login}"
 
 
@@ -99,11 +103,11 @@ def test_export_with_roster(tmp_path, capsys):
     rows = read_csv(out)
     got = [(r["identifier"], r["login"], r["repository"], r["total"], r["max"], r["flags"]) for r in rows]
     assert got == [
-        ("s1", "Alice", f"{ORG}/lab04-alice", "100", "100", ""),
-        ("s2", "bob-the-builder", f"{ORG}/lab04-bob-the-builder", "100", "100", ""),
-        ("s3", "carol", "", "0", "100", "missing"),
-        ("s4", "", "", "0", "100", "missing"),
-        ("", "zed", f"{ORG}/lab04-zed", "100", "100", "not-in-roster"),
+        ("s1", "Alice", f"{ORG}/lab04-alice", str(MAX), str(MAX), ""),
+        ("s2", "bob-the-builder", f"{ORG}/lab04-bob-the-builder", str(MAX), str(MAX), ""),
+        ("s3", "carol", "", "0", str(MAX), "missing"),
+        ("s4", "", "", "0", str(MAX), "missing"),
+        ("", "zed", f"{ORG}/lab04-zed", str(MAX), str(MAX), "not-in-roster"),
     ]
     assert all(r[c] == "" for r in rows if r["flags"] == "missing" for c in CHECK_IDS)
 
@@ -116,7 +120,7 @@ def test_junit_and_json_agree(tmp_path):
         assert cli.main(["export", str(folder), "-o", str(tmp_path / f"{kind}.csv")]) == 0
     j, x = read_csv(tmp_path / "autograde-report.json.csv"), read_csv(tmp_path / "autograde-report.xml.csv")
     assert {k: v for k, v in j[0].items() if k != "notes"} == {k: v for k, v in x[0].items() if k != "notes"}
-    assert j[0]["total"] == "80"
+    assert j[0]["total"] == str(MAX - 20)
 
 
 def test_hostile_zips_are_listed_not_fatal(tmp_path, capsys):
@@ -169,3 +173,28 @@ def test_stdout_and_empty_folder(tmp_path, capsys):
     assert cli.main(["export", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
     assert out.splitlines() == ["login,repository,commit,graded_at,total,max,flags,notes"]
+
+
+def test_reports_graded_under_another_rubric_or_workflow_are_flagged(tmp_path):
+    """The rubric in effect is in every JSON report: a report graded under another rubric than the class's
+    (the one most reports share) is flagged, and so is one whose workflow did not match its rubric."""
+    from autograde.checks import default_rubric, load_rubric
+
+    usual, other = default_rubric(), load_rubric(text="points:\n  runtime.up: 20\n", source="env AUTOGRADE_RUBRIC")
+    reports = tmp_path / "reports"
+    for login, rubric, mismatch in (("alice", usual, False), ("bob", usual, True), ("carol", other, False)):
+        res = results(f"{ORG}/lab04-{login}", "a" * 40, T0)
+        res.rubric = rubric.to_dict()
+        if mismatch:
+            res.grader["workflow_mismatch"] = {"missing": ["runtimeup"], "extra": []}
+        write(reports / f"lab04-{login}" / "autograde-report.json", json_report(res))
+    res = results(f"{ORG}/lab04-dan", "a" * 40, T0)  # an older report: says nothing of its rubric
+    write(reports / "lab04-dan" / "autograde-report.json", json_report(res))
+    out = tmp_path / "grades.csv"
+    assert cli.main(["export", str(reports), "-o", str(out)]) == 0
+    by = {r["login"]: r for r in read_csv(out)}
+    assert by["alice"]["flags"] == "" and by["dan"]["flags"] == ""
+    assert by["bob"]["flags"] == "workflow-mismatch"
+    assert by["carol"]["flags"] == "rubric-mismatch"
+    assert f"graded under rubric {other.fingerprint()} (env AUTOGRADE_RUBRIC)" in by["carol"]["notes"]
+    assert f"not the class's {usual.fingerprint()} (default)" in by["carol"]["notes"]

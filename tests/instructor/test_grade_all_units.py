@@ -8,13 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
-from instructor_fixtures import json_report, junit_report, results
+from instructor_fixtures import MAX, json_report, junit_report, results
 
 from autograde import cli
+from autograde.checks import default_rubric
 from autograde.instructor import grade_all_policy as cb
 from autograde.instructor.grade_all_runner import child_env
 from autograde.instructor.gradebook import Row, write_csv
-from autograde.rubric import Rubric
 from support import make_checkout
 
 GIB = 1024**3
@@ -194,10 +194,10 @@ def test_merge_only_builds_the_gradebook_and_summary_from_reports_and_records(tm
     assert code == 0
     rows = {r["login"]: r for r in read_csv(out)}
     assert set(rows) == {"alice", "bob", "carol", "dan"}
-    assert rows["alice"]["pushed_at"] == "2026-12-01T20:00:00Z" and rows["alice"]["total"] == "100"
+    assert rows["alice"]["pushed_at"] == "2026-12-01T20:00:00Z" and rows["alice"]["total"] == str(MAX)
     assert rows["bob"]["flags"] == "late;tampered:app/Dockerfile"
-    assert rows["bob"]["total"] == "70"
-    assert rows["dan"]["flags"] == "no-lab-files" and rows["dan"]["total"] == "0" and rows["dan"]["max"] == "100"
+    assert rows["bob"]["total"] == str(MAX - 30)
+    assert rows["dan"]["flags"] == "no-lab-files" and rows["dan"]["total"] == "0" and rows["dan"]["max"] == str(MAX)
     text = md.read_text()
     assert "```mermaid" in text and "xychart-beta" in text
     assert "bar [0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1]" in text  # 70, 85 and 100
@@ -205,16 +205,18 @@ def test_merge_only_builds_the_gradebook_and_summary_from_reports_and_records(tm
 
 
 def test_summary_counts_only_graded_rows() -> None:
-    full = {i.id: i.points for i in Rubric().items}
+    full = {i.id: i.points for i in default_rubric().items}
+    top, lost = MAX, full["runtime.up"]
     rows = [
-        Row("a", graded_at="t", total=100, max=100, points=full),
-        Row("b", graded_at="t", total=90, max=100, points={**full, "runtime.up": 0}),
-        Row("c", total=0, max=100, flags={"timeout"}),
+        Row("a", graded_at="t", total=top, max=top, points=full),
+        Row("b", graded_at="t", total=top - lost, max=top, points={**full, "runtime.up": 0}),
+        Row("c", total=0, max=top, flags={"timeout"}),
     ]
-    s = cb.summarize(rows, Rubric())
-    assert s.graded == 2 and s.flagged == 1 and sorted(s.scores) == [90, 100]
-    assert s.lost == [("runtime.up", 1, 10)]
-    assert dict(s.bins)["90-99%"] == 1 and dict(s.bins)["100%"] == 1
+    s = cb.summarize(rows, default_rubric())
+    assert s.graded == 2 and s.flagged == 1 and sorted(s.scores) == [top - lost, top]
+    assert s.lost == [("runtime.up", 1, lost)]
+    assert dict(s.bins)[f"{(top - lost) * 100 // top // 10 * 10}-{(top - lost) * 100 // top // 10 * 10 + 9}%"] == 1
+    assert dict(s.bins)["100%"] == 1
     assert "runtime.up" in s.text()
 
 
@@ -250,11 +252,11 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_summary_says_which_rows_are_incomplete() -> None:
     rows = [
-        Row("cs/a", graded_at="t", total=100, max=100),
-        Row("cs/b", total=0, max=100, flags={"error"}),
-        Row("", login="dora", total=0, max=100, flags={"missing"}),  # a rostered student without a repository
+        Row("cs/a", graded_at="t", total=MAX, max=MAX),
+        Row("cs/b", total=0, max=MAX, flags={"error"}),
+        Row("", login="dora", total=0, max=MAX, flags={"missing"}),  # a rostered student without a repository
     ]
-    s = cb.summarize(rows, Rubric(), ["b: no report from chunk 1"])
+    s = cb.summarize(rows, default_rubric(), ["b: no report from chunk 1"])
     assert s.graded == 1 and s.repositories == 2
     assert s.text().splitlines()[:2] == [
         "class summary: 1 graded, 2 flagged, 1 of 2 incomplete (no grade yet)",
@@ -262,4 +264,4 @@ def test_summary_says_which_rows_are_incomplete() -> None:
     ]
     assert "**Incomplete: 1 of 2 rows have no grade yet**" in s.markdown()
     assert "- `b`: no report from chunk 1" in s.markdown()
-    assert "Incomplete" not in cb.summarize(rows, Rubric()).markdown()
+    assert "Incomplete" not in cb.summarize(rows, default_rubric()).markdown()

@@ -8,7 +8,7 @@ import re
 import pytest
 import requests
 from fake_github import FakeGitHub
-from instructor_fixtures import json_report, junit_report, results
+from instructor_fixtures import MAX, json_report, junit_report, results
 
 from autograde.instructor import tamper
 from autograde.instructor.github_api import GitHubClient, GitHubError, NotFound
@@ -96,7 +96,7 @@ def test_errors_name_the_url_but_not_the_token(fake):
 def test_json_report_reasons():
     good = json_report(results(modified_files=["b", "a", "a"]))
     r = parse_json_report(good, "x.json")
-    assert (r.score, r.max_score, r.modified_files, r.kind) == (100, 100, ["a", "b"], "json")
+    assert (r.score, r.max_score, r.modified_files, r.kind) == (MAX, MAX, ["a", "b"], "json")
     for data, reason in [
         (good[:-20], "not valid JSON (truncated?)"),
         (b"[1, 2]", "top level is a JSON list"),
@@ -114,7 +114,7 @@ def test_json_report_reasons():
 
 def test_junit_report_reasons():
     r = parse_junit_report(junit_report(results(lost={"runtime.up": 10}, errored=("runtime.up",))), "x.xml")
-    assert (r.score, r.points["runtime.up"], r.error) == (90, 0, "check errored: runtime.up")
+    assert (r.score, r.points["runtime.up"], r.error) == (MAX - 10, 0, "check errored: runtime.up")
     assert r.repository == "cs-class/lab04-alice"
     for data, reason in [
         (b"<testsuites><testsuite name='autograde'>", "not well-formed"),

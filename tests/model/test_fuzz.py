@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from autograde.checks import REGISTRY, grade
+from autograde.checks import REGISTRY, grade, load_rubric
 from autograde.checks.base import Context
 from autograde.model import Submission, compose, dockerfile
 from autograde.model.build import prod_build
 from autograde.model.files import FileProblem
-from autograde.rubric import load_rubric
 from autograde.runtime.facts import Facts
 from autograde.runtime.safety import scan
 from support import solution_files

@@ -11,9 +11,9 @@ import re
 
 import pytest
 
+from autograde.checks import default_items
 from autograde.report import classroom
 from autograde.results import CheckResult, GradingResults
-from autograde.rubric import DEFAULT_ITEMS
 
 from .models import (
     classroom_notice_totals,
@@ -33,7 +33,7 @@ STATUSES = {"pass", "fail", "error"}
 
 def make_results(failing: set[str] = frozenset(), errored: set[str] = frozenset(), **kw) -> GradingResults:
     checks = []
-    for item in DEFAULT_ITEMS:
+    for item in default_items():
         status = "error" if item.id in errored else "fail" if item.id in failing else "pass"
         checks.append(
             CheckResult(
@@ -63,20 +63,24 @@ def round_trip(results: GradingResults, tmp_path) -> list[tuple[str, dict]]:
 
 # --- tests --------------------------------------------------------------------------------
 
-# Unequal points on purpose: 10 + 15 + 5 lost, the rest kept.
+# Unequal points on purpose: 10 + 15 + 5 lost (by default), the rest kept.
 WEIGHTED_FAIL = {"dockerfile.builder_venv", "runtime.counter", "images.prod_lean"}
+# The rubric's size and total, from the registry: a new check changes them, not this file.
+N = len(default_items())
+MAX = sum(i.points for i in default_items())
+KEPT = MAX - sum(i.points for i in default_items() if i.id in WEIGHTED_FAIL)
 
 
 def test_both_reporter_totals_agree_with_the_ledger_on_a_weighted_partial_result(tmp_path):
     results = make_results(failing=WEIGHTED_FAIL)
-    assert (results.total, results.possible) == (70, 100)
+    assert (results.total, results.possible) == (KEPT, MAX)
     loaded = round_trip(results, tmp_path)
-    assert console_table_totals(loaded) == (70, 100)
-    assert classroom_notice_totals(loaded) == (70, 100)
+    assert console_table_totals(loaded) == (KEPT, MAX)
+    assert classroom_notice_totals(loaded) == (KEPT, MAX)
     # and the notices the grade command can print itself say the same
     assert classroom.notices(results) == [
-        "::notice title=Autograding complete::Points 70/100",
-        '::notice title=Autograding report::{"totalPoints":70,"maxPoints":100}',
+        f"::notice title=Autograding complete::Points {KEPT}/{MAX}",
+        '::notice title=Autograding report::{"totalPoints":%d,"maxPoints":%d}' % (KEPT, MAX),
     ]
     assert reporter_notices(loaded) == classroom.notices(results)
     assert reporter_fails(loaded) == "Some tests failed."
@@ -87,15 +91,15 @@ def test_the_trap_one_runner_with_many_tests_would_disagree():
     results = make_results(failing=WEIGHTED_FAIL)
     tests = [t for p in classroom.runner_results(results).values() for t in p["tests"]]
     single = [("all", {"version": 1, "status": "fail", "max_score": results.possible, "tests": tests})]
-    assert classroom_notice_totals(single) == (70, 100)
-    assert console_table_totals(single)[0] == pytest.approx(9 / 12 * 100)  # 75.0, not 70
+    assert classroom_notice_totals(single) == (KEPT, MAX)
+    assert console_table_totals(single)[0] == pytest.approx((N - 3) / N * MAX)  # 75.0, not 70, by default
 
 
 def test_full_marks_pass_and_do_not_fail_the_reporter(tmp_path):
     loaded = round_trip(make_results(), tmp_path)
-    assert console_table_totals(loaded) == (100, 100) and classroom_notice_totals(loaded) == (100, 100)
+    assert console_table_totals(loaded) == (MAX, MAX) and classroom_notice_totals(loaded) == (MAX, MAX)
     assert reporter_fails(loaded) is None
-    assert [r for r, _ in loaded] == list(classroom.RUNNERS)
+    assert [r for r, _ in loaded] == list(classroom.default_runners())
 
 
 def test_payload_schema(tmp_path):
@@ -119,24 +123,24 @@ def test_payload_schema(tmp_path):
 def test_errored_grading_still_carries_max_score_and_tests(tmp_path):
     errored = make_results(errored={"runtime.up", "runtime.counter"}, error="docker engine not reachable")
     loaded = round_trip(errored, tmp_path)
-    assert classroom_notice_totals(loaded) == console_table_totals(loaded) == (errored.total, 100)
+    assert classroom_notice_totals(loaded) == console_table_totals(loaded) == (errored.total, MAX)
     assert dict(loaded)["runtimeup"]["status"] == "error"
     assert "docker engine not reachable" in dict(loaded)["runtimeup"]["tests"][0]["message"]
 
     nothing = GradingResults(checks=[], error="could not read the checkout")
     loaded = round_trip(nothing, tmp_path)
-    assert [r for r, _ in loaded] == list(classroom.RUNNERS)
-    assert classroom_notice_totals(loaded) == (0, 100) and console_table_totals(loaded) == (0, 100)
+    assert [r for r, _ in loaded] == list(classroom.default_runners())
+    assert classroom_notice_totals(loaded) == (0, MAX) and console_table_totals(loaded) == (0, MAX)
     assert all(p["status"] == "error" and p["tests"] for _, p in loaded)
     assert reporter_fails(loaded) == "Some tests errored."
-    assert classroom.notices(nothing)[0] == "::notice title=Autograding complete::Points 0/100"
+    assert classroom.notices(nothing)[0] == f"::notice title=Autograding complete::Points 0/{MAX}"
 
 
 def test_partial_credit_is_spread_so_the_totals_still_agree(tmp_path):
     results = make_results()
     results.checks[0].score, results.checks[0].status = 2, "fail"  # 2 of 5
     loaded = round_trip(results, tmp_path)
-    assert console_table_totals(loaded) == classroom_notice_totals(loaded) == (97, 100)
+    assert console_table_totals(loaded) == classroom_notice_totals(loaded) == (MAX - 3, MAX)
 
 
 def test_skipped_and_zero_point_checks(tmp_path):
@@ -167,13 +171,13 @@ def test_outputs_are_multiline_safe_and_list_the_runners(tmp_path):
     text = path.read_text(encoding="utf-8")
     assert re.search(r"^runners<<ghadelimiter_[0-9a-f-]{36}$", text, re.M)
     outputs = parse_github_output(text)
-    assert outputs["runners"] == ",".join(classroom.RUNNERS)
-    assert (outputs["points"], outputs["total"], outputs["possible"]) == ("70/100", "70", "100")
+    assert outputs["runners"] == ",".join(classroom.default_runners())
+    assert (outputs["points"], outputs["total"], outputs["possible"]) == (f"{KEPT}/{MAX}", str(KEPT), str(MAX))
 
 
 def test_runner_ids_are_unique_and_alphanumeric():
-    assert len(set(classroom.RUNNERS)) == len(DEFAULT_ITEMS)
-    assert all(re.fullmatch(r"[a-z0-9]+", r) for r in classroom.RUNNERS)
+    assert len(set(classroom.default_runners())) == len(default_items())
+    assert all(re.fullmatch(r"[a-z0-9]+", r) for r in classroom.default_runners())
     twins = GradingResults(
         checks=[
             CheckResult(id="a.b", name="x", status="pass", score=1, max_score=1, message=""),
@@ -191,19 +195,37 @@ def test_result_output_is_the_single_runner_payload_the_reporter_reads(tmp_path)
     outputs = parse_github_output(out.read_text(encoding="utf-8"))
     loaded = reporter_load("autograde", {"AUTOGRADE_RESULTS": outputs["result"]})
     ((_, payload),) = loaded
-    assert payload["version"] == 1 and payload["status"] == "fail" and payload["max_score"] == 100
-    assert len(payload["tests"]) == 12 and sum(t["score"] for t in payload["tests"]) == 70
-    assert classroom_notice_totals(loaded) == (70, 100)
+    assert payload["version"] == 1 and payload["status"] == "fail" and payload["max_score"] == MAX
+    assert len(payload["tests"]) == N and sum(t["score"] for t in payload["tests"]) == KEPT
+    assert classroom_notice_totals(loaded) == (KEPT, MAX)
     errored = GradingResults(checks=[], error="engine gone")
     ((_, payload),) = reporter_load("autograde", {"AUTOGRADE_RESULTS": classroom.step_outputs(errored)["result"]})
-    assert payload["max_score"] == 100 and len(payload["tests"]) == 12 and payload["status"] == "error"
+    assert payload["max_score"] == MAX and len(payload["tests"]) == N and payload["status"] == "error"
 
 
 def test_checks_not_run_keep_the_instructors_points():
     """With no check graded, Classroom still gets the rubric in effect, not the defaults."""
     from autograde.results import GradingResults
 
-    override = {i.id: 0 for i in DEFAULT_ITEMS} | {"runtime.up": 42}
+    override = {i.id: 0 for i in default_items()} | {"runtime.up": 42}
     results = GradingResults(checks=[], error="the Docker engine is not reachable", grader={"points": override})
     payloads = classroom.runner_results(results)
     assert sum(p["max_score"] for p in payloads.values()) == 42
+
+
+def test_a_passed_bonus_check_lifts_the_dashboard_total_like_the_report(tmp_path):
+    """A bonus check's points are not part of the maximum; when it passes, Classroom's notice counts
+    them (they ride in a runner that passed), so the dashboard shows the report's total."""
+    results = make_results(failing={"runtime.counter"})
+    bonus = results.get("images.prod_lean")
+    bonus.bonus = True
+    assert results.possible == MAX - bonus.max_score
+    assert results.total == MAX - results.get("runtime.counter").max_score
+    loaded = round_trip(results, tmp_path)
+    assert classroom_notice_totals(loaded) == (results.total, results.possible)
+    assert dict(loaded)["imagesprodlean"]["max_score"] == 0
+    assert reporter_fails(loaded) == "Some tests failed."
+    bonus.status, bonus.score = "fail", 0  # a failed bonus costs nothing
+    loaded = round_trip(results, tmp_path)
+    assert classroom_notice_totals(loaded) == (results.total, results.possible)
+    assert console_table_totals(loaded) == (results.total, results.possible)

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from autograde.checks import default_items, default_rubric
 from autograde.report import classroom
-from autograde.rubric import DEFAULT_ITEMS
 
 try:
     from report.junit_action import parse as junit_check_run
@@ -253,11 +253,11 @@ def test_reporter_env_lists_every_runner_of_the_rubric():
     reporter = next(
         s for s in steps() if s.get("uses", "").startswith("classroom-resources/autograding-grading-reporter@")
     )
-    expected = {f"{r.upper()}_RESULTS": f"${{{{ steps.grade.outputs.{r} }}}}" for r in classroom.RUNNERS}
+    expected = {f"{r.upper()}_RESULTS": f"${{{{ steps.grade.outputs.{r} }}}}" for r in classroom.default_runners()}
     assert reporter["env"] == expected
     assert reporter["with"]["runners"] == "${{ steps.grade.outputs.runners }}"
     assert "steps.grade.outputs.runners != ''" in reporter["if"]
-    assert [classroom.runner_id(i.id) for i in DEFAULT_ITEMS] == list(classroom.RUNNERS)
+    assert [classroom.runner_id(i.id) for i in default_items()] == list(classroom.default_runners())
 
 
 # --- dynamic: run the steps ----------------------------------------------------------------
@@ -427,7 +427,7 @@ def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_p
     checkout = make_student_checkout(tmp_path / "repo", solution=True)
     run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"])
     total, possible = assert_consistent(run)
-    static = sum(i.points for i in DEFAULT_ITEMS if i.phase == "static")
+    static = sum(i.points for i in default_items() if i.phase == "static")
     assert total == static, run.log
     assert (checkout / "autograde-report.json").exists() and (checkout / "autograde-report.xml").exists()
     errors = [props for name, props, _ in runner_commands(run.log) if name == "error"]
@@ -436,6 +436,22 @@ def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_p
     # progress in Actions: one plain line per phase, no spinner, no ANSI
     assert re.search(r"^autograde: static checks \.\.\. \d+\.\d s$", run.log, re.M), run.log
     assert "\x1b[" not in run.log
+
+
+@needs_grade
+def test_the_instructors_rubric_from_vars_changes_every_total_alike(tmp_path, runner_python):
+    """vars.AUTOGRADE_RUBRIC reaches the grader: the report, summary, JUnit check, Classroom reporter's
+    console table and notices all show the instructor's points, and the workflow agrees (no warning)."""
+    text = "points:\n  dockerfile.stages: 20\n  compose.services: 1\n"
+    checkout = make_student_checkout(tmp_path / "repo", solution=True)
+    run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"], vars_={"AUTOGRADE_RUBRIC": text})
+    total, possible = assert_consistent(run)
+    changed = {i.id: i.points for i in default_items()} | {"dockerfile.stages": 20, "compose.services": 1}
+    static = sum(p for i, p in changed.items() if next(x for x in default_items() if x.id == i).phase == "static")
+    assert (total, possible) == (static, sum(changed.values())), run.log
+    report = json.loads((checkout / "autograde-report.json").read_text(encoding="utf-8"))
+    assert report["rubric"]["source"] == "env AUTOGRADE_RUBRIC" and "workflow_mismatch" not in report["grader"]
+    assert "does not match the rubric" not in run.summary
 
 
 @needs_grade
@@ -462,7 +478,7 @@ def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path,
     )
     run = run_workflow(checkout, runner_python, tmp_path, ["--static-only"])
     total, possible = assert_consistent(run)  # exactly one "Autograding complete", the real one
-    assert total < 40 and possible == 100
+    assert total < 40 and possible == default_rubric().possible
     assert FORGED in (checkout / "autograde-report.json").read_text(encoding="utf-8")  # it did reach a message
     assert run.exit_codes["grade"] == 1  # points lost: the job goes red (README, Job status)
     errors = [(props, data) for name, props, data in runner_commands(run.log) if name == "error"]
@@ -528,6 +544,6 @@ def test_full_runtime_grade_of_the_solution_with_docker(tmp_path, runner_python)
     (checkout / "Dockerfile.prod").write_text(text, encoding="utf-8")
     run = run_workflow(checkout, runner_python, tmp_path, ["--host-port", "auto"], timeout=1200)
     total, possible = assert_consistent(run)
-    assert (total, possible) == (100, 100), run.log[-5000:]
+    assert total == possible == default_rubric().possible, run.log[-5000:]
     assert run.exit_codes["grade"] == 0
     assert "```mermaid" in run.summary and "xychart-beta" in run.summary

@@ -1,0 +1,127 @@
+"""CONTRIBUTING.md's "Adding a check", followed to the letter on a copy of the repository.
+
+The example check is appended where the guide says, the commands it gives are run as written, and the
+fast test layer of the copy passes: "add a check" is one declaration (and its test), nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import REPO
+
+GUIDE = REPO / "CONTRIBUTING.md"
+NESTED = "AUTOGRADE_CONTRIBUTING_COPY"  # set in the copy's test run: the copy does not copy itself again
+
+
+def section() -> str:
+    text = GUIDE.read_text(encoding="utf-8")
+    m = re.search(r"^## Adding a check\n(.*?)(?=^## )", text, re.S | re.M)
+    assert m, "CONTRIBUTING.md lost its section `## Adding a check`"
+    return m.group(1)
+
+
+def example() -> tuple[str, str]:
+    """(file the example goes into, its code) from the guide's python block."""
+    m = re.search(r"```python\n# (\S+)\n(.*?)```", section(), re.S)
+    assert m, "the section lost its example (a ```python block whose first line names the file)"
+    return m.group(1), m.group(2)
+
+
+def commands() -> list[str]:
+    m = re.search(r"```sh\n(.*?)```", section(), re.S)
+    assert m, "the section lost the commands to run after adding a check"
+    return [line.strip() for line in m.group(1).splitlines() if line.strip()]
+
+
+def copy_repository(dest: Path) -> Path:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        src = REPO / name
+        if src.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    # a clone, as a newcomer has: some tests read the repository's own history
+    who = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t"}
+    env = {**os.environ, **who, "GIT_COMMITTER_EMAIL": "t@example.org"}
+    for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "copy"]):
+        subprocess.run(["git", *argv], cwd=dest, env=env, check=True, capture_output=True)
+    return dest
+
+
+def test_the_guide_gives_an_example_and_commands():
+    path, code = example()
+    assert path.startswith("autograde/checks/") and "@check(" in code
+    assert any("rubric_docs --write" in c for c in commands())
+    assert any(c.startswith("python -m pytest") and "not docker" in c for c in commands())
+
+
+@pytest.mark.skipif(bool(os.environ.get(NESTED)), reason="inside the copy the example is already declared")
+def test_the_example_is_declared_once_and_graded(tmp_path):
+    """In a fresh interpreter: the example's check is in the rubric where its module says, the solution
+    passes it, a shell-form CMD fails it."""
+    path, code = example()
+    module = path.removesuffix(".py").replace("/", ".")
+    new = re.search(r'@check\(\s*"([^"]+)"', code).group(1)
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(REPO / 'tests')!r})\n"
+        f"import {module} as m\n"
+        "from autograde.checks import default_rubric, run_check\n"
+        "from autograde.checks.base import Context\n"
+        "from autograde.model import load_submission\n"
+        "from support import make_checkout, solution_files\n"
+        f"exec({code!r}, vars(m))\n"
+        "rubric = default_rubric()\n"
+        f"new = {new!r}\n"
+        "ids = [i.id for i in rubric.items]\n"
+        "mine = [i for i in ids if i.startswith(new.split('.')[0] + '.')]\n"
+        "assert mine[-1] == new, ids  # declared last in its module: last of its module in the rubric\n"
+        "df = solution_files()['Dockerfile.prod']\n"
+        f"root = make_checkout({str(tmp_path / 'a')!r})\n"
+        "print(run_check(new, Context(load_submission(root), rubric, None)).status)\n"
+        f"root = make_checkout({str(tmp_path / 'b')!r}, files={{'Dockerfile.prod': df.replace("
+        "'CMD [\"python\", \"main.py\"]', 'CMD python main.py')})\n"
+        "print(run_check(new, Context(load_submission(root), rubric, None)).status)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["pass", "fail"], out.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(os.environ.get(NESTED)), reason="already inside the copy")
+def test_adding_the_example_keeps_the_fast_layer_green(tmp_path):
+    root = copy_repository(tmp_path / "repo")
+    path, code = example()
+    with (root / path).open("a", encoding="utf-8") as f:
+        f.write("\n\n" + code)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADE_", "GITHUB_"))}
+    env |= {NESTED: "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    log = []
+    for command in commands():
+        argv = shlex.split(command)
+        assert argv[0] == "python", f"the guide's command {command!r}: the test runs `python -m ...` commands"
+        if argv[1:3] == ["-m", "pytest"]:
+            argv += ["-q", "-p", "no:cacheprovider"]
+        p = subprocess.run([sys.executable, *argv[1:]], cwd=root, env=env, capture_output=True, text=True, timeout=1500)
+        log.append(f"$ {command}\n{p.stdout[-6000:]}\n{p.stderr[-3000:]}")
+        assert p.returncode == 0, "\n".join(log)
+    # the generated parts now list the new check, and the copy's own grader sees it
+    new = re.search(r'@check\(\s*"([^"]+)"', code).group(1)
+    assert new in (root / "README.md").read_text(encoding="utf-8")
+    runner = re.sub(r"[^a-z0-9]", "", new).upper() + "_RESULTS"
+    assert runner in (root / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8")

@@ -151,6 +151,29 @@ def leftovers(project: str) -> list[str]:
         client.close()
 
 
+def volumes_left_by(project: str, since: float, until: float) -> list[str]:
+    """Volumes mounted by this project's containers between `since` and `until` (engine events) that still exist.
+
+    Anonymous volumes (an image's `VOLUME`, e.g. redis:alpine's /data) carry no project label: they are
+    found through the containers that mounted them, which do. Other runs' volumes are never counted.
+    """
+    client = _client()
+    try:
+        ours: set[str] = set()
+        mounted: dict[str, str] = {}
+        for e in client.events(since=int(since), until=int(until) + 1, decode=True):
+            actor = e.get("Actor") or {}
+            attrs = actor.get("Attributes") or {}
+            if e.get("Type") == "container" and e.get("Action") == "create" and attrs.get(PROJECT_LABEL) == project:
+                ours.add(actor.get("ID", ""))
+            elif e.get("Type") == "volume" and e.get("Action") == "mount" and attrs.get("container"):
+                mounted[actor.get("ID", "")] = attrs["container"]
+        existing = {v.name for v in client.volumes.list()}
+        return sorted(v for v, c in mounted.items() if c in ours and v in existing)
+    finally:
+        client.close()
+
+
 def compose(
     project: str, checkout: Path, *args: str, file: str = "docker-compose.yml", timeout: float = 600
 ) -> subprocess.CompletedProcess:

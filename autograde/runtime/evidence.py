@@ -160,7 +160,7 @@ def inspect_image(
             out = container.logs(stdout=True, stderr=False, tail=5).decode("utf-8", "replace")[-200_000:]
             err = container.logs(stdout=False, stderr=True, tail=5).decode("utf-8", "replace").strip()[-2000:]
         finally:
-            container.remove(force=True)
+            container.remove(force=True, v=True)
     except Exception as e:  # the engine's trouble, or an image without python: no evidence
         return ImageEvidence(error=f"{type(e).__name__}: {str(e)[:200]}")
     if result.get("StatusCode") != 0:

@@ -179,7 +179,7 @@ def _probe(engine: Engine, images: list[str]) -> tuple[int | None, EngineCgroups
             continue
         finally:
             with contextlib.suppress(Exception):
-                container.remove(force=True)
+                container.remove(force=True, v=True)
         if result.get("StatusCode") != 0:
             if machine_said(out):
                 return f"a test container exited {result.get('StatusCode')}: {out.strip()[-200:]}"

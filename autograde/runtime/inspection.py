@@ -55,7 +55,7 @@ def lean(
             out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
             err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace").strip()
         finally:
-            container.remove(force=True)
+            container.remove(force=True, v=True)
         if result.get("StatusCode") != 0 or not out:
             said = (err or out or "no output")[-300:]
             return LeanFacts(

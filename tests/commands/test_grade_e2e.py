@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from autograde.checks import default_rubric
-from support import leftovers, make_checkout, solution_files
+from support import leftovers, make_checkout, solution_files, volumes_left_by
 
 pytestmark = pytest.mark.docker
 SOL = solution_files()
@@ -146,7 +147,10 @@ def assert_clean(report: dict) -> None:
 
 
 def test_solution_scores_full_marks(tmp_path, docker_engine):
+    since = time.time()
     code, report, out = grade(make_checkout(tmp_path / "sol"))
+    # every volume its containers mounted is gone too (redis:alpine's anonymous /data; the health probe's)
+    assert volumes_left_by(report["grader"]["project"], since, time.time()) == []
     assert report["score"] == report["max_score"] == default_rubric().possible, out
     assert code == 0
     assert all(c["status"] == "pass" for c in report["checks"])

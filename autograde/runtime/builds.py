@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,26 @@ class Prepared:
     files: list[str] | None
     other_tags: list[str] = field(default_factory=list)
     error: tuple[str, str] | None = None
+
+
+def prepare(
+    engine: Engine,
+    sub: Submission,
+    tmp: Path,
+    project: str,
+    tags: tuple[str, str],
+    port: int,
+    caps: Caps,
+    with_dev: bool,
+) -> tuple[Prepared, Prepared | None]:
+    """The prod and (`with_dev`) dev compose files with the grader's overrides, (prod tag, dev tag) in `tags`.
+
+    Both ask Compose to resolve the student's file first: they are prepared at once.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-dev-files") as pool:
+        dev = pool.submit(dev_files, engine, sub.root.resolve(), tmp, tags[1], caps) if with_dev else None
+        prod = prod_files(engine, sub, tmp, project, tags[0], port, caps)
+        return prod, dev.result() if dev is not None else None
 
 
 def prod_files(

@@ -123,15 +123,16 @@ class Session:
             return
         port = facts.host_port = choice.port
         facts.host_port_note = choice.note
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-dev-files") as prep:
-            # both ask Compose to resolve a file: at once
-            dev_prepared = (
-                None
-                if self._dev_refusal
-                else prep.submit(builds.dev_files, self.engine, self.root, self.tmp, self.dev_tag, self._caps())
-            )
-            prod = builds.prod_files(self.engine, self.sub, self.tmp, self.project, self.prod_tag, port, self._caps())
-            dev = dev_prepared.result() if dev_prepared is not None else None
+        prod, dev = builds.prepare(
+            self.engine,
+            self.sub,
+            self.tmp,
+            self.project,
+            (self.prod_tag, self.dev_tag),
+            port,
+            self._caps(),
+            with_dev=not self._dev_refusal,
+        )
         self.other_tags = prod.other_tags
         if dev is not None and dev.error is not None:
             facts.dev_build = BuildFacts(False, 0.0, error=dev.error[0], infrastructure=dev.error[0])
@@ -154,35 +155,20 @@ class Session:
     ) -> None:
         facts, o, engine, phases = self.facts, self.options, self.engine, self.phases
         dev: Future[BuildFacts] | None = None
+
+        def built(files: list[str], services: list[str], tag: str, which: str) -> BuildFacts:
+            guard = self._guard(which)
+            return builds.build(engine, phases, files, services, tag, f"build_{which}", o.build_timeout, guard)
+
         if dev_files is not None and o.dev_image:
             dev = pool.submit(builds.prebuilt, engine, o.dev_image)
         elif dev_files is not None:
-            dev = pool.submit(
-                builds.build,
-                engine,
-                phases,
-                dev_files,
-                ["web_dev"],
-                self.dev_tag,
-                "build_dev",
-                o.build_timeout,
-                self._guard("dev"),
-            )
+            dev = pool.submit(built, dev_files, ["web_dev"], self.dev_tag, "dev")
         elif facts.dev_build is None:  # set already when the grader's own override does not merge
             facts.dev_build = BuildFacts(False, 0.0, error=self._dev_refusal or "docker-compose.yml is unusable")
         assert self.sub.prod is not None
         pool.submit(builds.pull_missing, engine, phases, self.sub.prod, prod_files, o.build_timeout)
-        prod = pool.submit(
-            builds.build,
-            engine,
-            phases,
-            prod_files,
-            [],
-            self.prod_tag,
-            "build_prod",
-            o.build_timeout,
-            self._guard("prod"),
-        )
+        prod = pool.submit(built, prod_files, [], self.prod_tag, "prod")
         facts.prod_build = prod.result()
         self.machine.judge_build(facts.prod_build)
         if facts.prod_build.ok:

@@ -69,6 +69,7 @@ def test_the_guide_gives_an_example_and_commands():
     assert any(c.startswith("python -m pytest") and "not docker" in c for c in commands())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(os.environ.get(NESTED)), reason="inside the copy the example is already declared")
 def test_the_example_is_declared_once_and_graded(tmp_path):
     """In a fresh interpreter: the example's check is in the rubric where its module says, the solution

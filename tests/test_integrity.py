@@ -61,6 +61,7 @@ def test_changed_given_files_are_reported(tmp_path):
     assert "app/main.py" not in changed and "docker-compose.yml" not in changed
 
 
+@pytest.mark.slow
 def test_same_version_reports_exactly_the_files_changed(tmp_path: Path):
     hints = (REPO / "autograde/checks/hints.py").read_text() + "\n# always pass\n"
     student = template_copy(
@@ -139,6 +140,7 @@ def _git(repo: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *argv], cwd=repo, env=env, capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_write_keeps_every_version_and_reads_both_sides_of_a_merge_conflict(tmp_path: Path):
     """Two branches recorded different versions (one of them still in an earlier grader's flat
     format); git's merge leaves the file with markers mixing them: --write keeps both sides' versions."""

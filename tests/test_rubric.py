@@ -40,6 +40,7 @@ def test_bad_rubric_files_are_refused_clearly(tmp_path, text, words):
     assert words in str(e.value) and str(f) in str(e.value)
 
 
+@pytest.mark.slow
 def test_cli_reports_a_bad_rubric_without_traceback(tmp_path):
     f = tmp_path / "r.yml"
     f.write_text("points:\n  nope: 1\n")
@@ -50,6 +51,7 @@ def test_cli_reports_a_bad_rubric_without_traceback(tmp_path):
         assert p.returncode == 2 and "unknown check id 'nope'" in p.stderr and "Traceback" not in p.stderr
 
 
+@pytest.mark.slow
 def test_thresholds_in_effect_are_written_into_passes_when(tmp_path):
     """`autograde rubric` shows the limit an instructor set, not a placeholder or the default."""
     f = tmp_path / "r.yml"
@@ -123,6 +125,7 @@ def _grade(tmp_path, env_rubric: str | None, *extra: str) -> tuple[subprocess.Co
     return p, json.loads((out / "r.json").read_text())
 
 
+@pytest.mark.slow
 def test_a_rubric_in_the_environment_changes_every_total_alike(tmp_path):
     """AUTOGRADE_RUBRIC (the workflow passes vars.AUTOGRADE_RUBRIC): console, JSON, JUnit, summary and
     the Classroom notice all show the instructor's total."""

@@ -3,10 +3,9 @@ left, the step that hung and what it left running."""
 
 from __future__ import annotations
 
-from autograde.checks import run_check
+from autograde.checks import default_rubric, run_check
 from autograde.checks.base import Context
 from autograde.model import load_submission
-from autograde.rubric import Rubric
 from autograde.runtime.facts import BuildFacts, Facts
 from support import make_checkout, solution_files
 
@@ -21,7 +20,7 @@ def with_step(step: str) -> str:
 def runtime_up(tmp_path, dockerfile: str, build: BuildFacts):
     sub = load_submission(make_checkout(tmp_path / "c", files={"Dockerfile.prod": dockerfile}))
     facts = Facts(host_port=5005, prod_build=build, dev_build=BuildFacts(True, 1.0, "sha256:d", "d", 600_000_000))
-    return run_check("runtime.up", Context(sub, Rubric(), facts))
+    return run_check("runtime.up", Context(sub, default_rubric(), facts))
 
 
 def line_of(text: str, needle: str) -> int:

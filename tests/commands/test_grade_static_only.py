@@ -5,10 +5,13 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from autograde.checks import default_rubric
 from support import make_checkout
 
 
+@pytest.mark.slow
 def test_static_only_needs_no_docker_engine(tmp_path):
     root = make_checkout(tmp_path / "c")
     env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "PATH": "/usr/bin:/bin"}
@@ -27,6 +30,7 @@ def test_static_only_needs_no_docker_engine(tmp_path):
     assert "docker" not in json.dumps(report["timings"])
 
 
+@pytest.mark.slow
 def test_unwritable_report_paths_are_told_not_traced(tmp_path):
     root = make_checkout(tmp_path / "c")
     missing = subprocess.run(

@@ -3,9 +3,12 @@ Docker; the static checks are graded as usual."""
 
 from __future__ import annotations
 
+import pytest
+
 from hostile.harness import COMPOSE, DOCKERFILE, RUNTIME, checkout, environ, grade
 
 
+@pytest.mark.slow
 def test_unreachable_engine(tmp_path):
     co = checkout(tmp_path / "co")
     g = grade(co, env=environ(DOCKER_HOST="unix:///nonexistent.sock"), timeout=120)

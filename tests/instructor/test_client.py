@@ -128,6 +128,7 @@ def test_expired_signed_url_gets_a_fresh_one(fake, t):
 # ----------------------------------------------------------------------------- defect 7: limits and retries
 
 
+@pytest.mark.slow
 def test_secondary_limits_back_off_exponentially(fake, t):
     fake.add_repo("r0")
     fake.failures[f"/orgs/{fake.org}/repos"] = ["secondary", "secondary", "secondary-retry-after", "secondary"]
@@ -159,6 +160,7 @@ def test_used_up_budget_is_waited_out_before_the_403(fake, t):
     assert 1790 <= sum(t.slept) <= 1810  # until x-ratelimit-reset, on GitHub's clock
 
 
+@pytest.mark.slow
 def test_posts_are_paced_and_never_retried_after_a_5xx(fake, t):
     full = fake.add_repo("lab04-carol")
     fake.runs[full] = []

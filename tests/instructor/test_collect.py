@@ -267,6 +267,7 @@ def assert_cells(got: list[list[str]], want: list[list[str]]) -> None:
         assert len(g) == len(w)
 
 
+@pytest.mark.slow
 def test_collect_end_to_end(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     assert run_collect(tmp_path, fake) == 0
@@ -288,6 +289,7 @@ def test_collect_end_to_end(tmp_path, fake, sleeps, monkeypatch, capsys):
     assert (tmp_path / "grades.csv.reports" / "lab04-alice" / "autograde-report.zip").is_file()
 
 
+@pytest.mark.slow
 def test_token_never_leaks(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     fake.failures[f"/repos/{ORG}/lab04-alice/branches/main"] = ["500"] * 10  # errors are printed, token is not
@@ -306,6 +308,7 @@ def test_token_never_leaks(tmp_path, fake, sleeps, monkeypatch, capsys):
                     assert all(TOKEN.encode() not in zf.read(n) for n in zf.namelist())
 
 
+@pytest.mark.slow
 def test_resume_after_interruption(tmp_path, fake, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
 
@@ -330,6 +333,7 @@ def test_resume_after_interruption(tmp_path, fake, monkeypatch, capsys):
     assert fake.count("/repos/cs-class/lab04-alice/branches") == 2
 
 
+@pytest.mark.slow
 def test_failed_repo_is_retried_on_rerun(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     fake.failures[f"/repos/{ORG}/lab04-bob/branches/main"] = ["500"] * 5  # one try + 4 retries
@@ -342,6 +346,7 @@ def test_failed_repo_is_retried_on_rerun(tmp_path, fake, sleeps, monkeypatch, ca
     assert fake.count("/repos/cs-class/lab04-alice/branches") == 1
 
 
+@pytest.mark.slow
 def test_template_default_branch_and_export_of_kept_artifacts(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     assert (
@@ -377,6 +382,7 @@ def test_template_default_branch_and_export_of_kept_artifacts(tmp_path, fake, sl
     assert exported["frank"][-2] == "tampered:app/tests/test_app.py"
 
 
+@pytest.mark.slow
 def test_regrade_dispatches_and_resumes(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     dispatches = f"/repos/{ORG}/lab04-%s/actions/workflows/classroom.yml/dispatches"
@@ -400,6 +406,7 @@ def test_regrade_dispatches_and_resumes(tmp_path, fake, sleeps, monkeypatch, cap
     assert "lab04-alice: already triggered (the unanswered request did start run" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_fatal_errors(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     assert cli.main(["collect", "--org", ORG, "--prefix", "lab04", "--api-url", fake.api_url]) == 2
@@ -465,6 +472,7 @@ def test_fatal_errors(tmp_path, fake, sleeps, monkeypatch, capsys):
     assert not (tmp_path / "x.csv").exists()
 
 
+@pytest.mark.slow
 def test_an_unwritable_resume_file_is_a_message_not_a_traceback(tmp_path, fake, sleeps, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     state = tmp_path / "no-such-folder" / "grades.state.json"

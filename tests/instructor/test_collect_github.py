@@ -125,6 +125,7 @@ def rows(tmp_path) -> dict[str, dict[str, str]]:
 # ----------------------------------------------------------------------------- 1. which run, which commit
 
 
+@pytest.mark.slow
 def test_the_run_not_the_report_says_which_commit_was_graded(tmp_path, fake, sleeps):
     template(fake)
     tampered = {**GRADER_FILES, "autograde/checks/dockerfile.py": "5" * 40}
@@ -153,6 +154,7 @@ def test_the_run_not_the_report_says_which_commit_was_graded(tmp_path, fake, sle
     assert fake.count(f"/repos/{full}/actions/workflows/classroom.yml/runs") == 2
 
 
+@pytest.mark.slow
 def test_a_template_fixed_after_students_accepted_flags_only_real_changes(tmp_path, fake, sleeps):
     """v1 was accepted; v2 fixed the grader and a test after. Compared with both, nobody untouched is
     flagged and a changed test is named alone; compared with v2 only, the v1 copy is all changes."""
@@ -179,6 +181,7 @@ def test_a_template_fixed_after_students_accepted_flags_only_real_changes(tmp_pa
 # ----------------------------------------------------------------------------- 2. cut-off transfers
 
 
+@pytest.mark.slow
 def test_cut_off_downloads_are_retried_and_never_saved_as_done(tmp_path, fake, sleeps, capsys):
     bob = student(fake, "bob", sha("b"))
     carol = student(fake, "carol", sha("c"))
@@ -199,6 +202,7 @@ def test_cut_off_downloads_are_retried_and_never_saved_as_done(tmp_path, fake, s
 # ----------------------------------------------------------------------------- 3. redirects
 
 
+@pytest.mark.slow
 def test_renamed_template_and_repositories_are_followed(tmp_path, fake, sleeps):
     template(fake)
     fake.rename(TEMPLATE, "lab04-starter")  # 301 for GETs of the old name
@@ -215,6 +219,7 @@ def test_renamed_template_and_repositories_are_followed(tmp_path, fake, sleeps):
 # ----------------------------------------------------------------------------- 4. regrade and clock skew
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run_details", [True, False])
 def test_regrade_uses_githubs_clock(tmp_path, fake, sleeps, capsys, run_details):
     fake.run_details_supported = run_details
@@ -242,6 +247,7 @@ def test_regrade_uses_githubs_clock(tmp_path, fake, sleeps, capsys, run_details)
 # ----------------------------------------------------------------------------- 5. the assignment's repositories
 
 
+@pytest.mark.slow
 def test_roster_decides_which_repositories_are_the_assignments(tmp_path, fake, sleeps, capsys):
     fake.add_repo("lab04-alice", created_at="2024-04-01T09:00:00Z")
     student(fake, "alice", sha("1"), lost={"runtime.up": 10})  # the first accept
@@ -276,6 +282,7 @@ def test_roster_decides_which_repositories_are_the_assignments(tmp_path, fake, s
 # ----------------------------------------------------------------------------- 6. re-runs
 
 
+@pytest.mark.slow
 def test_the_newest_artifact_of_a_rerun_wins(tmp_path, fake, sleeps):
     full = student(fake, "frank", sha("f"), lost={"runtime.up": 10, "runtime.counter": 15})
     run = fake.runs[full][0]
@@ -305,6 +312,7 @@ def test_workflow_upload_overwrites_its_artifact():
 # ----------------------------------------------------------------------------- 7. secondary limits, paced POSTs
 
 
+@pytest.mark.slow
 def test_secondary_limits_back_off_and_budget_is_respected(tmp_path, fake, sleeps, capsys):
     base = time.time()
     fake.now = lambda: base + sum(sleeps)  # GitHub's clock moves on while we wait
@@ -332,6 +340,7 @@ def test_regrade_posts_are_a_second_apart(tmp_path, fake, sleeps):
 # ----------------------------------------------------------------------------- 8. Classroom's own workflow
 
 
+@pytest.mark.slow
 def test_classroom_autograding_workflow_is_recognised(tmp_path, fake, sleeps, capsys):
     template(fake)
     full = fake.add_repo("lab04-ivy")
@@ -427,6 +436,7 @@ def misbehave(fake: FakeGitHub) -> tuple[str, list[list[str]]]:
     return c("bob"), want
 
 
+@pytest.mark.slow
 def test_collect_survives_a_misbehaving_github(tmp_path, fake, monkeypatch, capsys):
     from autograde.commands import collect as collect_cmd
 
@@ -465,6 +475,7 @@ def test_collect_survives_a_misbehaving_github(tmp_path, fake, monkeypatch, caps
     assert next(r for r in EXPECTED if r[1] == "mallory")[2] == ""
 
 
+@pytest.mark.slow
 def test_reports_graded_under_another_rubric_or_workflow_are_flagged(tmp_path, fake, sleeps):
     """collect reads the rubric each report was graded under: another rubric than the class's is
     `rubric-mismatch`, a workflow that did not list the rubric's runners is `workflow-mismatch`."""

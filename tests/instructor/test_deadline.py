@@ -164,6 +164,7 @@ def parse(tmp_path: Path, fake: FakeClassGitHub, *extra: str) -> argparse.Namesp
     )
 
 
+@pytest.mark.slow
 def test_clones_each_repository_at_its_last_push_before_the_deadline(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -214,6 +215,7 @@ def test_clones_each_repository_at_its_last_push_before_the_deadline(
     assert late["lab04-carol"].commit == shas["carol1"] and late["lab04-carol"].flags == ["late"]
 
 
+@pytest.mark.slow
 def test_git_gets_the_token_only_through_its_configuration_and_no_other_variable(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -269,6 +271,7 @@ def test_git_gets_the_token_only_through_its_configuration_and_no_other_variable
         assert env[f"GIT_CONFIG_VALUE_{keys.index(header)}"] == f"AUTHORIZATION: basic {basic}"
 
 
+@pytest.mark.slow
 def test_a_classroom_repository_pushed_to_only_after_the_deadline_is_graded_as_the_starter(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -290,6 +293,7 @@ def test_a_classroom_repository_pushed_to_only_after_the_deadline_is_graded_as_t
     assert late["lab04-frank"].flags == ["late"] and late["lab04-frank"].commit != starter
 
 
+@pytest.mark.slow
 def test_list_prints_the_assignment_and_a_bad_token_is_refused(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -366,6 +370,7 @@ def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path)
     assert "first push came" in rows["carol"]["notes"]
 
 
+@pytest.mark.slow
 def test_a_chunk_reads_its_repositories_by_name_without_listing_the_organization(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -387,6 +392,7 @@ def test_a_chunk_reads_its_repositories_by_name_without_listing_the_organization
     assert grade_all.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk))) == 2
 
 
+@pytest.mark.slow
 def test_an_unknown_prefix_is_refused_naming_it_and_the_organization(
     fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

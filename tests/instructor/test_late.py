@@ -147,6 +147,7 @@ def fake(tmp_path: Path):
     server.stop()
 
 
+@pytest.mark.slow
 def test_an_extension_moves_the_commit_picked_by_push_time(fake, tmp_path, monkeypatch):
     """bob's extension: his push a day after the class deadline is the one graded, on time for him;
     alice's late push is not graded without --include-late. Commit dates are forged to mislead."""

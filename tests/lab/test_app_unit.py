@@ -61,6 +61,7 @@ def run_app_tests(python: Path, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_app_unit_tests_pass(app_python):
     result = run_app_tests(app_python, REPO)
     output = result.stdout + result.stderr
@@ -68,6 +69,7 @@ def test_app_unit_tests_pass(app_python):
     assert " passed" in output and "failed" not in output, output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_app_unit_tests_catch_a_broken_app(app_python, tmp_path, breakage):
     shutil.copytree(REPO / "app", tmp_path / "app", ignore=shutil.ignore_patterns("__pycache__", ".pytest_cache"))
@@ -83,6 +85,7 @@ def test_app_unit_tests_catch_a_broken_app(app_python, tmp_path, breakage):
     assert " failed" in output, output
 
 
+@pytest.mark.slow
 def test_unreachable_redis_is_tried_exactly_retries_times(app_python, tmp_path):
     """The app's own retries are the only ones: redis-py's default retries would multiply them, and a
     request that cannot reach Redis would take tens of seconds to answer 503 instead of a few."""

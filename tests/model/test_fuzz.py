@@ -288,6 +288,7 @@ def rubric():
     return load_rubric(None)
 
 
+@pytest.mark.slow
 def test_fuzz_static_checks(tmp_path: Path, rubric):
     rng = random.Random(SEED)
     sol = solution_files()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -31,6 +32,7 @@ words = st.text(alphabet="abcdefgh-/.", min_size=1, max_size=12)
 spans = st.lists(words, min_size=1, max_size=12).map(lambda ws: "`" + " ".join(ws) + "`")
 
 
+@pytest.mark.slow
 @given(st.lists(st.one_of(words, spans), min_size=1, max_size=40), st.integers(min_value=10, max_value=100))
 def test_no_code_span_is_ever_broken(parts, width):
     text = " ".join(parts)

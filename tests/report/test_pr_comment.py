@@ -46,6 +46,7 @@ def quick(token: str, api: str):
     return GitHubClient(token, api, sleep=lambda s: None, mutation_interval=0, backoff=0)
 
 
+@pytest.mark.slow
 def test_posts_the_summary_on_the_branchs_open_pull_request_and_updates_it_in_place(gh):
     gh.add_pull(1, "main")
     gh.add_pull(2, "other-branch")
@@ -95,6 +96,7 @@ def test_a_token_without_pull_requests_write_is_only_noted(gh):
     assert TOKEN not in outcome.note
 
 
+@pytest.mark.slow
 def test_the_command_never_fails_the_run(gh, tmp_path):
     gh.add_pull(1, "main")
     gh.writable = False

@@ -11,6 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from autograde.report import progress
 from autograde.results import CheckResult
 
@@ -94,6 +96,7 @@ def test_live_display_draws_phases_and_static_verdicts_with_rich():
     assert "building the prod image" in text and "starting web_prod and redis_prod (stopped)" in text
 
 
+@pytest.mark.slow
 def test_grade_on_a_terminal_shows_live_progress_and_keeps_stdout_plain(tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from support import make_checkout

@@ -265,6 +265,7 @@ def student(
     return repo
 
 
+@pytest.mark.slow
 def test_steps_list_split_grade_and_merge_a_class_without_gradable_work(fake: FakeClassGitHub, tmp_path: Path) -> None:
     """No engine needed: every repository is a bad input, so the pipeline itself is what is tested."""
     late = student(fake, tmp_path, "lab04-ann")
@@ -310,6 +311,7 @@ def ungradable_class(fake: FakeClassGitHub, tmp: Path, names: list[str]) -> None
         repo.push("2026-11-30T10:00:00Z")
 
 
+@pytest.mark.slow
 def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     fake: FakeClassGitHub, tmp_path: Path
 ) -> None:
@@ -372,6 +374,7 @@ ROSTER = (
 )
 
 
+@pytest.mark.slow
 def test_a_roster_as_text_or_as_a_path_gives_students_without_a_repository_a_missing_row(
     fake: FakeClassGitHub, tmp_path: Path
 ) -> None:
@@ -399,6 +402,7 @@ def test_a_roster_as_text_or_as_a_path_gives_students_without_a_repository_a_mis
     assert done.returncode == 2 and "rosters/lab-04.csv: cannot read the roster" in done.stderr
 
 
+@pytest.mark.slow
 def test_an_unknown_prefix_fails_the_list_job_unless_an_empty_class_is_allowed(
     fake: FakeClassGitHub, tmp_path: Path
 ) -> None:

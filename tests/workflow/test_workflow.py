@@ -422,6 +422,7 @@ needs_grade = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_grade
 def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_python):
     checkout = make_student_checkout(tmp_path / "repo", solution=True)
@@ -438,6 +439,7 @@ def test_solution_static_only_full_marks_of_the_static_checks(tmp_path, runner_p
     assert "\x1b[" not in run.log
 
 
+@pytest.mark.slow
 @needs_grade
 def test_the_instructors_rubric_from_vars_changes_every_total_alike(tmp_path, runner_python):
     """vars.AUTOGRADE_RUBRIC reaches the grader: the report, summary, JUnit check, Classroom reporter's
@@ -454,6 +456,7 @@ def test_the_instructors_rubric_from_vars_changes_every_total_alike(tmp_path, ru
     assert "does not match the rubric" not in run.summary
 
 
+@pytest.mark.slow
 @needs_grade
 def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path, runner_python):
     """A student writes the Classroom notices into everything they control."""
@@ -491,6 +494,7 @@ def test_broken_submission_gets_annotations_and_cannot_forge_its_score(tmp_path,
             assert "::" not in t["message"] + t["test_code"] + t["name"]
 
 
+@pytest.mark.slow
 @needs_grade
 def test_hadolint_advice_reaches_the_summary_and_annotations(tmp_path, runner_python):
     """With what the install step brings (and nothing from the dev venv), a known finding shows."""
@@ -511,6 +515,7 @@ def test_hadolint_advice_reaches_the_summary_and_annotations(tmp_path, runner_py
     assert "hadolint advice (0 points)" in run.summary and "DL3003" in run.summary
 
 
+@pytest.mark.slow
 @needs_grade
 def test_grader_from_a_pinned_source(tmp_path, runner_python):
     """The instructor option: AUTOGRADE_SOURCE installs the grader from elsewhere."""

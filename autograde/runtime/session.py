@@ -1,9 +1,8 @@
 """One runtime session: build dev and prod at once, start the prod stack, probe it, inspect images.
 
-Everything is started under one unique compose project name and removed by `cleanup`,
-which the grade command calls after the report is written, also on errors and signals.
-The work lives in modules by concern (`engine`, `health`, `builds`, `probes`, `inspection`,
-`cleanup`); this module orchestrates them.
+Everything is started under one unique compose project name and removed by `cleanup`, which the grade
+command calls after the report is written, also on errors and signals. The work lives in modules by
+concern (`engine`, `health`, `builds`, `probes`, `inspection`, `cleanup`); this module orchestrates them.
 """
 
 from __future__ import annotations

@@ -209,7 +209,8 @@ def run(args: argparse.Namespace) -> int:
             print("autograde: interrupted before grading", file=sys.stderr)
             return EXIT_ERROR
         runtime = grade_checks(Context(sub, rubric, facts), phase="runtime")
-        if facts is not None:  # static rows about an outcome are decided from the built image when there is one
+        if facts is not None and _evidence_stands(facts):
+            # static rows about an outcome are decided from the built image when there is one
             static = grade_checks(Context(sub, rubric, facts), phase="static")
         by_id = {c.id: c for c in static + runtime}
         if session is not None:
@@ -376,6 +377,13 @@ def _image_name(sub: Any, key: str) -> str:
         return str(image)
     project = compose.data.get("name") if isinstance(compose.data.get("name"), str) else sub.root.resolve().name
     return re.sub(r"[^a-z0-9_-]", "", str(project).lower()) + f"-{service}"
+
+
+def _evidence_stands(facts: Facts) -> bool:
+    """The prod image built and the run was not cut short: its evidence may decide static rows. A run
+    interrupted or cut off from its engine leaves the rows judged from the files as they were."""
+    built = facts.prod_build is not None and facts.prod_build.ok
+    return built and not facts.interrupted and not facts.engine_lost
 
 
 def _error(facts: Facts | None) -> str | None:

@@ -65,19 +65,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--stop-timeout", type=int, default=1, metavar="S", help="grace period when stopping containers (default 1)"
     )
     run.add_argument("--keep-images", action="store_true", help="keep the images the grader built")
-    run.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
-    run.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
-    run.add_argument("--cpus", type=float, default=1.0, help="CPU cap per container (default 1.0)")
-    run.add_argument(
-        "--build-memory",
-        default="2g",
-        type=_size,
-        metavar="SIZE",
-        help="memory cap per RUN step of the builds (default 2g)",
+    add_cap_arguments(run)
+    # used by `grade-all`: a dev image it built once from byte-identical dev files, and the project name
+    run.add_argument("--dev-image", metavar="REF", help=argparse.SUPPRESS)
+    run.add_argument("--project", metavar="NAME", help=argparse.SUPPRESS)
+
+
+def add_cap_arguments(group: Any) -> None:
+    """The resource caps of a grade's containers and build steps, and the machine's free-disk floor: one
+    definition for `grade` and `grade-all` (which passes them on to each grade)."""
+    group.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
+    group.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
+    group.add_argument("--cpus", type=float, default=1.0, help="CPU cap per container (default 1.0)")
+    group.add_argument(
+        "--build-memory", default="2g", type=_size, metavar="SIZE", help="memory cap per RUN step (default 2g)"
     )
-    run.add_argument("--build-pids", type=int, default=512, help="process cap per RUN step of the builds (default 512)")
-    run.add_argument("--build-cpus", type=float, default=2.0, help="CPU cap per RUN step of the builds (default 2.0)")
-    run.add_argument(
+    group.add_argument("--build-pids", type=int, default=512, help="process cap per RUN step (default 512)")
+    group.add_argument("--build-cpus", type=float, default=2.0, help="CPU cap per RUN step (default 2.0)")
+    group.add_argument(
         "--min-free-disk",
         default="1g",
         type=_size,
@@ -85,9 +90,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="free disk the Docker engine needs before a grade; below it the grader prunes its own build "
         "cache, and a machine still short is an error (default 1g)",
     )
-    # used by `grade-all`: a dev image it built once from byte-identical dev files, and the project name
-    run.add_argument("--dev-image", metavar="REF", help=argparse.SUPPRESS)
-    run.add_argument("--project", metavar="NAME", help=argparse.SUPPRESS)
 
 
 def _size(text: str) -> str:

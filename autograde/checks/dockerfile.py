@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from autograde.checks.base import Context, Outcome, check, errored, failed, from_problem, passed, skipped
 from autograde.checks.hints import misnamed_dev_install, pytest_hint, requirements_hint, split_image, test_step
@@ -12,10 +15,11 @@ from autograde.model.dockerfile import (
     PYTEST_RUNS_NOTHING,
     Dockerfile,
     Stage,
-    command_words,
+    Venv,
+    app_words,
     suggest_instruction,
 )
-from autograde.model.shell import app_command, resolve
+from autograde.model.shell import resolve
 
 F = FILENAME
 
@@ -65,7 +69,8 @@ def stages(ctx: Context, df: Dockerfile) -> Outcome:
             s.line,
         )
     named = df.stage("builder")
-    final = df.stages[-1]
+    final = df.final
+    assert final is not None
     if named is None:
         return failed(
             f"{F} has {len(df.stages)} stages ({found}) but none is named `builder`",
@@ -75,7 +80,7 @@ def stages(ctx: Context, df: Dockerfile) -> Outcome:
         )
     if named is final:
         return failed(
-            f"the last stage of {F} (line {final.line}) is the builder; the image you run would carry every build tool",
+            f"the stage {F} builds (line {final.line}) is the builder; the image you run would carry every build tool",
             "Put the builder first and end with a final stage on a slim base.",
             F,
             final.line,
@@ -114,9 +119,10 @@ def _venv_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | Non
         # which packages were asked for (a list of names, not app/requirements.txt) is the Dockerfile's
         # to show; the image only shows where they went
         return None
-    final = df.stages[-1]
-    runs = {i.line for i in final.instructions if i.cmd == "RUN"}
-    copies = {c.line for c in final.copies_from if c.stage is not None}
+    final = df.final
+    assert final is not None
+    runs = {i.line for i in df.instructions_of(final) if i.cmd == "RUN"}
+    copies = {c.line for c in df.copies_into(final) if c.stage is not None}
     made_in_final = {v.path for v in final.state.venvs if v.line in runs}
     copied = [v for v in final.state.venvs if v.line in copies]
     from_builder = [v for v in image.venvs if v.path not in made_in_final]
@@ -255,8 +261,9 @@ def _tests_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | No
 
 def _builder_tests_text(ctx: Context, df: Dockerfile) -> Outcome:
     """builder_tests from the Dockerfile's text and the build's outcome: the --static-only view, the line, the hint."""
-    final = df.stages[-1]
-    needed = df.dependencies(final)
+    final = df.final
+    assert final is not None
+    needed = df.dependencies(final) | {final.index}
     runs = [(s, r) for s in df.stages for r in s.pytest_runs]
     if not runs:
         builder = df.builder or df.stages[0]
@@ -380,7 +387,8 @@ def _builder_tests_text(ctx: Context, df: Dockerfile) -> Outcome:
     needs=(dockerfile_model,),
 )
 def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
-    stage = df.stages[-1]
+    stage = df.final
+    assert stage is not None
     line = stage.line
     while stage.parent is not None:
         stage = df.stages[stage.parent]
@@ -417,32 +425,94 @@ def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
     needs=(dockerfile_model,),
 )
 def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
-    final = df.stages[-1]
+    final = df.final
+    assert final is not None  # dockerfile_model gives a Dockerfile with at least one stage
     if len(df.stages) < 2:
         return failed(
-            "there is no final stage separate from the builder to copy into",
+            "There is no final stage separate from the builder to copy into.",
             "Add a final stage (`FROM python:3.13-slim`) that copies from the builder.",
             F,
             final.line,
         )
-    st = final.state
-    copy_lines = {c.line for c in final.copies_from if c.stage is not None}
-    venvs = [v for v in st.venvs if v.line in copy_lines]
-    problems: list[tuple[str, str, int]] = []
+    text = _final_problems(df, final)
+    seen = _final_evidence(ctx, df, final)
+    problems = text if seen is None else [p for p in text if p.kind not in seen.decides] + seen.problems
+    problems.sort(key=lambda p: _KINDS.index(p.kind))
+    if problems:
+        return failed(
+            " ".join(p.message for p in problems),
+            " ".join(dict.fromkeys(p.hint for p in problems if p.hint)),
+            F,
+            problems[0].line,
+        )
+    if seen is not None:
+        return passed(seen.summary, F, seen.line or final.line)
+    words, _ = app_words(final.state)
+    copied = _copied_venvs(df, final)[0]
+    mains = final.state.placements["app/main.py"]
+    return passed(
+        f"{_the_final(final)} copies the venv to {copied.path} (line {copied.line}) and main.py to "
+        f"{mains[0]}, exposes 5000 and runs `{' '.join(words)}`.",
+        F,
+        copied.line,
+    )
 
+
+@dataclass(frozen=True)
+class _Problem:
+    kind: str  # which part of the row: venv, path, main_missing, main_from_context, expose, command
+    message: str  # one plain sentence
+    hint: str
+    line: int
+
+
+_KINDS = ("venv", "path", "main_missing", "main_from_context", "expose", "command")
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    decides: frozenset[str]  # the parts of the row the built image and the running app decided
+    problems: list[_Problem]
+    summary: str  # what was seen, for a pass
+    line: int | None
+
+
+def _the_final(final: Stage, lower: bool = False) -> str:
+    """How messages name the stage that is built: "The final stage (final, line 9)"."""
+    return f"{'the' if lower else 'The'} final stage ({final.alias or 'unnamed'}, line {final.line})"
+
+
+def _copied_venvs(df: Dockerfile, final: Stage) -> list[Venv]:
+    """The venvs the final stage (with what it is built FROM) holds because a COPY --from put them there."""
+    lines = {c.line for c in df.copies_into(final) if c.stage is not None}
+    return [v for v in final.state.venvs if v.line in lines]
+
+
+def _final_problems(df: Dockerfile, final: Stage) -> list[_Problem]:
+    """final_copies from the Dockerfile's text: the --static-only verdict, the lines to point at, the hints."""
+    st = final.state
+    venvs = _copied_venvs(df, final)
+    problems: list[_Problem] = []
+    where = _the_final(final)
     if not venvs:
         builder = df.builder
         made = builder.state.venvs if builder is not None else []
         ref = (builder.alias or str(builder.index)) if builder is not None else "builder"
-        where = f" (stage {ref} has it at {made[0].path})" if made else ""
+        has = f"; stage {ref} has one at {made[0].path}" if made else ""
         example = (
             f"COPY --from={ref} {made[0].path} {made[0].path}" if made else "COPY --from=builder /opt/venv /opt/venv"
         )
-        tried = list(final.copies_from)
+        tried = df.copies_into(final)
         line = tried[0].line if tried else final.line
-        problems.append((f"copies no virtual environment from an earlier stage{where}", f"Add `{example}`.", line))
-    words = app_command(command_words(st.entrypoint) + command_words(st.cmd))
+        problems.append(
+            _Problem(
+                "venv", f"{where} copies no virtual environment from an earlier stage{has}.", f"Add `{example}`.", line
+            )
+        )
+    words, script = app_words(st)
     run_ins = st.cmd or st.entrypoint
+    command_line = run_ins.line if run_ins else final.line
+    written = f" (through {script[0]}, line {script[1]})" if script else ""
     if venvs and words:
         env = st.interpreter_env(words[0], st.workdir, st.env.get("PATH", ""))
         if env not in {v.path for v in venvs}:
@@ -450,54 +520,155 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
             on_path = [d for d in st.env.get("PATH", "").split(":") if d.endswith("/bin") and "venv" in d]
             detail = f"; PATH has {on_path[0]} but the venv is at {v}" if on_path else ""
             problems.append(
-                (
-                    f"runs `{words[0]}` from outside the venv{detail}",
+                _Problem(
+                    "path",
+                    f"{where} runs `{words[0]}`{written} from outside the venv{detail}.",
                     f'Add `ENV PATH="{v}/bin:$PATH"` (or run `{v}/bin/python main.py`).',
-                    run_ins.line if run_ins else final.line,
+                    command_line,
                 )
             )
     mains = st.placements["app/main.py"]
     built = [m for m in mains if m not in st.from_context]  # copied from an earlier stage, as the row asks
     if not mains:
-        problems.append(_missing_main(df, final))
+        message, hint, line = _missing_main(df, final)
+        problems.append(_Problem("main_missing", message, hint, line))
     elif not built:
         line = st.from_context[mains[0]]
         problems.append(
-            (
-                f"copies main.py from the build context (line {line}), not from an earlier stage",
+            _Problem(
+                "main_from_context",
+                f"{where} copies main.py from the build context (line {line}), not from an earlier stage.",
                 "Copy main.py from the builder, the code its tests ran on: "
                 "`COPY --from=builder <builder WORKDIR>/main.py .`.",
                 line,
             )
         )
-    exposed = [p for p, _ in st.exposes if p.split("/")[0] == "5000"]
-    if not exposed:
-        problems.append(("does not EXPOSE 5000", "Add `EXPOSE 5000` to the final stage.", final.line))
+    if not any(p.split("/")[0] == "5000" for p, _ in st.exposes):
+        problems.append(
+            _Problem("expose", f"{where} does not EXPOSE 5000.", "Add `EXPOSE 5000` to the final stage.", final.line)
+        )
     if not words:
         problems.append(
-            ("has no CMD or ENTRYPOINT that starts the app", 'Add `CMD ["python", "main.py"]`.', final.line)
+            _Problem(
+                "command",
+                f"{where} has no CMD or ENTRYPOINT that starts the app.",
+                'Add `CMD ["python", "main.py"]`.',
+                final.line,
+            )
         )
     else:
         runs = _runs_main(words, st.workdir, mains)
         if runs is not True:
             problems.append(
-                (
-                    runs or f"its command `{' '.join(words)}` does not run main.py",
+                _Problem(
+                    "command",
+                    f"The command of {_the_final(final, lower=True)}, `{' '.join(words)}`{written}, "
+                    + (runs if isinstance(runs, str) else "does not run main.py")
+                    + ".",
                     'Run the app: `CMD ["python", "main.py"]` in the WORKDIR where main.py is.',
-                    run_ins.line if run_ins else final.line,
+                    command_line,
                 )
             )
-    if problems:
-        first = problems[0]
-        message = "the final stage " + "; ".join(p[0] for p in problems)
-        return failed(message, " ".join(p[1] for p in problems), F, first[2])
-    copied = venvs[0]
-    return passed(
-        f"the final stage copies the venv to {copied.path} (line {copied.line}) and main.py to {mains[0]}, "
-        f"exposes 5000 and runs `{' '.join(words)}`",
-        F,
-        copied.line,
+    return problems
+
+
+def _final_evidence(ctx: Context, df: Dockerfile, final: Stage) -> _Evidence | None:
+    """final_copies decided from the built prod image and the app running in it: the running process' script
+    (byte-identical to app/main.py), its interpreter (a venv's, holding Flask), and the image's exposed
+    ports. Where the main.py came from (an earlier stage or the build context) only the Dockerfile shows,
+    so that part stays the text's. None when there is no built image or the app did not run."""
+    facts = ctx.facts
+    build = facts.prod_build if facts is not None else None
+    image = facts.image if facts is not None else None
+    app = facts.app if facts is not None else None
+    if build is None or not build.ok or image is None or image.error or image.config is None:
+        return None
+    if app is None or app.error or not app.argv:
+        return None
+    config = image.config
+    problems: list[_Problem] = []
+    st = final.state
+    words, _ = app_words(st)
+    command_line = (st.cmd or st.entrypoint).line if (st.cmd or st.entrypoint) else final.line  # type: ignore[union-attr]
+    run = " ".join(app.argv)
+    lab_main = _sha256(ctx.submission.root / "app" / "main.py")
+    copied = _copied_venvs(df, final)
+    made_here = {
+        v.path
+        for s in df.lineage(final)
+        for v in s.state.venvs
+        if v.line not in {c.line for c in df.copies_into(final)}
+    }
+    venv = image.venv(app.venv) if app.venv else None
+    if not app.script:
+        problems.append(
+            _Problem(
+                "command",
+                f"The running app's process is `{run}`, which runs no Python file.",
+                'Run the app: `CMD ["python", "main.py"]`.',
+                command_line,
+            )
+        )
+    elif lab_main and app.script_sha256 != lab_main:
+        what = "a main.py that differs from app/main.py" if app.script.endswith("/main.py") else "not the app's main.py"
+        problems.append(
+            _Problem(
+                "command",
+                f"The running app's process `{run}` runs {app.script}, {what}.",
+                "Copy app/main.py into the builder and from there into the final stage, and run it.",
+                command_line,
+            )
+        )
+    if not app.venv:
+        problems.append(
+            _Problem(
+                "path",
+                f"The running app's Python is {app.interpreter or app.argv[0]}, not a virtual environment's.",
+                f'Put the venv first on PATH in the final stage (`ENV PATH="{copied[0].path if copied else "/opt/venv"}/bin:$PATH"`).',
+                st.path_line or command_line,
+            )
+        )
+    elif venv is None or not venv.holds("flask"):
+        problems.append(
+            _Problem(
+                "venv",
+                f"The running app's venv {app.venv} does not hold Flask.",
+                "Copy the venv the builder installed app/requirements.txt into.",
+                copied[0].line if copied else final.line,
+            )
+        )
+    elif app.venv in made_here and not copied:
+        return None  # a venv made in the final stage itself: whether it was copied is the text's to say
+    if not any(p.split("/")[0] == "5000" for p in config.exposed):
+        exposed = ", ".join(config.exposed) or "no port"
+        problems.append(
+            _Problem(
+                "expose",
+                f"The prod image exposes {exposed}, not 5000.",
+                "Add `EXPOSE 5000` to the final stage.",
+                final.line,
+            )
+        )
+    interpreter = app.interpreter or app.argv[0]
+    summary = (
+        f"In the running prod image, `{run}` runs {app.script} (the app's main.py, byte for byte) with {interpreter} "
+        f"of the venv {app.venv}, which holds Flask; the image exposes 5000"
     )
+    if words and words != app.argv:
+        summary += f" (the final stage's command is `{' '.join(words)}`)"
+    return _Evidence(
+        frozenset({"venv", "path", "command", "expose", "main_missing"}),
+        problems,
+        summary + ".",
+        copied[0].line if copied else None,
+    )
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def _from_not_global(df: Dockerfile, stage: Stage) -> Outcome:
@@ -527,7 +698,7 @@ def _from_not_global(df: Dockerfile, stage: Stage) -> Outcome:
 
 def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
     """Why main.py is not in the final stage: a COPY --from naming a path its stage lacks, or no copy at all."""
-    for c in final.copies_from:
+    for c in df.copies_into(final):
         if c.stage is None:
             continue
         source = df.stages[c.stage]
@@ -538,11 +709,16 @@ def _missing_main(df: Dockerfile, final: Stage) -> tuple[str, str, int]:
                 where = f"; main.py is at {', '.join(has)} there" if has else "; that stage has no main.py"
                 fix = f"`COPY --from={ref} {has[0]} .`" if has else "COPY main.py into that stage first"
                 return (
-                    f"copies {src} from stage {ref} on line {c.line}, a path that stage does not have{where}",
+                    f"{_the_final(final)} copies {src} from stage {ref} on line {c.line}, a path that "
+                    f"stage does not have{where}.",
                     f"The source of COPY --from is a path inside that stage: {fix}.",
                     c.line,
                 )
-    return ("does not copy main.py", "Add `COPY --from=builder <builder WORKDIR>/main.py .`.", final.line)
+    return (
+        f"{_the_final(final)} does not copy main.py.",
+        "Add `COPY --from=builder <builder WORKDIR>/main.py .`.",
+        final.line,
+    )
 
 
 def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
@@ -551,7 +727,7 @@ def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
             path = resolve(w, workdir)
             if not mains or path in mains:
                 return True
-            return f"its command runs {path}, but main.py is at {mains[0]}"
+            return f"runs {path}, but main.py is at {mains[0]}"
         if w == "main" and i > 0 and words[i - 1] == "-m":  # `python -m main` runs main.py as __main__
             return True
     return False

@@ -79,7 +79,7 @@ def copied_venvs(df: Dockerfile) -> set[str]:
     out: set[str] = set()
     if final is None:
         return out
-    for c in final.copies_from:
+    for c in df.copies_into(final):
         if c.stage is None:
             continue
         for v in df.stages[c.stage].state.venvs:
@@ -172,10 +172,10 @@ def _short_port(host: str) -> str:
 
 def ports_hint(cf: ComposeFile, service: Service) -> str:
     """How to make web_prod publish host 5005 -> container 5000, said against the student's own `ports:`."""
-    raw: Any = service.get("ports")
+    raw: Any = service.written("ports")
     if not isinstance(raw, list) or not raw:
         return 'Add `ports: ["5005:5000"]` to web_prod.'
-    ports = cf.ports(service)
+    ports = cf.ports(service, written=True)
     for entry, port in zip(raw, ports, strict=False):
         if isinstance(entry, dict):
             wrong = []
@@ -208,7 +208,7 @@ def ports_hint(cf: ComposeFile, service: Service) -> str:
 
 def environment_hint(cf: ComposeFile, service: Service, redis: str) -> str:
     """How to set REDIS_HOST to the Redis service, said against the student's own `environment:`."""
-    raw: Any = service.get("environment")
+    raw: Any = service.written("environment")
     if isinstance(raw, dict):
         if "REDIS_HOST" in raw:
             return f"Change `REDIS_HOST: {raw['REDIS_HOST']}` to `REDIS_HOST: {redis}` in web_prod's `environment:`."
@@ -219,14 +219,14 @@ def environment_hint(cf: ComposeFile, service: Service, redis: str) -> str:
             if key.strip() == "REDIS_HOST":
                 return f"Change `{item}` to `REDIS_HOST={redis}` in web_prod's `environment:`."
         return f"Add `- REDIS_HOST={redis}` to web_prod's `environment:` list."
-    if service.get("env_file") is not None:
+    if service.written("env_file") is not None:
         return f"Set `REDIS_HOST={redis}` (in the env file web_prod reads, or in an `environment:` of web_prod)."
     return f"Add `environment: [REDIS_HOST={redis}]` to web_prod."
 
 
 def depends_on_hint(service: Service, redis: str) -> str:
     """How to make web_prod depend on the Redis service, said against the student's own `depends_on:`."""
-    raw: Any = service.get("depends_on")
+    raw: Any = service.written("depends_on")
     if isinstance(raw, dict) and raw:
         return f"Add `{redis}:` to web_prod's `depends_on:`."
     if isinstance(raw, list) and raw:

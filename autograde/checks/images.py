@@ -47,9 +47,7 @@ def size_ratio(ctx: Context, facts: Facts) -> Outcome:
         f"{sizes}; the prod image must be at most {limit:g} x the dev image ({mb(dev.size_bytes * limit)})",
         "Base the final stage on python:3.13-slim and copy only the venv and main.py into it.",
         "Dockerfile.prod",
-        ctx.submission.dockerfile.stages[-1].line
-        if ctx.submission.dockerfile and ctx.submission.dockerfile.stages
-        else None,
+        ctx.submission.dockerfile.final.line if ctx.submission.dockerfile and ctx.submission.dockerfile.final else None,
     )
 
 

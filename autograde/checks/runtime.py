@@ -15,6 +15,14 @@ def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
     return explain_build(ctx.submission, build, what)
 
 
+def stack_facts(ctx: Context) -> Facts | Outcome:
+    """Need: the session's facts, also when Docker Compose refused the student's file (then `up` fails)."""
+    facts = ctx.facts
+    if facts is not None and facts.refused and facts.compose_refused:
+        return facts
+    return runtime_facts(ctx)
+
+
 @check(
     "runtime.up",
     name="Prod stack builds and both services run",
@@ -22,9 +30,18 @@ def build_failure(ctx: Context, build: BuildFacts, what: str) -> Outcome:
     checklist="8",
     phase="runtime",
     passes_when="`docker compose -f docker-compose.prod.yml up --build -d` builds and both services are running",
-    needs=(runtime_facts,),
+    needs=(stack_facts,),
 )
 def up(ctx: Context, facts: Facts) -> Outcome:
+    if facts.compose_refused and facts.refused:
+        prod = ctx.submission.prod
+        where = prod.refused if prod is not None else None
+        return failed(
+            f"{facts.refused}, so `docker compose -f docker-compose.prod.yml up --build` fails before anything starts",
+            where.hint if where is not None else "",
+            where.file if where is not None else "docker-compose.prod.yml",
+            where.line if where is not None else None,
+        )
     build = facts.prod_build
     if build is None:
         return errored("the prod build did not run")

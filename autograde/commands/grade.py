@@ -237,6 +237,8 @@ def run(args: argparse.Namespace) -> int:
         )
         # the images as the student's files name them, built or not (the reports show these, not the tags)
         results.grader["image_names"] = {key: _image_name(sub, key) for key in ("dev", "prod")}
+        # who read each compose file: Docker Compose (`config`), or the grader's YAML reading where there is none
+        results.grader["compose_model"] = {cf.name: cf.decided_by for cf in (sub.prod, sub.dev) if cf is not None}
         if facts is not None:
             for key, build in (("dev", facts.dev_build), ("prod", facts.prod_build)):
                 if build is not None and build.ok and build.image_id and build.size_bytes is not None:

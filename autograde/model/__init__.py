@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from autograde.model import compose, dockerfile
-from autograde.model.build import ProdBuild, fit_to_sources, prod_build
+from autograde.model.build import ProdBuild, fit_target, fit_to_sources, prod_build
 from autograde.model.files import FileProblem, Problem
 
 T = TypeVar("T")
@@ -27,15 +28,22 @@ class Submission:
 
 
 def load_submission(root: Path) -> Submission:
-    prod, prod_problem = _attempt(lambda: compose.load(root, compose.PROD_FILE))
-    build = prod_build(prod)
-    df, df_problem = _attempt(lambda: dockerfile.load(root, build.context, dict(build.args)))
-    if df is not None:
-        fitted = fit_to_sources(build, df, root)
-        if fitted != build:
-            build = fitted
-            df, df_problem = _attempt(lambda: dockerfile.load(root, build.context, dict(build.args)))
-    dev, dev_problem = _attempt(lambda: compose.load(root, compose.DEV_FILE))
+    """Read the student's files once: the compose files as Compose resolves them (both at once), then
+    Dockerfile.prod in the build context and with the target that web_prod is built with."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-dev-model") as pool:
+        dev_future = pool.submit(_attempt, lambda: compose.load(root, compose.DEV_FILE))
+        prod, prod_problem = _attempt(lambda: compose.load(root, compose.PROD_FILE))
+        build = prod_build(prod)
+        df, df_problem = _attempt(lambda: dockerfile.load(root, build.context, dict(build.args)))
+        if df is not None:
+            fitted = fit_to_sources(build, df, root)
+            if fitted != build:
+                build = fitted
+                df, df_problem = _attempt(lambda: dockerfile.load(root, build.context, dict(build.args)))
+        if df is not None:
+            build = fit_target(build, df)
+            df.target = build.target
+        dev, dev_problem = dev_future.result()
     return Submission(root, df, df_problem, prod, prod_problem, dev, dev_problem, build)
 
 

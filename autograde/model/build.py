@@ -7,11 +7,11 @@ model resolves COPY sources in the same build context, so static and runtime ver
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograde.model.compose import ComposeFile
-from autograde.model.dockerfile import FILENAME, Dockerfile, is_remote_source
+from autograde.model.compose import ComposeFile, split_image
+from autograde.model.dockerfile import FILENAME, Dockerfile, Stage, is_remote_source
 from autograde.model.files import inside
 
 
@@ -22,6 +22,9 @@ class ProdBuild:
     students: bool  # True: built exactly as docker-compose.prod.yml describes
     reason: str = ""  # when not the student's: why the grader builds Dockerfile.prod from the root instead
     args: tuple[tuple[str, str], ...] = ()  # the student's `build.args` (used with the student's build section)
+    target: str | None = None  # the stage the grader builds (`build.target`); None: the last stage
+    written_target: str | None = None  # `build.target` as the student's file sets it
+    target_problem: str = ""  # why the student's target is not built: the grader builds the last stage instead
 
 
 LAB_DEFAULT = ProdBuild(".", FILENAME, False)
@@ -48,7 +51,59 @@ def prod_build(prod: ComposeFile | None) -> ProdBuild:
     target = posixpath.normpath(posixpath.join(context, dockerfile))
     if target != FILENAME:
         return ProdBuild(".", FILENAME, False, f"web_prod builds {target}, not {FILENAME}")
-    return ProdBuild(context, FILENAME, True, args=tuple(sorted(build.args.items())))
+    return ProdBuild(
+        context,
+        FILENAME,
+        True,
+        args=tuple(sorted(build.args.items())),
+        target=build.target,
+        written_target=build.target,
+    )
+
+
+def fit_target(build: ProdBuild, df: Dockerfile) -> ProdBuild:
+    """The student's `build.target`, unless it is not the final stage of a multi-stage build.
+
+    A target that names no stage, or a build stage (one that later stages copy from, or a full-image
+    stage beside a slim last stage) builds an image the lab does not describe: one mistake, of the build
+    section. The grader then builds the last stage, as Docker does without a target, so that mistake
+    costs `compose.web_build` only.
+    """
+    if build.target is None:
+        return build
+    stage = df.stage(build.target)
+    names = ", ".join(s.alias or str(s.index) for s in df.stages)
+    problem = ""
+    if stage is None:
+        problem = f"`target: {build.target}` names no stage of {FILENAME} (its stages: {names})"
+    elif stage is not df.stages[-1]:
+        users = df.copied_from_by_others(stage)
+        if users:
+            problem = (
+                f"`target: {build.target}` builds the stage {stage.alias or stage.index} (line {stage.line}), a build "
+                f"stage that {_stage_names(users)} copies from, not the final stage"
+            )
+        elif _slim(df, df.stages[-1]) and not _slim(df, stage):
+            problem = (
+                f"`target: {build.target}` builds the stage {stage.alias or stage.index} (line {stage.line}), on "
+                f"{_root(df, stage).base}, not the slim final stage"
+            )
+    if not problem:
+        return build
+    return replace(build, target=None, target_problem=problem)
+
+
+def _stage_names(stages: list[Stage]) -> str:
+    return " and ".join(f"stage {s.alias or s.index}" for s in stages)
+
+
+def _root(df: Dockerfile, stage: Stage) -> Stage:
+    return df.lineage(stage)[-1]
+
+
+def _slim(df: Dockerfile, stage: Stage) -> bool:
+    repo, tag = split_image(_root(df, stage).base)
+    return repo == "python" and ("slim" in tag or "alpine" in tag)
 
 
 def missing_sources(df: Dockerfile, root: Path, context: str) -> list[str]:
@@ -88,5 +143,8 @@ def fit_to_sources(build: ProdBuild, df: Dockerfile, root: Path) -> ProdBuild:
             False,
             f"its COPY sources ({', '.join(here[:2])}) are paths of the repository root, not of {build.context}/",
             build.args,
+            build.target,
+            build.written_target,
+            build.target_problem,
         )
     return build

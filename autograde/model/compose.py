@@ -1,7 +1,11 @@
-"""A compose file as a model: services with their settings normalized, and line numbers.
+"""A compose file as a model: its services as Docker Compose resolves them, and line numbers.
 
-Loaded with PyYAML's safe loader. Line numbers come from the composed node tree, walked
-with a budget so that an alias bomb is refused instead of expanded.
+What the file means is Compose's answer (`docker compose config`, see compose_cli.py): include,
+extends, profiles, env files, `.env`, interpolation, anchors and merge keys. The YAML text is also
+read, with PyYAML's safe loader, for what Compose does not keep: line numbers (of the file and of
+the files it includes or extends), the student's own spelling of a setting (for hints), and a
+first look that refuses alias bombs and files outside the repository before Compose reads them.
+Without a Compose CLI the YAML reading is the model, and the model says so (`decided_by`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograde.model.files import FileProblem, Problem, read_text
+from autograde.model import compose_cli
+from autograde.model.files import FileProblem, Problem, inside, read_text
 
 PROD_FILE = "docker-compose.prod.yml"
 DEV_FILE = "docker-compose.yml"
@@ -33,19 +38,31 @@ class Port:
 
 @dataclass(frozen=True)
 class Build:
-    context: str
+    context: str  # relative to the repository when inside it, else as Compose has it (absolute, or a URL)
     dockerfile: str
     line: int | None
     args: dict[str, str] = field(default_factory=dict)  # `build.args`, interpolated (a bare name: from the environment)
+    target: str | None = None  # `build.target`: the stage built (None: the last one)
+
+
+YAML_MODEL = "the grader's YAML reading"
 
 
 @dataclass
 class Service:
     name: str
-    data: dict[str, Any]
-    line: int | None
+    data: dict[str, Any]  # its settings as Compose resolves them (the YAML's own, without a Compose CLI)
+    line: int | None  # where it is defined, in `file`
+    raw: dict[str, Any] | None = None  # its settings as the student wrote them where it is defined, for hints
+    file: str = ""  # the file it is defined in (relative to the repository), "" for the file itself
 
     def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def written(self, key: str, default: Any = None) -> Any:
+        """A setting as written in the student's file (the resolved one when it was not written there)."""
+        if self.raw is not None and key in self.raw:
+            return self.raw[key]
         return self.data.get(key, default)
 
 
@@ -55,18 +72,74 @@ class ComposeFile:
     data: dict[str, Any]
     services: dict[str, Service]
     lines: dict[NodePath, int]
+    root: Path | None = None  # the repository (relative paths of the resolved file are made from it)
+    decided_by: str = YAML_MODEL  # who resolved the file: Compose (`docker compose config`) or the grader
+    others: dict[str, ComposeFile] = field(default_factory=dict)  # files it includes or extends, by path
+    written: dict[str, Any] | None = None  # the file as written (its YAML), when `data` is Compose's answer
+    inactive: dict[str, list[str]] = field(default_factory=dict)  # services only in profiles: their profiles
+    refused: Problem | None = None  # Compose refuses the file (its message, where): it cannot be run
+
+    @property
+    def by_compose(self) -> bool:
+        return self.decided_by != YAML_MODEL and not self.decided_by.startswith(YAML_MODEL)
 
     def line(self, *path: Any) -> int | None:
-        """Line of the deepest known node on `path` (1-based)."""
+        """Line of the deepest known node on `path` (1-based), in the file that defines it."""
+        return self.where(*path)[1]
+
+    def own_line(self, *path: Any) -> int | None:
+        """Line of the deepest known node on `path` in this file's own text."""
         while path:
             if path in self.lines:
                 return self.lines[path]
             path = path[:-1]
         return None
 
-    def ports(self, service: Service) -> list[Port]:
+    def where(self, *path: Any) -> tuple[str, int | None]:
+        """(file, line) of the deepest known node on `path`: a service's settings are found where they are
+        written, in this file, in a file it includes, or in the service it extends."""
+        if len(path) >= 2 and path[0] == "services":
+            service = self.services.get(str(path[1]))
+            if service is not None and service.file:
+                other = self.others.get(service.file)
+                if other is not None:
+                    return service.file, other.own_line(*path)
+            found = self._extended(str(path[1]), path[2:])
+            if found is not None:
+                return found
+        return self.name, self.own_line(*path)
+
+    def _extended(self, name: str, rest: tuple[Any, ...]) -> tuple[str, int | None] | None:
+        """Where a setting of service `name` is written, following `extends` when this file does not set it."""
+        file, here, seen = self.name, self, set()
+        while (file, name) not in seen:
+            seen.add((file, name))
+            doc = here.written if here.written is not None else here.data
+            services = doc.get("services")
+            raw = services.get(name) if isinstance(services, dict) else None
+            if not isinstance(raw, dict):
+                return None
+            if not rest or rest[0] in raw:
+                return file, here.own_line("services", name, *rest)
+            extends = raw.get("extends")
+            if isinstance(extends, str):
+                name = extends
+            elif isinstance(extends, dict) and isinstance(extends.get("service"), str):
+                name = str(extends["service"])
+                if isinstance(extends.get("file"), str):
+                    file = _rel_path(posixpath.dirname(file), extends["file"])
+                    nxt = self.others.get(file)
+                    if nxt is None:
+                        return None
+                    here = nxt
+            else:
+                return None
+        return None
+
+    def ports(self, service: Service, written: bool = False) -> list[Port]:
+        """The service's published ports (`written`: as the student wrote them, for hints that quote them)."""
         out: list[Port] = []
-        raw = service.get("ports") or []
+        raw = (service.written("ports") if written else service.get("ports")) or []
         if not isinstance(raw, list):
             return out
         for i, entry in enumerate(raw):
@@ -114,8 +187,13 @@ class ComposeFile:
             return Build(_norm(interpolate(raw)), "Dockerfile", line)
         if isinstance(raw, dict):
             context = interpolate(_str(raw.get("context")) or ".")
+            if self.root is not None and posixpath.isabs(context):  # Compose's answer: absolute paths
+                root = str(self.root.resolve())
+                if context == root or context.startswith(root + "/"):
+                    context = posixpath.relpath(context, root)
             dockerfile = interpolate(_str(raw.get("dockerfile")) or "Dockerfile")
-            return Build(_norm(context), _norm(dockerfile), line, _build_args(raw.get("args")))
+            target = interpolate(_str(raw.get("target")) or "").strip() or None
+            return Build(_norm(context), _norm(dockerfile), line, _build_args(raw.get("args")), target)
         return None
 
     def redis_service(self) -> str | None:
@@ -185,9 +263,246 @@ def interpolate(text: str) -> str:
     return _INTERPOLATION.sub(sub, text)
 
 
+MAX_FILES = 16  # files a compose file may pull in (include, extends), all told
+
+
 def load(root: Path, name: str) -> ComposeFile:
+    """The compose file `name` of the repository `root`, as Docker Compose resolves it.
+
+    Raises FileProblem with file, line and what to do when the file cannot be used: unreadable, not
+    YAML, refused by Compose, or pulling in files from outside the repository (which the grader does
+    not read). Without a Compose CLI, the grader's own YAML reading is the model (`decided_by` says so).
+    """
     text = read_text(root, name, what="the Compose file")
-    return parse(text, name)
+    own = parse(text, name)
+    own.root = root
+    inputs: list[bytes] | None = [text.encode("utf-8"), _bytes_or_none(root / ".env")]
+    others, inputs = _referenced(root, own, inputs)
+    own.others = others
+    cli = compose_cli.find_cli()
+    if cli is None:
+        own.decided_by = (
+            f"{YAML_MODEL} (no Docker Compose {'.'.join(map(str, compose_cli.MIN_VERSION))} or newer was found, "
+            "so include, extends and profiles were not followed)"
+        )
+        return own
+    answer = compose_cli.resolve(cli, root, name, inputs)
+    if answer.data is None:
+        too_old = compose_cli.too_old(answer.refused, cli, name)
+        if too_old:
+            own.decided_by = f"{YAML_MODEL} ({too_old})"
+            return own
+        # Compose will not run the file: `docker compose up` fails (the runtime says so); the rows about
+        # its settings are graded from the YAML as written, so each mistake in it costs its own row
+        own.refused = _refused(own, answer.refused, root)
+        own.decided_by = f"{YAML_MODEL} (Docker Compose refused the file)"
+        return own
+    return _resolved(own, answer.data, cli.label, root)
+
+
+def _bytes_or_none(path: Path) -> bytes:
+    try:
+        return path.read_bytes()[: 1 << 20] if path.is_file() else b"\0none"
+    except OSError:
+        return b"\0unreadable"
+
+
+def _rel_path(base_dir: str, path: str) -> str:
+    """`path` (as written in a file of folder `base_dir`, both relative to the repository) from the repository."""
+    return posixpath.normpath(posixpath.join(base_dir, path))
+
+
+def _outside(root: Path, rel: str) -> bool:
+    return posixpath.isabs(rel) or rel == ".." or rel.startswith("../") or not inside(root, root / rel)
+
+
+def _remote(text: str) -> bool:
+    return "://" in text or text.startswith("git@") or bool(re.match(r"^[\w.-]+@[\w.-]+:", text))
+
+
+def _dotenv(root: Path) -> dict[str, str]:
+    """`.env` of the project folder, read simply (KEY=value lines): only for the paths a file names."""
+    out: dict[str, str] = {}
+    try:
+        text = (root / ".env").read_text(encoding="utf-8") if (root / ".env").is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return out
+    for line in text.splitlines():
+        key, eq, value = line.strip().removeprefix("export ").partition("=")
+        if eq and key and not key.startswith("#"):
+            out[key.strip()] = value.strip().strip("'\"")
+    return out
+
+
+def _referenced(
+    root: Path, cf: ComposeFile, inputs: list[bytes] | None
+) -> tuple[dict[str, ComposeFile], list[bytes] | None]:
+    """The compose files `cf` includes or extends (read and parsed, by path from the repository), and the
+    bytes of every file Compose will read (None when a path depends on variables the grader cannot know).
+
+    Raises FileProblem for a file outside the repository or a remote one: the grader reads only the
+    repository's files, and never lets a submission make it fetch anything.
+    """
+    env = _dotenv(root)
+    others: dict[str, ComposeFile] = {}
+    todo: list[ComposeFile] = [cf]
+    while todo:
+        here = todo.pop(0)
+        base = posixpath.dirname(here.name)
+        for key_path, written, kind in _references(here.data):
+            text = _interpolated(written, env)
+            if text is None:
+                inputs = None
+                continue
+            line = here.own_line(*key_path)
+            where = f"{here.name}:{line}" if line else here.name
+            if _remote(text):
+                raise FileProblem(
+                    Problem(
+                        here.name,
+                        f"{where}: {kind} {written!r} is not a file of the repository; the grader reads only the "
+                        "repository's own files",
+                        f"Put the file in the repository and name it by a relative path, e.g. `./{posixpath.basename(text) or 'redis.yml'}`.",
+                        line,
+                    )
+                )
+            rel = _rel_path(base, text)
+            if _outside(root, rel):
+                raise FileProblem(
+                    Problem(
+                        here.name,
+                        f"{where}: {kind} {written!r} is outside the repository; the grader reads only the "
+                        "repository's own files",
+                        "Keep every file the stack needs inside the repository and name it by a relative path.",
+                        line,
+                    )
+                )
+            if kind == "a project directory":
+                continue
+            if kind == "an env file":
+                if inputs is not None:
+                    inputs.append(rel.encode() + b"\0" + _bytes_or_none(root / rel))
+                continue
+            if rel in others or rel == cf.name:
+                continue
+            if len(others) >= MAX_FILES:
+                raise FileProblem(
+                    Problem(here.name, f"{where}: more than {MAX_FILES} compose files are pulled in", "", line)
+                )
+            other = parse(read_text(root, rel, what="a Compose file the stack includes"), rel)
+            other.root = root
+            others[rel] = other
+            todo.append(other)
+            if inputs is not None:
+                inputs.append(rel.encode() + b"\0" + _bytes_or_none(root / rel))
+    return others, inputs
+
+
+def _interpolated(text: str, env: dict[str, str]) -> str | None:
+    """A path as Compose interpolates it (with the `.env` values), or None when the grader cannot tell."""
+    if "$" not in text.replace("$$", ""):
+        return text.replace("$$", "$")
+    names = {m.group(1) or m.group(4) for m in _INTERPOLATION.finditer(text) if m.group(0) != "$$"}
+    if not names <= env.keys() and any(
+        m.group(2) not in (":-", "-") for m in _INTERPOLATION.finditer(text) if m.group(0) != "$$"
+    ):
+        return None
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        var = m.group(1) or m.group(4)
+        value = env.get(var)
+        if m.group(2) in (":-", "-") and (value is None or (m.group(2) == ":-" and value == "")):
+            return m.group(3) or ""
+        return value or ""
+
+    return _INTERPOLATION.sub(sub, text)
+
+
+def _references(data: dict[str, Any]) -> list[tuple[NodePath, str, str]]:
+    """(node path, path as written, what it is) of every file a compose file names for Compose to read."""
+    out: list[tuple[NodePath, str, str]] = []
+    include = data.get("include")
+    for i, entry in enumerate(include if isinstance(include, list) else []):
+        if isinstance(entry, str):
+            out.append((("include", i), entry, "the included file"))
+        elif isinstance(entry, dict):
+            paths = entry.get("path")
+            for j, p in enumerate(paths if isinstance(paths, list) else [paths]):
+                if isinstance(p, str):
+                    out.append(
+                        (
+                            ("include", i, "path", j) if isinstance(paths, list) else ("include", i, "path"),
+                            p,
+                            "the included file",
+                        )
+                    )
+            envs = entry.get("env_file")
+            for p in envs if isinstance(envs, list) else [envs]:
+                if isinstance(p, str):
+                    out.append((("include", i, "env_file"), p, "an env file"))
+            if isinstance(entry.get("project_directory"), str):
+                out.append((("include", i, "project_directory"), entry["project_directory"], "a project directory"))
+    services = data.get("services")
+    for name, spec in services.items() if isinstance(services, dict) else []:
+        if not isinstance(spec, dict):
+            continue
+        extends = spec.get("extends")
+        if isinstance(extends, dict) and isinstance(extends.get("file"), str):
+            out.append((("services", name, "extends", "file"), extends["file"], "the extended file"))
+        for key in ("env_file", "label_file"):
+            files = spec.get(key)
+            for item in [files] if isinstance(files, str | dict) else files if isinstance(files, list) else []:
+                path = item.get("path") if isinstance(item, dict) else item
+                if isinstance(path, str):
+                    out.append((("services", name, key), path, "an env file"))
+    return out
+
+
+def _refused(cf: ComposeFile, said: str, root: Path) -> Problem:
+    """Compose's refusal of the file, told at the line it names (a `services.NAME.KEY` path or a YAML line)."""
+    said = said.replace(str(root.resolve()) + "/", "").replace(str(root.resolve()), ".")
+    file, line = cf.name, None
+    m = re.search(r"\bservices\.([A-Za-z0-9_.-]+?)\.([A-Za-z_]+)", said) or re.search(
+        r"service \\?\"?([A-Za-z0-9_.-]+)\\?\"?", said
+    )
+    if m:
+        file, line = cf.where("services", m.group(1), *(m.groups()[1:2] if m.lastindex and m.lastindex > 1 else ()))
+    else:
+        n = re.search(r"\bline (\d+)\b", said)
+        line = int(n.group(1)) if n else None
+    where = f"{file}:{line}" if line else file
+    return Problem(
+        file,
+        f"{where}: Docker Compose refuses {cf.name}: {said}",
+        f"Run `docker compose -f {cf.name} config` to see the same message, and fix what it names.",
+        line,
+    )
+
+
+def _resolved(own: ComposeFile, data: dict[str, Any], label: str, root: Path) -> ComposeFile:
+    """The model from Compose's answer; each service keeps where it is written and how (for lines and hints)."""
+    written: dict[str, tuple[str, dict[str, Any], int | None]] = {}
+    profiles: dict[str, list[str]] = {}
+    for file, cf in [("", own), *own.others.items()]:
+        declared = cf.data.get("services")
+        for name, spec in declared.items() if isinstance(declared, dict) else []:
+            key = str(name)
+            if key not in written:
+                written[key] = (file, spec if isinstance(spec, dict) else {}, cf.own_line("services", name))
+            raw_profiles = spec.get("profiles") if isinstance(spec, dict) else None
+            if isinstance(raw_profiles, list) and raw_profiles:
+                profiles.setdefault(key, [str(p) for p in raw_profiles])
+    resolved = data.get("services")
+    services: dict[str, Service] = {}
+    for name, spec in resolved.items() if isinstance(resolved, dict) else []:
+        file, raw, line = written.get(str(name), ("", None, None))
+        services[str(name)] = Service(str(name), spec if isinstance(spec, dict) else {}, line, raw, file)
+    inactive = {n: p for n, p in profiles.items() if n not in services}
+    return ComposeFile(
+        own.name, data, services, own.lines, root, label, own.others, written=own.data, inactive=inactive
+    )
 
 
 def parse(text: str, name: str) -> ComposeFile:

@@ -18,6 +18,7 @@ from pathlib import Path
 from autograde.model.files import FileProblem, Problem, inside, read_text
 from autograde.model.shell import (
     SHELLS,
+    app_command,
     command_chain,
     expand,
     failure_stops_script,
@@ -163,6 +164,7 @@ class StageState:
     exposes: list[tuple[str, int]] = field(default_factory=list)
     path_line: int | None = None  # the ENV instruction that last set PATH
     from_context: dict[str, int] = field(default_factory=dict)  # placements copied from the build context: line
+    scripts: dict[str, tuple[str, int]] = field(default_factory=dict)  # small text files put in: path -> (text, line)
 
     def copy(self) -> StageState:
         return StageState(
@@ -177,7 +179,21 @@ class StageState:
             list(self.exposes),
             self.path_line,
             dict(self.from_context),
+            dict(self.scripts),
         )
+
+    def script(self, argv0: str) -> tuple[str, str, int] | None:
+        """(path, text, line) of the script `argv0` runs, when the stage wrote it (a here-document) or copied
+        it from the build context: by path, or found on PATH."""
+        if "/" in argv0:
+            path = resolve(argv0, self.workdir)
+            found = self.scripts.get(path)
+            return (path, *found) if found else None
+        for d in self.env.get("PATH", DEFAULT_PATH).split(":"):
+            path = posixpath.join(d or ".", argv0)
+            if path in self.scripts:
+                return (path, *self.scripts[path])
+        return None
 
     def venv_of_bin(self, bindir: str) -> str | None:
         bindir = posixpath.normpath(bindir)
@@ -230,6 +246,7 @@ class Dockerfile:
     instructions: list[Instruction]
     context: str = "."  # the build context, relative to the repository root
     build_args: dict[str, str] = field(default_factory=dict)  # given with the build: a declared ARG takes them
+    target: str | None = None  # the stage built (`build.target`, as the grader builds it); None: the last one
 
     def in_context(self, repo_path: str) -> str:
         """How a COPY source names `repo_path` (relative to the repository root) in this build context."""
@@ -251,7 +268,46 @@ class Dockerfile:
 
     @property
     def final(self) -> Stage | None:
-        return self.stages[-1] if self.stages else None
+        """The stage that is built, and so judged: the target, else the last stage (as Docker builds)."""
+        if not self.stages:
+            return None
+        if self.target is not None:
+            targeted = self.stage(self.target)
+            if targeted is not None:
+                return targeted
+        return self.stages[-1]
+
+    def lineage(self, stage: Stage) -> list[Stage]:
+        """The stage and the stages it is built FROM, nearest first (`FROM final AS debug` inherits final's
+        files, ENV, WORKDIR, CMD/ENTRYPOINT and EXPOSE)."""
+        chain = [stage]
+        while chain[-1].parent is not None and chain[-1].parent not in {s.index for s in chain}:
+            chain.append(self.stages[chain[-1].parent])
+        return chain
+
+    def copies_into(self, stage: Stage) -> list[CopyFrom]:
+        """Every `COPY --from` that put files into the stage's image: its own and its ancestors'."""
+        return [c for s in reversed(self.lineage(stage)) for c in s.copies_from]
+
+    def instructions_of(self, stage: Stage) -> list[Instruction]:
+        """The instructions that made the stage's image, its ancestors' first."""
+        return [i for s in reversed(self.lineage(stage)) for i in s.instructions]
+
+    def copied_from_by_others(self, stage: Stage) -> list[Stage]:
+        """Stages that take files from `stage` (`COPY --from`, `RUN --mount=from=`): a build stage."""
+        out = []
+        for s in self.stages:
+            if s is stage:
+                continue
+            refs = {c.stage for c in s.copies_from}
+            for ins in s.instructions:
+                for m in ins.mounts:
+                    if m.from_ is not None:
+                        other = self.stage(m.from_)
+                        refs.add(other.index if other is not None else None)
+            if stage.index in refs:
+                out.append(s)
+        return out
 
     @property
     def builder(self) -> Stage | None:
@@ -261,7 +317,7 @@ class Dockerfile:
             return named
         final = self.final
         if final is not None:
-            for c in final.copies_from:
+            for c in self.copies_into(final):
                 if c.stage is not None and c.stage != final.index and self.stages[c.stage].state.venvs:
                     return self.stages[c.stage]
         return self.stages[0] if len(self.stages) > 1 else None
@@ -562,6 +618,7 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
     *sources, raw_dest = words
     dest = resolve(raw_dest, st.workdir) + ("/" if raw_dest.endswith("/") else "")
     many = len(sources) > 1
+    _keep_scripts(df, st, ins, sources, dest, root)
     # here-documents (`COPY <<EOF /etc/app.conf`) write inline text; ADD of a URL or a git
     # repository reads nothing from the build context
     sources = [s for s in sources if not s.startswith("<<") and not (ins.cmd == "ADD" and is_remote_source(s))]
@@ -617,6 +674,42 @@ def _apply_copy(df: Dockerfile, stage: Stage, ins: Instruction, env: dict[str, s
                     )
     if dest.endswith("/") or many:
         st.dirs.add(posixpath.normpath(dest))
+
+
+SCRIPT_BYTES = 64 * 1024
+
+
+def _keep_scripts(
+    df: Dockerfile, st: StageState, ins: Instruction, sources: list[str], dest: str, root: Path | None
+) -> None:
+    """Remember the text of small files a COPY writes (a here-document, or a file of the build context), so
+    that an ENTRYPOINT script can be followed to the command it runs."""
+    if ins.cmd != "COPY" or "from" in ins.flags:
+        return
+    docs = dict(ins.heredocs)
+    for src in sources:
+        if src.startswith("<<"):
+            name = re.sub(r"^<<-?\s*[\"']?([A-Za-z0-9_.-]+)[\"']?$", r"\1", src)
+            text = docs.get(name)
+            target = posixpath.join(dest, name) if dest.endswith("/") else posixpath.normpath(dest)
+        elif root is not None and len(sources) == 1 and not any(ch in src for ch in "*?[$"):
+            rel = posixpath.normpath(posixpath.join(df.context, posixpath.normpath("/" + src).lstrip("/")))
+            path = root / rel
+            try:
+                if not (inside(root, path) and path.is_file() and path.stat().st_size <= SCRIPT_BYTES):
+                    continue
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            target = (
+                posixpath.join(dest, posixpath.basename(rel))
+                if dest.endswith("/") or posixpath.normpath(dest) in st.dirs
+                else posixpath.normpath(dest)
+            )
+        else:
+            continue
+        if text is not None:
+            st.scripts[target] = (text, ins.line)
 
 
 def is_remote_source(src: str) -> bool:
@@ -956,6 +1049,22 @@ def _pytest_run(
 def suggest_instruction(word: str) -> str:
     close = difflib.get_close_matches(word.upper(), sorted(KNOWN), n=1)
     return f"did you mean {close[0]}?" if close else "it is not a Dockerfile instruction"
+
+
+def app_words(st: StageState) -> tuple[list[str], tuple[str, int] | None]:
+    """The command that starts the app (ENTRYPOINT + CMD, through wrappers and `sh -c`), followed into an
+    entrypoint script the stage wrote or copied (`exec python main.py`, `exec "$@"` with CMD as its
+    arguments), and the (path, line) of that script when one was followed."""
+    words = app_command(command_words(st.entrypoint) + command_words(st.cmd))
+    found = st.script(words[0]) if words else None
+    if found is None:
+        return words, None
+    path, text, line = found
+    inner = app_command(["sh", "-c", text])
+    out: list[str] = []
+    for w in inner:
+        out.extend(words[1:] if w in ("$@", "$*") else [w])
+    return (app_command(out) or words), (path, line)
 
 
 def command_words(ins: Instruction | None) -> list[str]:

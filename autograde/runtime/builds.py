@@ -48,7 +48,7 @@ def prepare(
     Both ask Compose to resolve the student's file first: they are prepared at once.
     """
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-dev-files") as pool:
-        dev = pool.submit(dev_files, engine, sub.root.resolve(), tmp, tags[1], caps) if with_dev else None
+        dev = pool.submit(dev_files, engine, sub, tmp, tags[1], caps) if with_dev else None
         prod = prod_files(engine, sub, tmp, project, tags[0], port, caps)
         return prod, dev.result() if dev is not None else None
 
@@ -62,9 +62,12 @@ def prod_files(
     assert sub.prod is not None
     root = sub.root.resolve()
     student = [str(root / PROD_FILE)]
-    resolved, refused = _resolved(engine, tmp, student, "prod")
-    if resolved is None and (too_old := engine_age.compose_too_old(refused, engine.compose_version, PROD_FILE)):
-        return Prepared(None, error=(too_old, "Nothing to fix in your files: grade with a newer Docker Compose."))
+    if sub.prod.by_compose:  # the model is Compose's own answer already
+        resolved: dict[str, Any] | None = sub.prod.data
+    else:
+        resolved, refused = _resolved(engine, tmp, student, "prod")
+        if resolved is None and (too_old := engine_age.compose_too_old(refused, engine.compose_version, PROD_FILE)):
+            return Prepared(None, error=(too_old, "Nothing to fix in your files: grade with a newer Docker Compose."))
     text, other_tags = prod_override(
         sub.prod,
         sub.build,
@@ -82,10 +85,14 @@ def prod_files(
     return Prepared(None if error else files, other_tags, error)
 
 
-def dev_files(engine: Engine, root: Path, tmp: Path, dev_tag: str, caps: Caps) -> Prepared:
+def dev_files(engine: Engine, sub: Submission, tmp: Path, dev_tag: str, caps: Caps) -> Prepared:
     """The dev compose files, or the grader's error when its override does not merge with them."""
+    root = sub.root.resolve()
     student = [str(root / DEV_FILE)]
-    resolved, _ = _resolved(engine, tmp, student, "dev")
+    if sub.dev is not None and sub.dev.by_compose:
+        resolved: dict[str, Any] | None = sub.dev.data
+    else:
+        resolved, _ = _resolved(engine, tmp, student, "dev")
     path = tmp / "dev-override.yml"
     path.write_text(dev_override(dev_tag=dev_tag, caps=caps, resolved=resolved))
     files = [*student, str(path)]

@@ -25,6 +25,12 @@ from __future__ import annotations
 
 import re
 
+from autograde.model.compose_cli import NEWER_KEYS as NEWER_COMPOSE_KEYS
+from autograde.model.compose_cli import TESTED_VERSION as TESTED_COMPOSE
+from autograde.model.compose_cli import compose_too_old
+
+__all__ = ["NEWER_COMPOSE_KEYS", "TESTED_COMPOSE", "compose_too_old"]
+
 OLDEST_ENGINE = "Docker Engine 23.0"
 
 _CLASSIC_STEP = re.compile(r"^Step \d+/\d+ : (?P<step>.*)$")
@@ -201,29 +207,3 @@ def skipped_heredoc(line: str, engine: str = "") -> str:
         f"this engine is too old for heredocs (`{instruction} <<EOF`): it builds with the classic builder{which}, "
         "which runs the step without the heredoc's lines, so the image is not what your file describes"
     )
-
-
-# Compose keys newer than the oldest Compose the grader runs with (2.24), each accepted by Compose 2.40, the
-# version the project is tested with (tests/runtime/test_engine_age.py checks that): an older Compose
-# refuses them as "Additional property <key> is not allowed".
-TESTED_COMPOSE = (2, 40)
-NEWER_COMPOSE_KEYS = frozenset(
-    {"include", "develop", "post_start", "pre_stop", "use_api_socket", "gw_priority", "models", "provider"}
-)
-_COMPOSE_REFUSED = re.compile(r"Additional property (?P<key>[\w-]+) is not allowed")
-
-
-def compose_too_old(output: str, version: tuple[int, int] | None, name: str) -> str:
-    """ "this engine is too old for <key> ..." when a Compose older than the tested one refuses a key of
-    `name` that the tested Compose accepts; "" otherwise (an unknown key is the file's mistake)."""
-    if version is None or version >= TESTED_COMPOSE:
-        return ""
-    for m in _COMPOSE_REFUSED.finditer(output):
-        if m.group("key") in NEWER_COMPOSE_KEYS:
-            have = ".".join(map(str, version))
-            tested = ".".join(map(str, TESTED_COMPOSE))
-            return (
-                f"this engine is too old for `{m.group('key')}` in {name}: its Docker Compose {have} does not know "
-                f"the key, which Compose {tested} accepts"
-            )
-    return ""

@@ -33,6 +33,32 @@ class VenvInImage:
         return all(_normalize(n) in self.packages for n in names)
 
 
+@dataclass(frozen=True)
+class ImageConfig:
+    """The prod image's configuration, as the engine stores it (what `docker inspect` shows under Config)."""
+
+    entrypoint: tuple[str, ...] = ()
+    """ENTRYPOINT (exec form; a shell form is stored as `/bin/sh -c ...`)."""
+    cmd: tuple[str, ...] = ()
+    """CMD, likewise."""
+    path: str = ""
+    """The PATH of its environment."""
+    exposed: tuple[str, ...] = ()
+    """The exposed ports, e.g. `("5000/tcp",)`."""
+    workdir: str = ""
+    """Its working directory ("" is /)."""
+
+
+@dataclass(frozen=True)
+class FileInImage:
+    """A file of the image the checks compare with the student's (main.py)."""
+
+    path: str
+    """Its absolute path in the image."""
+    sha256: str
+    """The SHA-256 of its bytes."""
+
+
 @dataclass
 class ImageEvidence:
     """What the prod image holds, read from its file system by a probe container."""
@@ -41,6 +67,10 @@ class ImageEvidence:
     """Every virtual environment in the image, in the order the probe found them."""
     error: str = ""
     """Why the image could not be read ("" when it was): then there is no evidence, not negative evidence."""
+    config: ImageConfig | None = None
+    """The image's configuration (command, PATH, exposed ports, working directory); None when not read."""
+    mains: list[FileInImage] = field(default_factory=list)
+    """The files named main.py in the image (outside the Python installation and the venvs), at most 10."""
 
     def venv(self, path: str) -> VenvInImage | None:
         """The venv at `path` (a trailing slash or `/.` ignored), if the image has one there."""
@@ -125,9 +155,23 @@ def parse_probe(output: str) -> ImageEvidence:
             VenvInImage(str(v["path"]).rstrip("/") or "/", tuple(sorted({_normalize(str(p)) for p in v["packages"]})))
             for v in data["venvs"]
         ]
+        mains = [FileInImage(str(m["path"]), str(m["sha256"])) for m in data.get("mains") or []][:10]
     except (ValueError, KeyError, TypeError) as e:
         return ImageEvidence(error=f"the probe's output is not what it prints ({type(e).__name__}): {lines[-1][:120]}")
-    return ImageEvidence(venvs)
+    return ImageEvidence(venvs, mains=mains)
+
+
+def image_config(attrs: dict[str, Any]) -> ImageConfig:
+    """The parts of an image's `docker inspect` Config the checks judge."""
+    config = attrs.get("Config") or {}
+    path = next((e[5:] for e in config.get("Env") or [] if isinstance(e, str) and e.startswith("PATH=")), "")
+    return ImageConfig(
+        tuple(str(w) for w in config.get("Entrypoint") or []),
+        tuple(str(w) for w in config.get("Cmd") or []),
+        path,
+        tuple(sorted(str(p) for p in (config.get("ExposedPorts") or {}))),
+        str(config.get("WorkingDir") or ""),
+    )
 
 
 def inspect_image(
@@ -138,6 +182,7 @@ def inspect_image(
     try:
         image = client.images.get(tag)
         config = image.attrs.get("Config") or {}
+        seen = image_config(image.attrs)
         env = [e for e in config.get("Env") or [] if e.startswith("PATH=")]
         container = client.containers.create(
             tag,
@@ -164,8 +209,12 @@ def inspect_image(
     except Exception as e:  # the engine's trouble, or an image without python: no evidence
         return ImageEvidence(error=f"{type(e).__name__}: {str(e)[:200]}")
     if result.get("StatusCode") != 0:
-        return ImageEvidence(error=f"the probe exited with status {result.get('StatusCode')}: {err[-200:]}")
-    return parse_probe(out)
+        return ImageEvidence(
+            error=f"the probe exited with status {result.get('StatusCode')}: {err[-200:]}", config=seen
+        )
+    found = parse_probe(out)
+    found.config = seen
+    return found
 
 
 def _normalize(name: str) -> str:

@@ -146,11 +146,36 @@ class LeanFacts:
 
 
 @dataclass
+class AppProcess:
+    """The running app's process in web_prod, as the container's own /proc shows it."""
+
+    argv: list[str]
+    """Its command line (student-controlled), e.g. `["python", "main.py"]`."""
+    cwd: str = ""
+    """Its working directory in the container."""
+    interpreter: str = ""
+    """Its argv[0] found on the process' own PATH, by path (a venv's `bin/python`, not the link's target)."""
+    venv: str = ""
+    """The virtual environment that interpreter belongs to (the folder holding pyvenv.cfg); "" when none."""
+    script: str = ""
+    """The Python file it runs, by absolute path (`python main.py`, `python -m main`); "" when none."""
+    script_sha256: str = ""
+    """The SHA-256 of that file's bytes; "" when it could not be read."""
+    pid: int = 0
+    """Its process id in the container (1 when it is the container's first process)."""
+    error: str = ""
+    """Why the process could not be read (no Python process, the probe failed); empty otherwise."""
+
+
+@dataclass
 class Facts:
     refused: str | None = None  # why the runtime checks were not run (the student's side)
     """Why nothing was built or run, for a reason on the student's side (e.g. a Compose file asking for what the grader
     refuses): runtime checks are `skip`; None otherwise.
     """
+    compose_refused: bool = False
+    """`refused` is Docker Compose's own refusal of the student's file: `docker compose up` fails as the student runs
+    it (runtime.up fails; the other runtime checks are `skip`)."""
     error: str | None = None  # the grader or the machine failed; not the student's fault
     """Why the runtime part failed for the grader's or the machine's reasons (no engine, engine too old, lost engine):
     runtime checks are `error`; None otherwise.
@@ -187,3 +212,6 @@ class Facts:
     """The prod image's venvs and their packages, read from the built image; None when it did not build."""
     health: HealthFacts | None = None
     """web_prod's HEALTHCHECK run once in the running container; None when it has none, or it was not run."""
+    app: AppProcess | None = None
+    """The running app's process (what it runs, with which interpreter, in which folder); None when web_prod did not
+    run."""

@@ -238,6 +238,8 @@ def prod_override(
             spec["ports"] = _OverrideList([f"127.0.0.1:{port}:5000"])
             if not build.students:  # their build section cannot build Dockerfile.prod: build it as the lab says
                 spec["build"] = _Override({"context": str(root), "dockerfile": build.dockerfile})
+            elif build.target_problem:  # their target is not the final stage: build the last one, as Docker does
+                spec["build"] = {"target": _Reset(None)}
         else:
             spec["ports"] = _Reset([])
             if service.get("build") is not None:

@@ -17,14 +17,17 @@ from autograde.runtime.safety import scan
 class Refusals:
     prod: str | None  # why the prod stack is not built or started at all (the runtime checks are skipped)
     dev: str | None  # why the dev image is not built (only images.size_ratio needs it)
+    compose_refused: bool = False  # `prod` is Docker Compose's own refusal: `up` fails as the student runs it
 
 
 def refusals(sub: Submission, root: Path) -> Refusals:
     if sub.prod_problem is not None:
         return Refusals(f"{PROD_FILE} cannot be used: {sub.prod_problem.message}", None)
+    assert sub.prod is not None
+    if sub.prod.refused is not None:
+        return Refusals(sub.prod.refused.message, None, compose_refused=True)
     if sub.dockerfile_problem is not None:
         return Refusals(f"Dockerfile.prod cannot be built: {sub.dockerfile_problem.message}", None)
-    assert sub.prod is not None
     missing = [
         s
         for s in ("web_prod", sub.prod.redis_service() or "redis_prod")
@@ -46,6 +49,8 @@ def refusals(sub: Submission, root: Path) -> Refusals:
 def _dev_refusal(sub: Submission, root: Path) -> str | None:
     if sub.dev is None:
         return f"{DEV_FILE} cannot be used: {sub.dev_problem.message if sub.dev_problem else ''}"
+    if sub.dev.refused is not None:
+        return sub.dev.refused.message
     found = scan(sub.dev, root)
     if found:
         return "refused to build the dev image: " + "; ".join(map(str, found[:3]))

@@ -3,6 +3,8 @@ and read the app's interpreter from the engine's process list."""
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +14,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 from autograde.runtime import http
 from autograde.runtime.diagnose import up_infrastructure
 from autograde.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, Engine, Phases, engine_gone
-from autograde.runtime.facts import CounterFacts, HealthFacts, HttpAnswer, ServiceFacts, UpFacts
+from autograde.runtime.facts import AppProcess, CounterFacts, HealthFacts, HttpAnswer, ServiceFacts, UpFacts
 from autograde.runtime.interpreter import from_processes
+
+PROCESS_SCRIPT = (importlib.resources.files("autograde.runtime") / "process_probe.py").read_text(encoding="utf-8")
 
 # After the app first answers with an error (5xx, 404 ...) while Redis may still be starting, how long
 # to keep asking for a 200. An error answer to a request sent once Redis answered PING is final at once.
@@ -21,6 +25,34 @@ ANSWER_GRACE_S = 8.0
 # An app that accepted the connection but answers slowly (its own Redis retries) gets this long per
 # request, so that its answer is seen rather than cut off at --request-timeout.
 SLOW_ANSWER_S = 15.0
+
+
+def parse_process(line: str) -> AppProcess:
+    """The process probe's JSON line (student-controlled: every field is checked) as AppProcess."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return AppProcess([], error=f"the process probe printed {line[:120]!r}")
+    if not isinstance(data, dict):
+        return AppProcess([], error="the process probe printed no mapping")
+    if data.get("error"):
+        return AppProcess([], error=str(data["error"])[:200])
+
+    def text(key: str) -> str:
+        value = data.get(key)
+        return value[:1000] if isinstance(value, str) else ""
+
+    argv = data.get("argv")
+    pid = data.get("pid")
+    return AppProcess(
+        [str(w)[:400] for w in argv[:20]] if isinstance(argv, list) else [],
+        text("cwd"),
+        text("interpreter"),
+        text("venv"),
+        text("script"),
+        text("sha256"),
+        pid if isinstance(pid, int) else 0,
+    )
 
 
 def engine_ports(client: Any) -> dict[int, str]:
@@ -44,6 +76,7 @@ class Probed:
     counter: CounterFacts | None = None
     interpreter: tuple[str, str] | None = None  # the app's interpreter and how it was found, if it ran
     health: HealthFacts | None = None  # web_prod's HEALTHCHECK run once, when it has one
+    app: AppProcess | None = None  # the app's process, when web_prod ran
 
 
 class Stack:
@@ -87,9 +120,14 @@ class Stack:
         services = self.services(logs=first.status != 200)
         self.phases.time("up", time.monotonic() - start)
         interpreter = self.app_interpreter()
+        app = self.app_process(interpreter[0] if interpreter else None)
+        if app is not None and app.interpreter and not app.error:
+            interpreter = (app.interpreter, "the running app's process")
         running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod", self.redis}
         if not running:
-            return Probed(UpFacts(False, "not every service is running", services, ran.tail), None, interpreter)
+            return Probed(
+                UpFacts(False, "not every service is running", services, ran.tail), None, interpreter, app=app
+            )
         up = UpFacts(True, "", services, ran.tail, time.monotonic() - start)
         probes = time.monotonic()
         self.phases.phase("probes", "start")
@@ -101,7 +139,7 @@ class Stack:
             counter.after_restart, counter.restart_error = self.restart_and_get(port)
         health = self.health_once()
         self.phases.time("probes", time.monotonic() - probes)
-        return Probed(up, counter, interpreter, health)
+        return Probed(up, counter, interpreter, health, app)
 
     def health_once(self) -> HealthFacts | None:
         """Run web_prod's HEALTHCHECK once in the running container, as Docker runs it (`docker exec`), rather
@@ -167,6 +205,23 @@ class Stack:
                 raise
             return False
         return code == 0 and b"PONG" in out
+
+    def app_process(self, interpreter: str | None) -> AppProcess | None:
+        """The app's process as the running web_prod container's /proc shows it (PROCESS_SCRIPT run with the
+        app's own interpreter, else the image's `python3`); None when web_prod is not running."""
+        web = self.container("web_prod")
+        if web is None or web.status != "running":
+            return None
+        said = ""
+        for python in dict.fromkeys([interpreter or "python3", "python3", "python"]):
+            ran = self.engine.procs.run(
+                ["docker", "exec", web.id, python, "-c", PROCESS_SCRIPT], timeout=15, env=self.engine.env(), keep=5
+            )
+            lines = [ln for ln in ran.tail.splitlines() if ln.strip()]
+            if ran.returncode == 0 and lines:
+                return parse_process(lines[-1])
+            said = (lines[-1] if lines else f"exit status {ran.returncode}")[-200:]
+        return AppProcess([], error=f"the process probe could not run in web_prod ({said})")
 
     def app_interpreter(self) -> tuple[str, str] | None:
         """The Python the running web_prod process uses, from the engine's process list."""

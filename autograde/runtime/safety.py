@@ -1,7 +1,9 @@
 """Refuse compose settings that would let a submission reach past its containers.
 
-Runs over the parsed model before anything starts. A refusal skips the runtime checks
-with the offending key and line; it is a guard for shared CI runners, not a sandbox.
+Runs over the model before anything starts: the file as Compose resolves it, so what an included or
+extended file sets is seen too (the model refuses files from outside the repository before Compose
+reads them). A refusal skips the runtime checks with the offending key, file and line; it is a guard
+for shared CI runners, not a sandbox.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ FORBIDDEN_KEYS = (
     "cgroup_parent",
     "runtime",
     "volumes_from",
-    "extends",
     "gpus",
     "oom_kill_disable",
     "sysctls",
@@ -49,7 +50,7 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
     out: list[Refusal] = []
 
     def refuse(path: tuple[Any, ...], message: str) -> None:
-        out.append(Refusal(cf.name, cf.line(*path), message))
+        out.append(Refusal(*cf.where(*path), message))
 
     def local(path_text: str) -> bool:
         text = interpolate(str(path_text))
@@ -57,10 +58,8 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
             return False
         return inside(root, root / text) if not posixpath.isabs(text) else inside(root, Path(text))
 
-    for key in ("include", "secrets", "configs"):
-        if key in cf.data and key == "include":
-            refuse((key,), "`include` pulls in other Compose files; the grader does not run them")
-        elif isinstance(cf.data.get(key), dict):
+    for key in ("secrets", "configs"):
+        if isinstance(cf.data.get(key), dict):
             for name, spec in cf.data[key].items():
                 if isinstance(spec, dict) and "file" in spec and not local(spec["file"]):
                     refuse((key, name, "file"), f"{key}.{name} reads a file outside the repository")

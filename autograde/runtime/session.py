@@ -101,7 +101,7 @@ class Session:
         refused = refusals(self.sub, self.root)
         self._dev_refusal = refused.dev
         if refused.prod:
-            facts.refused = refused.prod
+            facts.refused, facts.compose_refused = refused.prod, refused.compose_refused
             return
         problem = self.engine.connect()
         if problem is not None:
@@ -174,7 +174,7 @@ class Session:
             # the image is inspected with the running app's interpreter, once probing is over: a probe
             # container started while web_prod restarts was seen killed (exit 137) under parallel grades
             probed = self.stack.up_and_probe(prod_files, port)
-            facts.up, facts.counter, facts.health = probed.up, probed.counter, probed.health
+            facts.up, facts.counter, facts.health, facts.app = probed.up, probed.counter, probed.health, probed.app
             if not probed.up.ok and not probed.up.infrastructure:
                 probed.up.infrastructure = self.machine.judge_message(probed.up.output_tail)
             lean = pool.submit(inspection.lean, engine, phases, self.prod_tag, probed.interpreter, self._caps())

@@ -86,7 +86,6 @@ def test_builds(build, bad, tmp_path):
 @pytest.mark.parametrize(
     "top",
     [
-        "include: [other.yml]\n",
         "volumes:\n  v: {external: true}\n",
         "networks:\n  n: {external: true}\n",
         "networks:\n  n: {driver: host}\n",
@@ -108,3 +107,67 @@ def test_the_solution_is_not_refused(tmp_path):
 
     cf = parse(solution_files()["docker-compose.prod.yml"], "docker-compose.prod.yml")
     assert scan(cf, tmp_path) == []
+
+
+# The scan runs over the file as Docker Compose resolves it (what will run): what an included or extended
+# file sets is seen, in the file and at the line where it is written.
+
+
+def _load(tmp_path: Path, files: dict[str, str]):
+    from autograde.model import compose
+
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    return compose.load(tmp_path, "docker-compose.prod.yml")
+
+
+@pytest.mark.slow
+def test_a_setting_in_an_included_file_is_refused_where_it_is_written(tmp_path, compose_cli):
+    cf = _load(
+        tmp_path,
+        {
+            "docker-compose.prod.yml": "include: [stack/redis.yml]\n" + BASE,
+            "stack/redis.yml": "services:\n  redis_prod:\n    image: redis:alpine\n    privileged: true\n",
+        },
+    )
+    assert cf.by_compose, cf.decided_by
+    assert [str(r) for r in scan(cf, tmp_path)] == [
+        "stack/redis.yml:4: service redis_prod sets `privileged`, which the grader does not allow"
+    ]
+
+
+@pytest.mark.slow
+def test_a_service_extending_another_is_scanned_with_what_it_inherits(tmp_path, compose_cli):
+    cf = _load(
+        tmp_path,
+        {
+            "docker-compose.prod.yml": BASE + "  redis_prod:\n    extends: {file: base.yml, service: r}\n",
+            "base.yml": "services:\n  r:\n    image: redis:alpine\n    volumes: ['/etc:/host-etc']\n",
+        },
+    )
+    found = [str(r) for r in scan(cf, tmp_path)]
+    assert len(found) == 1 and "mounts the host path '/etc'" in found[0] and found[0].startswith("base.yml:4:"), found
+
+
+@pytest.mark.slow
+def test_resolved_bind_mounts_inside_the_repository_pass(tmp_path, compose_cli):
+    (tmp_path / "app").mkdir()
+    cf = _load(
+        tmp_path, {"docker-compose.prod.yml": BASE + "    volumes: ['./app:/app', 'data:/data']\nvolumes:\n  data:\n"}
+    )
+    assert cf.by_compose and scan(cf, tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "include",
+    ["../elsewhere.yml", "/etc/compose.yml", "git@github.com:someone/stack.git", "oci://docker.io/someone/stack"],
+)
+def test_an_include_from_outside_the_repository_is_not_read(tmp_path, include):
+    from autograde.model import compose
+    from autograde.model.files import FileProblem
+
+    (tmp_path / "docker-compose.prod.yml").write_text(f"include:\n  - {include}\n" + BASE)
+    with pytest.raises(FileProblem) as e:
+        compose.load(tmp_path, "docker-compose.prod.yml")
+    assert e.value.problem.line == 2 and "the grader reads only the repository's own files" in e.value.problem.message

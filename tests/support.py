@@ -11,11 +11,13 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 REPO: Path = Path(__file__).resolve().parent.parent
@@ -124,6 +126,32 @@ def template_copy(dest: Path, files: dict[str, str | None] | None = None) -> Pat
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
     return dest
+
+
+# What a child may inherit from whoever started pytest: a scheduler, `nohup` or a background job of a
+# non-interactive shell starts it with SIGINT (and SIGQUIT) ignored, and every child keeps that.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT, signal.SIGPIPE)
+
+
+def default_signals(ignored: tuple[signal.Signals, ...] = ()) -> Callable[[], None]:
+    """A `preexec_fn` that starts a child with the stop signals at their defaults and unblocked, whatever the
+    caller's shell set, except those in `ignored`, which it ignores (as `nohup` or `cmd &` would)."""
+
+    def reset() -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN if sig in ignored else signal.SIG_DFL)
+
+    return reset
+
+
+def ignored_signals(pid: int) -> set[signal.Signals]:
+    """The signals a live process ignores, from /proc/PID/status (SigIgn)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            mask = int(line.split()[1], 16)
+            return {s for s in signal.Signals if s < 64 and mask >> (s - 1) & 1}
+    return set()
 
 
 def unique_project(prefix: str = "t") -> str:

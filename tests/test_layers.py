@@ -1,4 +1,9 @@
-"""Layers only point down: model <- runtime <- checks <- report <- commands (imports inside functions too)."""
+"""Layers only point down: model <- runtime <- checks <- report, instructor <- commands (imports inside functions too).
+
+`report/` and `instructor/` are side by side: neither is below the other, and `report/` never imports
+`instructor/`. What both need (the GitHub client, `github_api.py`) is a module of the package itself, below
+every layer, like `errors.py`, `results.py` and `util.py`.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +18,30 @@ FORBIDDEN = {
     "model": ("runtime", "checks", "report", "commands", "instructor"),
     "runtime": ("checks", "report", "commands", "instructor"),
     "checks": ("report", "commands", "instructor"),
-    "report": ("commands",),
+    "report": ("commands", "instructor"),
     "instructor": ("commands",),
 }
 
 
-def imports_of(path) -> list[tuple[int, str]]:
+def imports_of(path, package: str = "") -> list[tuple[int, str]]:
+    """(line, module) of every import; `from autograde import x` is `autograde.x`, and a relative import
+    is resolved against the module's package (`from ..instructor import y` in autograde/report/)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    if not package and path.resolve().is_relative_to(PACKAGE):
+        package = ".".join(path.resolve().relative_to(REPO).parent.parts)
+    parts = package.split(".") if package else []
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and not parts:
+                continue
+            base = ".".join([*parts[: len(parts) - node.level + 1], node.module or ""]).strip(".")
+            if node.level == 0:
+                base = node.module or ""
+            found.append((node.lineno, base))
+            found += [(node.lineno, f"{base}.{a.name}") for a in node.names if a.name != "*"]
     return found
 
 
@@ -40,10 +56,50 @@ def test_layer_imports_point_down(layer):
     assert not wrong, "\n".join(wrong)
 
 
+LAYERS = ("model", "runtime", "checks", "report", "instructor", "commands")
+ENTRY_POINTS = {"cli.py", "__main__.py"}  # `autograde`'s command line: the only modules above the layers
+
+
+def test_the_package_s_own_modules_are_below_every_layer():
+    """autograde/*.py (the GitHub client, errors, results, util, ...) are what every layer may use: they import none."""
+    wrong = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        if path.name in ENTRY_POINTS:
+            continue
+        for line, module in imports_of(path):
+            parts = module.split(".")
+            if parts[0] == "autograde" and len(parts) > 1 and parts[1] in LAYERS:
+                wrong.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_github_client_is_shared_below_report_and_instructor():
+    assert (PACKAGE / "github_api.py").is_file()
+    assert not (PACKAGE / "instructor" / "github_api.py").exists()
+    assert set(LAYERS) == {*FORBIDDEN, "commands"}
+
+
 def test_the_rule_sees_lazy_imports(tmp_path):
     f = tmp_path / "x.py"
     f.write_text("def f():\n    from autograde.checks.dockerfile import split_image\n")
-    assert imports_of(f) == [(2, "autograde.checks.dockerfile")]
+    assert imports_of(f)[0] == (2, "autograde.checks.dockerfile")
+
+
+def test_the_rule_sees_every_spelling_of_an_import_of_the_instructor_layer(tmp_path):
+    """`from autograde import instructor` and `from ..instructor import x` count as imports of instructor/."""
+    spellings = (
+        "from autograde.instructor.github_setup import connect",
+        "from autograde.instructor import github_setup",
+        "from autograde import instructor",
+        "import autograde.instructor.github_setup",
+        "from ..instructor import github_setup",
+        "from .. import instructor",
+    )
+    probe = tmp_path / "probe.py"
+    for text in spellings:
+        probe.write_text(f"def f():\n    {text}\n", encoding="utf-8")
+        seen = [m for _, m in imports_of(probe, package="autograde.report")]
+        assert any(m.split(".")[:2] == ["autograde", "instructor"] for m in seen), (text, seen)
 
 
 def test_the_rubric_is_data_and_loading_only():
@@ -76,7 +132,7 @@ def test_instructor_modules_take_no_command_line_and_print_nothing():
             own_error = isinstance(node, ast.ClassDef) and any(
                 isinstance(b, ast.Name) and b.id in ("Exception", "ValueError") for b in node.bases
             )
-            if own_error and path.name not in ("github_api.py", "reports.py"):  # GitHubError, ReportError
+            if own_error and path.name != "reports.py":  # ReportError
                 wrong.append(f"{path.relative_to(REPO)}:{node.lineno} defines its own error type")
     assert not wrong, "\n".join(wrong)
 

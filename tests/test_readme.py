@@ -95,3 +95,11 @@ def test_every_relative_link_in_the_docs_resolves():
     assert not broken, broken
     for name in ("instructors", "grading-rules", "untrusted-submissions", "offline-images"):
         assert f"docs/{name}.md" in README, f"README.md does not link docs/{name}.md"
+
+
+def test_readme_stays_the_students_document_under_500_lines():
+    lines = len(README.splitlines())
+    assert lines < 500, (
+        f"README.md has {lines} lines: it is the students' document; move instructor material to "
+        "docs/instructors.md and contributor material to CONTRIBUTING.md"
+    )

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from autograde.errors import EXIT_INCOMPLETE, EXIT_OK, UserError
+from autograde.github_api import GitHubError
 from autograde.instructor.collector import ARTIFACT, CollectOptions, Collector
-from autograde.instructor.github_api import GitHubError
 from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP, connect, failure, find_api_url, find_token
 from autograde.instructor.gradebook import flagged, write_gradebook
 from autograde.instructor.progress import Display

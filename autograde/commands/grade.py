@@ -126,10 +126,15 @@ def host_port_options(value: int | None) -> dict[str, Any]:
 
 
 class Interrupted:
-    """SIGTERM behaves like Ctrl-C while grading; during reporting and cleanup both are only noted."""
+    """SIGTERM behaves like Ctrl-C while grading; during reporting and cleanup both are only noted.
+
+    A SIGINT ignored when the grader started (`nohup`, a background job of a non-interactive shell)
+    stays ignored from start to end: only SIGTERM stops such a run. SIGTERM is always handled.
+    """
 
     def __init__(self) -> None:
         self.seen = False
+        self.sigint_ignored = signal.getsignal(signal.SIGINT) == signal.SIG_IGN
         signal.signal(signal.SIGTERM, self._raise)
 
     def _raise(self, signum: int, frame: Any) -> None:
@@ -140,7 +145,8 @@ class Interrupted:
         self.seen = True
 
     def defer(self) -> None:
-        signal.signal(signal.SIGINT, self._note)
+        if not self.sigint_ignored:
+            signal.signal(signal.SIGINT, self._note)
         signal.signal(signal.SIGTERM, self._note)
 
 

@@ -2,8 +2,8 @@
 
 One module per concern, shared by the commands (autograde/commands/) that parse arguments and print:
 
-- github_api.py: the REST client; github_setup.py: token, API URL, listing an assignment, what an
-  API status means (`collect`, `grade-all`);
+- github_setup.py: token, API URL, listing an assignment, what an API status means (`collect`,
+  `grade-all`), with the REST client of autograde/github_api.py (below this layer: `report/` uses it too);
 - reports.py: reading reports; gradebook.py: rows and the one gradebook writer (`export`,
   `collect`, `grade-all`); roster.py: Classroom's roster and which repository is whose;
 - progress.py: the one progress display;
@@ -13,7 +13,7 @@ One module per concern, shared by the commands (autograde/commands/) that parse 
 
 Errors: what the person running a command can act on is raised as `UserError` (autograde/errors.py;
 `RosterError` and `DeadlineError` are that type). A failed API call is a `GitHubError`
-(github_api.py), which `github_setup.failure` turns into a `UserError` where the command cannot go
-on. One bad report is a `ReportError`, listed and skipped. A function says in its docstring what
+(autograde/github_api.py), which `github_setup.failure` turns into a `UserError` where the command
+cannot go on. One bad report is a `ReportError`, listed and skipped. A function says in its docstring what
 else it raises; one that says nothing of the kind raises nothing of its own.
 """

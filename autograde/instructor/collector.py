@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from autograde.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
 from autograde.instructor import tamper
-from autograde.instructor.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
 from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.gradebook import Row, row_from_report
 from autograde.instructor.progress import Display

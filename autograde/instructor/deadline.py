@@ -171,7 +171,7 @@ def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | s
 
     Raises GitHubError for bad credentials (401) only; any other failure is that name's answer.
     """
-    from autograde.instructor.github_api import GitHubError, NotFound
+    from autograde.github_api import GitHubError, NotFound
 
     def one(name: str) -> dict[str, Any] | str:
         try:
@@ -318,7 +318,7 @@ def find_assignment(client: Any, org: str, prefix: str, given: list[str], *, lis
 
     Raises UserError when the organization cannot be listed, or the token is refused.
     """
-    from autograde.instructor.github_api import GitHubError
+    from autograde.github_api import GitHubError
     from autograde.instructor.github_setup import failure
 
     if given and not listing:
@@ -360,8 +360,8 @@ def entries_at_deadline(
     What goes wrong with one repository (its push activity unreadable, a failed clone, nothing to
     grade) is in its entry's `kind` and `note`. Raises UserError when `clone_dir` cannot be made.
     """
+    from autograde.github_api import GitHubError
     from autograde.instructor.collector import safe_dirname
-    from autograde.instructor.github_api import GitHubError
     from autograde.instructor.grade_all_policy import classify
 
     try:

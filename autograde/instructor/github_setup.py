@@ -19,7 +19,7 @@ import urllib.parse
 from typing import Any
 
 from autograde.errors import UserError
-from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError, NotTheAPI
+from autograde.github_api import API_URL, GitHubClient, GitHubError, NotTheAPI
 
 TOKEN_HELP = "GitHub token (default: $GITHUB_TOKEN; prefer the variable, a command line is visible to other users)"
 API_URL_HELP = (

@@ -174,6 +174,7 @@ class Batch:
         (self.o.reports / META_DIR).mkdir(parents=True, exist_ok=True)
         main = threading.current_thread() is threading.main_thread()
         previous = signal.getsignal(signal.SIGTERM)
+        previous_int = signal.getsignal(signal.SIGINT)  # SIG_IGN when started by nohup or as a background job
         if main:
             signal.signal(signal.SIGTERM, _raise_interrupt)
         pool = ThreadPoolExecutor(max_workers=max(1, self.o.jobs), thread_name_prefix="autograde-grade")
@@ -209,7 +210,7 @@ class Batch:
             self.leftovers += self.shared.cleanup(self.o.keep_images)
             if main:
                 signal.signal(signal.SIGTERM, previous)
-                signal.signal(signal.SIGINT, signal.default_int_handler)
+                signal.signal(signal.SIGINT, previous_int if previous_int is not None else signal.default_int_handler)
 
     def _record_bad(self, e: Entry) -> None:
         for p in report_paths(self.o.reports, e.name):

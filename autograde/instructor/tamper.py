@@ -6,7 +6,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from autograde.instructor.github_api import GitHubClient
+from autograde.github_api import GitHubClient
 from autograde.integrity import PROTECTED, WORKFLOW
 
 

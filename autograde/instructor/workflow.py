@@ -56,7 +56,7 @@ def run_outcomes(run_id: str, api_url: str | None) -> tuple[dict[int, str], str]
     gives an empty answer and the reason, and the gradebook is written all the same.
     """
     from autograde.errors import UserError
-    from autograde.instructor.github_api import GitHubError
+    from autograde.github_api import GitHubError
     from autograde.instructor.github_setup import connect
 
     repository, token = os.environ.get("GITHUB_REPOSITORY", ""), os.environ.get("GITHUB_TOKEN") or None

@@ -77,7 +77,7 @@ def post(
     """Create or update the comment on each open pull request of the pushed branch. Never raises for
     GitHub's answers: a refusal (403: the token lacks `pull-requests: write`) or any other failure is
     told in the returned note."""
-    from autograde.instructor.github_api import API_URL, GitHubClient, GitHubError
+    from autograde.github_api import API_URL, GitHubClient, GitHubError
 
     token, repo, branch = env.get("GITHUB_TOKEN", ""), env.get("GITHUB_REPOSITORY", ""), _branch(env)
     if not token or not re.fullmatch(r"[\w.-]+/[\w.-]+", repo) or not branch:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from variants import make_class
 
-from support import make_checkout, solution_files
+from support import default_signals, make_checkout, solution_files
 
 pytestmark = pytest.mark.docker
 PROJECT_LABEL = "com.docker.compose.project"
@@ -150,7 +150,9 @@ def test_sigterm_stops_everything_and_a_rerun_resumes(tmp_path: Path, docker_eng
     make_checkout(root / "lab04-hang", files={"Dockerfile.prod": HANG})
     reports, out = tmp_path / "reports", tmp_path / "grades.csv"
     argv = [*GRADE, "grade-all", str(root), "--jobs", "2", "--reports-dir", str(reports), "-o", str(out)]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals()
+    )
     try:
         deadline = time.monotonic() + 900
         while not (reports / "lab04-alice.xml").is_file():  # alice is done, the hanging build still runs

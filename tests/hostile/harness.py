@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from support import PROJECT_LABEL, REPO, leftovers, make_checkout, solution_files
+from support import PROJECT_LABEL, REPO, default_signals, leftovers, make_checkout, solution_files
 
 RUNTIME = ("runtime.up", "runtime.counter", "images.size_ratio", "images.prod_lean")
 # static Dockerfile checks; dockerfile.builder_tests also needs the prod build to have run
@@ -99,8 +99,15 @@ def environ(**extra: str) -> dict[str, str]:
 
 
 def start(
-    co: Path, report: Path, *extra: str, env: dict[str, str] | None = None, out: Path | None = None
+    co: Path,
+    report: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    out: Path | None = None,
+    ignored: tuple[signal.Signals, ...] = (),
 ) -> subprocess.Popen[bytes]:
+    """Start the grader with default signal dispositions (whatever the shell that started pytest ignores),
+    except the signals in `ignored`, which it inherits as ignored."""
     out = out or report.with_suffix(".out")
     return subprocess.Popen(
         argv(co, report, *extra),
@@ -109,6 +116,7 @@ def start(
         stdin=subprocess.DEVNULL,
         stdout=open(out, "wb"),
         stderr=open(out.with_suffix(".err"), "wb"),
+        preexec_fn=default_signals(ignored),
     )
 
 
@@ -120,8 +128,7 @@ def finish(proc: subprocess.Popen[bytes], report: Path, started: float, timeout:
         if pid:
             break
         if time.monotonic() > deadline:
-            proc.kill()
-            pid, status, usage = os.wait4(proc.pid, 0)
+            _stop(proc)
             raise AssertionError(f"the grader did not finish within {timeout:g} s")
         time.sleep(0.05)
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -136,6 +143,16 @@ def finish(proc: subprocess.Popen[bytes], report: Path, started: float, timeout:
         graded.project = (data.get("grader") or {}).get("project")
         graded.checks = {c["id"]: c for c in data["checks"]}
     return graded
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float = 60) -> None:
+    """End a grader that overran its test: SIGTERM, so that it removes what it started, then SIGKILL."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def grade(

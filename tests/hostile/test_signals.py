@@ -1,7 +1,9 @@
 """Case 11: SIGINT or SIGTERM in the middle of a build or of the running stack.
 
 The grader stops its children, writes a partial report in which the unfinished checks are
-`error`, removes everything it started and exits with 2.
+`error`, removes everything it started and exits with 2. It starts with the default signal
+dispositions, whatever the shell that started pytest ignores (`start` resets them); one started with
+SIGINT ignored (`nohup`, `cmd &` in a script) keeps ignoring it, and SIGTERM still stops it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hostile.harness import (
     start,
     wait_for,
 )
+from support import ignored_signals
 
 pytestmark = pytest.mark.docker
 
@@ -91,3 +94,33 @@ def test_signal_while_the_stack_runs(tmp_path, sig, docker_engine):
         g = finish(proc, report, t0, timeout=90)
     assert g.project == project
     _interrupted(g, before)
+
+
+def test_an_inherited_ignored_sigint_stays_ignored_and_sigterm_still_stops_the_grade(tmp_path, docker_engine):
+    """As any Unix tool started by `nohup` or as a background job of a script, the grader keeps ignoring the
+    SIGINT it inherited ignored: the build goes on. SIGTERM stops it as usual: partial report, nothing left."""
+    co = checkout(tmp_path / "co", {"Dockerfile.prod": prod_dockerfile(before_cmd="RUN sleep infinity\n")})
+    before = snapshot()
+    report = tmp_path / "report.json"
+    t0 = time.monotonic()
+    proc = start(co, report, "--build-timeout", "300", ignored=(signal.SIGINT,))
+    try:
+        assert signal.SIGINT in ignored_signals(proc.pid)
+
+        def building():
+            return [pid for pid, args in descendants(proc.pid) if "build" in args and "compose" in args]
+
+        build = wait_for(building, 60, "the prod build", proc)
+        time.sleep(3)  # well inside `RUN sleep infinity`
+        proc.send_signal(signal.SIGINT)
+        time.sleep(5)
+        assert proc.poll() is None, "a SIGINT the grader inherited ignored stopped it"
+        assert set(build) & set(building()), "a SIGINT the grader inherited ignored stopped its build"
+        assert signal.SIGINT in ignored_signals(proc.pid)
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+    finally:
+        g = finish(proc, report, t0, timeout=90)
+    assert t0 + g.seconds - stopped_at < 60
+    _interrupted(g, before)
+    assert not descendants(proc.pid)

@@ -9,7 +9,7 @@ import pytest
 from fake_github import FakeGitHub
 from instructor_fixtures import artifact_zip, both, results
 
-from autograde.instructor.github_api import GitHubClient, GitHubError, NotFound, NotTheAPI, Uncertain
+from autograde.github_api import GitHubClient, GitHubError, NotFound, NotTheAPI, Uncertain
 
 TOKEN = "ghp_client000000000000000000000000000000"
 

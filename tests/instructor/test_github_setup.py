@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from autograde.errors import UserError
+from autograde.github_api import GitHubError, NotTheAPI
 from autograde.instructor import github_setup as gs
-from autograde.instructor.github_api import GitHubError, NotTheAPI
 
 
 def test_the_token_is_the_option_else_the_variable_else_a_clear_refusal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,8 @@ import requests
 from fake_github import FakeGitHub
 from instructor_fixtures import MAX, json_report, junit_report, results
 
+from autograde.github_api import GitHubClient, GitHubError, NotFound
 from autograde.instructor import tamper
-from autograde.instructor.github_api import GitHubClient, GitHubError, NotFound
 from autograde.instructor.gradebook import Row
 from autograde.instructor.reports import ReportError, parse_json_report, parse_junit_report, safe_member_name
 from autograde.instructor.roster import RosterEntry, infer_prefix, login_from_repo, match_repositories

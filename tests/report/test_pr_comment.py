@@ -41,7 +41,7 @@ def env_for(gh: FakeGitHubPulls, branch: str = "main", **extra: str) -> dict[str
 
 
 def quick(token: str, api: str):
-    from autograde.instructor.github_api import GitHubClient
+    from autograde.github_api import GitHubClient
 
     return GitHubClient(token, api, sleep=lambda s: None, mutation_interval=0, backoff=0)
 

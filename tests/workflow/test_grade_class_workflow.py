@@ -318,7 +318,8 @@ def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     ungradable_class(fake, tmp_path, ["lab04-ann", "lab04-ben", "lab04-cat"])
     run = Run(fake, tmp_path, chunk_size="1")
     run.list()
-    assert run.chunks == ["lab04-ann", "lab04-ben", "lab04-cat"]
+    ids = {r["name"]: r["id"] for r in fake.repos}
+    assert run.chunks == [f"{n}@{ids[n]}" for n in ("lab04-ann", "lab04-ben", "lab04-cat")]  # name@id
     run.grade(0)
     run.grade(1, kill_after=0.2)  # cut off (timeout-minutes, runner lost): no artifact
     bare = fake.git_root / fake.org / "lab04-cat.git"

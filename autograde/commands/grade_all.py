@@ -42,6 +42,7 @@ from autograde.instructor.grade_all_policy import (
     summarize,
 )
 from autograde.instructor.gradebook import Row
+from autograde.instructor.identity import Identity
 from autograde.instructor.workflow import annotate, run_outcomes
 
 RETRYABLE = {"failed", "clone-failed", "interrupted"}  # graded again by a rerun
@@ -150,10 +151,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     gh.add_argument("--clone-dir", metavar="DIR", help="where to clone (default: <prefix>-checkouts)")
     gh.add_argument(
-        "--repos", metavar="FILE", help="grade only the repositories named in FILE, one per line (a chunk of the class)"
+        "--repos",
+        metavar="FILE",
+        help="grade only the repositories in FILE, one per line as --list prints them, or by name (a chunk of the class)",
     )
     gh.add_argument(
-        "--list", action="store_true", help="print the assignment's repository names, one per line, and stop"
+        "--list",
+        action="store_true",
+        help="print the assignment's repositories, one `name@id` per line (what --repos and --expect read), and stop",
     )
     gh.add_argument(
         "--allow-empty",
@@ -237,10 +242,7 @@ def _late_setup(args: argparse.Namespace) -> None:
         identifiers = {e.login.lower(): e.identifier for e in load_roster(args.roster) if e.login}
     grace = policy.grace
 
-    def due_of(repository: str) -> datetime:
-        from autograde.instructor.roster import login_from_repo
-
-        login = login_from_repo(repository, args.prefix)
+    def due_of(login: str) -> datetime:  # the login of the repository's identity (identity.py)
         return extensions.deadline(default, login, identifiers.get(login.lower(), "")) + grace
 
     args.due_of = due_of
@@ -329,31 +331,26 @@ def _from_github(args: argparse.Namespace) -> list[Entry] | int:
     # on GitHub Actions (also GitHub Enterprise Server) the runner names its API and git hosts
     client = connect(token, args.api_url)
     try:
-        given: list[str] = []
-        if args.repos:  # a chunk: the names were listed once for the whole class; no listing again
-            try:
-                text = Path(args.repos).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as e:
-                raise UserError(f"--repos {args.repos}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
-            given = list(dict.fromkeys(line.strip().rsplit("/", 1)[-1] for line in text.splitlines() if line.strip()))
+        # a chunk: the identities the list job decided for the whole class; no listing again
+        given = _identities(args.repos, args.prefix) if args.repos else []
         assignment = deadline.find_assignment(client, args.org, args.prefix, given, listing=args.list)
-        if not given and not assignment.repos and not args.allow_empty:
+        if not given and not assignment.identities and not args.allow_empty:
             message = deadline.no_match(args.org, args.prefix, assignment.listed or [])
             annotate("No repository for this prefix", message)
             raise UserError(message)
-        if args.list:
-            for r in assignment.repos:
-                print(r["name"])
+        if args.list:  # name@id, one per line: what the chunks and the merge read back
+            for identity in assignment.identities:
+                print(identity.token())
             return EXIT_OK
         if at is None:
             raise UserError("--org needs --deadline (e.g. 2026-12-01T23:59:00Z)")
         what = (
             f"{len(given)} repositories of {args.org} given by --repos"
             if given
-            else (f"{len(assignment.repos)} repositories of {args.org} named {args.prefix}-*")
+            else (f"{len(assignment.identities)} repositories of {args.org} named {args.prefix}-*")
         )
         _say(f"{what}; deadline {at.isoformat()}; cloning at the last push before it")
-        return deadline.entries_at_deadline(
+        entries = deadline.entries_at_deadline(
             client,
             args.org,
             assignment,
@@ -367,14 +364,42 @@ def _from_github(args: argparse.Namespace) -> list[Entry] | int:
         )
     finally:
         client.close()
+    for e in entries:
+        if e.kind == "gone":  # never dropped: an `error` row says so, and the run says it now
+            _say(e.note)
+            annotate("Repository gone", e.note, level="warning")
+    return entries
 
 
-def _names(path: str) -> set[str]:
+def _lines(path: str) -> list[tuple[int, str]]:
+    """The non-empty lines of a --repos file with their numbers. Raises UserError when it cannot be read."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise UserError(f"--repos {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
-    return {line.strip().rsplit("/", 1)[-1].lower() for line in text.splitlines() if line.strip()}
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def _identities(path: str, prefix: str | None) -> list[Identity]:
+    """The repositories a --repos file names (`name@id` as `--list` prints them, `name`, or `owner/name`),
+    each once. Raises UserError when it cannot be read or a line is not a repository name."""
+    from autograde.instructor.identity import parse
+
+    out: dict[str, Identity] = {}
+    for number, line in _lines(path):
+        try:
+            identity = parse(line, prefix)
+        except ValueError as e:
+            raise UserError(f"--repos {path}:{number}: {e}") from None
+        out.setdefault(identity.name.lower(), identity)
+    return list(out.values())
+
+
+def _names(path: str) -> set[str]:
+    """Lower-case folder names a --repos file names (for DIR: `owner/` and an `@id` are ignored)."""
+    import re
+
+    return {re.sub(r"@[0-9]+$", "", line.rsplit("/", 1)[-1]).lower() for _, line in _lines(path)}
 
 
 def _grade(entries: list[Entry], reports: Path, rubric: object, args: argparse.Namespace) -> bool:

@@ -7,9 +7,10 @@ One module per concern, shared by the commands (autograde/commands/) that parse 
 - reports.py: reading reports; gradebook.py: rows and the one gradebook writer (`export`,
   `collect`, `grade-all`); roster.py: Classroom's roster and which repository is whose;
 - progress.py: the one progress display;
-- collector.py, tamper.py: `collect`; deadline.py (a class at its deadline), grade_all_policy.py
-  (what to grade, resume, the class summary), grade_all_runner.py (the grades themselves),
-  chunks.py and workflow.py (the class workflow): `grade-all`.
+- collector.py, tamper.py: `collect`; identity.py (which repository is whose: listed name, login,
+  id), deadline.py (a class at its deadline), grade_all_policy.py (what to grade, resume, the class
+  summary), grade_all_runner.py (the grades themselves), chunks.py and workflow.py (the class
+  workflow): `grade-all`.
 
 Errors: what the person running a command can act on is raised as `UserError` (autograde/errors.py;
 `RosterError` and `DeadlineError` are that type). A failed API call is a `GitHubError`

@@ -1,31 +1,34 @@
-"""Split a class's repository names into matrix chunks for the class-grading workflow.
+"""Split a class's repositories into matrix chunks for the class-grading workflow.
 
-    python -m autograde.instructor.chunks NAMES_FILE CHUNK_SIZE   ->   chunks=["a b c", "d e"]
+    python -m autograde.instructor.chunks LIST_FILE CHUNK_SIZE   ->   chunks=["a@1 b@2 c@3", "d@4 e@5"]
 
-GitHub runs at most 256 jobs from one matrix, so the chunk size grows when the class needs it.
-Names must be repository names (letters, digits, `.`, `_`, `-`): each chunk is one string of
-names separated by spaces, safe to split in a shell. The same JSON, given to
-`grade-all --merge-only --expect`, tells the merge which repositories must have a row and which
-chunk (the matrix job `Grade chunk <n>`, n from 0) was to grade each.
+The list job's file holds what `grade-all --org --list` prints: one repository identity per line,
+`name@id` (identity.py: the listed name, from which the login is read, and GitHub's repository id);
+a bare repository name is accepted too. GitHub runs at most 256 jobs from one matrix, so the chunk
+size grows when the class needs it. Each chunk is one string of such tokens separated by spaces
+(letters, digits, `.`, `_`, `-`, `@`: safe to split in a shell), which the chunk gives to
+`grade-all --repos`. The same JSON, given to `grade-all --merge-only --expect`, tells the merge
+which repositories must have a row and which chunk (the matrix job `Grade chunk <n>`, n from 0)
+was to grade each.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from pathlib import Path
 
+from autograde.instructor.identity import TOKEN, parse
+
 MAX_MATRIX_JOBS = 256
-NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 def split(names: list[str], size: int) -> list[str]:
-    """Names in chunks of `size` (larger when more than 256 chunks would be needed), each one space-separated string.
-    Raises ValueError naming the first name that is not a repository name.
+    """Tokens (`name@id` or names) in chunks of `size` (larger when more than 256 chunks would be needed),
+    each one space-separated string. Raises ValueError naming the first that is not a repository's token.
     """
-    bad = [n for n in names if not NAME.match(n)]
+    bad = [n for n in names if not TOKEN.match(n)]
     if bad:
         raise ValueError(f"not a repository name: {bad[0]!r}")
     if not names:
@@ -35,9 +38,10 @@ def split(names: list[str], size: int) -> list[str]:
 
 
 def expected(text: str) -> dict[str, tuple[str, int | None]]:
-    """Repositories that must have a row: lower-case name -> (name, chunk index or None).
+    """Repositories that must have a row: lower-case listed name -> (name, chunk index or None).
 
-    `text` is the JSON list of chunks `main` prints, or plain names, one per line.
+    `text` is the JSON list of chunks `main` prints, or what `grade-all --list` prints (`name@id` or
+    names, one per line). Raises ValueError when it is neither.
     """
     if text.lstrip().startswith("["):
         try:
@@ -48,17 +52,18 @@ def expected(text: str) -> dict[str, tuple[str, int | None]]:
             raise ValueError("not the JSON list of chunks the list job wrote (a list of strings)")
         pairs: list[tuple[str, int | None]] = [(n, i) for i, c in enumerate(chunks) for n in c.split()]
     else:
-        pairs = [(line.strip().rsplit("/", 1)[-1], None) for line in text.splitlines() if line.strip()]
-    bad = [n for n, _ in pairs if not NAME.match(n)]
-    if bad:
-        raise ValueError(f"not a repository name: {bad[0]!r}")
-    return {n.lower(): (n, i) for n, i in pairs}
+        pairs = [(line, None) for line in text.splitlines() if line.strip()]
+    out: dict[str, tuple[str, int | None]] = {}
+    for token, chunk in pairs:
+        name = parse(token, None).name  # ValueError for what is not a repository's token
+        out[name.lower()] = (name, chunk)
+    return out
 
 
 def main(argv: list[str]) -> int:
     """The list job's step: prints `chunks=[...]` for $GITHUB_OUTPUT; returns the exit code (2 after a message)."""
     if len(argv) != 2:
-        print("usage: python -m autograde.instructor.chunks NAMES_FILE CHUNK_SIZE", file=sys.stderr)
+        print("usage: python -m autograde.instructor.chunks LIST_FILE CHUNK_SIZE", file=sys.stderr)
         return 2
     try:
         names = [line.strip() for line in Path(argv[0]).read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -9,6 +9,11 @@ Classroom's bot had moved by the deadline (it creates each repository with the s
 nothing of the student's: the starter is graded and flagged `no-submission`. A repository with
 nothing on its branch at the deadline is `missing`.
 
+Which repository is whose is decided once, from the listing (identity.py): listed name, login,
+repository id. Each repository is found where it is now by its id before its activity is read;
+a renamed one keeps its listed name and student, one deleted or transferred out of the
+organization since the listing is a `gone` entry (an `error` row).
+
 Clones use the token through git's configuration taken from the environment
 (GIT_CONFIG_COUNT/KEY/VALUE: an `http.<base>/.extraheader` for the git host only), never in a
 command line, a URL or a message; git gets no other variable of the instructor's but those it
@@ -21,11 +26,10 @@ import base64
 import os
 import shutil
 import subprocess
-import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,7 @@ from typing import Any
 from autograde.errors import UserError
 from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.grade_all_policy import Entry, complete
+from autograde.instructor.identity import Identity, identify, locate
 
 # activity types that set the branch to `after`; branch_deletion does not (its `after` is all zeros)
 REF_MOVES = ("push", "force_push", "pr_merge", "merge_queue_merge", "branch_creation")
@@ -164,32 +169,6 @@ def no_match(org: str, prefix: str, repos: list[dict[str, Any]]) -> str:
     )
 
 
-def by_names(client: Any, org: str, names: list[str]) -> list[dict[str, Any] | str]:
-    """Each named repository's metadata (GET /repos/{org}/{name}, renames followed), or why not.
-
-    A chunk of a class grades the names the listing gave it, without listing the organization again.
-
-    Raises GitHubError for bad credentials (401) only; any other failure is that name's answer.
-    """
-    from autograde.github_api import GitHubError, NotFound
-
-    def one(name: str) -> dict[str, Any] | str:
-        try:
-            repo = client.get(f"/repos/{urllib.parse.quote(org)}/{urllib.parse.quote(name)}")
-        except NotFound:
-            return f"{org}/{name} is not found any more (deleted, or the token lost access since it was listed)"
-        except GitHubError as e:
-            if e.status == 401:
-                raise  # bad credentials: true of every repository, said once
-            return f"{org}/{name} could not be read: {e}"
-        if not isinstance(repo, dict) or not repo.get("full_name"):
-            return f"{org}/{name}: GitHub's answer is not a repository"
-        return {**repo, "name": name}  # keep the listed name: reports and the gradebook are keyed by it
-
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-repo") as pool:
-        return list(pool.map(one, names))
-
-
 def activities(client: Any, full_name: str, branch: str) -> list[dict[str, Any]]:
     """The branch's ref updates, newest first (GET /repos/{owner}/{repo}/activity). Raises GitHubError when they cannot
     be read.
@@ -301,20 +280,19 @@ def clone_at(url: str, dest: Path, sha: str, env: dict[str, str], secrets: tuple
 
 @dataclass
 class Assignment:
-    """The repositories of an assignment, as GitHub gives them."""
+    """The repositories of an assignment, as the organization's listing (or the list job) named them."""
 
-    repos: list[dict[str, Any]]
-    """Metadata (GitHub's repository objects) of the repositories to grade, sorted by name."""
-    unreadable: dict[str, str] = field(default_factory=dict)
-    """Names given to `find_assignment` that could not be read -> why (each gets a `clone-failed` entry)."""
+    identities: list[Identity]
+    """Each repository to grade (identity.py: listed name, login, id), sorted by name."""
     listed: list[dict[str, Any]] | None = None
     """Every repository of the organization when it was listed (for `no_match`); None when it was not."""
 
 
-def find_assignment(client: Any, org: str, prefix: str, given: list[str], *, listing: bool = False) -> Assignment:
-    """The assignment's repositories: those named in `given` (a chunk: read one by one, the organization
-    is not listed again), or every `<prefix>-*` repository of the organization (also when `listing`:
-    the names in `given` then only filter the listing). An empty assignment is returned as such.
+def find_assignment(client: Any, org: str, prefix: str, given: list[Identity], *, listing: bool = False) -> Assignment:
+    """The assignment's repositories: those in `given` (a chunk: the identities the list job decided, not
+    looked up here: `entries_at_deadline` locates each), or every `<prefix>-*` repository of the
+    organization (also when `listing`: the names in `given` then only filter the listing). An empty
+    assignment is returned as such.
 
     Raises UserError when the organization cannot be listed, or the token is refused.
     """
@@ -322,21 +300,16 @@ def find_assignment(client: Any, org: str, prefix: str, given: list[str], *, lis
     from autograde.instructor.github_setup import failure
 
     if given and not listing:
-        try:
-            fetched = by_names(client, org, given)
-        except GitHubError as e:
-            raise failure(e, f"reading {org}'s repositories") from None
-        unreadable = {n: why for n, why in zip(given, fetched, strict=True) if isinstance(why, str)}
-        return Assignment([r for r in fetched if isinstance(r, dict)], unreadable)
+        return Assignment(sorted(given, key=lambda i: i.name.lower()))
     try:
         everything = list_all(client, org)
     except GitHubError as e:
         raise failure(e, f"listing {org}'s repositories") from None
-    repos = of_assignment(everything, prefix)
+    identities = [identify(r, prefix) for r in of_assignment(everything, prefix)]
     if given:
-        wanted = {n.lower() for n in given}
-        repos = [r for r in repos if str(r["name"]).lower() in wanted]
-    return Assignment(repos, {}, everything)
+        wanted = {i.name.lower() for i in given}
+        identities = [i for i in identities if i.name.lower() in wanted]
+    return Assignment(identities, everything)
 
 
 def entries_at_deadline(
@@ -353,15 +326,19 @@ def entries_at_deadline(
     due_of: Callable[[str], datetime] | None = None,
 ) -> list[Entry]:
     """One grade-all entry per repository, cloned into `clone_dir` at the commit to grade (see `pick`),
-    by name. A repository already graded at that commit (in `reports`) is not cloned again.
-    `due_of(repository name)`, when given, is the deadline that repository's student is held to
-    (grade-all's extensions and grace period), in place of `deadline`.
+    by name. Each is first found where it is now (`identity.locate`): a renamed repository is read and
+    cloned under its new name, its entry keeps the listed name and login; one deleted or transferred
+    out of `org` since the listing is a `gone` entry. A repository already graded at the commit to
+    grade (in `reports`) is not cloned again. `due_of(login)`, when given, is the deadline that student
+    is held to (grade-all's extensions and grace period), in place of `deadline`.
 
-    What goes wrong with one repository (its push activity unreadable, a failed clone, nothing to
-    grade) is in its entry's `kind` and `note`. Raises UserError when `clone_dir` cannot be made.
+    What goes wrong with one repository (gone, unreadable, its push activity unreadable, a failed
+    clone, nothing to grade) is in its entry's `kind` and `note`. Raises UserError when `clone_dir`
+    cannot be made, or the token is refused.
     """
     from autograde.github_api import GitHubError
     from autograde.instructor.collector import safe_dirname
+    from autograde.instructor.github_setup import failure
     from autograde.instructor.grade_all_policy import classify
 
     try:
@@ -371,42 +348,56 @@ def entries_at_deadline(
     env = git_env(token, git_url)
     secrets = (token, base64.b64encode(f"x-access-token:{token}".encode()).decode())
 
-    def one(repo: dict[str, Any]) -> Entry:
-        name, full = safe_dirname(str(repo["name"])), str(repo["full_name"])
-        branch = str(repo.get("default_branch") or "main")
-        entry = Entry(name, (clone_dir / name).resolve(), repository=full)
-        due = deadline if due_of is None else due_of(str(repo["name"]))  # extensions and grace (late policy)
+    def one(identity: Identity) -> Entry:
+        name = safe_dirname(identity.name)
+        entry = Entry(
+            name,
+            (clone_dir / name).resolve(),
+            repository=f"{org}/{identity.name}",
+            login=identity.login,
+            repository_id=identity.id,
+        )
+        where = locate(client, org, identity)
+        if not where.full_name:
+            entry.kind, entry.note = ("gone" if where.gone else "clone-failed"), where.note
+            return entry
+        full, branch = where.full_name, where.default_branch
+        due = deadline if due_of is None else due_of(identity.login)  # extensions and grace (late policy)
         try:
             chosen = pick(activities(client, full, branch), branch, due, include_late)
         except GitHubError as e:
-            entry.kind, entry.note = "clone-failed", f"push activity could not be read: {e}"
+            if e.status == 401:
+                raise
+            entry.kind, entry.note = "clone-failed", _notes(where.note, f"push activity could not be read: {e}")
             return entry
-        entry.pushed_at, entry.note = chosen.pushed_at, chosen.note
+        entry.pushed_at, entry.note = chosen.pushed_at, _notes(where.note, chosen.note)
         if chosen.late:
             entry.flags.append("late")
         if chosen.no_submission:
             entry.flags.append("no-submission")
         if chosen.sha is None:
             entry.kind = "missing"
-            entry.note = chosen.note + " - not graded"
+            entry.note = _notes(where.note, chosen.note + " - not graded")
             return entry
         entry.commit = chosen.sha
         if complete(reports, name, chosen.sha):
             return entry  # graded at this commit by an earlier run: no clone needed
         why = clone_at(f"{git_url.rstrip('/')}/{full}.git", entry.path, chosen.sha, env, secrets)
         if why:
-            entry.kind, entry.note = "clone-failed", why
+            entry.kind, entry.note = "clone-failed", _notes(entry.note, why)
             return entry
         kind, note = classify(entry.path)
         if kind != "ok":
-            entry.kind, entry.note = kind, note
+            entry.kind, entry.note = kind, _notes(entry.note, note)
         return entry
 
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="autograde-clone") as pool:
-        entries = list(pool.map(one, assignment.repos))
-    for name, why in assignment.unreadable.items():
-        safe = safe_dirname(name)
-        entries.append(
-            Entry(safe, (clone_dir / safe).resolve(), repository=f"{org}/{name}", kind="clone-failed", note=why)
-        )
+        try:
+            entries = list(pool.map(one, assignment.identities))
+        except GitHubError as e:  # bad credentials (401): true of every repository
+            raise failure(e, f"reading {org}'s repositories") from None
     return sorted(entries, key=lambda e: e.name.lower())
+
+
+def _notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)

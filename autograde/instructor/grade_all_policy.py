@@ -35,12 +35,19 @@ class Entry:
 
     name: str  # the folder name, also the report file name
     path: Path
-    repository: str = ""  # owner/name when known, else the folder name
-    kind: str = "ok"  # ok | not-a-checkout | no-lab-files | clone-failed
+    repository: str = ""  # owner/name when known (with --org: the listed name, see identity.py), else the folder name
+    kind: str = "ok"  # ok | not-a-checkout | no-lab-files | clone-failed | missing | gone (see KIND_FLAG)
     note: str = ""
     commit: str = ""
     pushed_at: str = ""
     flags: list[str] = field(default_factory=list)  # e.g. late
+    login: str = ""  # with --org: the student, from the listed name (identity.py); "" elsewhere
+    repository_id: int | None = None  # with --org: GitHub's repository id, when the listing gave it
+
+
+# The gradebook flag of an entry that is not graded, by its kind: a repository deleted or transferred
+# out of the organization after the listing named it (`gone`) is an `error` row whose note says so.
+KIND_FLAG = {"gone": "error"}
 
 
 @dataclass
@@ -56,6 +63,8 @@ class Meta:
     pushed_at: str = ""
     seconds: float = 0.0
     shared_dev: bool = False
+    login: str = ""  # the student of the repository, as its identity says (identity.py); "" when unknown
+    repository_id: int | None = None  # GitHub's repository id, when known
 
     @property
     def done(self) -> bool:
@@ -245,6 +254,7 @@ def apply_meta(rows: list[Row], metas: list[Meta], max_score: int) -> list[Row]:
             out.append(row)
         if m.repository and "/" in m.repository:
             row.repository = m.repository
+        row.login = m.login or row.login  # the login the repository's identity gave, not one read from a new name
         row.commit = m.commit or row.commit
         row.pushed_at = m.pushed_at or row.pushed_at
         row.flags.update(m.flags)

@@ -26,7 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograde.instructor.grade_all_policy import META_DIR, Entry, Meta, report_paths, save_meta, shared_groups
+from autograde.instructor.grade_all_policy import (
+    KIND_FLAG,
+    META_DIR,
+    Entry,
+    Meta,
+    report_paths,
+    save_meta,
+    shared_groups,
+)
 from autograde.runtime.cleanup import sweep
 from autograde.util import Processes
 
@@ -215,7 +223,17 @@ class Batch:
     def _record_bad(self, e: Entry) -> None:
         for p in report_paths(self.o.reports, e.name):
             p.unlink(missing_ok=True)
-        meta = Meta(e.name, e.repository, e.kind, [e.kind, *e.flags], [e.note] if e.note else [], e.commit, e.pushed_at)
+        meta = Meta(
+            e.name,
+            e.repository,
+            e.kind,
+            [KIND_FLAG.get(e.kind, e.kind), *e.flags],
+            [e.note] if e.note else [],
+            e.commit,
+            e.pushed_at,
+            login=e.login,
+            repository_id=e.repository_id,
+        )
         save_meta(self.o.reports, meta)
         self.on_done(meta)
 
@@ -223,7 +241,17 @@ class Batch:
 
     def _one(self, e: Entry) -> Meta:
         start = time.monotonic()
-        meta = Meta(e.name, e.repository, "interrupted", list(e.flags), [], e.commit, e.pushed_at)
+        meta = Meta(
+            e.name,
+            e.repository,
+            "interrupted",
+            list(e.flags),
+            [],
+            e.commit,
+            e.pushed_at,
+            login=e.login,
+            repository_id=e.repository_id,
+        )
         if e.note:
             meta.notes.append(e.note)
         if self.stopping.is_set():

@@ -7,7 +7,14 @@ ways the real API misbehaves for a client:
   `x-ratelimit-limit/-remaining/-reset/-used/-resource`; when the budget (`remaining`) is used up
   the next call gets the primary-limit 403;
 - `Link` pagination on list endpoints (page size `page_size`);
-- renamed repositories (`rename`) answer 301 (GET) or 307 (POST) to `/repositories/{id}/...`;
+- renamed or transferred repositories (`rename`, `transfer`) answer 301 (GET) or 307 (POST) to
+  `/repositories/{id}/...` with GitHub's `{"message": "Moved Permanently", "url": ...}` body, and
+  keep their id; `GET /repositories/{id}` gives the repository where it is now; the organization's
+  listing may still give a renamed repository's old name (`rename(..., listing_lags=True)`), and
+  lists only the repositories the organization owns; a deleted repository (`delete`) answers 404
+  by name and by id (`undelete` brings it back, id and all);
+- `after_listing`: callables run once the organization's listing has served its last page (a
+  change between a list job and the chunks that follow it);
 - artifact downloads answer 302 to a signed "storage" URL on another host (`localhost` instead of
   `127.0.0.1`) that refuses an Authorization header and answers 403 (XML, as blob storage does)
   once its `se=` expiry has passed;
@@ -83,6 +90,9 @@ class FakeGitHub:
     files: dict[tuple[str, str, str], str] = field(default_factory=dict)  # (full, ref, path) -> text
     collaborators: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     renamed: dict[str, int] = field(default_factory=dict)  # old full name (lower) -> repository id
+    listed_as: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> fields the listing still shows
+    deleted: dict[str, dict[str, Any]] = field(default_factory=dict)  # full name (lower) -> what `undelete` restores
+    after_listing: list[Any] = field(default_factory=list)  # run (and dropped) after a listing's last page
     no_dispatch: set[str] = field(default_factory=set)  # workflows without the workflow_dispatch trigger
     failures: dict[str, list[str]] = field(default_factory=dict)  # path -> canned failures, served in order
     dispatches: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -158,18 +168,60 @@ class FakeGitHub:
         )
         return full
 
-    def rename(self, old_full: str, new_name: str) -> str:
-        """Rename a repository: the old name answers 301/307 to /repositories/{id}/..."""
+    def rename(self, old_full: str, new_name: str, *, listing_lags: bool = False) -> str:
+        """Rename a repository: the old name answers 301/307 to /repositories/{id}/..., the id stays.
+
+        listing_lags: the organization's listing still gives the old name (as the issue a class
+        workflow met: the listing said `lab04-dave` while the API and git redirected to the new name).
+        """
         repo = self.repo(old_full)
         assert repo is not None
-        new_full = f"{self.org}/{new_name}"
+        if listing_lags:
+            self.listed_as[repo["id"]] = {"name": repo["name"], "full_name": repo["full_name"], "url": repo["url"]}
+        return self.move(old_full, f"{repo['owner']['login']}/{new_name}")
+
+    def transfer(self, full: str, new_owner: str) -> str:
+        """Transfer a repository to another account: as a rename, the old name redirects to its id."""
+        return self.move(full, f"{new_owner}/{full.split('/', 1)[1]}")
+
+    def move(self, old_full: str, new_full: str) -> str:
+        """The repository at old_full is at new_full from now on (rename or transfer)."""
+        repo = self.repo(old_full)
+        assert repo is not None
+        old_full = repo["full_name"]
         for table in (self.branches, self.runs, self.collaborators):
             if old_full in table:
                 table[new_full] = table.pop(old_full)
         self.trees = {(new_full if f == old_full else f, r): v for (f, r), v in self.trees.items()}
-        repo.update(name=new_name, full_name=new_full, url=f"https://api.github.com/repos/{new_full}")
+        owner, name = new_full.split("/", 1)
+        repo.update(
+            name=name,
+            full_name=new_full,
+            url=f"https://api.github.com/repos/{new_full}",
+            html_url=f"https://github.com/{new_full}",
+            owner={**repo["owner"], "login": owner},
+        )
+        self.renamed.pop(new_full.lower(), None)  # a name taken again is no redirect any more
         self.renamed[old_full.lower()] = repo["id"]
         return new_full
+
+    def delete(self, full: str) -> None:
+        """Delete a repository: its name and its id answer 404 (`undelete` restores it)."""
+        repo = self.repo(full)
+        assert repo is not None
+        saved = {"repo": repo, "tables": {}}
+        for label, table in (("branches", self.branches), ("runs", self.runs), ("collaborators", self.collaborators)):
+            if repo["full_name"] in table:
+                saved["tables"][label] = table.pop(repo["full_name"])
+        self.repos.remove(repo)
+        self.deleted[repo["full_name"].lower()] = saved
+
+    def undelete(self, full: str) -> None:
+        saved = self.deleted.pop(full.lower())
+        repo = saved["repo"]
+        self.repos.append(repo)
+        for label, value in saved["tables"].items():
+            getattr(self, label)[repo["full_name"]] = value
 
     def set_head(self, full: str, sha: str, date: str, branch: str = "main") -> None:
         self.branches[full] = {
@@ -496,8 +548,19 @@ class FakeGitHub:
                 return self._not_found(h)
             page = int(query.get("page", "1"))
             size = min(int(query.get("per_page", "30")), self.page_size)
-            items = self.repos[(page - 1) * size : page * size]
-            last = max(1, -(-len(self.repos) // size))
+            with self.lock:
+                owned = [
+                    {**r, **self.listed_as.get(r["id"], {})}
+                    for r in self.repos
+                    if r["owner"]["login"].lower() == self.org.lower()
+                ]
+                items = owned[(page - 1) * size : page * size]
+                last = max(1, -(-len(owned) // size))
+                hooks = self.after_listing[:] if page >= last else []
+                if hooks:
+                    self.after_listing.clear()
+            for hook in hooks:  # after this page was read from the class, before the client has it
+                hook()
             links = []
             if page < last:
                 links.append(f'<{api}/organizations/1/repos?type=all&per_page={size}&page={page + 1}>; rel="next"')

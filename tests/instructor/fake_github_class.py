@@ -8,8 +8,14 @@
   attempt; paginated by `page` / `per_page` with Link headers, the list under `jobs`.
 - /git/{owner}/{repo}.git/...: git's smart HTTP protocol, served by `git http-backend` from local
   bare repositories. Like github.com, it wants HTTP Basic credentials whose password is the
-  token (answering 401 with a Basic challenge otherwise), and lets clients fetch any commit of
-  the repository by its sha, also one no branch holds any more after a force push.
+  token (answering 401 with a Basic challenge otherwise), lets clients fetch any commit of
+  the repository by its sha, also one no branch holds any more after a force push, and answers
+  a renamed or transferred repository's old path with a 301 to its new one (git follows it).
+
+Both API endpoints are served behind the base fake's rules (token, rate limit, canned failures),
+and for a renamed repository as the rest of the API: its old name answers 301 to
+`/repositories/{id}/...`, which serves it. Renames, transfers and deletions move or remove the
+activity and the bare repository with the repository.
 """
 
 from __future__ import annotations
@@ -93,20 +99,43 @@ class FakeClassGitHub(FakeGitHub):
             }
         )
 
-    def rename(self, old_full: str, new_name: str) -> str:
-        """As on GitHub, the activity and the git repository move with the new name."""
-        new_full = super().rename(old_full, new_name)
+    def move(self, old_full: str, new_full: str) -> str:
+        """As on GitHub, the activity and the git repository move with the repository."""
+        repo = self.repo(old_full)
+        assert repo is not None
+        old_full = repo["full_name"]
+        new_full = super().move(old_full, new_full)
         if old_full in self.activity:
             self.activity[new_full] = self.activity.pop(old_full)
         old_bare = self.git_root / f"{old_full}.git"
         if old_bare.exists():
+            (self.git_root / f"{new_full}.git").parent.mkdir(parents=True, exist_ok=True)
             old_bare.rename(self.git_root / f"{new_full}.git")
         return new_full
 
+    def delete(self, full: str) -> None:
+        repo = self.repo(full)
+        assert repo is not None
+        full = repo["full_name"]
+        super().delete(full)
+        saved = self.deleted[full.lower()]
+        saved["activity"] = self.activity.pop(full, None)
+        bare = self.git_root / f"{full}.git"
+        if bare.exists():
+            saved["bare"] = bare.rename(bare.with_name(bare.name + ".deleted"))
+
+    def undelete(self, full: str) -> None:
+        saved = self.deleted[full.lower()]
+        full = saved["repo"]["full_name"]
+        if saved.get("activity") is not None:
+            self.activity[full] = saved["activity"]
+        if saved.get("bare"):
+            saved["bare"].rename(self.git_root / f"{full}.git")
+        super().undelete(full)
+
     def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
         url = urllib.parse.urlsplit(h.path)
-        jobs = re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs", url.path)
-        if url.path.startswith("/git/") or url.path.endswith("/activity") or jobs:
+        if url.path.startswith("/git/"):
             # what the base fake's handle() records for every request, which _send() reads
             h.entry = Logged(  # type: ignore[attr-defined]
                 method,
@@ -116,18 +145,21 @@ class FakeClassGitHub(FakeGitHub):
                 dict(urllib.parse.parse_qsl(url.query)),
             )
             h.cut = None  # type: ignore[attr-defined]
-        if url.path.startswith("/git/"):
+            with self.lock:
+                self.log.append(h.entry)  # type: ignore[attr-defined]
             return self._git(h, method, url)
-        if jobs and h.headers.get("Authorization") == f"Bearer {self.token}":
-            return self._jobs(h, int(jobs.group(2)), dict(urllib.parse.parse_qsl(url.query)))
-        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/activity", url.path)
-        if m and h.headers.get("Authorization") == f"Bearer {self.token}":
-            return self._activity(h, m.group(1), dict(urllib.parse.parse_qsl(url.query)))
         return super().handle(h, method)
 
-    def _activity(self, h: BaseHTTPRequestHandler, full: str, query: dict[str, str]) -> None:
-        with self.lock:
-            self.log.append(h.entry)  # type: ignore[attr-defined]
+    def route(self, h: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str], body: Any) -> None:
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/activity", path)
+        if m and method == "GET":
+            return self._activity(h, m.group(1), path, query)
+        m = re.fullmatch(r"/repos/([^/]+/[^/]+)/actions/runs/(\d+)/jobs", path)
+        if m and method == "GET":
+            return self._jobs(h, int(m.group(2)), path, query)
+        return super().route(h, method, path, query, body)
+
+    def _activity(self, h: BaseHTTPRequestHandler, full: str, path: str, query: dict[str, str]) -> None:
         if not any(r["full_name"] == full for r in self.repos):
             return self._not_found(h)
         items = list(self.activity.get(full, []))
@@ -145,12 +177,10 @@ class FakeClassGitHub(FakeGitHub):
             cursor = base64.b64encode(f"cursor:{start + size}".encode()).decode()
             rest = {k: v for k, v in query.items() if k != "after"}
             rest.update(after=cursor, per_page=str(size))
-            headers["Link"] = f'<{self.api_url}/repos/{full}/activity?{urllib.parse.urlencode(rest)}>; rel="next"'
+            headers["Link"] = f'<{self.api_url}{path}?{urllib.parse.urlencode(rest)}>; rel="next"'
         return self._send(h, 200, page, headers)
 
-    def _jobs(self, h: BaseHTTPRequestHandler, run_id: int, query: dict[str, str]) -> None:
-        with self.lock:
-            self.log.append(h.entry)  # type: ignore[attr-defined]
+    def _jobs(self, h: BaseHTTPRequestHandler, run_id: int, path: str, query: dict[str, str]) -> None:
         if run_id not in self.run_jobs:
             return self._not_found(h)
         jobs = self.run_jobs[run_id]
@@ -165,7 +195,6 @@ class FakeClassGitHub(FakeGitHub):
         headers = {}
         if page * size < len(jobs):
             rest = dict(query, page=str(page + 1), per_page=str(size))
-            path = urllib.parse.urlsplit(h.path).path
             headers["Link"] = f'<{self.api_url}{path}?{urllib.parse.urlencode(rest)}>; rel="next"'
         body = {"total_count": len(jobs), "jobs": jobs[(page - 1) * size : page * size]}
         return self._send(h, 200, body, headers)
@@ -187,6 +216,12 @@ class FakeClassGitHub(FakeGitHub):
                 {"message": "Requires authentication", "documentation_url": DOCS},
                 {"WWW-Authenticate": 'Basic realm="GitHub"'},
             )
+        m = re.fullmatch(r"/git/([^/]+/[^/]+?)\.git(/.*)?", url.path)
+        moved = self.renamed.get(m.group(1).lower()) if m else None
+        repo = next((r for r in self.repos if r["id"] == moved), None) if moved is not None else None
+        if m and repo is not None:  # renamed or transferred: git follows the redirect to the new path
+            target = f"{self.host_url}/git/{repo['full_name']}.git{m.group(2) or ''}"
+            return self._send(h, 301, None, {"Location": target + (f"?{url.query}" if url.query else "")})
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
         env = {

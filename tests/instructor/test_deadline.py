@@ -300,7 +300,9 @@ def test_list_prints_the_assignment_and_a_bad_token_is_refused(
     build_class(fake, tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
     assert grade_all.entries_from_github(parse(tmp_path, fake, "--list")) == 0
-    assert capsys.readouterr().out.split() == ["lab04-alice", "lab04-bob", "lab04-carol", "lab04-dave"]
+    ids = {r["name"]: r["id"] for r in fake.repos}
+    names = ["lab04-alice", "lab04-bob", "lab04-carol", "lab04-dave"]
+    assert capsys.readouterr().out.split() == [f"{n}@{ids[n]}" for n in names]  # identity.Identity.token
     monkeypatch.setenv("GITHUB_TOKEN", "wrong")
     assert grade_all.entries_from_github(parse(tmp_path, fake)) == 2
     assert "bad credentials" in capsys.readouterr().err
@@ -371,25 +373,63 @@ def test_grade_all_from_github_end_to_end(fake: FakeClassGitHub, tmp_path: Path)
 
 
 @pytest.mark.slow
-def test_a_chunk_reads_its_repositories_by_name_without_listing_the_organization(
-    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_chunk_finds_its_repositories_by_id_without_listing_the_organization(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     shas = build_class(fake, tmp_path)
-    fake.rename(f"{fake.org}/lab04-bob", "lab04-bobby")  # renamed after the list job named it
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--list")) == 0
+    listed = capsys.readouterr().out.split()  # what the list job hands the chunks
+    bob_id = next(r["id"] for r in fake.repos if r["name"] == "lab04-bob")
+    fake.rename(f"{fake.org}/lab04-bob", "bobs-lab")  # renamed after the list job named it
+    fake.delete(f"{fake.org}/lab04-carol")  # deleted after it
     chunk = tmp_path / "chunk.txt"
-    chunk.write_text("lab04-alice\nlab04-bob\nlab04-gone\n", encoding="utf-8")
+    chunk.write_text("\n".join([*listed[:3], "cs-class/lab04-gone", "lab04-alice"]) + "\n", encoding="utf-8")
+    listings = fake.count(f"/orgs/{fake.org}/repos") + fake.count("/organizations/")  # the list job's pages
     entries = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk)))}
-    assert fake.count(f"/orgs/{fake.org}/repos") == 0 and fake.count("/organizations/") == 0
-    assert set(entries) == {"lab04-alice", "lab04-bob", "lab04-gone"}
-    assert entries["lab04-alice"].commit == shas["alice1"]
-    bob = entries["lab04-bob"]  # keyed by the listed name; the repository is its new one
-    assert (bob.kind, bob.commit, bob.repository) == ("ok", shas["bob1"], f"{fake.org}/lab04-bobby")
-    gone = entries["lab04-gone"]
-    assert gone.kind == "clone-failed" and gone.repository == f"{fake.org}/lab04-gone"
-    assert "not found any more" in gone.note
+    assert fake.count(f"/orgs/{fake.org}/repos") + fake.count("/organizations/") == listings
+    assert fake.count(f"/repositories/{bob_id}") == 1  # found by id, its activity read where it is now
+    assert fake.count(f"/repos/{fake.org}/bobs-lab/activity") >= 1 and fake.count("/lab04-bob/activity") == 0
+    assert set(entries) == {"lab04-alice", "lab04-bob", "lab04-carol", "lab04-gone"}
+    assert entries["lab04-alice"].commit == shas["alice1"] and entries["lab04-alice"].login == "alice"
+    bob = entries["lab04-bob"]  # keyed by the listed name, its student and its id; cloned from its new name
+    assert (bob.kind, bob.commit, bob.repository, bob.login, bob.repository_id) == (
+        "ok",
+        shas["bob1"],
+        f"{fake.org}/lab04-bob",
+        "bob",
+        bob_id,
+    )
+    assert git(bob.path, "rev-parse", "HEAD") == shas["bob1"]
+    assert f"renamed on GitHub to {fake.org}/bobs-lab; graded as {fake.org}/lab04-bob" in bob.note
+    carol = entries["lab04-carol"]  # deleted between the list job and the chunk: said, never dropped
+    assert carol.kind == "gone" and carol.repository == f"{fake.org}/lab04-carol"
+    assert "is not found any more: deleted, or transferred out of cs-class" in carol.note
+    gone = entries["lab04-gone"]  # a name given by hand (no id) that is no repository
+    assert gone.kind == "gone" and gone.repository == f"{fake.org}/lab04-gone" and gone.repository_id is None
+    err = capsys.readouterr().err
+    assert f"{fake.org}/lab04-carol (repository id" in err and "not graded" in err
     monkeypatch.setenv("GITHUB_TOKEN", "wrong")
     assert grade_all.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk))) == 2
+    assert "bad credentials" in capsys.readouterr().err
+    chunk.write_text("lab04-alice\n$(rm -rf ~)\n", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--repos", str(chunk))) == 2
+    assert f"--repos {chunk}:2: not a repository name: '$(rm -rf ~)'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_git_follows_the_redirect_of_a_renamed_or_transferred_repository(fake: FakeClassGitHub, tmp_path: Path) -> None:
+    """As github.com: the old path answers 301 to the new one, which git follows (the fake's own behaviour)."""
+    shas = build_class(fake, tmp_path)
+    fake.rename(f"{fake.org}/lab04-alice", "alice-lab")
+    fake.transfer(f"{fake.org}/lab04-bob", "elsewhere")
+    env = dl.git_env(TOKEN, f"http://127.0.0.1:{fake.port}/git")
+    for name, sha in (("lab04-alice", shas["alice1"]), ("lab04-bob", shas["bob1"])):
+        url = f"http://127.0.0.1:{fake.port}/git/{fake.org}/{name}.git"
+        assert dl.clone_at(url, tmp_path / "by-old-name" / name, sha, env, (TOKEN,)) == ""
+    moved = [e for e in fake.log if e.path.startswith("/git/") and e.status == 301]
+    assert {e.path.split("/")[3] for e in moved} == {"lab04-alice.git", "lab04-bob.git"}
 
 
 @pytest.mark.slow

@@ -27,9 +27,9 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "instructor"))
-from fake_github_class import FakeClassGitHub, StudentRepo
+from fake_github_class import FakeClassGitHub, StudentRepo, git
 
-from support import make_checkout, solution_files
+from support import make_checkout, solution_files, template_copy
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / "instructor" / "grade-class.yml"
@@ -318,7 +318,8 @@ def test_a_failed_chunk_gets_error_rows_and_a_failed_merge_until_it_is_rerun(
     ungradable_class(fake, tmp_path, ["lab04-ann", "lab04-ben", "lab04-cat"])
     run = Run(fake, tmp_path, chunk_size="1")
     run.list()
-    assert run.chunks == ["lab04-ann", "lab04-ben", "lab04-cat"]
+    ids = {r["name"]: r["id"] for r in fake.repos}
+    assert run.chunks == [f"{n}@{ids[n]}" for n in ("lab04-ann", "lab04-ben", "lab04-cat")]  # name@id
     run.grade(0)
     run.grade(1, kill_after=0.2)  # cut off (timeout-minutes, runner lost): no artifact
     bare = fake.git_root / fake.org / "lab04-cat.git"
@@ -426,6 +427,180 @@ def test_an_unknown_prefix_fails_the_list_job_unless_an_empty_class_is_allowed(
     rows, summary, done = empty.merge()
     assert {r["flags"] for r in rows.values()} == {"missing"} and len(rows) == 3  # the roster's students
     assert "0 repositories graded" in summary and "Incomplete" not in summary
+
+
+# --- one gradebook, whichever path wrote it ---------------------------------------------------
+
+WHOLE_ROSTER = "identifier,github_username,github_id,name\n" + "".join(
+    f"{login}@example.edu,{login},{20 + i},{login.title()}\n"
+    for i, login in enumerate(["ann", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivy"])
+)
+MOVED_TO = "elsewhere"  # the account ivy's repository is transferred to
+
+
+def whole_range_class(fake: FakeClassGitHub, tmp: Path, gradable: bool) -> dict[str, str]:
+    """Every case the two paths must agree on; returns the commits that matter.
+
+    Each repository is created by GitHub Classroom's bot with the starter (`branch_creation`), then:
+    ann pushes on time; bob force-pushes on time (rewriting his first push) and again after the
+    deadline; carol pushes on time and again late; dave pushes on time, then renames his repository
+    to `dave-docker-lab` (the organization's listing still says `lab04-dave`; the API and git answer
+    301 to the new name); erin pushes exactly at the deadline; frank never pushes (the starter:
+    no-submission); gina is on the roster without a repository; zed's repository is not on the
+    roster; hank's repository is deleted and ivy's transferred between the listing and the grading
+    (`after_listing`). Pages of two: the listing and the push activity are paginated.
+    gradable: the starter is the template and pushes are solutions (graded on the engine); else no
+    lab files at all (no-lab-files rows: nothing runs on the engine).
+    """
+    shas: dict[str, str] = {}
+    solution = solution_files() if gradable else {"notes.txt": "my work\n"}
+
+    def repo(login: str) -> StudentRepo:
+        r = StudentRepo(fake, tmp / "students", f"lab04-{login}")
+        if gradable and login != "zed":
+            template_copy(r.work)
+        else:
+            make_checkout(r.work, files={"Dockerfile.prod": None, "docker-compose.prod.yml": None})
+        shas[f"{login}-starter"] = r.accept("2026-11-20T10:00:00Z")
+        return r
+
+    for login in ("ann", "hank", "ivy", "zed"):
+        r = repo(login)
+        r.commit(solution if login != "zed" else {"notes.txt": "not this lab\n"}, date="2026-11-30T09:00:00Z")
+        shas[login] = r.push("2026-11-30T10:00:00Z")
+    bob = repo("bob")
+    bob.commit(solution, date="2026-11-28T09:00:00Z")
+    shas["bob-first"] = bob.push("2026-11-28T10:00:00Z")
+    git(bob.work, "commit", "--quiet", "--amend", "-m", "rewritten", date="2026-11-29T09:00:00Z")
+    shas["bob"] = bob.push("2026-11-29T10:00:00Z", force=True)  # graded: on no branch after the next one
+    (bob.work / "Dockerfile.prod").write_text("FROM scratch\n", encoding="utf-8")
+    git(bob.work, "add", "-A")
+    git(bob.work, "commit", "--quiet", "--amend", "-m", "late rewrite", date="2026-11-29T09:30:00Z")
+    shas["bob-late"] = bob.push("2026-12-03T10:00:00Z", force=True)
+    carol = repo("carol")
+    carol.commit(solution, date="2026-11-30T09:00:00Z")
+    shas["carol"] = carol.push("2026-11-30T11:00:00Z")
+    carol.commit({"late.txt": "more\n"}, date="2026-11-30T09:30:00Z")  # dated in time, pushed late
+    shas["carol-late"] = carol.push("2026-12-02T08:00:00Z")
+    dave = repo("dave")
+    dave.commit(solution, date="2026-11-30T09:00:00Z")
+    shas["dave"] = dave.push("2026-11-30T12:00:00Z")
+    fake.rename(dave.full, "dave-docker-lab", listing_lags=True)
+    erin = repo("erin")
+    erin.commit(solution, date="2026-12-01T23:58:00Z")
+    shas["erin"] = erin.push(DEADLINE)  # exactly at the deadline: on time
+    repo("frank")
+    fake.add_repo("lab05-ann")  # another assignment
+    fake.add_repo("lab04-template", is_template=True)
+    return shas
+
+
+def between_listing_and_grading(fake: FakeClassGitHub) -> None:
+    """hank's repository is deleted, ivy's transferred, once the organization has been listed."""
+    fake.after_listing.append(
+        lambda: (fake.delete(f"{fake.org}/lab04-hank"), fake.transfer(f"{fake.org}/lab04-ivy", MOVED_TO))
+    )
+
+
+def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        header, *rows = list(csv.reader(fh))
+    return header, rows
+
+
+@pytest.mark.parametrize(
+    "gradable", [pytest.param(False, marks=pytest.mark.slow), pytest.param(True, marks=pytest.mark.docker)]
+)
+def test_the_class_workflow_writes_the_gradebook_grade_all_org_writes(
+    fake: FakeClassGitHub, tmp_path: Path, gradable: bool
+) -> None:
+    shas = whole_range_class(fake, tmp_path, gradable)
+    ids = {r["name"]: r["id"] for r in fake.repos}
+
+    between_listing_and_grading(fake)
+    run = Run(fake, tmp_path, chunk_size="3", roster=WHOLE_ROSTER)
+    run.list()
+    assert len(run.chunks) == 3 and f"lab04-dave@{ids['dave-docker-lab']}" in run.chunks[1].split()
+    warnings = ""
+    for i in range(len(run.chunks)):
+        warnings += run.grade(i).stderr
+    assert "::warning title=Repository gone::" in warnings
+    _, summary, merged = run.merge()
+    workflow_header, workflow_rows = read_csv(tmp_path / "merge" / "lab04-grades.csv")
+
+    # the same GitHub for grade-all --org on one machine: hank and ivy back, gone again once listed
+    fake.undelete(f"{fake.org}/lab04-hank")
+    fake.transfer(f"{MOVED_TO}/lab04-ivy", fake.org)
+    between_listing_and_grading(fake)
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "roster.csv").write_text(WHOLE_ROSTER, encoding="utf-8")
+    step = {
+        "name": "grade-all --org",
+        "run": 'autograde grade-all --org "${ORG}" --prefix lab04 --deadline "${DEADLINE}" --roster roster.csv '
+        "--clone-dir checkouts --reports-dir reports -o lab04-grades.csv",
+    }
+    env = {**run.runner, "GITHUB_TOKEN": TOKEN, "ORG": fake.org, "DEADLINE": DEADLINE}
+    _, one = run_step(step, single, env, tmp_path)
+    header, rows = read_csv(single / "lab04-grades.csv")
+
+    # row for row, column for column, but graded_at
+    assert workflow_header == header
+    at = header.index("graded_at")
+    assert [r[:at] + r[at + 1 :] for r in workflow_rows] == [r[:at] + r[at + 1 :] for r in rows]
+
+    book = {r[header.index("login")]: dict(zip(header, r, strict=True)) for r in rows}
+    assert set(book) == {"ann", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivy", "zed"}
+    dave = book["dave"]  # the renamed repository: its student's rostered row, its points, no flag of its own
+    assert (dave["identifier"], dave["repository"], dave["commit"]) == (
+        "dave@example.edu",
+        f"{fake.org}/lab04-dave",
+        shas["dave"],
+    )
+    assert f"renamed on GitHub to {fake.org}/dave-docker-lab" in dave["notes"]
+    assert not any("dave-docker-lab" in r[header.index("repository")] for r in rows)
+    bob, carol, erin, frank = book["bob"], book["carol"], book["erin"], book["frank"]
+    assert (bob["commit"], bob["pushed_at"]) == (shas["bob"], "2026-11-29T10:00:00Z")  # force-pushed away since
+    assert (carol["commit"], carol["pushed_at"]) == (shas["carol"], "2026-11-30T11:00:00Z")
+    assert "late: 1 push(es) after the deadline" in carol["notes"]
+    assert (erin["commit"], erin["pushed_at"]) == (shas["erin"], DEADLINE)
+    assert (frank["commit"], frank["pushed_at"]) == (shas["frank-starter"], "2026-11-20T10:00:00Z")
+    assert "no push by the student" in frank["notes"]
+    assert book["gina"]["flags"] == "missing" and book["gina"]["notes"] == "no repository"
+    hank, ivy = book["hank"], book["ivy"]
+    assert hank["flags"] == ivy["flags"] == "error" and hank["total"] == ivy["total"] == "0"
+    assert f"{fake.org}/lab04-hank (repository id {ids['lab04-hank']}) is not found any more" in hank["notes"]
+    assert f"was transferred to {MOVED_TO}/lab04-ivy after the organization was listed" in ivy["notes"]
+    if gradable:
+        top = book["ann"]["max"]
+        for login in ("ann", "bob", "carol", "dave", "erin"):  # the solution, whichever way it came
+            assert book[login]["total"] == top, (login, book[login]["notes"])
+        assert int(frank["total"]) < int(top)
+        flags = {login: book[login]["flags"] for login in book}
+        assert flags == {
+            **dict.fromkeys(("ann", "dave", "erin"), ""),
+            **dict.fromkeys(("bob", "carol"), "late"),
+            "frank": "no-submission",
+            "gina": "missing",
+            **dict.fromkeys(("hank", "ivy"), "error"),
+            "zed": "no-lab-files;not-in-roster",
+        }
+    else:
+        flags = {login: book[login]["flags"] for login in book}
+        assert flags == {
+            **dict.fromkeys(("ann", "dave", "erin"), "no-lab-files"),
+            **dict.fromkeys(("bob", "carol"), "no-lab-files;late"),
+            "frank": "no-submission;no-lab-files",
+            "gina": "missing",
+            **dict.fromkeys(("hank", "ivy"), "error"),
+            "zed": "no-lab-files;not-in-roster",
+        }
+
+    # each path listed the organization once, page by page, and read push activity page by page
+    assert fake.count(f"/orgs/{fake.org}/repos") == 2 and fake.count("/organizations/1/repos") >= 8
+    assert any(e.path.endswith("/activity") and e.query.get("after") for e in fake.log)
+    assert fake.count(f"/repositories/{ids['dave-docker-lab']}") == 2  # found by id, once per path
+    assert merged.returncode == one.returncode == 0 and "Incomplete" not in summary
 
 
 def test_the_instructors_guide_describes_this_workflow() -> None:

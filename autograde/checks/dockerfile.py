@@ -425,6 +425,13 @@ def final_slim(ctx: Context, df: Dockerfile) -> Outcome:
     needs=(dockerfile_model,),
 )
 def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
+    text = _final_copies_text(ctx, df)
+    evidence = _final_copies_evidence(ctx, df, text)
+    return text if evidence is None else evidence
+
+
+def _final_copies_text(ctx: Context, df: Dockerfile) -> Outcome:
+    """final_copies from the Dockerfile's text: the --static-only verdict, the lines and the hints."""
     final = df.final
     assert final is not None  # dockerfile_model gives a Dockerfile with at least one stage
     if len(df.stages) < 2:
@@ -434,19 +441,9 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
             F,
             final.line,
         )
-    text = _final_problems(df, final)
-    seen = _final_evidence(ctx, df, final)
-    problems = text if seen is None else [p for p in text if p.kind not in seen.decides] + seen.problems
-    problems.sort(key=lambda p: _KINDS.index(p.kind))
+    problems = _final_problems(df, final)
     if problems:
-        return failed(
-            " ".join(p.message for p in problems),
-            " ".join(dict.fromkeys(p.hint for p in problems if p.hint)),
-            F,
-            problems[0].line,
-        )
-    if seen is not None:
-        return passed(seen.summary, F, seen.line or final.line)
+        return _told(problems)
     words, _ = app_words(final.state)
     copied = _copied_venvs(df, final)[0]
     mains = final.state.placements["app/main.py"]
@@ -455,6 +452,31 @@ def final_copies(ctx: Context, df: Dockerfile) -> Outcome:
         f"{mains[0]}, exposes 5000 and runs `{' '.join(words)}`.",
         F,
         copied.line,
+    )
+
+
+def _final_copies_evidence(ctx: Context, df: Dockerfile, text: Outcome) -> Outcome | None:
+    """final_copies decided from the built image and the app running in it, keeping the text's verdict on
+    what only the Dockerfile shows (where main.py was copied from). None: no such evidence."""
+    final = df.final
+    if final is None or len(df.stages) < 2:
+        return None
+    seen = _final_evidence(ctx, df, final)
+    if seen is None:
+        return None
+    problems = [p for p in _final_problems(df, final) if p.kind not in seen.decides] + seen.problems
+    if problems:
+        return _told(problems)
+    return passed(seen.summary, F, seen.line or final.line)
+
+
+def _told(problems: list[_Problem]) -> Outcome:
+    problems = sorted(problems, key=lambda p: _KINDS.index(p.kind))
+    return failed(
+        " ".join(p.message for p in problems),
+        " ".join(dict.fromkeys(p.hint for p in problems if p.hint)),
+        F,
+        problems[0].line,
     )
 
 
@@ -737,6 +759,7 @@ def _runs_main(words: list[str], workdir: str, mains: list[str]) -> bool | str:
 EVIDENCE_CHECKS: dict[str, tuple[Callable[[Context, Dockerfile], Outcome], Callable[..., Outcome | None]]] = {
     "dockerfile.builder_venv": (lambda ctx, df: _builder_venv_text(df), _venv_evidence),
     "dockerfile.builder_tests": (_builder_tests_text, _tests_evidence),
+    "dockerfile.final_copies": (_final_copies_text, _final_copies_evidence),
 }
 
 

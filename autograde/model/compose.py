@@ -276,6 +276,7 @@ def load(root: Path, name: str) -> ComposeFile:
     text = read_text(root, name, what="the Compose file")
     own = parse(text, name)
     own.root = root
+    _apply_profiles(own, root)
     inputs: list[bytes] | None = [text.encode("utf-8"), _bytes_or_none(root / ".env")]
     others, inputs = _referenced(root, own, inputs)
     own.others = others
@@ -298,6 +299,19 @@ def load(root: Path, name: str) -> ComposeFile:
         own.decided_by = f"{YAML_MODEL} (Docker Compose refused the file)"
         return own
     return _resolved(own, answer.data, cli.label, root)
+
+
+def _apply_profiles(cf: ComposeFile, root: Path) -> None:
+    """Profiles as Compose applies them, for the YAML reading: a service with `profiles:` starts only when one of
+    them is enabled (COMPOSE_PROFILES in the project's `.env`; the grader enables none itself)."""
+    enabled = {p.strip() for p in _dotenv(root).get("COMPOSE_PROFILES", "").split(",") if p.strip()}
+    for name, service in list(cf.services.items()):
+        profiles = service.data.get("profiles")
+        if isinstance(profiles, list) and profiles:
+            names = [str(p) for p in profiles]
+            if "*" not in enabled and not enabled & set(names):
+                cf.inactive[name] = names
+                del cf.services[name]
 
 
 def _bytes_or_none(path: Path) -> bytes:

@@ -17,6 +17,7 @@ TOP_KEYS = {"why", "default", "checks", "offline", "static_only"}
 
 # (cases graded, grades at a time, seconds): set by test_corpus.py, printed by conftest.py
 WALL_TIME = pytest.StashKey[tuple[int, int, float]]()
+STATIC_WALL_TIME = pytest.StashKey[tuple[int, int, float]]()  # the same for the --static-only grades
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import pytest
 from expectations import (
-    CHECK_IDS, CORPUS, WALL_TIME, case_names, expected, load, registry_reachable, static_mismatches, write_case,
+    CHECK_IDS, CORPUS, STATIC_WALL_TIME, WALL_TIME, case_names, expected, load, registry_reachable, static_mismatches,
+    write_case,
 )
 from support import PROJECT_LABEL, leftovers, make_checkout
 
@@ -32,7 +33,7 @@ CASES = case_names()
 JOBS = max(1, int(os.environ.get("CORPUS_JOBS", "2")))
 GRADER_TRACEBACK = re.compile(r'File "[^"]*[/\\]autograde[/\\][^"]*\.py", line \d+')
 GRADE_TIMEOUT = 1200  # s, one grade as a whole; the grader's own build timeout is 600 s
-STATIC_JOBS = max(2, os.cpu_count() or 2)  # static-only grades are short and CPU-bound (mostly imports)
+STATIC_JOBS = max(1, int(os.environ.get("CORPUS_STATIC_JOBS", 2 * (os.cpu_count() or 1))))  # short grades, mostly CPU
 STATIC_TIMEOUT = 120  # s, one static-only grade (it takes well under a second)
 
 
@@ -113,9 +114,12 @@ def static_graded(request) -> dict[str, Graded]:
     """Every case selected for test_static_only_agrees, graded with --static-only, STATIC_JOBS at a time."""
     wanted = [item.callspec.params["case"] for item in request.session.items
               if item.module is request.module and getattr(item, "originalname", "") == "test_static_only_agrees"]
+    t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="autograde-corpus-static-") as tmp, \
             ThreadPoolExecutor(max_workers=STATIC_JOBS) as pool:
-        return dict(zip(wanted, pool.map(lambda c: _grade_static(c, Path(tmp)), wanted)))
+        results = dict(zip(wanted, pool.map(lambda c: _grade_static(c, Path(tmp)), wanted)))
+    request.config.stash[STATIC_WALL_TIME] = (len(wanted), STATIC_JOBS, time.monotonic() - t0)
+    return results
 
 
 @pytest.fixture(scope="module")

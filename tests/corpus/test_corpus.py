@@ -5,8 +5,8 @@ the grader owes them (tests/corpus/README.md). The submissions are graded by the
 `autograde grade DIR --host-port auto --json F`, as subprocesses, CORPUS_JOBS (default 2) at a
 time, once per session for the cases selected; each test then compares one case.
 
-Every case is also graded with `--static-only` (no engine needed; all of them at once, one process
-per core), and each row the files alone decide must get the verdict the case is owed.
+Every case is also graded with `--static-only` (no engine needed; CORPUS_STATIC_JOBS, default two per
+core, at a time), and each row the files alone decide must get the verdict the case is owed.
 """
 from __future__ import annotations
 

@@ -135,6 +135,11 @@ def run_case(name: str, work: Path, no_target: bool = False) -> str:
 def main(argv: list[str]) -> int:
     no_target = "--no-target" in argv
     argv = [a for a in argv if a != "--no-target"]
+    unknown = [a for a in argv if not (HERE / a / "docker-compose.prod.yml").is_file()]
+    if unknown:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        print(f"not a case of {HERE}: {', '.join(unknown)}", file=sys.stderr)
+        return 2
     names = argv or sorted(p.name for p in HERE.iterdir() if p.is_dir() and p.name.startswith("ok-"))
     with tempfile.TemporaryDirectory(prefix="corpus-run-") as tmp:
         for name in names:

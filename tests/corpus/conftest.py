@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from expectations import WALL_TIME  # noqa: E402
+from expectations import STATIC_WALL_TIME, WALL_TIME  # noqa: E402
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -14,3 +14,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         cases, jobs, seconds = config.stash[WALL_TIME]
         terminalreporter.write_line(
             f"corpus: {cases} submissions graded in {seconds:.0f} s wall time, {jobs} at a time")
+    if STATIC_WALL_TIME in config.stash:
+        cases, jobs, seconds = config.stash[STATIC_WALL_TIME]
+        terminalreporter.write_line(
+            f"corpus: {cases} submissions graded --static-only in {seconds:.1f} s wall time, {jobs} at a time")

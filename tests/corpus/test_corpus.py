@@ -4,6 +4,9 @@ Every case folder holds a student's Dockerfile.prod and docker-compose.prod.yml 
 the grader owes them (tests/corpus/README.md). The submissions are graded by the real command,
 `autograde grade DIR --host-port auto --json F`, as subprocesses, CORPUS_JOBS (default 2) at a
 time, once per session for the cases selected; each test then compares one case.
+
+Every case is also graded with `--static-only` (no engine needed; CORPUS_STATIC_JOBS, default two per
+core, at a time), and each row the files alone decide must get the verdict the case is owed.
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from pathlib import Path
 
 import pytest
 from expectations import (
-    CHECK_IDS, CORPUS, WALL_TIME, case_names, expected, load, registry_reachable, write_case,
+    CHECK_IDS, CORPUS, STATIC_WALL_TIME, WALL_TIME, case_names, expected, load, registry_reachable, static_mismatches,
+    write_case,
 )
 from support import PROJECT_LABEL, leftovers, make_checkout
 
@@ -29,6 +33,8 @@ CASES = case_names()
 JOBS = max(1, int(os.environ.get("CORPUS_JOBS", "2")))
 GRADER_TRACEBACK = re.compile(r'File "[^"]*[/\\]autograde[/\\][^"]*\.py", line \d+')
 GRADE_TIMEOUT = 1200  # s, one grade as a whole; the grader's own build timeout is 600 s
+STATIC_JOBS = max(1, int(os.environ.get("CORPUS_STATIC_JOBS", 2 * (os.cpu_count() or 1))))  # short grades, mostly CPU
+STATIC_TIMEOUT = 120  # s, one static-only grade (it takes well under a second)
 
 
 @dataclass
@@ -88,6 +94,34 @@ def _grade_once(case: str, work: Path) -> Graded:
     return Graded(returncode, report, output, left, seconds)
 
 
+def _grade_static(case: str, work: Path) -> Graded:
+    """`autograde grade DIR --static-only --json F` on a checkout of the case: the files alone."""
+    try:
+        root = write_case(case, make_checkout(work / case))
+        report_path = work / f"{case}.static.json"
+        t0 = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "autograde", "grade", str(root), "--static-only", "--json", str(report_path)],
+            capture_output=True, text=True, timeout=STATIC_TIMEOUT)
+        report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.is_file() else None
+        return Graded(proc.returncode, report, proc.stdout + proc.stderr, [], time.monotonic() - t0)
+    except Exception as e:  # reported in this case's own test
+        return Graded(None, None, f"the static-only grade of {case} raised {type(e).__name__}: {e}", [], 0.0)
+
+
+@pytest.fixture(scope="module")
+def static_graded(request) -> dict[str, Graded]:
+    """Every case selected for test_static_only_agrees, graded with --static-only, STATIC_JOBS at a time."""
+    wanted = [item.callspec.params["case"] for item in request.session.items
+              if item.module is request.module and getattr(item, "originalname", "") == "test_static_only_agrees"]
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="autograde-corpus-static-") as tmp, \
+            ThreadPoolExecutor(max_workers=STATIC_JOBS) as pool:
+        results = dict(zip(wanted, pool.map(lambda c: _grade_static(c, Path(tmp)), wanted)))
+    request.config.stash[STATIC_WALL_TIME] = (len(wanted), STATIC_JOBS, time.monotonic() - t0)
+    return results
+
+
 @pytest.fixture(scope="module")
 def registry() -> bool:
     forced = os.environ.get("CORPUS_REGISTRY")  # "online" / "offline" to override the probe
@@ -124,6 +158,19 @@ def test_corpus_is_complete_and_well_formed():
         if case.startswith("bad-") and not data.get("checks") and not data.get("offline"):
             problems.append(f"{case}: a mistake case must say which checks it loses")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", CASES)
+def test_static_only_agrees(case: str, static_graded: dict[str, Graded]):
+    """`--static-only` gives every row the files alone decide the verdict the case is owed (README: `static_only`)."""
+    g = static_graded[case]
+    tail = "\n".join(g.output.strip().splitlines()[-15:])
+    assert g.report is not None, f"no JSON report from --static-only (exit {g.returncode}):\n{tail}"
+    assert not GRADER_TRACEBACK.search(g.output), tail
+    assert g.report.get("static_only") is True, "the report does not say it was a static-only grade"
+    mismatches = static_mismatches(case, g.report)
+    assert not mismatches, f"{case}, --static-only:\n  " + "\n  ".join(mismatches)
 
 
 @pytest.mark.docker

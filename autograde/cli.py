@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from pathlib import Path
 from types import ModuleType
 
-from autograde import __version__
+from autograde import __version__, labs
 from autograde.errors import EXIT_ERROR, EXIT_INTERRUPTED, UserError
 
 # verb -> (module, one-line help). Modules are imported only when their verb runs, which
@@ -20,11 +21,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("autograde.commands.collect", "download a class's grade reports from GitHub and export them"),
     "grade-all": ("autograde.commands.grade_all", "grade every checkout of a class from source, in parallel"),
     "comment": ("autograde.commands.comment", "post the grade on the pushed branch's open pull request"),
+    "lab": ("autograde.commands.lab", "list the lab packs, or write a pack's template repository"),
 }
+NO_LAB = {"lab"}  # verbs that work on every pack, not on the one in effect
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
-    parser = argparse.ArgumentParser(prog="autograde", description="Autograder for LAB04 (multi-stage Docker builds).")
+    parser = argparse.ArgumentParser(
+        prog="autograde", description="Autograder for the labs of a Docker course (lab packs: `autograde lab list`)."
+    )
     parser.add_argument("--version", action="version", version=f"autograde {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules: dict[str, ModuleType] = {}
@@ -34,6 +39,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
         if verb == wanted:
             module = importlib.import_module(module_name)
             module.add_arguments(p)
+            if verb not in NO_LAB:
+                p.add_argument(
+                    "--lab",
+                    metavar="ID",
+                    help="the lab pack (`autograde lab list`); default: the checkout's .autograde/lab.yml, "
+                    f"else ${labs.ENV_VAR}, else {labs.DEFAULT}",
+                )
             modules[verb] = module
     return parser, modules
 
@@ -50,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     try:
+        if args.command not in NO_LAB:
+            select_lab(args)
         return int(modules[args.command].run(args))
     except UserError as e:  # the one place a user-facing failure becomes a message and an exit code
         print(f"autograde: {e}", file=sys.stderr)
@@ -57,3 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("autograde: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def select_lab(args: argparse.Namespace) -> None:
+    """Select the lab pack the verb works with: `--lab`, else the graded checkout's own declaration, else
+    $AUTOGRADE_LAB, else the default. An unknown pack is a usage error naming the known ones."""
+    root = getattr(args, "dir", None)
+    try:
+        labs.choose(args.lab, Path(root) if args.command == "grade" and isinstance(root, str) else None)
+    except labs.LabError as e:
+        raise UserError(str(e)) from None

@@ -1,7 +1,7 @@
 """Which of the lab's given files a checkout changed, against every template version this grader knows.
 
-Students complete Dockerfile.prod and docker-compose.prod.yml; everything listed in
-PROTECTED comes complete. A change there (a bigger dev image, edited tests, a different
+Students complete the files their lab pack names (LAB04: Dockerfile.prod and docker-compose.prod.yml);
+everything the pack lists as `protected` comes complete. A change there (a bigger dev image, edited tests, a different
 workflow) is reported in `modified_files` for the instructor, never graded.
 
 The rule, so that neither the way the grader is installed nor a template fixed after students
@@ -34,23 +34,46 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeGuard
 
-WORKFLOW = ".github/workflows/classroom.yml"
+from autograde import labs
+
 GRADER = "autograde/"
-# The one list of files a student receives complete (folders end in `/`): fingerprinted here for
-# `modified_files`, and compared by git blob with the template by `collect`'s tamper check.
-PROTECTED = (
-    "app/Dockerfile",
-    "app/main.py",
-    "app/requirements.txt",
-    "app/requirements-dev.txt",
-    "app/tests/",
-    "docker-compose.yml",
-    WORKFLOW,
-    GRADER,
-)
-LAB = tuple(p for p in PROTECTED if p != GRADER)
-DATA_NAME = "autograde/data/template-files.json"  # where the fingerprint file sits in a checkout
-DATA = Path(__file__).parent / "data" / "template-files.json"  # this grader's own, wherever installed
+DATA_NAME = "autograde/data/template-files.json"  # where the fingerprint file sits in a checkout that holds the grader
+DATA = Path(__file__).parent / "data" / "template-files.json"  # LAB04's, this repository's own, wherever installed
+
+
+def protected() -> tuple[str, ...]:
+    """The one list of files a student receives complete (folders end in `/`), the lab pack's: fingerprinted here
+    for `modified_files`, and compared by git blob with the template by `collect`'s tamper check."""
+    return labs.current().protected
+
+
+def workflow() -> str:
+    """The lab's Classroom workflow, in its template."""
+    return labs.current().workflow
+
+
+def lab_files() -> tuple[str, ...]:
+    """The given files of the lab itself (the grader's own files, where a template holds them, aside)."""
+    return tuple(p for p in protected() if p != GRADER)
+
+
+def fingerprints_path() -> Path:
+    """The fingerprints of the lab pack in effect (every template version of its given files)."""
+    pack = labs.current()
+    return pack.resource(pack.fingerprints, must_exist=False) or DATA
+
+
+def __getattr__(name: str) -> object:
+    """`PROTECTED`, `LAB`, `WORKFLOW`: the lab pack's, read when asked (the pack is chosen after import)."""
+    if name == "PROTECTED":
+        return protected()
+    if name == "LAB":
+        return lab_files()
+    if name == "WORKFLOW":
+        return workflow()
+    raise AttributeError(name)
+
+
 FORMAT = 2
 MAX_FILES = 200
 
@@ -94,7 +117,7 @@ def fingerprint(root: Path) -> dict[str, str]:
     """sha256 of every given file in the checkout at root (the fingerprint file itself excluded)."""
     out: dict[str, str] = {}
     top = root.resolve()
-    for name in PROTECTED:
+    for name in protected():
         path = root / name.rstrip("/")
         if path.is_symlink() or not path.resolve().is_relative_to(top):
             continue  # a link (or one in a parent, `app -> /`) in place of a given file: not read, reported
@@ -133,8 +156,9 @@ def _their_fingerprints(path: Path, size: int) -> bytes | None:
     return path.read_bytes() if path.stat().st_size == size else b""
 
 
-def modified(root: Path, data: Path = DATA) -> list[str]:
+def modified(root: Path, data: Path | None = None) -> list[str]:
     """The given files the checkout at root changed from the template version it started from."""
+    data = data or fingerprints_path()
     try:
         ours_text = data.read_bytes()
         known = parse(ours_text.decode("utf-8"))
@@ -151,6 +175,8 @@ def modified(root: Path, data: Path = DATA) -> list[str]:
         return sorted({*known.lab_versions[-1], *known.grader})
     lab = _part(actual, lab=True)
     changed = set(diff(closest(known.lab_versions, lab), lab))
+    if GRADER not in protected():  # a template without the grader in it (installed from a pinned source)
+        return sorted(changed)
     if theirs is None:
         changed.add(DATA_NAME)
     if theirs is None or theirs == ours_text:
@@ -158,10 +184,10 @@ def modified(root: Path, data: Path = DATA) -> list[str]:
     return sorted(changed)
 
 
-def known_digests(path: str, data: Path = DATA) -> set[str]:
+def known_digests(path: str, data: Path | None = None) -> set[str]:
     """Every digest the given file `path` had in a template version this grader knows."""
     try:
-        known = load(data)
+        known = load(data or fingerprints_path())
     except (OSError, ValueError):
         return set()
     found = {v[path] for v in known.lab_versions if path in v}
@@ -210,11 +236,23 @@ def read_history(path: Path) -> Fingerprints:
 
 
 def main(argv: list[str]) -> int:
-    root = Path(next((a for a in argv if not a.startswith("-")), "."))
-    if "--write" not in argv:
+    """`python -m autograde.integrity [--lab ID] [--write] [DIR]`: print the fingerprints of the template at DIR,
+    or record them as a new version (`--write`). DIR defaults to the pack's template folder (LAB04: `.`, this
+    repository); LAB04's fingerprints go to DIR/autograde/data/template-files.json, another pack's to its own
+    file in the grader's source."""
+    args = list(argv)
+    if "--lab" in args:
+        i = args.index("--lab")
+        labs.select(args[i + 1] if i + 1 < len(args) else "")
+        del args[i : i + 2]
+    pack = labs.current()
+    given = next((a for a in args if not a.startswith("-")), None)
+    template = pack.resource(pack.template) if pack.template else None
+    root = Path(given) if given else (template or Path("."))
+    if "--write" not in args:
         print(json.dumps(fingerprint(root), indent=2, sort_keys=True))
         return 0
-    target = root / DATA_NAME
+    target = root / DATA_NAME if GRADER in protected() else fingerprints_path()
     previous = None
     if target.exists():
         try:
@@ -222,7 +260,7 @@ def main(argv: list[str]) -> int:
         except (OSError, ValueError) as e:
             print(
                 f"{target}: cannot read the recorded versions ({e}). Restore it from git "
-                f"(`git checkout HEAD -- {DATA_NAME}`) and run this again.",
+                f"(`git checkout HEAD -- {target}`) and run this again.",
                 file=sys.stderr,
             )
             return 2

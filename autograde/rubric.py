@@ -43,7 +43,7 @@ class RubricItem:
     bonus: bool = False  # extra points: added to the total when the check passes, not part of the maximum
 
 
-DEFAULT_THRESHOLDS: dict[str, float] = {"size_ratio_max": 0.5}
+DEFAULT_THRESHOLDS: dict[str, float] = {}  # a lab's own thresholds come with its pack (`LabPack.thresholds`)
 
 
 class RubricError(Exception):
@@ -132,13 +132,16 @@ def parse_rubric(
     defaults: Sequence[RubricItem],
     *,
     orphans_of: str | None = None,
+    thresholds: dict[str, float] | None = None,
 ) -> Rubric:
     """The default rubric changed by an instructor's YAML text. `source` names it in messages.
 
     orphans_of: when set (the names of plugins that failed to load), a check id the rubric gives
     points to that no check declares is kept, as a row of those plugins, instead of refused: its
     check is then graded `error`, naming them.
+    thresholds: the lab's thresholds and their defaults (the only names the rubric may set).
     """
+    known_thresholds = dict(DEFAULT_THRESHOLDS if thresholds is None else thresholds)
     import yaml
 
     try:
@@ -197,17 +200,17 @@ def parse_rubric(
             continue  # dropped by the instructor: not graded, not reported
         items.append(dataclasses.replace(item, points=value, bonus=item.bonus or item.id in bonus))
 
-    thresholds = dict(DEFAULT_THRESHOLDS)
+    in_effect = dict(known_thresholds)
     raw = data.get("thresholds") or {}
     if not isinstance(raw, dict):
         raise error("`thresholds` must be a mapping", "thresholds")
     for key, value in raw.items():
-        if key not in DEFAULT_THRESHOLDS:
-            raise error(f"unknown threshold {key!r}" + _suggest(str(key), DEFAULT_THRESHOLDS), "thresholds", key)
+        if key not in known_thresholds:
+            raise error(f"unknown threshold {key!r}" + _suggest(str(key), known_thresholds), "thresholds", key)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
             raise error(f"threshold {key} must be a number in (0, 1], got {value!r}", "thresholds", key)
-        thresholds[key] = float(value)
-    rubric = Rubric(items=tuple(items), thresholds=thresholds, source=source)
+        in_effect[key] = float(value)
+    rubric = Rubric(items=tuple(items), thresholds=in_effect, source=source)
     if rubric.possible == 0:
         raise error("no check is worth points outside `bonus`; at least one must score")
     return rubric

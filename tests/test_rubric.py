@@ -172,7 +172,10 @@ def test_the_instructors_guide_example_is_a_valid_rubric():
     block = re.search(r"## Your rubric\n.*?```yaml\n(.*?)```", text, re.S)
     assert block, "docs/instructors.md lost its example rubric"
     plugin = RubricItem("nonroot.final_user", "non-root", 5, "-", "static", "USER is not root")
-    r = parse_rubric(block.group(1), "docs/instructors.md", (*default_items(), plugin))
+    from autograde.checks import default_rubric
+
+    thresholds = default_rubric().thresholds  # the lab's own (LAB04's size_ratio_max)
+    r = parse_rubric(block.group(1), "docs/instructors.md", (*default_items(), plugin), thresholds=thresholds)
     assert r.item("images.size_ratio").points == 20 and r.thresholds["size_ratio_max"] == 0.4
     assert "dockerfile.builder_tests" not in [i.id for i in r.items] and r.item("nonroot.final_user").bonus
 

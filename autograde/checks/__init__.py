@@ -1,11 +1,13 @@
-"""The registry: the check modules, listed once and in rubric order, and the plugins' checks after them.
+"""The registry: the lab pack's check modules, in rubric order, and the plugins' checks after them.
 
-Each check declares itself with `@check` in its module (id, rubric row, needs). The rubric's order is
-MODULES' order, then the plugins' (by entry point name), and within a module the order of declaration:
-importing a module earlier (one check module importing another) changes nothing.
+Each check declares itself with `@check` in its module (id, rubric row, needs). Which checks grade is
+the lab pack's choice (`autograde.labs`): its `check_modules`, imported when the pack is selected, in
+their order, and within a module the order of declaration (importing a module earlier, one check
+module importing another, changes nothing). This module imports no check module by name.
 
 Plugins: a package installed beside the grader may register checks through the entry point group
 `autograde.checks`; each entry point names a module that declares its checks with the same `@check`.
+A plugin module may say which labs it is for (`LABS = ("lab04",)`); without it, it grades every lab.
 A plugin that fails to import is the grader's `error` for its checks (naming it), never the student's.
 """
 
@@ -14,24 +16,22 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograde.checks.base import REGISTRY, CheckSpec, Context, Outcome, errored
+from autograde import labs
+from autograde.checks.base import DECLARED, CheckSpec, Context, Outcome, errored
 from autograde.results import CheckResult
 from autograde.rubric import ENV_VAR, Rubric, RubricItem, parse_rubric, read_rubric
 
-MODULES: tuple[str, ...] = (
-    "autograde.checks.dockerfile",
-    "autograde.checks.compose",
-    "autograde.checks.runtime",
-    "autograde.checks.images",
-)
-"""The built-in check modules, in rubric order. A new module of checks is added here, once."""
-
 PLUGIN_GROUP = "autograde.checks"
 NO_PLUGINS_VAR = "AUTOGRADE_NO_PLUGINS"  # set (non-empty): load no plugin, e.g. to grade with the built-ins only
+
+
+def modules() -> tuple[str, ...]:
+    """The check modules of the lab pack in effect, in rubric order."""
+    return labs.current().check_modules
 
 
 @dataclass(frozen=True)
@@ -41,60 +41,90 @@ class Plugin:
     distribution: str  # "package version" of the package that declares it, "" if unknown
     checks: tuple[str, ...]  # ids it declared
     error: str | None = None  # why it failed to load
+    labs: tuple[str, ...] = ()  # the labs it is for (its module's LABS); empty: every lab
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.distribution or self.module})"
+
+    def applies(self) -> bool:
+        return not self.labs or labs.current().id in self.labs
 
 
 _plugins: tuple[Plugin, ...] | None = None
 
 
 def plugins() -> tuple[Plugin, ...]:
-    """The plugins, loaded once (by entry point name); one that fails to load is kept with its error."""
+    """The plugins that apply to the lab in effect (loaded once, by entry point name); one that fails to load
+    is kept with its error."""
     global _plugins
-    if _plugins is not None:
-        return _plugins
-    for module in MODULES:
+    for module in modules():
         importlib.import_module(module)
-    found: list[Plugin] = []
-    if not os.environ.get(NO_PLUGINS_VAR):
-        from importlib.metadata import entry_points
+    if _plugins is None:
+        _plugins = _load_plugins()
+    return tuple(p for p in _plugins if p.applies())
 
-        for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
-            dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else ""
-            module = ep.value.partition(":")[0].strip()
-            before = set(REGISTRY)
-            try:
-                importlib.import_module(module)
-                error = None
-            except (Exception, SystemExit) as e:  # the instructor's code: anything may go wrong
-                error = f"{type(e).__name__}: {e}"
-            added = tuple(i for i in REGISTRY if i not in before)
-            if error is not None:
-                for i in added:  # half-registered: none of its checks is trusted
-                    del REGISTRY[i]
-                added = ()
-            found.append(Plugin(ep.name, module, dist, added, error))
-    _plugins = tuple(found)
-    return _plugins
+
+def _load_plugins() -> tuple[Plugin, ...]:
+    found: list[Plugin] = []
+    if os.environ.get(NO_PLUGINS_VAR):
+        return ()
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else ""
+        module = ep.value.partition(":")[0].strip()
+        before = set(DECLARED)
+        for_labs: tuple[str, ...] = ()
+        try:
+            loaded = importlib.import_module(module)
+            error = None
+            declared_labs = getattr(loaded, "LABS", ())
+            for_labs = tuple(str(x) for x in declared_labs) if isinstance(declared_labs, (tuple, list)) else ()
+        except (Exception, SystemExit) as e:  # the instructor's code: anything may go wrong
+            error = f"{type(e).__name__}: {e}"
+        added = [k for k in DECLARED if k not in before]
+        if error is not None:
+            for k in added:  # half-registered: none of its checks is trusted
+                del DECLARED[k]
+            added = []
+        found.append(Plugin(ep.name, module, dist, tuple(i for _, i in added), error, for_labs))
+    return tuple(found)
 
 
 def _spec_order() -> list[CheckSpec]:
+    """The checks of the lab in effect, in rubric order: its modules', then the applying plugins'."""
     loaded = plugins()
-    order = list(MODULES)
-    owner = {i: p for p in loaded for i in p.checks}
-    specs = list(REGISTRY.values())
+    order = list(modules())
+    specs = [s for s in DECLARED.values() if s.module in order]
+    specs.sort(key=lambda s: order.index(s.module))  # stable: declaration order within a module
+    seen = {s.item.id for s in specs}
+    for plugin in loaded:
+        for key, spec in DECLARED.items():
+            if key[1] in plugin.checks and spec.module not in order and spec.item.id not in seen:
+                specs.append(spec)
+                seen.add(spec.item.id)
+    return specs
 
-    def key(spec: CheckSpec) -> tuple[int, int, int]:
-        plugin = owner.get(spec.item.id)
-        if plugin is not None:
-            return (1, loaded.index(plugin), specs.index(spec))
-        if spec.module not in order:
-            raise RuntimeError(f"{spec.module} declares checks but is not listed in autograde.checks.MODULES")
-        return (0, order.index(spec.module), specs.index(spec))
 
-    return sorted(specs, key=key)
+class _Registry(Mapping[str, CheckSpec]):
+    """The checks that grade the lab in effect, by id (a view: it follows the pack selected)."""
+
+    def _now(self) -> dict[str, CheckSpec]:
+        return {s.item.id: s for s in _spec_order()}
+
+    def __getitem__(self, key: str) -> CheckSpec:
+        return self._now()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._now())
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+
+REGISTRY: Mapping[str, CheckSpec] = _Registry()
+"""The checks of the lab pack in effect, by id, in rubric order."""
 
 
 def default_items() -> tuple[RubricItem, ...]:
@@ -109,7 +139,7 @@ def default_items() -> tuple[RubricItem, ...]:
 
 
 def default_rubric() -> Rubric:
-    return Rubric(items=default_items())
+    return Rubric(items=default_items(), thresholds=dict(labs.current().thresholds))
 
 
 def _broken_plugins() -> str | None:
@@ -123,7 +153,13 @@ def load_rubric(path: str | Path | None = None, *, text: str | None = None, sour
         text, source = read_rubric(path)
     if text is None:
         return default_rubric()
-    return parse_rubric(text, source or "rubric", default_items(), orphans_of=_broken_plugins())
+    return parse_rubric(
+        text,
+        source or "rubric",
+        default_items(),
+        orphans_of=_broken_plugins(),
+        thresholds=dict(labs.current().thresholds),
+    )
 
 
 def rubric_in_effect(path: str | Path | None, environ: Mapping[str, str]) -> Rubric:
@@ -154,7 +190,6 @@ def _missing(check_id: str) -> Outcome:
 
 def run_check(check_id: str, ctx: Context) -> CheckResult:
     start = time.perf_counter()
-    plugins()
     spec = REGISTRY.get(check_id)
     try:
         if spec is None:
@@ -212,5 +247,30 @@ def grade(ctx: Context, phase: str | None = None) -> list[CheckResult]:
     return [run_check(item.id, ctx) for item in ctx.rubric.items if phase is None or item.phase == phase]
 
 
-for _module in MODULES:  # the built-in checks are always there; plugins load on first use (plugins())
-    importlib.import_module(_module)
+def disagreements(ctx: Context) -> list[dict[str, object]]:
+    """Where a check's text rules and its evidence give different verdicts (the evidence's is the grade), so the
+    rules can be improved. A check module lists such checks in `EVIDENCE_CHECKS`: id -> (verdict from the
+    files, verdict from the evidence or None), both called with the check's needs. Empty without a runtime."""
+    if ctx.facts is None:
+        return []
+    out: list[dict[str, object]] = []
+    for name in modules():
+        table = getattr(importlib.import_module(name), "EVIDENCE_CHECKS", {})
+        for check_id, (by_text, by_evidence) in table.items():
+            spec = REGISTRY.get(check_id)
+            if spec is None or check_id not in {i.id for i in ctx.rubric.items}:
+                continue
+            given = [need(ctx) for need in spec.needs]
+            if any(isinstance(g, Outcome) for g in given):
+                continue
+            text = by_text(ctx, *given)
+            evidence = by_evidence(ctx, *given, text)
+            if evidence is not None and evidence.status != text.status:
+                out.append(
+                    {
+                        "check": check_id,
+                        "text_rule": {"status": text.status, "message": text.message, "line": text.line},
+                        "evidence": {"status": evidence.status, "message": evidence.message, "line": evidence.line},
+                    }
+                )
+    return out

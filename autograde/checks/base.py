@@ -72,9 +72,9 @@ class CheckSpec:
     module: str  # the module that declared it: its place in autograde.checks.MODULES (or a plugin) sets the order
 
 
-REGISTRY: dict[str, CheckSpec] = {}
-"""Every declared check, by id, in declaration order. The rubric's order is not this dict's: it is
-`autograde.checks.MODULES` (then the plugins), and within a module the order of declaration."""
+DECLARED: dict[tuple[str, str], CheckSpec] = {}
+"""Every check declared by a module imported so far, by (module, id), in declaration order. Which of them
+grade is the lab pack's business: its `check_modules` (then the plugins), see `autograde.checks`."""
 
 
 def check(
@@ -94,10 +94,11 @@ def check(
     """
 
     def register(fn: Callable[..., Outcome]) -> Callable[..., Outcome]:
-        if check_id in REGISTRY:
-            raise ValueError(f"check {check_id} is declared twice")
+        key = (fn.__module__, check_id)
+        if key in DECLARED:
+            raise ValueError(f"check {check_id} is declared twice in {fn.__module__}")
         item = RubricItem(check_id, name, points, checklist, phase, passes_when)
-        REGISTRY[check_id] = CheckSpec(item, fn, needs, fn.__module__)
+        DECLARED[key] = CheckSpec(item, fn, needs, fn.__module__)
         return fn
 
     return register

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from autograde import __version__
+from autograde import __version__, labs
+from autograde.checks import disagreements as evidence_disagreements
 from autograde.checks import grade as grade_checks
 from autograde.checks import rubric_in_effect
 from autograde.checks.base import Context
-from autograde.checks.dockerfile import disagreements as evidence_disagreements
 from autograde.errors import EXIT_ERROR, EXIT_OK, EXIT_POINTS_LOST, UserError
 from autograde.model import load_submission
 from autograde.results import GradingResults, ImageFacts
@@ -118,10 +118,10 @@ def _port(text: str) -> int:
 def host_port_options(value: int | None) -> dict[str, Any]:
     """SessionOptions for `--host-port`: not given, 5005 or a free port when 5005 is in use; `auto` (0), any free
     port; a number, exactly that port."""
-    from autograde.runtime.policy import DEFAULT_HOST_PORT
+    from autograde.runtime.policy import default_host_port
 
     if value is None:
-        return {"host_port": DEFAULT_HOST_PORT, "host_port_strict": False}
+        return {"host_port": default_host_port(), "host_port_strict": False}
     return {"host_port": value or None, "host_port_strict": bool(value)}
 
 
@@ -230,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
             source=_source(root),
             grader={
                 "version": __version__,
+                "lab": {"id": labs.current().id, "title": labs.current().title},
                 "started_at": _iso(started),
                 "rubric": rubric.source,
                 "rubric_fingerprint": rubric.fingerprint(),
@@ -349,10 +350,12 @@ def _check_workflow(root: Path, rubric: Rubric, results: GradingResults) -> None
     """The workflow's Classroom reporter block must list the runners of the rubric in effect, or the
     dashboard shows another total than the report: say so (a warning, and grader.workflow_mismatch)."""
     from autograde.report.classroom import runners_of
-    from autograde.report.rubric_docs import WORKFLOW, workflow_runners
+    from autograde.report.rubric_docs import workflow_runners
+
+    workflow = labs.current().workflow
 
     try:
-        text = (root / WORKFLOW).read_text(encoding="utf-8")
+        text = (root / workflow).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return  # no workflow (a local checkout, grade-all): nothing to agree with
     had = workflow_runners(text)
@@ -370,7 +373,7 @@ def _check_workflow(root: Path, rubric: Rubric, results: GradingResults) -> None
     if extra:
         parts.append(f"lists {', '.join(extra)}, which the rubric in effect does not grade")
     results.warnings.append(
-        f"{WORKFLOW} does not match the rubric in effect ({rubric.source}): it "
+        f"{workflow} does not match the rubric in effect ({rubric.source}): it "
         + " and ".join(parts)
         + "; the instructor should run `autograde workflow --write` in the template and commit the workflow."
     )
@@ -379,8 +382,9 @@ def _check_workflow(root: Path, rubric: Rubric, results: GradingResults) -> None
 def _image_name(sub: Any, key: str) -> str:
     """The image as the student's Compose file names it: the service's `image:`, else Compose's default
     `<project>-<service>` (the project is the file's `name:`, else the folder's name)."""
-    compose, service = (sub.prod, "web_prod") if key == "prod" else (sub.dev, "web_dev")
-    if compose is None or service not in compose.services:
+    scenario = labs.current().scenario
+    compose, service = (sub.prod, scenario.web) if key == "prod" else (sub.dev, scenario.compare_service)
+    if compose is None or service is None or service not in compose.services:
         return ""
     image = compose.image(compose.services[service])
     if image:
@@ -413,7 +417,7 @@ def _advice(root: Path) -> list[Any]:
         from autograde import hadolint
     except ImportError:
         return []
-    path = root / "Dockerfile.prod"
+    path = root / labs.current().scenario.dockerfile
     return hadolint.advice(path) if path.is_file() else []
 
 

@@ -16,16 +16,15 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from autograde import labs
 from autograde.instructor.gradebook import Row
 from autograde.integrity import known_digests
 from autograde.rubric import Rubric
 
-STUDENT_FILES = ("Dockerfile.prod", "docker-compose.prod.yml")
-LAB_MARKERS = ("app", "docker-compose.yml", *STUDENT_FILES)
 META_DIR = ".grade-all"  # hidden: `export` and the report scanner skip it
 MAX_DEV_FILES = 500
 GIB = 1024**3
-PER_GRADE_MEMORY = 1.5 * GIB  # web_prod + redis_prod + the lean probe, 512m caps each, builds on top
+PER_GRADE_MEMORY = 1.5 * GIB  # the web service + Redis + a probe container, 512m caps each, builds on top
 MAX_DEFAULT_JOBS = 8
 
 
@@ -74,18 +73,32 @@ class Meta:
 # --------------------------------------------------------------------------- the folders
 
 
+def student_files() -> tuple[str, ...]:
+    """The files a student of the lab in effect writes or completes."""
+    return labs.current().student_files
+
+
+def lab_markers() -> tuple[str, ...]:
+    """Paths that show a folder is a checkout of the lab in effect."""
+    scenario = labs.current().scenario
+    found = ["app", scenario.stack_file, *([scenario.compare_file] if scenario.compare_file else []), *student_files()]
+    return tuple(dict.fromkeys(found))
+
+
 def classify(path: Path) -> tuple[str, str]:
     """(kind, note) of one folder under DIR."""
-    present = [m for m in LAB_MARKERS if (path / m).exists()]
+    markers = lab_markers()
+    present = [m for m in markers if (path / m).exists()]
     is_git = (path / ".git").exists()
     if not present and not is_git:
         return "not-a-checkout", (
-            f"{path.name}/ is not a checkout of the lab: no .git and none of {', '.join(LAB_MARKERS)}"
+            f"{path.name}/ is not a checkout of the lab: no .git and none of {', '.join(markers)}"
         )
-    if not any((path / f).is_file() for f in STUDENT_FILES):
-        return "no-lab-files", (
-            f"{path.name}/ has neither {STUDENT_FILES[0]} nor {STUDENT_FILES[1]}: nothing of the lab to grade"
-        )
+    files = student_files()
+    if not any((path / f).is_file() for f in files):
+        named = " nor ".join(files) if len(files) == 2 else ", ".join(files)
+        which = "neither " if len(files) == 2 else "none of "
+        return "no-lab-files", f"{path.name}/ has {which}{named}: nothing of the lab to grade"
     return "ok", ""
 
 
@@ -107,23 +120,28 @@ def discover(root: Path) -> list[Entry]:
 
 
 def dev_digest(root: Path) -> str | None:
-    """A digest of everything the dev image is built from, or None when it must be built per student.
+    """A digest of everything the compared image (LAB04's dev image) is built from, or None when it must be
+    built per student (or the lab compares with none).
 
-    The dev build reads docker-compose.yml and the whole app/ folder (its build context). Two
-    checkouts with the same digest have byte-identical dev inputs, so one build serves both. Only a
-    docker-compose.yml byte-identical to the template's (one of its versions) qualifies: the grader built that file's
-    web_dev service before and knows it asks for nothing unsafe. Symlinks, unreadable or too many
-    files: None (the student's own session builds, with its usual safety checks).
+    That build reads the compare file (LAB04: docker-compose.yml) and the whole of its context folder (app/).
+    Two checkouts with the same digest have byte-identical inputs, so one build serves both. Only a compare
+    file byte-identical to the template's (one of its versions) qualifies: the grader built that file's
+    service before and knows it asks for nothing unsafe. Symlinks, unreadable or too many files: None (the
+    student's own session builds, with its usual safety checks).
     """
-    compose = root / "docker-compose.yml"
-    app = root / "app"
+    scenario = labs.current().scenario
+    if not scenario.compare_file or not scenario.compare_context:
+        return None
+    name = scenario.compare_file
+    compose = root / name
+    app = root / scenario.compare_context
     try:
         if compose.is_symlink() or not compose.is_file() or app.is_symlink() or not app.is_dir():
             return None
         compose_bytes = compose.read_bytes()
-        if hashlib.sha256(compose_bytes).hexdigest() not in known_digests("docker-compose.yml"):
+        if hashlib.sha256(compose_bytes).hexdigest() not in known_digests(name):
             return None
-        h = hashlib.sha256(b"docker-compose.yml\0" + compose_bytes + b"\0")
+        h = hashlib.sha256(name.encode() + b"\0" + compose_bytes + b"\0")
         count = 0
         for top, dirs, files in os.walk(app, followlinks=False):
             dirs.sort()

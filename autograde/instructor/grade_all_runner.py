@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograde import labs
 from autograde.instructor.grade_all_policy import (
     KIND_FLAG,
     META_DIR,
@@ -87,10 +88,13 @@ class SharedDev:
     def _build(self, digest: str, checkout: Path, project: str, tag: str) -> str | None:
         import docker
 
+        scenario = labs.current().scenario
+        service = scenario.compare_service or ""
+
         fd, name = tempfile.mkstemp(prefix=f"{project}-", suffix=".yml")
         override = Path(name)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(f"services:\n  web_dev:\n    image: {json.dumps(tag)}\n")
+            fh.write(f"services:\n  {json.dumps(service)}:\n    image: {json.dumps(tag)}\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "GITHUB_"))}
         env["COMPOSE_PROJECT_NAME"] = project
         try:
@@ -103,13 +107,13 @@ class SharedDev:
                     "-p",
                     project,
                     "-f",
-                    str(checkout / "docker-compose.yml"),
+                    str(checkout / (scenario.compare_file or "")),
                     "-f",
                     str(override),
                     "--project-directory",
                     str(checkout),
                     "build",
-                    "web_dev",
+                    service,
                 ],
                 timeout=self.build_timeout,
                 cwd=str(checkout),
@@ -288,6 +292,8 @@ class Batch:
             str(junit_path),
             "--project",
             project,
+            "--lab",
+            labs.current().id,  # the class's lab, whatever a checkout declares
             *self.o.grade_args,
         ]
         if dev_ref:

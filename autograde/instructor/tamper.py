@@ -7,16 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograde.github_api import GitHubClient
-from autograde.integrity import PROTECTED, WORKFLOW
+from autograde.integrity import protected, workflow
 
 
-def watched(workflow: str) -> tuple[str, ...]:
-    """Paths a student must not change: the template's given files (`integrity.PROTECTED`, one list for
-    both checks), with the grading workflow under its name in this assignment.
+def watched(workflow_name: str) -> tuple[str, ...]:
+    """Paths a student must not change: the template's given files (`integrity.protected()`, the lab pack's one
+    list for both checks), with the grading workflow under its name in this assignment.
 
     Entries ending in `/` are folders (everything under them).
     """
-    return tuple(f".github/workflows/{workflow}" if p == WORKFLOW else p for p in PROTECTED)
+    given = workflow()
+    return tuple(f".github/workflows/{workflow_name}" if p == given else p for p in protected())
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What the grader builds for web_prod: the student's own build section whenever it builds Dockerfile.prod.
+"""What the grader builds for the lab's web service: the student's own build section whenever it builds the
+lab's Dockerfile (LAB04: web_prod and Dockerfile.prod; the names come from the lab pack's scenario).
 
 Pure policy, no Docker: the runtime session writes its override from this, and the Dockerfile
 model resolves COPY sources in the same build context, so static and runtime verdicts agree.
@@ -10,8 +11,9 @@ import posixpath
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from autograde import labs
 from autograde.model.compose import ComposeFile, split_image
-from autograde.model.dockerfile import FILENAME, Dockerfile, Stage, is_remote_source
+from autograde.model.dockerfile import Dockerfile, Stage, is_remote_source
 from autograde.model.files import inside
 
 
@@ -19,41 +21,45 @@ from autograde.model.files import inside
 class ProdBuild:
     context: str  # relative to the repository root, normalized ("." is the root)
     dockerfile: str  # relative to the repository root
-    students: bool  # True: built exactly as docker-compose.prod.yml describes
-    reason: str = ""  # when not the student's: why the grader builds Dockerfile.prod from the root instead
+    students: bool  # True: built exactly as the student's compose file describes
+    reason: str = ""  # when not the student's: why the grader builds the lab's Dockerfile as documented instead
     args: tuple[tuple[str, str], ...] = ()  # the student's `build.args` (used with the student's build section)
     target: str | None = None  # the stage the grader builds (`build.target`); None: the last stage
     written_target: str | None = None  # `build.target` as the student's file sets it
     target_problem: str = ""  # why the student's target is not built: the grader builds the last stage instead
 
 
-LAB_DEFAULT = ProdBuild(".", FILENAME, False)
-
-
 def prod_build(prod: ComposeFile | None) -> ProdBuild:
-    """The student's build of web_prod if it builds Dockerfile.prod from a context inside the repository.
+    """The student's build of the web service if it builds the lab's Dockerfile from a context inside the
+    repository.
 
-    Otherwise (no build section, another Dockerfile, a remote or absolute context) the grader builds
-    Dockerfile.prod with the repository root as context, as the lab describes: the build section then
-    loses `compose.web_build` only, and Dockerfile.prod is still graded on its own.
+    Otherwise (no build section, another Dockerfile, a remote or absolute context) the grader builds the
+    lab's Dockerfile with the documented context, as the lab describes: the build section then loses its
+    own check only, and the Dockerfile is still graded on its own.
     """
-    if prod is None or "web_prod" not in prod.services:
-        return ProdBuild(".", FILENAME, False, "docker-compose.prod.yml has no usable web_prod service")
-    build = prod.build(prod.services["web_prod"])
+    scenario = labs.current().scenario
+    web, documented, name = scenario.web, scenario.context, scenario.dockerfile
+
+    def documented_build(reason: str) -> ProdBuild:
+        return ProdBuild(documented, name, False, reason)
+
+    if prod is None or web not in prod.services:
+        return documented_build(f"{scenario.stack_file} has no usable {web} service")
+    build = prod.build(prod.services[web])
     if build is None:
-        return ProdBuild(".", FILENAME, False, "web_prod has no build section")
+        return documented_build(f"{web} has no build section")
     context, dockerfile = build.context, build.dockerfile
     if "://" in context or context.startswith(("git@", "/", "~", "$")) or posixpath.isabs(dockerfile):
-        return ProdBuild(".", FILENAME, False, f"web_prod builds from {context!r}, not from this repository")
+        return documented_build(f"{web} builds from {context!r}, not from this repository")
     context = posixpath.normpath(context)
     if context == ".." or context.startswith("../"):
-        return ProdBuild(".", FILENAME, False, f"web_prod's build context {context!r} is outside the repository")
+        return documented_build(f"{web}'s build context {context!r} is outside the repository")
     target = posixpath.normpath(posixpath.join(context, dockerfile))
-    if target != FILENAME:
-        return ProdBuild(".", FILENAME, False, f"web_prod builds {target}, not {FILENAME}")
+    if target != name:
+        return documented_build(f"{web} builds {target}, not {name}")
     return ProdBuild(
         context,
-        FILENAME,
+        name,
         True,
         args=tuple(sorted(build.args.items())),
         target=build.target,
@@ -75,7 +81,7 @@ def fit_target(build: ProdBuild, df: Dockerfile) -> ProdBuild:
     names = ", ".join(s.alias or str(s.index) for s in df.stages)
     problem = ""
     if stage is None:
-        problem = f"`target: {build.target}` names no stage of {FILENAME} (its stages: {names})"
+        problem = f"`target: {build.target}` names no stage of {build.dockerfile} (its stages: {names})"
     elif stage is not df.stages[-1]:
         users = df.copied_from_by_others(stage)
         if users:
@@ -127,24 +133,22 @@ def missing_sources(df: Dockerfile, root: Path, context: str) -> list[str]:
 
 
 def fit_to_sources(build: ProdBuild, df: Dockerfile, root: Path) -> ProdBuild:
-    """The student's context, unless Dockerfile.prod's COPY sources are paths of the repository root.
+    """The student's context, unless the Dockerfile's COPY sources are paths of the documented context.
 
     A build section with `context: ./app` and a Dockerfile written for the lab's context (`COPY
     app/requirements.txt ...`) is one mistake, the context: the grader then builds as the lab says,
-    so that mistake costs `compose.web_build` only.
+    so that mistake costs the build section's check only.
     """
-    if not build.students or build.context == ".":
+    documented = labs.current().scenario.context
+    if not build.students or build.context == documented:
         return build
     here = missing_sources(df, root, build.context)
-    if here and not missing_sources(df, root, "."):
-        return ProdBuild(
-            ".",
-            FILENAME,
-            False,
-            f"its COPY sources ({', '.join(here[:2])}) are paths of the repository root, not of {build.context}/",
-            build.args,
-            build.target,
-            build.written_target,
-            build.target_problem,
+    if here and not missing_sources(df, root, documented):
+        where = "the repository root" if documented == "." else f"{documented}/"
+        return replace(
+            build,
+            context=documented,
+            students=False,
+            reason=f"its COPY sources ({', '.join(here[:2])}) are paths of {where}, not of {build.context}/",
         )
     return build

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograde import labs
 from autograde.model import compose_cli
 from autograde.model.files import FileProblem, Problem, inside, read_text
 
-PROD_FILE = "docker-compose.prod.yml"
-DEV_FILE = "docker-compose.yml"
 NODE_BUDGET = 50_000
 _INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -196,17 +195,20 @@ class ComposeFile:
             return Build(_norm(context), _norm(dockerfile), line, _build_args(raw.get("args")), target)
         return None
 
-    def redis_service(self) -> str | None:
-        """The service the stack's Redis runs as: `redis_prod` if there is one; else the service web_prod's
-        REDIS_HOST names, if it runs a redis image; else the only service that runs a redis image."""
-        if "redis_prod" in self.services:
-            return "redis_prod"
-        redis = [s.name for s in self.services.values() if split_image(self.image(s) or "")[0] == "redis"]
-        web = self.services.get("web_prod")
-        named = self.environment(web).get("REDIS_HOST") if web is not None else None
-        if named in redis:
+    def redis_service(self, web: str | None = None, redis: str | None = None) -> str | None:
+        """The service the stack's Redis runs as: the name the lab asks for (`redis`, LAB04's redis_prod) if there
+        is one; else the service the web service's REDIS_HOST names, if it runs a redis image; else the only
+        service that runs a redis image. The names default to the lab pack's."""
+        scenario = labs.current().scenario
+        web, redis = web or scenario.web, redis or scenario.redis
+        if redis in self.services:
+            return redis
+        found = [s.name for s in self.services.values() if split_image(self.image(s) or "")[0] == "redis"]
+        service = self.services.get(web)
+        named = self.environment(service).get("REDIS_HOST") if service is not None else None
+        if named in found:
             return named
-        return redis[0] if len(redis) == 1 else None
+        return found[0] if len(found) == 1 else None
 
     def image(self, service: Service) -> str | None:
         raw = service.get("image")

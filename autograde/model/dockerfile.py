@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from autograde import labs
 from autograde.model.files import FileProblem, Problem, inside, read_text
 from autograde.model.shell import (
     SHELLS,
@@ -29,7 +30,6 @@ from autograde.model.shell import (
     unquote,
 )
 
-FILENAME = "Dockerfile.prod"
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SYSTEM_BIN = frozenset(DEFAULT_PATH.split(":"))
 KNOWN = frozenset(
@@ -405,20 +405,30 @@ PLATFORM_ARGS = {
 }
 
 
-def load(root: Path, context: str = ".", build_args: dict[str, str] | None = None) -> Dockerfile:
-    """Parse root/Dockerfile.prod, or raise FileProblem with file, line and what to do.
+def load(
+    root: Path, context: str = ".", build_args: dict[str, str] | None = None, name: str | None = None
+) -> Dockerfile:
+    """Parse the lab's Dockerfile (`name`, from the repository root; by default the one the lab pack's
+    scenario builds), or raise FileProblem with file, line and what to do.
 
     `context`: the build context it is built with, relative to root (COPY sources are resolved in it).
     `build_args`: the compose file's `build.args`; each sets the ARG of that name where it is declared.
     """
-    text = read_text(root, FILENAME, what="the multi-stage production Dockerfile")
-    return parse(text, root, context, build_args)
+    name = name or labs.current().scenario.dockerfile
+    text = read_text(root, name, what=labs.current().hints.get("dockerfile_what", "the lab's Dockerfile"))
+    return parse(text, root, context, build_args, name)
 
 
 def parse(
-    text: str, root: Path | None = None, context: str = ".", build_args: dict[str, str] | None = None
+    text: str,
+    root: Path | None = None,
+    context: str = ".",
+    build_args: dict[str, str] | None = None,
+    name: str | None = None,
 ) -> Dockerfile:
     import dockerfile as buildkit
+
+    file = name or labs.current().scenario.dockerfile  # the file's name, in messages
 
     try:
         commands = buildkit.parse_string(text)
@@ -426,24 +436,24 @@ def parse(
         if "no instructions" in str(e):
             raise FileProblem(
                 Problem(
-                    FILENAME,
-                    f"{FILENAME} has no instructions yet, only comments (the starter?)",
+                    file,
+                    f"{file} has no instructions yet, only comments (the starter?)",
                     "Replace the TODO comments with instructions: a builder stage, then a final stage.",
                     1,
                 )
             ) from None
         raise FileProblem(
             Problem(
-                FILENAME,
-                f"{FILENAME} cannot be parsed: {e}",
+                file,
+                f"{file} cannot be parsed: {e}",
                 "Fix the syntax; every instruction is `INSTRUCTION arguments`.",
             )
         ) from None
     except UnicodeDecodeError:  # the Go parser can split a character it does not expect (control characters)
         raise FileProblem(
             Problem(
-                FILENAME,
-                f"{FILENAME} cannot be parsed: it holds characters the Dockerfile parser does not accept",
+                file,
+                f"{file} cannot be parsed: it holds characters the Dockerfile parser does not accept",
                 "Keep Dockerfile.prod to plain text without control characters.",
             )
         ) from None
@@ -494,8 +504,8 @@ def parse(
             elif ins.cmd in KNOWN:
                 raise FileProblem(
                     Problem(
-                        FILENAME,
-                        f"{FILENAME}:{ins.line}: {ins.cmd} comes before the first FROM",
+                        file,
+                        f"{file}:{ins.line}: {ins.cmd} comes before the first FROM",
                         "Start each stage with FROM; only ARG may come before it.",
                         ins.line,
                     )

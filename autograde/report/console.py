@@ -6,6 +6,7 @@ import re
 import textwrap
 from typing import TextIO
 
+from autograde import labs
 from autograde.report import triage
 from autograde.results import GradingResults
 
@@ -26,7 +27,7 @@ def write(results: GradingResults, out: TextIO, *, show_logs: bool = True) -> No
     """Plain text only: nothing here is a workflow command, and student text is indented under its check."""
     width = max(len(c.id) for c in results.checks) if results.checks else 10
     print(
-        f"LAB04 autograde — {results.total}/{results.possible} points"
+        f"{labs.of_report(results.grader).label} autograde — {results.total}/{results.possible} points"
         + (" (static checks only)" if results.static_only else ""),
         file=out,
     )

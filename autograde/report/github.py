@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TextIO
 from urllib.parse import quote
 
+from autograde import labs
 from autograde.report import triage
 from autograde.results import CheckResult, GradingResults, megabytes
 
@@ -255,9 +256,6 @@ def size_ratio_max(results: GradingResults) -> float:
     return SIZE_RATIO_DEFAULT
 
 
-DEV_NAME = "docker-cd-lab04-web-dev"  # the dev image as the lab's docker-compose.yml names it
-
-
 def _sizes_section(results: GradingResults) -> list[str]:
     """Sizes and the limit, each rounded once (megabytes) and shown the same in words, table and chart;
     the images named as the student's files name them (the grader's tags are in the JSON report)."""
@@ -265,13 +263,14 @@ def _sizes_section(results: GradingResults) -> list[str]:
     if not dev and not prod:
         return []
     limit = size_ratio_max(results)
+    pack = labs.of_report(results.grader)
     lines = ["### Image sizes", "", "| Image | Built from | Size |", "|---|---|---:|"]
     for label, image, source in (
-        ("dev", dev, "app/Dockerfile (docker-compose.yml)"),
-        ("prod", prod, "Dockerfile.prod (docker-compose.prod.yml)"),
+        ("dev", dev, pack.hint("compared_image_source", "the compared image")),
+        ("prod", prod, pack.hint("image_source", pack.scenario.dockerfile)),
     ):
         named = (results.grader.get("image_names") or {}).get(label)
-        default = DEV_NAME if label == "dev" else "web_prod"
+        default = pack.hint("compared_image_name", "dev") if label == "dev" else pack.scenario.web
         name = (image.name if image else "") or (named if isinstance(named, str) and named else default)
         size = f"{megabytes(image.size_bytes):,.1f} MB" if image else "not built"
         lines.append(f"| `{name.replace('`', '')}` | {source} | {size} |")

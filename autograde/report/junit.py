@@ -8,7 +8,7 @@ and so do the runtime checks of a `--static-only` run, which were not graded.
 
 Where a check points at the student's file, the testcase carries `file` and `line`
 attributes (what JUnit consumers read) as well as the `file`/`line` properties. The
-classname is `LAB04` for every case: consumers that find no file fall back to the last
+classname is the lab's label (`LAB04`) for every case: consumers that find no file fall back to the last
 dot-separated part of the classname and search the workspace for it, and a classname such
 as `autograde.dockerfile` would lead them to the grader's own source.
 """
@@ -21,10 +21,16 @@ from pathlib import Path
 from junitparser import Attr, Error, Failure, IntAttr, Skipped
 from junitparser.xunit2 import JUnitXml, TestCase, TestSuite
 
+from autograde import labs
 from autograde.results import CheckResult, GradingResults
 
 _XML_INVALID = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-CLASSNAME = "LAB04"
+CLASSNAME = "LAB04"  # the default lab's label; a report's own lab gives its classname (see `classname`)
+
+
+def classname(results: GradingResults) -> str:
+    """The classname of every case: the label of the lab the report was graded with."""
+    return labs.of_report(results.grader).label
 
 
 class LocatedCase(TestCase):
@@ -72,8 +78,9 @@ def build(results: GradingResults) -> JUnitXml:
     for key in ("repository", "commit", "graded_at"):
         if results.source.get(key):
             suite.add_property(f"source.{key}", clean(results.source[key]))
+    name = classname(results)
     for c in results.checks:
-        case = LocatedCase(c.id, classname=CLASSNAME, time=c.duration_s)
+        case = LocatedCase(c.id, classname=name, time=c.duration_s)
         if c.file:
             case.file = clean(c.file)
             if c.line:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from rich.markup import escape
 
+from autograde import labs
 from autograde.results import CheckResult
 
 if TYPE_CHECKING:
@@ -33,7 +34,6 @@ LABELS = {
     "build_dev": "building the dev image",
     "build_prod": "building the prod image",
     "pull": "pulling the stack's images",
-    "up": "starting web_prod and redis_prod",
     "probes": "probing the app",
     "inspect": "inspecting the prod image",
     "teardown": "stopping the stack",
@@ -72,6 +72,9 @@ def is_live(stream: TextIO, env: Mapping[str, str]) -> bool:
 
 
 def label(name: str) -> str:
+    if name == "up":
+        scenario = labs.current().scenario
+        return f"starting {scenario.web} and {scenario.redis}"
     return LABELS.get(name, name.replace("_", " "))
 
 

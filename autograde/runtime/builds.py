@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograde import labs
 from autograde.model import Submission
-from autograde.model.compose import DEV_FILE, PROD_FILE, ComposeFile
-from autograde.model.dockerfile import FILENAME as PROD_DOCKERFILE
+from autograde.model.compose import ComposeFile
 from autograde.model.files import FileProblem, read_text
 from autograde.runtime import engine_age, health
 from autograde.runtime.cgroups import StepGuard, human
@@ -61,12 +61,13 @@ def prod_files(
     student's file alone is fine) or is too old for the student's file."""
     assert sub.prod is not None
     root = sub.root.resolve()
-    student = [str(root / PROD_FILE)]
+    stack = labs.current().scenario.stack_file
+    student = [str(root / stack)]
     if sub.prod.by_compose:  # the model is Compose's own answer already
         resolved: dict[str, Any] | None = sub.prod.data
     else:
         resolved, refused = _resolved(engine, tmp, student, "prod")
-        if resolved is None and (too_old := engine_age.compose_too_old(refused, engine.compose_version, PROD_FILE)):
+        if resolved is None and (too_old := engine_age.compose_too_old(refused, engine.compose_version, stack)):
             return Prepared(None, error=(too_old, "Nothing to fix in your files: grade with a newer Docker Compose."))
     text, other_tags = prod_override(
         sub.prod,
@@ -81,14 +82,16 @@ def prod_files(
     path = tmp / "prod-override.yml"
     path.write_text(text)
     files = [*student, str(path)]
-    error = _merge_refused(engine, files, PROD_FILE, resolved)
+    error = _merge_refused(engine, files, stack, resolved)
     return Prepared(None if error else files, other_tags, error)
 
 
 def dev_files(engine: Engine, sub: Submission, tmp: Path, dev_tag: str, caps: Caps) -> Prepared:
-    """The dev compose files, or the grader's error when its override does not merge with them."""
+    """The compose files of the image the lab compares with (LAB04's dev image), or the grader's error when its
+    override does not merge with them."""
     root = sub.root.resolve()
-    student = [str(root / DEV_FILE)]
+    compared = labs.current().scenario.compare_file or ""
+    student = [str(root / compared)]
     if sub.dev is not None and sub.dev.by_compose:
         resolved: dict[str, Any] | None = sub.dev.data
     else:
@@ -96,7 +99,7 @@ def dev_files(engine: Engine, sub: Submission, tmp: Path, dev_tag: str, caps: Ca
     path = tmp / "dev-override.yml"
     path.write_text(dev_override(dev_tag=dev_tag, caps=caps, resolved=resolved))
     files = [*student, str(path)]
-    error = _merge_refused(engine, files, DEV_FILE, resolved)
+    error = _merge_refused(engine, files, compared, resolved)
     return Prepared(None if error else files, error=error)
 
 
@@ -256,11 +259,12 @@ def build(
 
 
 def _dockerfile_text(root: Path, timing: str) -> str | None:
-    """Dockerfile.prod's text for the prod build (None for the dev build, or when it cannot be read)."""
+    """The lab's Dockerfile's text for the stack's build (None for the compared image's build, or when it cannot
+    be read)."""
     if timing != "build_prod":
         return None
     try:
-        return read_text(root, PROD_DOCKERFILE, what="the production Dockerfile")
+        return read_text(root, labs.current().scenario.dockerfile, what="the lab's Dockerfile")
     except FileProblem:
         return None
 
@@ -278,7 +282,7 @@ def pull_missing(engine: Engine, phases: Phases, prod: ComposeFile, files: list[
     """Pull the stack's registry images while the builds run, so `up` does not wait for them."""
     for service in prod.services.values():
         image = prod.image(service)
-        if image and service.name != "web_prod":
+        if image and service.name != labs.current().scenario.web:
             try:
                 engine.client.images.get(image)
             except Exception:

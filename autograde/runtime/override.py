@@ -1,7 +1,7 @@
 """The grader's Compose override files: pure policy, written with the YAML library, no Docker.
 
 What the grader owns, and so overrides: image tags (its own, never the student's names),
-published ports (web_prod on the grader's port, nothing else published), resource caps and
+published ports (the lab's web service on the grader's port, nothing else published), resource caps and
 container names. Everything else, the build section included, is the student's.
 
 The caps never break a valid file: they merge with the limits the student set (read from
@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from autograde import labs
 from autograde.model.build import ProdBuild
 from autograde.model.compose import ComposeFile
 
@@ -225,6 +226,7 @@ def prod_override(
     student's file as `docker compose config --format json` prints it (None: not known), whose
     limits the caps merge with.
     """
+    scenario = labs.current().scenario
     services: dict[str, Any] = {}
     others: list[str] = []
     seen = _get(resolved, "services") if resolved is not None else None
@@ -233,9 +235,9 @@ def prod_override(
         spec = _capped(caps, student if isinstance(student, Mapping) else None)
         if isinstance(student, Mapping):
             spec.update(_container_name_kept(student))
-        if name == "web_prod":
+        if name == scenario.web:
             spec["image"] = prod_tag
-            spec["ports"] = _OverrideList([f"127.0.0.1:{port}:5000"])
+            spec["ports"] = _OverrideList([f"127.0.0.1:{port}:{scenario.container_port}"])
             if not build.students:  # their build section cannot build Dockerfile.prod: build it as the lab says
                 spec["build"] = _Override({"context": str(root), "dockerfile": build.dockerfile})
             elif build.target_problem:  # their target is not the final stage: build the last one, as Docker does
@@ -252,9 +254,11 @@ def prod_override(
 
 
 def dev_override(*, dev_tag: str, caps: Caps, resolved: Mapping[str, Any] | None = None) -> str:
-    student = _get(resolved, "services", "web_dev") if resolved is not None else None
+    """The override of the compose file the lab compares with (LAB04's dev file): its service's image tag, caps."""
+    service = labs.current().scenario.compare_service or ""
+    student = _get(resolved, "services", service) if resolved is not None else None
     capped = _capped(caps, student if isinstance(student, Mapping) else None)
-    return dump({"services": {"web_dev": {"image": dev_tag, **capped}}})
+    return dump({"services": {service: {"image": dev_tag, **capped}}})
 
 
 def dump(data: dict[str, Any]) -> str:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograde import labs
 from autograde.model import Submission
-from autograde.model.compose import DEV_FILE, PROD_FILE
 from autograde.runtime.safety import scan
 
 
@@ -21,20 +21,22 @@ class Refusals:
 
 
 def refusals(sub: Submission, root: Path) -> Refusals:
+    scenario = labs.current().scenario
+    stack = scenario.stack_file
     if sub.prod_problem is not None:
-        return Refusals(f"{PROD_FILE} cannot be used: {sub.prod_problem.message}", None)
+        return Refusals(f"{stack} cannot be used: {sub.prod_problem.message}", None)
     assert sub.prod is not None
     if sub.prod.refused is not None:
         return Refusals(sub.prod.refused.message, None, compose_refused=True)
     if sub.dockerfile_problem is not None:
-        return Refusals(f"Dockerfile.prod cannot be built: {sub.dockerfile_problem.message}", None)
+        return Refusals(f"{scenario.dockerfile} cannot be built: {sub.dockerfile_problem.message}", None)
     missing = [
         s
-        for s in ("web_prod", sub.prod.redis_service() or "redis_prod")
+        for s in (scenario.web, sub.prod.redis_service() or scenario.redis)
         if not sub.prod.services.get(s) or not sub.prod.services[s].data
     ]
     if missing:
-        return Refusals(f"{PROD_FILE} does not define {' and '.join(missing)} yet, so there is nothing to start", None)
+        return Refusals(f"{stack} does not define {' and '.join(missing)} yet, so there is nothing to start", None)
     found = scan(sub.prod, root)
     if found:
         return Refusals(
@@ -47,19 +49,27 @@ def refusals(sub: Submission, root: Path) -> Refusals:
 
 
 def _dev_refusal(sub: Submission, root: Path) -> str | None:
+    """Why the image the lab compares with (LAB04's dev image) cannot be built; None when it can, or the lab
+    compares with none."""
+    scenario = labs.current().scenario
+    if scenario.compare_file is None:
+        return None
+    name = scenario.compare_file
     if sub.dev is None:
-        return f"{DEV_FILE} cannot be used: {sub.dev_problem.message if sub.dev_problem else ''}"
+        return f"{name} cannot be used: {sub.dev_problem.message if sub.dev_problem else ''}"
     if sub.dev.refused is not None:
         return sub.dev.refused.message
     found = scan(sub.dev, root)
     if found:
-        return "refused to build the dev image: " + "; ".join(map(str, found[:3]))
-    if "web_dev" not in sub.dev.services:
-        return f"{DEV_FILE} has no web_dev service"
+        return f"refused to build the {scenario.compare_service} image: " + "; ".join(map(str, found[:3]))
+    if scenario.compare_service not in sub.dev.services:
+        return f"{name} has no {scenario.compare_service} service"
     return None
 
 
-DEFAULT_HOST_PORT = 5005  # the port the lab publishes; the grader's own mapping prefers it
+def default_host_port() -> int:
+    """The port the lab publishes the app on; the grader's own mapping prefers it."""
+    return labs.current().scenario.host_port
 
 
 @dataclass(frozen=True)
@@ -99,8 +109,8 @@ def choose_host_port(
 
     wanted None: any free port. With `strict` (a port the user asked for by number) that port or an
     error; otherwise `wanted` if it is free, else any free port, and a note saying so. The grader
-    never needs the lab's port 5005 for itself: it probes its own mapping, so the student's own
-    stack (or anything else) holding 5005 changes nothing in the grade. `engine_ports` are the TCP
+    never needs the lab's port (LAB04: 5005) for itself: it probes its own mapping, so the student's own
+    stack (or anything else) holding it changes nothing in the grade. `engine_ports` are the TCP
     ports containers of the engine already publish, with a container that publishes each.
     """
     if wanted is not None:
@@ -121,11 +131,22 @@ def choose_host_port(
         if port not in engine_ports:
             break
     else:
-        return HostPort(None, error="no free host port was found for web_prod", hint="Grade again.")
+        return HostPort(None, error=f"no free host port was found for {_web()}", hint="Grade again.")
     if wanted is None:
         return HostPort(port)
     return HostPort(
         port,
-        note=f"host port {wanted} is in use ({by}), so the grader published web_prod on port {port} for its "
+        note=f"host port {wanted} is in use ({by}), so the grader published {_web()} on port {port} for its "
         "own requests; this changes nothing in the grade",
     )
+
+
+def _web() -> str:
+    return labs.current().scenario.web
+
+
+def __getattr__(name: str) -> int:
+    """`DEFAULT_HOST_PORT`: the lab pack's port, read when asked (the pack is chosen after import)."""
+    if name == "DEFAULT_HOST_PORT":
+        return default_host_port()
+    raise AttributeError(name)

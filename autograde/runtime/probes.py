@@ -80,7 +80,7 @@ class Probed:
 
 
 class Stack:
-    """The started prod stack: web_prod and its Redis service (`redis`)."""
+    """The started stack: the lab's web service (`web`, LAB04's web_prod) and its Redis service (`redis`)."""
 
     def __init__(
         self,
@@ -90,9 +90,11 @@ class Stack:
         ready_timeout: float,
         request_timeout: float,
         stop_timeout: int,
+        web: str,
     ) -> None:
         self.engine = engine
         self.phases = phases
+        self.web = web
         self.redis = redis
         self.ready_timeout = ready_timeout
         self.request_timeout = request_timeout
@@ -103,7 +105,7 @@ class Stack:
         start = time.monotonic()
         self.phases.phase("up", "start")
         ran = self.engine.compose(
-            files, "up", "-d", "--no-build", "web_prod", self.redis, timeout=self.ready_timeout + 60
+            files, "up", "-d", "--no-build", self.web, self.redis, timeout=self.ready_timeout + 60
         )
         if ran.returncode != 0:
             return Probed(
@@ -123,7 +125,7 @@ class Stack:
         app = self.app_process(interpreter[0] if interpreter else None)
         if app is not None and app.interpreter and not app.error:
             interpreter = (app.interpreter, "the running app's process")
-        running = all(s.state == "running" for s in services) and {s.name for s in services} >= {"web_prod", self.redis}
+        running = all(s.state == "running" for s in services) and {s.name for s in services} >= {self.web, self.redis}
         if not running:
             return Probed(
                 UpFacts(False, "not every service is running", services, ran.tail), None, interpreter, app=app
@@ -144,7 +146,7 @@ class Stack:
     def health_once(self) -> HealthFacts | None:
         """Run web_prod's HEALTHCHECK once in the running container, as Docker runs it (`docker exec`), rather
         than wait out its interval for Docker's own verdict."""
-        web = self.container("web_prod")
+        web = self.container(self.web)
         if web is None or web.status != "running":
             return None
         health = (web.attrs.get("Config") or {}).get("Healthcheck") or {}
@@ -185,9 +187,9 @@ class Stack:
                 timeout = max(timeout, SLOW_ANSWER_S)
             if time.monotonic() - checked > 0.5:
                 checked = time.monotonic()
-                web = self.container("web_prod")
+                web = self.container(self.web)
                 if web is None or web.status in ("exited", "dead"):
-                    return HttpAnswer(None, "", "web_prod stopped")
+                    return HttpAnswer(None, "", f"{self.web} stopped")
             time.sleep(0.05)
         if last.status is not None:
             return last
@@ -209,7 +211,7 @@ class Stack:
     def app_process(self, interpreter: str | None) -> AppProcess | None:
         """The app's process as the running web_prod container's /proc shows it (PROCESS_SCRIPT run with the
         app's own interpreter, else the image's `python3`); None when web_prod is not running."""
-        web = self.container("web_prod")
+        web = self.container(self.web)
         if web is None or web.status != "running":
             return None
         said = ""
@@ -221,11 +223,11 @@ class Stack:
             if ran.returncode == 0 and lines:
                 return parse_process(lines[-1])
             said = (lines[-1] if lines else f"exit status {ran.returncode}")[-200:]
-        return AppProcess([], error=f"the process probe could not run in web_prod ({said})")
+        return AppProcess([], error=f"the process probe could not run in {self.web} ({said})")
 
     def app_interpreter(self) -> tuple[str, str] | None:
         """The Python the running web_prod process uses, from the engine's process list."""
-        web = self.container("web_prod")
+        web = self.container(self.web)
         if web is None or web.status != "running":
             return None
         try:
@@ -243,9 +245,9 @@ class Stack:
         return (found, "the running app's process") if found else None
 
     def restart_and_get(self, port: int) -> tuple[HttpAnswer | None, str]:
-        web = self.container("web_prod")
+        web = self.container(self.web)
         if web is None:
-            return None, "web_prod is gone"
+            return None, f"{self.web} is gone"
         try:
             web.restart(timeout=self.stop_timeout)
         except Exception as e:
@@ -257,16 +259,16 @@ class Stack:
     def redis_get(self) -> tuple[str | None, str]:
         redis = self.container(self.redis)
         if redis is None:
-            return None, "redis_prod is not running"
+            return None, f"{self.redis} is not running"
         try:
             code, out = redis.exec_run(["redis-cli", "GET", "hits"])
         except Exception as e:
             if engine_gone(e):
                 raise
-            return None, f"could not run redis-cli in redis_prod ({e})"
+            return None, f"could not run redis-cli in {self.redis} ({e})"
         text = out.decode("utf-8", "replace")[:200].strip()
         if code != 0:
-            return None, f"redis-cli failed in redis_prod: {text}"
+            return None, f"redis-cli failed in {self.redis}: {text}"
         return text, ""
 
     def containers(self) -> list[Any]:
@@ -294,7 +296,7 @@ class Stack:
 
     def services(self, logs: bool = False) -> list[ServiceFacts]:
         out = []
-        for name in ("web_prod", self.redis):
+        for name in (self.web, self.redis):
             c = self.container(name)
             if c is None:
                 out.append(ServiceFacts(name, "missing"))

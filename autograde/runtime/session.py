@@ -7,6 +7,7 @@ concern (`engine`, `health`, `builds`, `probes`, `inspection`, `cleanup`); this 
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import tempfile
 import time
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograde import labs
 from autograde.model import Submission
 from autograde.runtime import builds, cleanup, health, inspection, leftovers
 from autograde.runtime.cgroups import StepCaps, StepGuard, parse_bytes
@@ -29,10 +31,9 @@ from autograde.runtime.engine import (
     compose_version,
     engine_gone,
 )
-from autograde.runtime.evidence import inspect_image
 from autograde.runtime.facts import BuildFacts, Facts
 from autograde.runtime.override import Caps
-from autograde.runtime.policy import DEFAULT_HOST_PORT, choose_host_port, refusals
+from autograde.runtime.policy import choose_host_port, default_host_port, refusals
 from autograde.runtime.probes import Stack, engine_ports
 from autograde.util import Processes
 
@@ -41,7 +42,7 @@ __all__ = ["MIN_COMPOSE", "Session", "SessionOptions", "compose_version"]
 
 @dataclass
 class SessionOptions:
-    host_port: int | None = DEFAULT_HOST_PORT  # None: pick a free port
+    host_port: int | None = field(default_factory=default_host_port)  # None: pick a free port
     host_port_strict: bool = False  # only host_port: an error when it is in use (else a free one, said)
     build_timeout: float = 600.0
     ready_timeout: float = 60.0
@@ -80,12 +81,22 @@ class Session:
         self.facts = Facts()
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._run_lock = leftovers.RunLock(self.project)
-        # the stack's Redis: redis_prod, or the redis service web_prod names (its name is compose.services' business)
-        self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or "redis_prod"
+        self.scenario = labs.current().scenario
+        # the stack's Redis: the lab's name for it, or the redis service the web service names (a name other than
+        # the lab's is a static check's business)
+        self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or self.scenario.redis
         o = self.options
         floor, images = parse_bytes(o.min_free_disk), health.probe_images(self.sub)
         self.machine = health.Machine(self.engine, self.facts, floor, images)
-        self.stack = Stack(self.engine, self.phases, self.redis, o.ready_timeout, o.request_timeout, o.stop_timeout)
+        self.stack = Stack(
+            self.engine,
+            self.phases,
+            self.redis,
+            o.ready_timeout,
+            o.request_timeout,
+            o.stop_timeout,
+            web=self.scenario.web,
+        )
 
     # -- the session -------------------------------------------------------------------------
     def run(self) -> Facts:
@@ -129,7 +140,7 @@ class Session:
             self.project,
             (self.prod_tag, self.dev_tag),
             port,
-            self._caps(),
+            self.caps(),
             with_dev=not self._dev_refusal,
         )
         self.other_tags = prod.other_tags
@@ -162,28 +173,18 @@ class Session:
         if dev_files is not None and o.dev_image:
             dev = pool.submit(builds.prebuilt, engine, o.dev_image)
         elif dev_files is not None:
-            dev = pool.submit(built, dev_files, ["web_dev"], self.dev_tag, "dev")
-        elif facts.dev_build is None:  # set already when the grader's own override does not merge
-            facts.dev_build = BuildFacts(False, 0.0, error=self._dev_refusal or "docker-compose.yml is unusable")
+            dev = pool.submit(built, dev_files, [self.scenario.compare_service or ""], self.dev_tag, "dev")
+        elif facts.dev_build is None and self.scenario.compare_file:  # set already when the override does not merge
+            facts.dev_build = BuildFacts(
+                False, 0.0, error=self._dev_refusal or f"{self.scenario.compare_file} is unusable"
+            )
         assert self.sub.prod is not None
         pool.submit(builds.pull_missing, engine, phases, self.sub.prod, prod_files, o.build_timeout)
         prod = pool.submit(built, prod_files, [], self.prod_tag, "prod")
         facts.prod_build = prod.result()
         self.machine.judge_build(facts.prod_build)
         if facts.prod_build.ok:
-            # the image is inspected with the running app's interpreter, once probing is over: a probe
-            # container started while web_prod restarts was seen killed (exit 137) under parallel grades
-            probed = self.stack.up_and_probe(prod_files, port)
-            facts.up, facts.counter, facts.health, facts.app = probed.up, probed.counter, probed.health, probed.app
-            if not probed.up.ok and not probed.up.infrastructure:
-                probed.up.infrastructure = self.machine.judge_message(probed.up.output_tail)
-            lean = pool.submit(inspection.lean, engine, phases, self.prod_tag, probed.interpreter, self._caps())
-            teardown = pool.submit(self._teardown_stack)
-            facts.lean, lost = lean.result()
-            facts.engine_lost = facts.engine_lost or lost
-            self.machine.judge_message(facts.lean.error)
-            facts.image = inspect_image(engine.client, self.prod_tag, **self._probe_limits())
-            teardown.result()
+            self.lab_probe()(self, pool, prod_files, port)  # the lab's own probes of the started stack
         if dev is not None:
             facts.dev_build = dev.result()
             self.machine.judge_build(facts.dev_build)
@@ -196,13 +197,22 @@ class Session:
         ):
             facts.engine_lost = facts.engine_lost or "the engine went away during the build"
 
+    def lab_probe(self) -> Callable[[Session, ThreadPoolExecutor, list[str], int], None]:
+        """The lab pack's probes of the started stack (`Scenario.probe`, `module:function`): called with this
+        session, its thread pool, the stack's compose files and the host port; they record into `facts`."""
+        module, _, name = self.scenario.probe.partition(":")
+        probe: Callable[[Session, ThreadPoolExecutor, list[str], int], None] = getattr(
+            importlib.import_module(module), name
+        )
+        return probe
+
     # -- compose files -----------------------------------------------------------------------
     def _guard(self, which: str) -> StepGuard:
         o = self.options
         caps = StepCaps(o.build_memory, o.build_pids, o.build_cpus)
         return StepGuard(self.machine.cgroups, caps, f"{self.project}-{which}")
 
-    def _probe_limits(self) -> dict[str, Any]:
+    def probe_limits(self) -> dict[str, Any]:
         return {
             "labels": {PROJECT_LABEL: self.project, SERVICE_LABEL: inspection.PROBE_SERVICE},
             "memory": self.options.memory,
@@ -210,7 +220,7 @@ class Session:
             "cpus": self.options.cpus,
         }
 
-    def _caps(self) -> Caps:
+    def caps(self) -> Caps:
         return Caps(self.options.memory, self.options.pids, self.options.cpus)
 
     # -- cleanup -----------------------------------------------------------------------------
@@ -234,8 +244,8 @@ class Session:
         self.phases.time("cleanup", time.monotonic() - start)
         return problems
 
-    def _teardown_stack(self) -> None:
-        """Remove the prod stack once probed, while inspection and the dev build may still run."""
+    def teardown_stack(self) -> None:
+        """Remove the started stack once probed, while inspection and the compared image's build may still run."""
         start = time.monotonic()
         self.phases.phase("teardown", "start")
         cleanup.remove_resources(

@@ -146,6 +146,39 @@ class LeanFacts:
 
 
 @dataclass
+class ServiceHealth:
+    """A service's health check as Docker ran it in the started stack (`docker inspect`: Config.Healthcheck,
+    State.Health), and as the grader ran it by hand."""
+
+    name: str
+    """The Compose service."""
+    test: list[str]
+    """The check as Docker stores it (`["CMD-SHELL", "..."]`, `["CMD", ...]`); empty: the service has none."""
+    interval_s: float = 30.0
+    """The interval Docker applies (its default, 30 s, when the file sets none)."""
+    timeout_s: float = 30.0
+    """The timeout Docker applies (default 30 s)."""
+    retries: int = 3
+    """The failures in a row that make the container unhealthy (default 3)."""
+    start_period_s: float = 0.0
+    """The start period during which failures do not count (default 0)."""
+    status: str = ""
+    """Docker's last verdict: `healthy`, `unhealthy`, `starting`; "" when the container had none (or never ran)."""
+    healthy_after_s: float | None = None
+    """Seconds from the container's start to Docker's first `healthy`; None when it was not seen healthy."""
+    budget_s: float = 0.0
+    """How long the file's own settings give the container to become healthy (with a margin)."""
+    log: list[tuple[int, str]] = field(default_factory=list)
+    """Docker's last runs of the check: (exit code, output), oldest first (student-controlled output)."""
+    by_hand: HealthFacts | None = None
+    """The check run once by the grader in the running container, the stack up."""
+    without: HealthFacts | None = None
+    """The check run once after the service it depends on was stopped (LAB06: web's, without Redis)."""
+    state: str = ""
+    """The container's own state at the end (`running`, `exited`, `missing`...)."""
+
+
+@dataclass
 class AppProcess:
     """The running app's process in web_prod, as the container's own /proc shows it."""
 
@@ -212,6 +245,9 @@ class Facts:
     """The prod image's venvs and their packages, read from the built image; None when it did not build."""
     health: HealthFacts | None = None
     """web_prod's HEALTHCHECK run once in the running container; None when it has none, or it was not run."""
+    health_states: dict[str, ServiceHealth] = field(default_factory=dict)
+    """Each service's health check as Docker ran it, by service name (labs that judge health checks); empty
+    otherwise."""
     app: AppProcess | None = None
     """The running app's process (what it runs, with which interpreter, in which folder); None when web_prod did not
     run."""

@@ -143,10 +143,11 @@ class Stack:
         self.phases.time("probes", time.monotonic() - probes)
         return Probed(up, counter, interpreter, health, app)
 
-    def health_once(self) -> HealthFacts | None:
-        """Run web_prod's HEALTHCHECK once in the running container, as Docker runs it (`docker exec`), rather
-        than wait out its interval for Docker's own verdict."""
-        web = self.container(self.web)
+    def health_once(self, service: str | None = None, timeout: float | None = None) -> HealthFacts | None:
+        """Run a service's health check (the web service's by default) once in its running container, as Docker
+        runs it (`docker exec`), rather than wait out its interval for Docker's own verdict. `timeout`: how long
+        it may take (default: its own timeout, at most 10 s)."""
+        web = self.container(service or self.web)
         if web is None or web.status != "running":
             return None
         health = (web.attrs.get("Config") or {}).get("Healthcheck") or {}
@@ -156,9 +157,55 @@ class Stack:
         argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" and len(test) > 1 else test[1:]
         if not argv:
             return None
-        timeout = min(10.0, (health.get("Timeout") or 30e9) / 1e9)
+        timeout = timeout if timeout is not None else min(10.0, (health.get("Timeout") or 30e9) / 1e9)
         ran = self.engine.procs.run(["docker", "exec", web.id, *argv], timeout=timeout, env=self.engine.env(), keep=10)
         return HealthFacts(test, None if ran.timed_out else ran.returncode, ran.tail[-1000:], timeout)
+
+    def health_state(self, service: str) -> tuple[dict[str, Any], dict[str, Any], str, str]:
+        """(Config.Healthcheck, State.Health, State.StartedAt, State.Status) of a service's container, as Docker
+        reports them now; empty when it has no container."""
+        c = self.container(service)
+        if c is None:
+            return {}, {}, "", "missing"
+        try:
+            c.reload()
+        except Exception as e:
+            if engine_gone(e):
+                raise
+        state = c.attrs.get("State") or {}
+        check = (c.attrs.get("Config") or {}).get("Healthcheck") or {}
+        return check, state.get("Health") or {}, str(state.get("StartedAt") or ""), str(state.get("Status") or "")
+
+    def stop(self, service: str) -> str:
+        """Stop a service's container (what `docker compose stop SERVICE` does); what went wrong, or ""."""
+        c = self.container(service)
+        if c is None:
+            return f"{service} has no container"
+        try:
+            c.stop(timeout=self.stop_timeout)
+        except Exception as e:
+            if engine_gone(e):
+                raise
+            return f"stopping {service} failed: {e}"
+        return ""
+
+    def up(self, files: list[str], timeout: float) -> UpFacts:
+        """`docker compose up -d` of the web service and Redis (no build): the stack as the student starts it."""
+        start = time.monotonic()
+        self.phases.phase("up", "start")
+        ran = self.engine.compose(files, "up", "-d", "--no-build", self.web, self.redis, timeout=timeout)
+        services = self.services(logs=ran.returncode != 0)
+        self.phases.time("up", time.monotonic() - start)
+        if ran.returncode != 0:
+            return UpFacts(
+                False,
+                "`docker compose up` failed" + (" (timed out)" if ran.timed_out else ""),
+                services,
+                ran.tail,
+                infrastructure=up_infrastructure(ran.tail),
+            )
+        ok = all(s.state == "running" for s in services)
+        return UpFacts(ok, "" if ok else "not every service is running", services, ran.tail, time.monotonic() - start)
 
     def until_answer(self, port: int, deadline: float) -> HttpAnswer:
         """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.

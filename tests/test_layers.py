@@ -1,5 +1,10 @@
 """Layers only point down: model <- runtime <- checks <- report, instructor <- commands (imports inside functions too).
 
+Labs are given to the grader, not part of it: `autograde/labs/__init__.py` is the registry (a leaf that
+imports nothing of the grader), and each pack (`autograde/labs/<id>/`) declares a lab with its checks
+(checks layer) and its probes (runtime layer). No core module imports a pack: the core asks the
+registry for the pack in effect.
+
 `report/` and `instructor/` are side by side: neither is below the other, and `report/` never imports
 `instructor/`. What both need (the GitHub client, `github_api.py`) is a module of the package itself, below
 every layer, like `errors.py`, `results.py` and `util.py`.
@@ -69,6 +74,48 @@ def test_the_package_s_own_modules_are_below_every_layer():
         for line, module in imports_of(path):
             parts = module.split(".")
             if parts[0] == "autograde" and len(parts) > 1 and parts[1] in LAYERS:
+                wrong.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    assert not wrong, "\n".join(wrong)
+
+
+PACKS = sorted(p.name for p in (PACKAGE / "labs").iterdir() if (p / "__init__.py").is_file())
+# the names LAB04's checks had before packs: kept as aliases of the pack's modules for instructors' plugins
+ALIASES = {
+    f"autograde/checks/{m}.py" for m in ("dockerfile", "compose", "runtime", "images", "build_diagnosis", "hints")
+}
+
+
+def test_the_lab_registry_is_a_leaf():
+    found = [m for _, m in imports_of(PACKAGE / "labs" / "__init__.py") if m.startswith("autograde")]
+    assert not found, found
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_the_core_imports_no_lab_pack(pack):
+    """The engine, builds, the session, the reports, the GitHub code and the commands know no lab."""
+    wrong = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(REPO).as_posix()
+        if rel.startswith("autograde/labs/") and not rel.startswith("autograde/labs/template.py"):
+            continue  # the packs themselves (a pack may use another's shared code) and the registry
+        if rel in ALIASES or "/template/" in rel:
+            continue
+        for line, module in imports_of(path):
+            if module == f"autograde.labs.{pack}" or module.startswith(f"autograde.labs.{pack}."):
+                wrong.append(f"{rel}:{line} imports {module}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_a_pack_points_down_too(pack):
+    """A pack's checks and probes use the grader's layers; they never reach the reports, commands or instructor side."""
+    wrong = []
+    for path in sorted((PACKAGE / "labs" / pack).rglob("*.py")):
+        if "/template/" in path.as_posix():
+            continue
+        for line, module in imports_of(path):
+            parts = module.split(".")
+            if parts[0] == "autograde" and len(parts) > 1 and parts[1] in ("report", "commands", "instructor"):
                 wrong.append(f"{path.relative_to(REPO)}:{line} imports {module}")
     assert not wrong, "\n".join(wrong)
 

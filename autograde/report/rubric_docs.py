@@ -1,11 +1,13 @@
-"""The two places outside the code that list the checks, generated from the checks' own declarations.
+"""The two places outside the code that list a lab's checks, generated from the checks' own declarations.
 
-- README.md's rubric table (between `<!-- rubric-table -->` markers);
+- the lab text's rubric table (README.md, between `<!-- rubric-table -->` markers);
 - the Classroom reporter's `env` block in .github/workflows/classroom.yml (one `<RUNNER>_RESULTS` line
   per check, which the reporter reads).
 
-`python -m autograde.report.rubric_docs --write` rewrites both in place from the default rubric;
-`--check` exits 1 if either is out of date (the tests run the same comparison). An instructor whose
+`python -m autograde.report.rubric_docs [--lab ID] --write` rewrites both in place from the default
+rubric of the pack (LAB04: this repository's root; another pack: its template folder, whose workflow is
+derived from the grader's own); `--check` exits 1 if either is out of date (the tests run the same
+comparison). An instructor whose
 rubric or plugins differ runs `autograde workflow --write` instead: it rewrites the workflow's block
 from the rubric in effect.
 """
@@ -66,30 +68,48 @@ def rewritten_workflow(text: str, rubric: Rubric) -> str:
 
 
 def regenerated(root: Path) -> dict[str, str]:
-    """{path: new text} for the files whose generated part differs from the checks' declarations."""
+    """{path: new text} for the files of the pack in effect whose generated part differs from the checks'
+    declarations (root: the pack's template)."""
+    from autograde import labs
+    from autograde.labs.template import derived_workflow, grader_repository
+
+    pack = labs.current()
     out = {}
-    readme = (root / README).read_text(encoding="utf-8")
+    readme_name = pack.docs or README
+    readme = (root / readme_name).read_text(encoding="utf-8")
     new = _TABLE.sub(lambda m: m.group(1) + rubric_table() + m.group(3), readme, count=1)
     if new != readme:
-        out[README] = new
-    workflow = (root / WORKFLOW).read_text(encoding="utf-8")
-    new = rewritten_workflow(workflow, _default())
+        out[readme_name] = new
+    workflow_path = root / pack.workflow
+    workflow = workflow_path.read_text(encoding="utf-8") if workflow_path.is_file() else ""
+    grader = grader_repository()
+    if pack.template and grader is not None:  # derived from the grader's own workflow
+        own = (grader / WORKFLOW).read_text(encoding="utf-8")
+        new = derived_workflow(own, pack, reporter_env(items=_default().items))
+    else:
+        new = rewritten_workflow(workflow, _default())
     if new != workflow:
-        out[WORKFLOW] = new
+        out[pack.workflow] = new
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograde.report.rubric_docs", description=__doc__)
-    parser.add_argument("--root", default=".", help="the repository (default: .)")
+    parser.add_argument("--root", help="the template (default: the pack's template; LAB04's is `.`)")
+    parser.add_argument("--lab", help="the lab pack (default: lab04)")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="rewrite the generated parts in place")
     mode.add_argument("--check", action="store_true", help="exit 1 if a generated part is out of date")
     args = parser.parse_args(argv)
-    root = Path(args.root)
+    from autograde import labs
+
+    pack = labs.choose(args.lab)
+    template = pack.resource(pack.template) if pack.template else None
+    root = Path(args.root) if args.root else (template or Path("."))
     stale = regenerated(root)
     for path, text in stale.items():
         if args.write:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
             (root / path).write_text(text, encoding="utf-8")
         print(f"{path}: {'rewritten' if args.write else 'out of date'}")
     return 1 if stale and args.check else 0

@@ -52,7 +52,7 @@ class Graded:
 
 def expected(case: str) -> dict[str, tuple[str, str]]:
     data = yaml.safe_load((CORPUS / case / "expect.yml").read_text(encoding="utf-8"))
-    out = {cid: (data["default"], data["why"]) for cid in CHECK_IDS}
+    out = dict.fromkeys(CHECK_IDS, (data["default"], data["why"]))
     for cid, entry in (data.get("checks") or {}).items():
         out[cid] = (entry["status"], entry["why"])
     return out

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -133,9 +134,27 @@ def fingerprint(root: Path) -> dict[str, str]:
         for f in files[:MAX_FILES]:
             rel = f.relative_to(root).as_posix()
             if rel != DATA_NAME and f.is_file() and not f.is_symlink():
+                if rel == workflow() and labs.current().template and f.stat().st_size < 1 << 20:
+                    out[rel] = hashlib.sha256(pinned_as_template(f.read_bytes())).hexdigest()
+                    continue
                 with f.open("rb") as fh:  # streamed: a student's file may be of any size
                     out[rel] = hashlib.file_digest(fh, "sha256").hexdigest()
     return out
+
+
+_PINNED = re.compile(
+    rb'(echo "Installing the grader this template was made with"\n\s*python -m pip install '
+    rb'--disable-pip-version-check )"[^"\n]*"'
+)
+
+
+def pinned_as_template(workflow_bytes: bytes) -> bytes:
+    """A pack's workflow with the grader requirement `lab init` wrote back to the template's placeholder: every
+    template made from the pack is the same template version, whatever grader it pins. (That a student changed
+    the pin is for `collect`'s tamper check, which compares the workflow with the template repository's.)"""
+    from autograde.labs.template import GRADER_PLACEHOLDER
+
+    return _PINNED.sub(rb'\1"' + GRADER_PLACEHOLDER.encode() + rb'"', workflow_bytes)
 
 
 def diff(expected: dict[str, str], actual: dict[str, str]) -> list[str]:

@@ -197,3 +197,62 @@ def test_installed_grader_grades_a_class_on_the_engine(installed: Installed):
         assert leftovers(report["grader"]["project"]) == [], name
     exported = installed.export(reports)
     assert {name: row["flags"] for name, row in exported.items()} == {"lab04-solved": "", "lab04-starter": ""}
+
+
+# --------------------------------------------------------------------------- a second lab, as instructors make it
+
+
+def _grade_step(template: Path) -> str:
+    """The Grade step's command, as the template's own workflow runs it."""
+    import yaml
+
+    workflow = yaml.safe_load((template / WORKFLOW).read_text(encoding="utf-8"))
+    steps = next(iter(workflow["jobs"].values()))["steps"]
+    return next(s["run"] for s in steps if s.get("id") == "grade")
+
+
+@pytest.mark.docker
+def test_a_lab06_template_made_by_lab_init_grades_the_solution_100_and_the_starter_0(installed, tmp_path):
+    """`autograde lab init lab06 DIR` from the installed grader; the template's own workflow command, run in a
+    student's checkout as the workflow runs it, gives the solution 100 and the starter 0."""
+    import shutil
+
+    sys.path.insert(0, str(REPO / "tests" / "packs" / "lab06"))
+    from lab06_support import solution_files as lab06_solution
+
+    template = tmp_path / "lab06-template"
+    made = installed.run("lab", "init", "lab06", str(template), "--grader", "autograde==9.9.9")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "autograde==9.9.9" in (template / WORKFLOW).read_text()
+    command = _grade_step(template)
+    assert command.startswith("autograde grade --lab lab06 "), command
+    listed = installed.run("lab", "list")
+    assert "lab04" in listed.stdout and "lab06" in listed.stdout
+
+    results = {}
+    for name, solved in (("lab06-starter", False), ("lab06-solved", True)):
+        checkout = tmp_path / name
+        shutil.copytree(template, checkout)
+        if solved:
+            for rel, text in lab06_solution((template / "solutions.md").read_text(encoding="utf-8")).items():
+                (checkout / rel).write_text(text, encoding="utf-8")
+        outputs = tmp_path / f"{name}.outputs"
+        outputs.touch()
+        env = {**installed.env(), "GITHUB_OUTPUT": str(outputs)}
+        ran = subprocess.run(
+            ["bash", "-c", command], cwd=checkout, env=env, capture_output=True, text=True, timeout=900
+        )
+        report = json.loads((checkout / "autograde-report.json").read_text())
+        results[name] = (ran.returncode, report, outputs.read_text(), ran.stdout + ran.stderr)
+        assert not leftovers(report["grader"]["project"]), name
+        assert report["grader"]["lab"]["id"] == "lab06"
+        assert report["modified_files"] == [], "an untouched template is not reported as changed"
+
+    code, report, outputs, said = results["lab06-solved"]
+    assert (code, report["score"], report["max_score"]) == (0, 100, 100), said[-3000:]
+    assert "runners<<" in outputs and "composewebhealthcheck<<" in outputs
+    code, report, _, said = results["lab06-starter"]
+    assert (code, report["score"]) == (1, 0), said[-3000:]
+    lost = [c for c in report["checks"] if c["status"] != "pass"]
+    assert len(lost) == 6 and all(c["message"] for c in lost), "every lost point is explained"
+    assert len({c["message"] for c in lost}) == len(lost), "each explained once"

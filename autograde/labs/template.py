@@ -101,7 +101,10 @@ def grader_requirement(given: str | None = None) -> tuple[str, str]:
 def workflow_text(pack: LabPack, root: Path, grader: str) -> str:
     """The pack's workflow with the grader's requirement written in (and, for a template that carries the grader,
     as it is)."""
-    text = (root / pack.workflow).read_text(encoding="utf-8")
+    try:
+        text = (root / pack.workflow).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise LabError(f"{pack.id}'s template has no readable workflow {pack.workflow} ({e})") from None
     if pack.template and GRADER_PLACEHOLDER not in text:
         raise LabError(f"{pack.id}'s workflow has no {GRADER_PLACEHOLDER} line for the grader's requirement")
     return text.replace(GRADER_PLACEHOLDER, grader.replace('"', ""))

@@ -1,7 +1,9 @@
-"""CONTRIBUTING.md's "Adding a check", followed to the letter on a copy of the repository.
+"""CONTRIBUTING.md's "Adding a check" and "Adding a lab", followed to the letter on a copy of the repository.
 
 The example check is appended where the guide says, the commands it gives are run as written, and the
-fast test layer of the copy passes: "add a check" is one declaration (and its test), nothing else.
+fast test layer of the copy passes: "add a check" is one declaration (and its test), nothing else. The
+example lab is written where the guide says, registered with its one line, and after the guide's
+commands the copy's grader lists it, writes its template and grades a checkout of it.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ GUIDE = REPO / "CONTRIBUTING.md"
 NESTED = "AUTOGRADE_CONTRIBUTING_COPY"  # set in the copy's test run: the copy does not copy itself again
 
 
-def section() -> str:
+def section(title: str = "Adding a check") -> str:
     text = GUIDE.read_text(encoding="utf-8")
-    m = re.search(r"^## Adding a check\n(.*?)(?=^## )", text, re.S | re.M)
-    assert m, "CONTRIBUTING.md lost its section `## Adding a check`"
+    m = re.search(rf"^## {title}\n(.*?)(?=^## )", text, re.S | re.M)
+    assert m, f"CONTRIBUTING.md lost its section `## {title}`"
     return m.group(1)
 
 
@@ -53,7 +55,7 @@ def copy_repository(dest: Path) -> Path:
 
 def test_the_guide_gives_an_example_and_commands():
     path, code = example()
-    assert path.startswith("autograde/checks/") and "@check(" in code
+    assert path.startswith("autograde/labs/lab04/") and "@check(" in code
     assert any("rubric_docs --write" in c for c in commands())
     assert any(c.startswith("python -m pytest") and "not docker" in c for c in commands())
 
@@ -115,3 +117,68 @@ def test_adding_the_example_keeps_the_fast_layer_green(tmp_path):
     assert new in (root / "README.md").read_text(encoding="utf-8")
     runner = re.sub(r"[^a-z0-9]", "", new).upper() + "_RESULTS"
     assert runner in (root / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8")
+
+
+def lab_example() -> tuple[dict[str, str], list[str], str]:
+    """({file: code} of the example pack, the commands, the registry line) from "Adding a lab"."""
+    text = section("Adding a lab")
+    files = {m.group(1): m.group(2) for m in re.finditer(r"```python\n# (\S+)\n(.*?)```", text, re.S)}
+    m = re.search(r"```sh\n(.*?)```", text, re.S)
+    assert files and m, "the section lost its example files or its commands"
+    line = re.search(r'\(`("lab\w+": "[\w.]+:PACK")`\)', text)
+    assert line, "the section lost the registry line"
+    return files, [c.strip() for c in m.group(1).splitlines() if c.strip()], line.group(1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(os.environ.get(NESTED)), reason="already inside the copy")
+def test_adding_the_example_lab_makes_a_pack_the_grader_lists_writes_and_grades(tmp_path):
+    import json
+    import shutil
+
+    root = copy_repository(tmp_path / "repo")
+    files, steps, registry_line = lab_example()
+    for rel, code in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(code, encoding="utf-8")
+    lab_id = registry_line.split('"')[1]
+    pack_dir = root / "autograde" / "labs" / lab_id
+    shutil.copytree(root / "autograde" / "labs" / "lab06" / "template", pack_dir / "template")  # the guide's template
+    registry = root / "autograde" / "labs" / "__init__.py"
+    text = registry.read_text(encoding="utf-8")
+    registry.write_text(
+        text.replace('"lab06": "autograde.labs.lab06:PACK"', f'"lab06": "autograde.labs.lab06:PACK", {registry_line}')
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOGRADE_", "GITHUB_"))}
+    env |= {NESTED: "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, *argv], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+    log = []
+    for command in steps:
+        argv = shlex.split(command)
+        assert argv[0] == "python", command
+        p = run(*argv[1:])
+        log.append(f"$ {command}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
+        assert p.returncode == 0, "\n".join(log)
+    assert lab_id in log[-1], "lab list names the new pack"
+    assert "compose.web_restart" in (pack_dir / "template" / "README.md").read_text(encoding="utf-8")
+    assert "--lab " + lab_id in (pack_dir / "template" / ".github" / "workflows" / "classroom.yml").read_text()
+    assert (pack_dir / "template-files.json").is_file()
+
+    made = tmp_path / "made"
+    p = run("-m", "autograde", "lab", "init", lab_id, str(made), "--grader", "autograde==1.0")
+    assert p.returncode == 0, p.stdout + p.stderr
+    report = tmp_path / "report.json"
+    p = run("-m", "autograde", "grade", str(made), "--static-only", "--json", str(report))  # its own declaration
+    rows = {c["id"]: c for c in json.loads(report.read_text())["checks"]}
+    assert list(rows) == ["compose.web_restart"] and rows["compose.web_restart"]["status"] == "fail", p.stdout
+    compose = made / "docker-compose.yml"
+    compose.write_text(
+        compose.read_text().replace(
+            "    image: docker-cd-lab06-web\n", "    image: docker-cd-lab06-web\n    restart: unless-stopped\n"
+        )
+    )
+    p = run("-m", "autograde", "grade", str(made), "--static-only", "--json", str(report))
+    assert json.loads(report.read_text())["checks"][0]["status"] == "pass", p.stdout

@@ -164,7 +164,9 @@ class Run:
 
     def __init__(self, fake: FakeClassGitHub, tmp: Path, chunk_size: str, **inputs: str) -> None:
         self.fake, self.tmp = fake, tmp
+        declared = load()["on"]["workflow_dispatch"]["inputs"]
         self.inputs = {
+            **{f"inputs.{k}": str(v["default"]) for k, v in declared.items() if "default" in v},  # the form's defaults
             "inputs.org": fake.org,
             "inputs.prefix": "lab04",
             "inputs.deadline": DEADLINE,

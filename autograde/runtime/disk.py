@@ -41,10 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tenacity import Retrying, stop_after_attempt, wait_fixed
+
 from autograde.runtime import cleanup, leftovers
 from autograde.runtime.cgroups import human
 
 PROJECT_LABEL = "com.docker.compose.project"
+LIST_RETRY_S = 0.5  # between attempts to list the build cache on a full disk
 _WINDOWS = "build-windows.log"  # when this machine's grader builds ran: their cache is the grader's to reclaim
 
 
@@ -219,6 +222,7 @@ class Reclaimed:
     said: list[str] = field(default_factory=list)  # what was removed, one phrase each
     others_cache: int = 0  # bytes of build cache no build uses that is not the grader's (it stays)
     others_dangling: int = 0  # untagged images that are not the grader's (they stay)
+    unlisted: bool = False  # the engine could not list its build cache (nothing of it was removed)
     free: int | None = None  # free bytes measured once done (None: unknown)
 
     def summary(self) -> str:
@@ -231,11 +235,6 @@ def reclaim(client: Any, floor: int, measure: Callable[[], int | None], own: str
     floor is reached, so the layers later grades reuse stay."""
     done = Reclaimed()
     spans = windows()
-    try:
-        records = list(client.api.df().get("BuildCache") or [])
-    except Exception:
-        records = []
-
     finished = set(leftovers.finished())
 
     def ours(project: str) -> bool:  # a run of this machine that has ended
@@ -255,6 +254,9 @@ def reclaim(client: Any, floor: int, measure: Callable[[], int | None], own: str
         free = measure() if cheap else None
         return free is not None and free >= floor
 
+    records = _cache_records(client)
+    done.unlisted = records is None
+    records = records or []
     count, freed = _prune(client, graders_cache(records, spans), enough)
     if count:
         done.said.append(f"{count} build cache record{'s' if count != 1 else ''} ({human(freed)})")
@@ -303,6 +305,18 @@ def _prune(client: Any, records: list[dict[str, Any]], enough: Callable[[], bool
             break
         left = again
     return count, freed
+
+
+def _cache_records(client: Any) -> list[dict[str, Any]] | None:
+    """The engine's build cache records, or None when it cannot list them. With no disk left, listing can
+    fail while the engine stores a record's size it has just computed; a moment later it may not."""
+    try:
+        for attempt in Retrying(stop=stop_after_attempt(3), wait=wait_fixed(LIST_RETRY_S), reraise=True):
+            with attempt:
+                return list(client.api.df().get("BuildCache") or [])
+    except Exception:
+        pass
+    return None
 
 
 def _images(client: Any) -> list[dict[str, Any]]:

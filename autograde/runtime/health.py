@@ -178,19 +178,25 @@ def _out_of_disk(health: MachineHealth, free: int, floor: int, left: disk.Reclai
 
 def _others(left: disk.Reclaimed | None) -> str:
     """What on the engine is not the grader's to remove, and how its owner removes it."""
-    what = []
-    if left is not None and left.others_cache:
+    if left is None:
+        return ""
+    said, what = "", []
+    if left.unlisted:
+        said = (
+            "; the engine could not even list its build cache for lack of space, so none of it was removed "
+            "(`docker builder prune` removes it)"
+        )
+    if left.others_cache:
         what.append(f"{human(left.others_cache)} of build cache (`docker builder prune` removes it)")
-    if left is not None and left.others_dangling:
+    if left.others_dangling:
         n = left.others_dangling
         what.append(
             f"{n} untagged image{'s' if n != 1 else ''} (`docker image prune` removes {'them' if n != 1 else 'it'})"
         )
-    return (
-        f"; left alone, since no grade of this machine made {'them' if len(what) > 1 else 'it'}: {' and '.join(what)}"
-        if what
-        else ""
-    )
+    if what:
+        said += f"; left alone, since no grade of this machine made {'them' if len(what) > 1 else 'it'}: "
+        said += " and ".join(what)
+    return said
 
 
 def _free_now(engine: Engine, root: Path | None, images: list[str]) -> int | None:

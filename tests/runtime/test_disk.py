@@ -55,6 +55,7 @@ class FakeEngine:
             held["_layer"] = key
             self.holders.setdefault(key, set()).add(held.get("ID") or held["Id"])
         self.calls: list[str] = []
+        self.df_fails = 0  # how many `system df` calls fail first, as they can on a full disk
         self.api = _Api(self)
         self.images = _Images(self)
         self.containers = _Containers(self)
@@ -65,6 +66,14 @@ class FakeEngine:
     # the low-level API's calls (client.api.*)
     def df(self) -> dict[str, Any]:
         self.calls.append("df")
+        if self.df_fails:
+            self.df_fails -= 1
+            raise api_error(
+                500,
+                "/system/df",
+                "error getting build cache usage: failed to get usage for qgjiu4g2ukzn2xc45lcs0wx9h: "
+                "write /var/lib/docker/buildkit/snapshots.db: no space left on device",
+            )
         rows = [
             {k: v for k, v in r.items() if k not in ("parents", "_layer")} | {"Parents": None}
             for r in self.records.values()
@@ -229,6 +238,7 @@ def machine(tmp_path, monkeypatch):
     monkeypatch.setattr(disk, "data_root", lambda client: Path("/var/lib/docker") if state["readable"] else None)
     monkeypatch.setattr(disk, "free_bytes", lambda root: state["engine"].free if root is not None else None)
     monkeypatch.setattr(disk.time, "sleep", lambda s: None)
+    monkeypatch.setattr(disk, "LIST_RETRY_S", 0)
     return make
 
 
@@ -325,6 +335,21 @@ def test_a_failed_exports_dangling_image_goes_first_so_that_pruning_its_layers_r
     assert found.fit and found.free_bytes == 4_812_943_360
     assert set(engine.records) == {"solutionlayer000000000001"}  # the layers later grades reuse stay
     assert found.notes[0].endswith("1 dangling image, 1 build cache record (4.5 GiB); 4.5 GiB free now")
+
+
+def test_a_build_cache_the_engine_cannot_list_on_a_full_disk_is_listed_again_or_said(machine):
+    engine = machine(0, [record("fillrecord0000000000000001", 3 * GIB, NOW - 10)], [])
+    engine.df_fails = 2
+    found = health.check(engine, GIB, ["redis:alpine"])  # type: ignore[arg-type]
+    assert found.fit and engine.calls[:3] == ["df", "df", "df"]
+    engine = machine(0, [record("fillrecord0000000000000001", 3 * GIB, NOW - 10)], [])
+    engine.df_fails = 99
+    found = health.check(engine, GIB, ["redis:alpine"])  # type: ignore[arg-type]
+    assert not found.fit and not any(c.startswith("prune") for c in engine.calls)
+    assert found.problem.endswith(
+        "; the engine could not even list its build cache for lack of space, so none of it was removed "
+        "(`docker builder prune` removes it)"
+    )
 
 
 def test_a_container_that_cannot_be_created_after_reclaiming_is_still_the_machines_error(machine):

@@ -64,7 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--stop-timeout", type=int, default=1, metavar="S", help="grace period when stopping containers (default 1)"
     )
-    run.add_argument("--keep-images", action="store_true", help="keep the images the grader built")
+    run.add_argument(
+        "--keep-images",
+        action="store_true",
+        help="keep the images the grader built (until a later grade needs the disk: see --min-free-disk)",
+    )
     add_cap_arguments(run)
     # used by `grade-all`: a dev image it built once from byte-identical dev files, and the project name
     run.add_argument("--dev-image", metavar="REF", help=argparse.SUPPRESS)
@@ -87,8 +91,8 @@ def add_cap_arguments(group: Any) -> None:
         default="1g",
         type=_size,
         metavar="SIZE",
-        help="free disk the Docker engine needs before a grade; below it the grader prunes its own build "
-        "cache, and a machine still short is an error (default 1g)",
+        help="free disk the Docker engine needs before a grade; below it the grader first removes what its "
+        "earlier grades left (their build cache, then images), and a machine still short is an error (default 1g)",
     )
 
 

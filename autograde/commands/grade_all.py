@@ -106,7 +106,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     batch.add_argument(
         "--no-shared-dev", action="store_true", help="build the dev image in every grade, even for identical dev files"
     )
-    batch.add_argument("--keep-images", action="store_true", help="keep the images the grades built")
+    batch.add_argument(
+        "--keep-images",
+        action="store_true",
+        help="keep the images the grades built (until a later grade needs the disk: see --min-free-disk)",
+    )
     grade = parser.add_argument_group("passed to each `autograde grade`")
     grade.add_argument("--rubric", metavar="FILE", help="instructor's rubric override (YAML)")
     for name, default, helptext in (

@@ -1,30 +1,31 @@
 """Is the grading machine fit to grade? Checked before each grade (so between the grades of a batch too).
 
+- The engine's data root has free disk: read without a container where the machine shows it (`disk`),
+  else from a container's `df /` (its overlay sits on the data root).
 - A container can be started (a tiny one, from an image already on the engine, without network).
-- The engine's data root has free disk: that container's `df /` (its overlay sits on the data root).
 - No build step of an earlier grade still runs (see `cgroups.stray_steps`).
-Below the free-disk floor, what the grader made is pruned (the build cache its builds filled) and
-the disk checked again. A machine still unfit is the machine's problem, never the student's: the
-grade is an `error` (exit 2) and `grade-all` stops starting grades.
+The machine heals before it probes: when the disk is under the free-disk floor, or a container cannot
+even be created for lack of space, what grading left is reclaimed first (`disk.reclaim`: the build cache
+of the grader's builds, its dangling images, then images finished grades kept), and only then is a
+container started. A machine still unfit is the machine's problem, never the student's: the grade is an
+`error` (exit 2) and `grade-all` stops starting grades. The check after a failed build (whose fault it
+was) measures without reclaiming: the next grade's check reclaims, before anything of it starts.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import re
-import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from autograde.model import Submission
-from autograde.runtime import cgroups, leftovers
+from autograde.runtime import cgroups, disk
 from autograde.runtime.cgroups import EngineCgroups, human
 from autograde.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, Engine
 from autograde.runtime.facts import BuildFacts, Facts
 
 HEALTH_SERVICE = "autograde-health"
 DEFAULT_FLOOR = "1g"
-_WINDOWS = "build-windows.log"  # when this machine's grader builds ran: their cache is the grader's to prune
 
 
 MACHINE_HINT = (
@@ -85,7 +86,7 @@ class Machine:
         step_disk = "no space left on device" in (build.step_log or build.output_tail).lower()
         if not own and not step_disk:
             return
-        again = check(self.engine, self.floor, self.images)
+        again = check(self.engine, self.floor, self.images, heal=False)
         if not again.fit:
             build.infrastructure = self._unfit(again.problem)
         elif own or cgroups.builds_running() > 0:
@@ -112,34 +113,98 @@ class MachineHealth:
     notes: list[str] = field(default_factory=list)  # what was done to make it fit
 
 
-def check(engine: Engine, floor: int, images: list[str]) -> MachineHealth:
+def check(engine: Engine, floor: int, images: list[str], heal: bool = True) -> MachineHealth:
+    """The machine's health; with `heal`, what grading left is reclaimed first when the disk is under `floor`
+    or a container cannot be created for lack of space (and nothing is started before that)."""
     health = MachineHealth()
+    root = disk.data_root(engine.client)
+    before = disk.free_bytes(root)
+    left: disk.Reclaimed | None = None  # what reclaiming found that is not the grader's
+    healed = False
+
+    def reclaim(why: str) -> None:
+        nonlocal healed, left
+        healed = True
+        done = disk.reclaim(
+            engine.client, floor, lambda: _free_now(engine, root, images), engine.project, cheap=root is not None
+        )
+        left = done
+        after = f"; {human(done.free)} free now" if done.free is not None else ""
+        health.notes.append(f"{why}: removed what earlier grades left: {done.summary()}{after}")
+
+    if before is not None and before < floor:
+        if not heal:
+            return _out_of_disk(health, before, floor, left)
+        reclaim(f"the engine had {human(before)} free, under the {human(floor)} floor")
     probed = _probe(engine, images)
+    if heal and not healed and isinstance(probed, str) and "no space left" in probed.lower():
+        reclaim("a container could not be created for lack of disk space")
+        probed = _probe(engine, images)
     if isinstance(probed, str):
+        free = disk.free_bytes(root)
+        if free is not None and free < floor:  # the figure says more than the engine's message
+            return _out_of_disk(health, free, floor, left)
         health.fit = False
+        health.free_bytes = free
         if "no space left" in probed.lower():
             health.problem = f"the grading machine is out of disk: a container cannot be created ({probed})"
+            health.problem += _others(left)
         else:
             health.problem = f"the grading machine cannot start containers ({probed})"
         return health
-    if probed is None:
-        return health  # no image to probe with: nothing known, grade as before
-    health.free_bytes, health.cgroups = probed
-    if health.cgroups is not None:
-        health.notes += cgroups.stray_steps(health.cgroups)
-    if health.free_bytes is not None and health.free_bytes < floor:
-        freed = prune_grader_cache(engine)
-        if freed:
-            health.notes.append(f"the engine had {human(health.free_bytes)} free: {freed}")
-        again = _probe(engine, images)
-        health.free_bytes = again[0] if isinstance(again, tuple) else health.free_bytes
-        if health.free_bytes is not None and health.free_bytes < floor:
-            health.fit = False
-            health.problem = (
-                f"the grading machine is out of disk: the Docker engine has {human(health.free_bytes)} free, "
-                f"less than the {human(floor)} a grade needs"
-            )
+    if probed is not None:
+        health.cgroups = probed[1]
+        if health.cgroups is not None:
+            health.notes += cgroups.stray_steps(health.cgroups)
+    free = disk.free_bytes(root) if root is not None else probed[0] if probed is not None else None
+    if heal and not healed and free is not None and free < floor:
+        reclaim(f"the engine had {human(free)} free, under the {human(floor)} floor")
+        free = _free_now(engine, root, images)
+    health.free_bytes = free
+    if free is not None and free < floor:
+        return _out_of_disk(health, free, floor, left)
     return health
+
+
+def _out_of_disk(health: MachineHealth, free: int, floor: int, left: disk.Reclaimed | None) -> MachineHealth:
+    health.fit = False
+    health.free_bytes = free
+    health.problem = (
+        f"the grading machine is out of disk: the Docker engine has {human(free)} free, "
+        f"less than the {human(floor)} a grade needs{_others(left)}"
+    )
+    return health
+
+
+def _others(left: disk.Reclaimed | None) -> str:
+    """What on the engine is not the grader's to remove, and how its owner removes it."""
+    if left is None:
+        return ""
+    said, what = "", []
+    if left.unlisted:
+        said = (
+            "; the engine could not even list its build cache for lack of space, so none of it was removed "
+            "(`docker builder prune` removes it)"
+        )
+    if left.others_cache:
+        what.append(f"{human(left.others_cache)} of build cache (`docker builder prune` removes it)")
+    if left.others_dangling:
+        n = left.others_dangling
+        what.append(
+            f"{n} untagged image{'s' if n != 1 else ''} (`docker image prune` removes {'them' if n != 1 else 'it'})"
+        )
+    if what:
+        said += f"; left alone, since no grade of this machine made {'them' if len(what) > 1 else 'it'}: "
+        said += " and ".join(what)
+    return said
+
+
+def _free_now(engine: Engine, root: Path | None, images: list[str]) -> int | None:
+    """Free bytes now: read without a container where the machine shows them, else a container's `df`."""
+    if root is not None:
+        return disk.free_bytes(root)
+    probed = _probe(engine, images)
+    return probed[0] if isinstance(probed, tuple) else None
 
 
 def _probe(engine: Engine, images: list[str]) -> tuple[int | None, EngineCgroups | None] | str | None:
@@ -192,58 +257,4 @@ def _probe(engine: Engine, images: list[str]) -> tuple[int | None, EngineCgroups
 
 def record_build(started: float, ended: float) -> None:
     """Note when a grader build ran (wall-clock), so the cache it filled can be told from others'."""
-    with contextlib.suppress(OSError):
-        path = leftovers.lock_dir() / _WINDOWS
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a") as f:
-            f.write(f"{started:.0f} {ended + 1:.0f}\n")
-
-
-def _windows() -> list[tuple[float, float]]:
-    out = []
-    with contextlib.suppress(OSError):
-        for line in (leftovers.lock_dir() / _WINDOWS).read_text().splitlines():
-            parts = line.split()
-            if len(parts) == 2:
-                with contextlib.suppress(ValueError):
-                    out.append((float(parts[0]), float(parts[1])))
-    return out
-
-
-def prune_grader_cache(engine: Engine) -> str:
-    """Remove the build cache records this machine's grader builds created (not in use); says what."""
-    windows = _windows()
-    if not windows:
-        return ""
-    try:
-        records = engine.client.api.df().get("BuildCache") or []
-    except Exception:
-        return ""
-    ids, size = [], 0
-    for r in records:
-        if r.get("InUse"):
-            continue
-        created = _epoch(str(r.get("CreatedAt") or ""))
-        if created is not None and any(a <= created <= b for a, b in windows):
-            ids.append(str(r.get("ID")))
-            size += int(r.get("Size") or 0)
-    removed = 0
-    for record in ids:
-        with contextlib.suppress(Exception):
-            engine.client.api.prune_builds(filters={"id": [record]})
-            removed += 1
-    time.sleep(0.2)
-    return (
-        f"removed {removed} build cache record{'s' if removed != 1 else ''} of earlier grades ({human(size)})"
-        if removed
-        else ""
-    )
-
-
-def _epoch(text: str) -> float | None:
-    """Docker's RFC 3339 time (nanoseconds, `Z`) -> epoch seconds."""
-    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text.strip())
-    if not m:
-        return None
-    zone = "+00:00" if m.group(3) == "Z" else m.group(3)
-    return dt.datetime.fromisoformat(m.group(1) + zone).timestamp() + float("0." + (m.group(2) or "0"))
+    disk.record_build(started, ended)

@@ -5,10 +5,15 @@ A later run on the same machine removes the containers, networks, volumes and im
 project whose lock file exists but is no longer held: its grader is provably gone. A project
 without a lock file on this machine (another machine's run, or a run of an older grader) is
 never touched.
+
+A run that ends cleanly adds its project to `<lock dir>/finished.log`: what such a run left on purpose
+(its images, with `--keep-images`) is known as this machine's grading, and a later grade that finds
+the disk under its floor may remove it (see `disk`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -20,6 +25,8 @@ from typing import IO, Any
 PROJECT_LABEL = "com.docker.compose.project"
 PROJECT = re.compile(r"^autograde-[0-9a-f]{12}$")  # the grader's own project names, and nothing else
 _TAG = re.compile(r"^(autograde-[0-9a-f]{12})-[a-z0-9-]+:graded$")
+_FINISHED = "finished.log"
+_FINISHED_MAX = 64 * 1024  # bytes; past it the older half is forgotten (about 1,400 runs are kept)
 
 
 def lock_dir() -> Path:
@@ -44,6 +51,7 @@ class RunLock:
         """Release the lock; `keep_file` leaves it as the mark of a run whose remains are still on the engine."""
         if self._file is not None:
             if not keep_file:
+                record_finished(self.path.stem)
                 self.path.unlink(missing_ok=True)
             self._file.close()
             self._file = None
@@ -51,16 +59,66 @@ class RunLock:
 
 def abandoned(project: str) -> bool:
     """Whether `project`'s run had a lock here that no live process holds."""
+    return PROJECT.match(project) is not None and _held(project) is False
+
+
+def _held(project: str) -> bool | None:
+    """Whether a live process holds `project`'s lock here; None when it has no lock file here."""
     path = lock_dir() / f"{project}.lock"
-    if not PROJECT.match(project) or not path.is_file():
-        return False
+    if not path.is_file():
+        return None
     try:
         with open(path) as f:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(f, fcntl.LOCK_UN)
     except OSError:
-        return False  # held: that run is alive
-    return True
+        return True
+    return False
+
+
+def live(project: str) -> bool:
+    """Whether `project`'s run is alive on this machine (a process holds its lock)."""
+    return PROJECT.match(project) is not None and _held(project) is True
+
+
+def graders_project(tag: str) -> str:
+    """The project of a grader's own tag (`<project>-<service>:graded`), or ""."""
+    m = _TAG.match(tag)
+    return m.group(1) if m else ""
+
+
+def record_finished(project: str) -> None:
+    """Note that `project`'s run ended here and removed what it had to (what it kept stays the grader's)."""
+    if not PROJECT.match(project):
+        return
+    path = lock_dir() / _FINISHED
+    with contextlib.suppress(OSError):
+        with open(path, "a") as f:
+            f.write(project + "\n")
+        if path.stat().st_size > _FINISHED_MAX:
+            lines = path.read_text().splitlines()
+            _rewrite(path, lines[len(lines) // 2 :])
+
+
+def finished() -> list[str]:
+    """The projects of runs that ended on this machine (oldest first)."""
+    try:
+        lines = (lock_dir() / _FINISHED).read_text().split()
+    except OSError:
+        return []
+    return list(dict.fromkeys(p for p in lines if PROJECT.match(p)))
+
+
+def forget_finished(projects: set[str]) -> None:
+    path = lock_dir() / _FINISHED
+    with contextlib.suppress(OSError):
+        _rewrite(path, [p for p in path.read_text().split() if p not in projects])
+
+
+def _rewrite(path: Path, lines: list[str]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text("".join(line + "\n" for line in lines))
+    tmp.replace(path)
 
 
 def projects_on_engine(client: Any) -> set[str]:

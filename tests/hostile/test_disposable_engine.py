@@ -5,7 +5,8 @@ starts a second engine of its own (scripts/disposable-engine.sh: a 6 GB loop-mou
 its own network namespace, a cgroup of 3 GB and 2,000 processes) and removes it at the end. Each
 hostile submission is followed by a grade of the correct solution on the same engine, which must
 score 100; a `grade-all` batch mixes a fork bomb with correct students, who must all get 100 (or
-an error row that the next run regrades to 100).
+an error row that the next run regrades to 100). A disk filled to its last block by a grade is
+healed by the next one; a disk filled by someone else's build stays the machine's error.
 """
 
 from __future__ import annotations
@@ -16,18 +17,25 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import docker
+import docker.errors
 import pytest
 
+from autograde.runtime import disk
 from support import REPO, make_checkout, solution_files
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 NAME = "hx"
 SCRIPT = REPO / "scripts" / "disposable-engine.sh"
+SOCKET = Path(f"/run/autograde-disposable/{NAME}/docker.sock")
+DATA = Path(f"/var/lib/autograde-disposable/{NAME}/mnt")  # the engine's file system, seen from the host
 ROOTFS = Path(os.environ.get("ENGINE_HOME", "/var/lib/autograde-engine")) / "rootfs"
 FAST = ["--host-port", "auto", "--ready-timeout", "30", "--request-timeout", "3"]
+FILL = "dd if=/dev/zero of=/fill bs=1M count=20000"  # 20 GB: more than the engine's 6 GB file system
 REQUIRE = os.environ.get("AUTOGRADE_REQUIRE_DOCKER", "") not in ("", "0")
 
 
@@ -103,6 +111,70 @@ def assert_full_marks(locks: Path, tmp: Path, name: str, after: str) -> None:
     assert rc == 0 and doc.get("score") == doc.get("max_score"), f"after {after}: rc={rc} {bad}\n{out[-3000:]}"
 
 
+def engine_client() -> docker.DockerClient:
+    return docker.DockerClient(base_url=f"unix://{SOCKET}", timeout=60)
+
+
+def engine_docker(*argv: str) -> str:
+    env = {**os.environ, "DOCKER_HOST": f"unix://{SOCKET}"}
+    ran = subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=600, env=env)
+    assert ran.returncode == 0 or "no space left on device" in ran.stderr, ran.stderr[-2000:]
+    return ran.stdout
+
+
+def engine_free() -> int | None:
+    """Free bytes of the engine's data root as the engine sees it (through its own root), no container."""
+    client = engine_client()
+    try:
+        return disk.free_bytes(disk.data_root(client))
+    finally:
+        client.close()
+
+
+def build_cache(over: int = 0) -> set[str] | None:
+    """The ids of the engine's build cache records bigger than `over` bytes; None when the engine cannot list
+    them (with no disk left, it can fail to store a size it has just computed)."""
+    client = engine_client()
+    try:
+        for _ in range(3):
+            try:
+                return {r["ID"] for r in client.api.df()["BuildCache"] or [] if r["Size"] > over}
+            except docker.errors.APIError as e:
+                assert "no space left on device" in str(e), e
+                time.sleep(1)
+        return None
+    finally:
+        client.close()
+
+
+def untagged_images() -> set[str]:
+    client = engine_client()
+    try:
+        return {
+            i["Id"] for i in client.api.images() if not [t for t in i.get("RepoTags") or [] if t != "<none>:<none>"]
+        }
+    finally:
+        client.close()
+
+
+def host_free(root: bool = False) -> int:
+    """Free bytes of the engine's file system seen from the host: for anyone, or for root (the reserve too)."""
+    st = os.statvfs(DATA)
+    return (st.f_bfree if root else st.f_bavail) * st.f_frsize
+
+
+def cannot_create() -> str:
+    """Why the engine cannot create a tiny container, or "" when it can (and then removes it)."""
+    client = engine_client()
+    try:
+        client.containers.create("redis:alpine", ["true"], network_disabled=True).remove(force=True)
+    except docker.errors.APIError as e:
+        return str(e)
+    finally:
+        client.close()
+    return ""
+
+
 def no_running_steps() -> list[str]:
     """Build steps of the disposable engine that still have processes."""
     root = Path(f"/sys/fs/cgroup/pids/autograde-disposable-{NAME}/buildkit")
@@ -139,14 +211,58 @@ def test_hostile_builds_never_cost_the_next_grade(engine, tmp_path):
     assert f"Dockerfile.prod:{line_of(co, 'bytes([i')}" in up["message"], up
     assert_full_marks(locks, tmp_path, "after-membomb", "a memory bomb")
 
-    # a disk fill that succeeds: its layer stays in the build cache until the next grade prunes it
-    co = hostile(tmp_path / "fill-ok", "RUN dd if=/dev/zero of=/fill bs=1M count=20000 || true\n")
+    # a disk fill to the last block: its layer stays in the build cache, the engine has 0 bytes free and
+    # cannot create a container; the next grade reclaims that cache before it starts anything, and says so
+    co = hostile(tmp_path / "fill-all", f"RUN {FILL} || true; dd if=/dev/zero of=/fill.last bs=4k || true\n")
     rc, doc, out = grade(locks, co, "--build-timeout", "300")
     assert doc.get("checks"), out[-3000:]
-    assert_full_marks(locks, tmp_path, "after-fill-ok", "a disk fill that succeeded")
+    assert engine_free() == 0 and host_free() == 0
+    assert "no space left on device" in cannot_create(), "the fill left room for a container"
+    rc, doc, out = grade(locks, make_checkout(tmp_path / "after-fill-all"))
+    machine = doc["grader"]["machine"]
+    assert rc == 0 and doc["score"] == doc["max_score"], (rc, machine, out[-3000:])
+    (note,) = [n for n in machine["notes"] if "earlier grades left" in n]
+    assert note.startswith("the engine had 0 bytes free, under the 1 GiB floor: removed what earlier grades left: ")
+    assert re.search(r"\d+ build cache records? \([\d.]+ GiB\).*; [\d.]+ GiB free now$", note), note
+    assert f"autograde: grading machine: {note}" in out
+    print(f"\nafter a fill to 0 bytes: {note} (free_disk_bytes {machine['free_disk_bytes']})")
+
+    # a disk filled by a build that is not the grader's: its cache stays, and the grade is the machine's error
+    fill_by_hand = tmp_path / "not-graders"
+    fill_by_hand.mkdir()
+    (fill_by_hand / "Dockerfile").write_text(
+        f"FROM python:3.13-slim\nRUN {FILL} || true; dd if=/dev/zero of=/f2 bs=4k || true\n"
+    )
+    engine_docker("build", "-q", str(fill_by_hand))
+    theirs, untagged = build_cache(over=1024**3), untagged_images()
+    assert engine_free() == 0 and theirs != set()
+    rc, doc, out = grade(locks, make_checkout(tmp_path / "after-not-graders"))
+    assert rc == 2 and doc["error"].startswith("the grading machine is out of disk"), (
+        rc,
+        doc.get("error"),
+        out[-3000:],
+    )
+    # the owner is told what is left and how to remove it (a full disk can keep the engine from listing it)
+    assert (
+        "; left alone, since no grade of this machine made" in doc["error"]
+        and "of build cache (`docker builder prune` removes it)" in doc["error"]
+    ) or "the engine could not even list its build cache for lack of space" in doc["error"], doc["error"]
+    runtime = [c for c in doc["checks"] if c["id"].startswith(("runtime.", "images."))]
+    assert runtime and all(
+        c["status"] == "error" and "the grading machine must be repaired" in c["hint"] for c in runtime
+    )
+    assert not any(c["status"] == "fail" for c in doc["checks"]), doc["checks"]
+    # nothing of theirs was removed: their layer still fills the disk, their image and records are there
+    assert host_free(root=True) < 1024**3 and untagged <= untagged_images()
+    listed = build_cache()
+    assert theirs is None or listed is None or theirs <= listed
+    print(f"a disk the grader did not fill: {doc['error']}; notes {doc['grader']['machine']['notes']}")
+    engine_docker("builder", "prune", "-af")  # what the message tells the machine's owner to do
+    engine_docker("image", "prune", "-f")  # (a build that failed while exporting can leave an untagged image)
+    assert_full_marks(locks, tmp_path, "after-builder-prune", "the owner pruned the build cache")
 
     # a disk fill that fails: the step is told No space left on device (or the machine's error), never a hint
-    co = hostile(tmp_path / "fill-fail", "RUN dd if=/dev/zero of=/fill bs=1M count=20000\n")
+    co = hostile(tmp_path / "fill-fail", f"RUN {FILL}\n")
     rc, doc, out = grade(locks, co, "--build-timeout", "300")
     up = checks(doc)["runtime.up"]
     assert (up["status"] == "fail" and "No space left on device" in up["message"]) or up["status"] == "error", up

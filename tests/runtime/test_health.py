@@ -8,14 +8,15 @@ import pytest
 
 from autograde.instructor.grade_all_runner import _machine_unfit
 from autograde.runtime import cgroups, health
+from autograde.runtime.disk import epoch
 from autograde.runtime.facts import BuildFacts, Facts
-from autograde.runtime.health import Machine, MachineHealth, _epoch, machine_said
+from autograde.runtime.health import Machine, MachineHealth, machine_said
 
 
 def test_engine_times_are_read_to_the_nanosecond_and_bad_ones_are_none():
-    assert _epoch("2026-11-29T23:41:06.550577671Z") == pytest.approx(1795995666.5505777)
-    assert _epoch("2026-11-29T23:41:06+01:00") == 1795995666 - 3600
-    assert _epoch("yesterday") is None
+    assert epoch("2026-11-29T23:41:06.550577671Z") == pytest.approx(1795995666.5505777)
+    assert epoch("2026-11-29T23:41:06+01:00") == 1795995666 - 3600
+    assert epoch("yesterday") is None
 
 
 def test_the_machines_trouble_is_recognised_in_the_engines_words():
@@ -29,7 +30,7 @@ def test_the_machines_trouble_is_recognised_in_the_engines_words():
 def machine(monkeypatch, fit: bool = True, builds: int = 0) -> tuple[Machine, Facts]:
     facts = Facts()
     found = MachineHealth(fit=fit, problem="" if fit else "the grading machine is out of disk: 10 MiB free")
-    monkeypatch.setattr(health, "check", lambda *a: found)
+    monkeypatch.setattr(health, "check", lambda *a, **k: found)
     monkeypatch.setattr(cgroups, "builds_running", lambda but=None: builds)
     return Machine(engine=None, facts=facts, floor=1 << 30, images=[]), facts  # type: ignore[arg-type]
 

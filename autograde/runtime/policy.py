@@ -26,8 +26,6 @@ def refusals(sub: Submission, root: Path) -> Refusals:
     if sub.prod_problem is not None:
         return Refusals(f"{stack} cannot be used: {sub.prod_problem.message}", None)
     assert sub.prod is not None
-    if sub.prod.refused is not None:
-        return Refusals(sub.prod.refused.message, None, compose_refused=True)
     if sub.dockerfile_problem is not None:
         return Refusals(f"{scenario.dockerfile} cannot be built: {sub.dockerfile_problem.message}", None)
     missing = [
@@ -37,6 +35,8 @@ def refusals(sub: Submission, root: Path) -> Refusals:
     ]
     if missing:
         return Refusals(f"{stack} does not define {' and '.join(missing)} yet, so there is nothing to start", None)
+    if sub.prod.refused is not None:  # complete as far as the grader sees, but Compose will not run it
+        return Refusals(sub.prod.refused.message, None, compose_refused=True)
     found = scan(sub.prod, root)
     if found:
         return Refusals(

@@ -99,8 +99,10 @@ def test_a_service_in_a_profile_is_not_started_by_up(tmp_path):
     root = checkout(tmp_path / "b", {"docker-compose.prod.yml": only_in_profile})
     status, message, _, line = grade(root, "compose.services")["compose.services"]
     assert status == "fail" and "only in the profile cache" in message and line == 18, message
-    refused = refusals(load_submission(root), root)
-    assert refused.compose_refused and 'depends on undefined service "redis_prod"' in str(refused.prod)
+    sub = load_submission(root)
+    assert sub.prod is not None and sub.prod.refused is not None
+    assert 'depends on undefined service "redis_prod"' in sub.prod.refused.message
+    assert "does not define redis_prod yet" in str(refusals(sub, root).prod), "nothing to start: the runtime skips"
     # enabled in the project's .env, it is the stack's
     root = checkout(tmp_path / "c", {"docker-compose.prod.yml": only_in_profile, ".env": "COMPOSE_PROFILES=cache\n"})
     assert grade(root, "compose.services")["compose.services"][0] == "pass"

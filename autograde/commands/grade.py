@@ -259,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
                     )
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
+            results.grader["phases"] = _spans(session.phases.spans, started)
             results.grader["machine"] = {
                 "fit": not session.facts.machine_unfit,
                 "problem": session.facts.machine_unfit,
@@ -285,7 +286,12 @@ def run(args: argparse.Namespace) -> int:
 
         results.modified_files = modified(root)
         results.grader["duration_s"] = round(time.time() - started, 3)
+        if session is not None:
+            session.phases.phase("report", "start")
+        report_started = time.monotonic()
         reports_written = _report(results, args)
+        if session is not None:
+            session.phases.time("report", time.monotonic() - report_started)
     finally:
         if session is not None:
             problems = session.cleanup()
@@ -293,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"autograde: could not remove {p}", file=sys.stderr)
     if session is not None and args.json and reports_written:  # now with the cleanup's timing
         results.timings.update(session.timings)
+        results.grader["phases"] = _spans(session.phases.spans, started)
         results.grader["duration_s"] = round(time.time() - started, 3)
         _write("json_report", args.json, results)
     if args.classroom_notice:
@@ -395,6 +402,14 @@ def _image_name(sub: Any, key: str) -> str:
         return str(image)
     project = compose.data.get("name") if isinstance(compose.data.get("name"), str) else sub.root.resolve().name
     return re.sub(r"[^a-z0-9_-]", "", str(project).lower()) + f"-{service}"
+
+
+def _spans(spans: dict[str, list[float]], started: float) -> dict[str, list[float]]:
+    """When each phase of the run began and ended, in seconds from the start of the grade."""
+    return {
+        name: [round(a - started, 3), round(b - started, 3)]
+        for name, (a, b) in sorted(spans.items(), key=lambda kv: kv[1][0])
+    }
 
 
 def _evidence_stands(facts: Facts) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -83,19 +84,28 @@ class Engine:
 
 
 class Phases:
-    """Timings of a run's phases, and the display hook told (phase, "start"|"end"|"line:TEXT")."""
+    """Timings of a run's phases, when each began and ended (wall clock), and the display hook told
+    (phase, "start"|"end"|"line:TEXT")."""
 
     def __init__(self, timings: dict[str, float], progress: Callable[[str, str], None]) -> None:
         self.timings = timings
         self._progress = progress
         self._lock = threading.Lock()
+        self.spans: dict[str, list[float]] = {}  # phase -> [first start, last end], epoch seconds
 
     def time(self, key: str, seconds: float) -> None:
+        now = time.time()
         with self._lock:
             self.timings[key] = round(self.timings.get(key, 0.0) + seconds, 3)
+            span = self.spans.setdefault(key, [now - seconds, now])
+            span[1] = now
         self.phase(key, "end")
 
     def phase(self, name: str, event: str) -> None:
+        if event == "start":
+            with self._lock:
+                now = time.time()
+                self.spans.setdefault(name, [now, now])
         try:
             self._progress(name, event)
         except Exception:  # a display problem must not change a grade

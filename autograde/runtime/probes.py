@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.resources
 import json
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +102,11 @@ class Stack:
         self.request_timeout = request_timeout
         self.stop_timeout = stop_timeout
 
-    def up_and_probe(self, files: list[str], port: int) -> Probed:
-        """Start the stack and probe it."""
+    def up_and_probe(
+        self, files: list[str], port: int, on_running: Callable[[tuple[str, str] | None], None] | None = None
+    ) -> Probed:
+        """Start the stack and probe it. `on_running` is told the app's interpreter as soon as it is known (the
+        running process, read while the counter is probed), so that the image can be inspected meanwhile."""
         start = time.monotonic()
         self.phases.phase("up", "start")
         ran = self.engine.compose(
@@ -121,12 +126,18 @@ class Stack:
         first = self.until_answer(port, start + self.ready_timeout)
         services = self.services(logs=first.status != 200)
         self.phases.time("up", time.monotonic() - start)
-        interpreter = self.app_interpreter()
-        app = self.app_process(interpreter[0] if interpreter else None)
-        if app is not None and app.interpreter and not app.error:
-            interpreter = (app.interpreter, "the running app's process")
+        seen = self.app_interpreter()
+
+        def process() -> tuple[AppProcess | None, tuple[str, str] | None]:
+            app = self.app_process(seen[0] if seen else None)
+            best = (app.interpreter, "the running app's process") if app and app.interpreter and not app.error else seen
+            if on_running is not None:
+                on_running(best)
+            return app, best
+
         running = all(s.state == "running" for s in services) and {s.name for s in services} >= {self.web, self.redis}
         if not running:
+            app, interpreter = process()
             return Probed(
                 UpFacts(False, "not every service is running", services, ran.tail), None, interpreter, app=app
             )
@@ -135,11 +146,17 @@ class Stack:
         self.phases.phase("probes", "start")
         counter = CounterFacts(url)
         counter.first = first
+        # the app's process and its health check are read while the counter is asked (before the restart)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="autograde-probe") as side:
+            found = side.submit(process)
+            checked = side.submit(self.health_once)
+            if first.status == 200:
+                counter.second = http.get("127.0.0.1", port, timeout=self.request_timeout)
+                counter.redis_value, counter.redis_error = self.redis_get()
+            app, interpreter = found.result()
+            health = checked.result()
         if first.status == 200:
-            counter.second = http.get("127.0.0.1", port, timeout=self.request_timeout)
-            counter.redis_value, counter.redis_error = self.redis_get()
             counter.after_restart, counter.restart_error = self.restart_and_get(port)
-        health = self.health_once()
         self.phases.time("probes", time.monotonic() - probes)
         return Probed(up, counter, interpreter, health, app)
 

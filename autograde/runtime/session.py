@@ -81,6 +81,7 @@ class Session:
         self.facts = Facts()
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._run_lock = leftovers.RunLock(self.project)
+        self._background: ThreadPoolExecutor | None = None  # work that outlives the run (the stack's teardown)
         self.scenario = labs.current().scenario
         # the stack's Redis: the lab's name for it, or the redis service the web service names (a name other than
         # the lab's is a static check's business)
@@ -232,6 +233,8 @@ class Session:
         """
         start = time.monotonic()
         self.phases.phase("cleanup", "start")
+        if self._background is not None:  # the stack's teardown, begun after the last probe
+            self._background.shutdown(wait=True)
         self.procs.stop_all()
         problems: list[str] = []
         if self.engine.client is not None:
@@ -244,8 +247,15 @@ class Session:
         self.phases.time("cleanup", time.monotonic() - start)
         return problems
 
-    def teardown_stack(self) -> None:
-        """Remove the started stack once probed, while inspection and the compared image's build may still run."""
+    def teardown_stack(self, background: bool = False) -> None:
+        """Remove the started stack once probed, while inspection and the compared image's build may still run.
+
+        `background`: start it and return; the report is written meanwhile, and `cleanup` waits for it."""
+        if background:
+            if self._background is None:
+                self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-teardown")
+            self._background.submit(self.teardown_stack)
+            return
         start = time.monotonic()
         self.phases.phase("teardown", "start")
         cleanup.remove_resources(

@@ -69,7 +69,7 @@ def probe(session: Session, pool: ThreadPoolExecutor, files: list[str], port: in
         if not stopped:
             states[web].without = stack.health_once(web, timeout=BY_HAND_S)
     phases.time("probes", time.monotonic() - start)
-    session.teardown_stack()
+    session.teardown_stack(background=True)
 
 
 def _declared_budgets(session: Session) -> list[float]:

@@ -31,6 +31,16 @@ class Prepared:
     files: list[str] | None
     other_tags: list[str] = field(default_factory=list)
     error: tuple[str, str] | None = None
+    name: str = ""  # the student's compose file
+    resolved: dict[str, Any] | None = None  # the student's file as Compose resolves it (None: Compose refuses it)
+
+    def merge_refused(self, engine: Engine) -> tuple[str, str] | None:
+        """The grader's error when Compose refuses the student's file merged with the grader's override, but
+        accepts it alone. Asked only once a build failed before its first step (Compose checks the files
+        first), so that a good file costs no extra Compose run before its build."""
+        if self.files is None:
+            return None
+        return _merge_refused(engine, self.files, self.name, self.resolved)
 
 
 def prepare(
@@ -57,8 +67,8 @@ def prod_files(
     engine: Engine, sub: Submission, tmp: Path, project: str, prod_tag: str, port: int, caps: Caps
 ) -> Prepared:
     """The prod compose files (the student's and the grader's override written to `tmp`) and the tags of the
-    student's other buildable services; or the grader's error when Compose refuses the two merged (the
-    student's file alone is fine) or is too old for the student's file."""
+    student's other buildable services; or the grader's error when Compose is too old for the student's
+    file. (Whether Compose refuses the two merged is asked only when the build fails: `merge_refused`.)"""
     assert sub.prod is not None
     root = sub.root.resolve()
     stack = labs.current().scenario.stack_file
@@ -81,9 +91,7 @@ def prod_files(
     )
     path = tmp / "prod-override.yml"
     path.write_text(text)
-    files = [*student, str(path)]
-    error = _merge_refused(engine, files, stack, resolved)
-    return Prepared(None if error else files, other_tags, error)
+    return Prepared([*student, str(path)], other_tags, name=stack, resolved=resolved)
 
 
 def dev_files(engine: Engine, sub: Submission, tmp: Path, dev_tag: str, caps: Caps) -> Prepared:
@@ -98,9 +106,7 @@ def dev_files(engine: Engine, sub: Submission, tmp: Path, dev_tag: str, caps: Ca
         resolved, _ = _resolved(engine, tmp, student, "dev")
     path = tmp / "dev-override.yml"
     path.write_text(dev_override(dev_tag=dev_tag, caps=caps, resolved=resolved))
-    files = [*student, str(path)]
-    error = _merge_refused(engine, files, compared, resolved)
-    return Prepared(None if error else files, error=error)
+    return Prepared([*student, str(path)], name=compared, resolved=resolved)
 
 
 def _resolved(engine: Engine, tmp: Path, files: list[str], name: str) -> tuple[dict[str, Any] | None, str]:

@@ -82,6 +82,7 @@ class Session:
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
         self._run_lock = leftovers.RunLock(self.project)
         self._background: ThreadPoolExecutor | None = None  # work that outlives the run (the stack's teardown)
+        self._prepared: tuple[builds.Prepared | None, builds.Prepared | None] = (None, None)
         self.scenario = labs.current().scenario
         # the stack's Redis: the lab's name for it, or the redis service the web service names (a name other than
         # the lab's is a static check's business)
@@ -145,6 +146,7 @@ class Session:
             with_dev=not self._dev_refusal,
         )
         self.other_tags = prod.other_tags
+        self._prepared = (prod, dev)
         if dev is not None and dev.error is not None:
             facts.dev_build = BuildFacts(False, 0.0, error=dev.error[0], infrastructure=dev.error[0])
         if prod.files is None:
@@ -183,11 +185,19 @@ class Session:
         pool.submit(builds.pull_missing, engine, phases, self.sub.prod, prod_files, o.build_timeout)
         prod = pool.submit(built, prod_files, [], self.prod_tag, "prod")
         facts.prod_build = prod.result()
+        refused = self._grader_refused(facts.prod_build, 0)
+        if refused is not None:  # Compose refused the student's file merged with the grader's settings
+            facts.error, facts.error_hint = refused
+            facts.prod_build.infrastructure = refused[0]
+            return
         self.machine.judge_build(facts.prod_build)
         if facts.prod_build.ok:
             self.lab_probe()(self, pool, prod_files, port)  # the lab's own probes of the started stack
         if dev is not None:
             facts.dev_build = dev.result()
+            refused = self._grader_refused(facts.dev_build, 1)
+            if refused is not None:
+                facts.dev_build = BuildFacts(False, 0.0, error=refused[0], infrastructure=refused[0])
             self.machine.judge_build(facts.dev_build)
         for build in (facts.prod_build, facts.dev_build):
             if build is not None and not build.ok and not build.infrastructure and not engine.alive():
@@ -197,6 +207,13 @@ class Session:
             for b in (facts.prod_build, facts.dev_build)
         ):
             facts.engine_lost = facts.engine_lost or "the engine went away during the build"
+
+    def _grader_refused(self, build: BuildFacts, which: int) -> tuple[str, str] | None:
+        """For a build that failed before any step: whether Compose refused the grader's override, not the file."""
+        prepared = self._prepared[which]
+        if build.ok or build.done_steps or build.timed_out or prepared is None:
+            return None
+        return prepared.merge_refused(self.engine)
 
     def lab_probe(self) -> Callable[[Session, ThreadPoolExecutor, list[str], int], None]:
         """The lab pack's probes of the started stack (`Scenario.probe`, `module:function`): called with this

@@ -1,6 +1,7 @@
-"""The grader's override is checked with Compose before anything is built: when Compose refuses the
-student's file merged with it, though it accepts the file alone, the run is the grader's error with
-Compose's own words; a file Compose refuses on its own stays the student's (the build says why).
+"""The grader's override and Compose: when Compose refuses the student's file merged with it, though it
+accepts the file alone, the run is the grader's error with Compose's own words; a file Compose refuses on its
+own stays the student's (the build says why). The merge is asked about only when a build failed before its
+first step (Compose checks the files first), so a good file pays no extra Compose run before its build.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def test_an_override_compose_refuses_is_the_graders_error_with_composes_message(
         facts = s.run()
     finally:
         assert s.cleanup() == []
-    assert facts.prod_build is None  # nothing was built
+    assert facts.prod_build is not None and not facts.prod_build.done_steps  # Compose stopped before any step
+    assert facts.up is None  # nothing was started
     assert facts.error is not None
     assert "accepts docker-compose.prod.yml as written" in facts.error
     assert "not your file's" in facts.error and "Compose said:" in facts.error
@@ -54,7 +56,7 @@ def test_deploy_limits_merge_and_the_merged_file_is_accepted(tmp_path):
     s = _session(tmp_path, {"docker-compose.prod.yml": DEPLOY_LIMITS})
     try:
         assert s.engine.connect() is None
-        prepared = builds.prod_files(s.engine, s.sub, s.tmp, s.project, s.prod_tag, 5999, s._caps())
+        prepared = builds.prod_files(s.engine, s.sub, s.tmp, s.project, s.prod_tag, 5999, s.caps())
         assert prepared.files is not None and prepared.error is None
         merged, _ = builds._resolved(s.engine, s.tmp, prepared.files, "check")
     finally:

@@ -73,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     # used by `grade-all`: a dev image it built once from byte-identical dev files, and the project name
     run.add_argument("--dev-image", metavar="REF", help=argparse.SUPPRESS)
     run.add_argument("--project", metavar="NAME", help=argparse.SUPPRESS)
+    # used by `grade-all`: the engine's cgroup parent as the previous grade of this slot found it (the machine was
+    # fine then): only the disk is checked before this grade
+    run.add_argument("--machine-known", metavar="CGROUP", help=argparse.SUPPRESS)
 
 
 def add_cap_arguments(group: Any) -> None:
@@ -200,6 +203,7 @@ def run(args: argparse.Namespace) -> int:
                 build_pids=args.build_pids,
                 build_cpus=args.build_cpus,
                 min_free_disk=args.min_free_disk,
+                machine_known=args.machine_known,
             )
             session = Session(sub, options, progress=shown.phase, **({"project": args.project} if args.project else {}))
             facts = session.run()
@@ -260,9 +264,12 @@ def run(args: argparse.Namespace) -> int:
         if session is not None:
             results.grader["project"] = session.project  # the compose project label of everything it started
             results.grader["phases"] = _spans(session.phases.spans, started)
+            cg = session.machine.cgroups
             results.grader["machine"] = {
                 "fit": not session.facts.machine_unfit,
                 "problem": session.facts.machine_unfit,
+                "cgroups": cg.parent if cg is not None else "",
+                "suspect": _suspect(session.facts),
                 "free_disk_bytes": session.facts.free_disk_bytes,
                 "notes": list(session.facts.machine_notes),
             }
@@ -402,6 +409,19 @@ def _image_name(sub: Any, key: str) -> str:
         return str(image)
     project = compose.data.get("name") if isinstance(compose.data.get("name"), str) else sub.root.resolve().name
     return re.sub(r"[^a-z0-9_-]", "", str(project).lower()) + f"-{service}"
+
+
+def _suspect(facts: Facts) -> bool:
+    """Whether this grade left the machine in doubt, so that the next grade of a batch checks it fully: the
+    machine check found something, a build timed out, hit a cap, or left steps running, or the run was cut short."""
+    builds = [b for b in (facts.prod_build, facts.dev_build) if b is not None]
+    return bool(
+        facts.machine_notes
+        or facts.machine_unfit
+        or facts.interrupted
+        or facts.engine_lost
+        or any(b.timed_out or b.pids_limit or b.oom_limit or b.still_running for b in builds)
+    )
 
 
 def _spans(spans: dict[str, list[float]], started: float) -> dict[str, list[float]]:

@@ -64,6 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="gradebook to write (default: grades.csv, or <prefix>-grades.csv with --org)",
     )
     out.add_argument("--summary", metavar="FILE", help="also write the class summary as Markdown (Mermaid chart)")
+    out.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print where the grading time went: each phase's seconds, summed over the grades and per grade",
+    )
     out.add_argument("--roster", metavar="CSV", help="GitHub Classroom roster: adds identifiers and missing students")
     out.add_argument(
         "--prefix",
@@ -559,6 +564,12 @@ def _finish(
         except OSError as e:
             raise UserError(f"cannot write {args.summary}: {e.strerror or e}") from None
     print(f"autograde: {len(rows)} rows -> {output}; {flagged(rows)} flagged; reports in {reports}", file=sys.stderr)
+    if getattr(args, "profile", False):
+        from autograde.instructor.grade_all_policy import phase_profile
+
+        print("phase profile (seconds: summed over the grades, mean per grade; phases of a grade overlap):")
+        for phase, total, mean, n in phase_profile(Path(reports)):
+            print(f"  {phase:<16} {total:9.1f} {mean:8.2f}  ({n} grades)")
     if interrupted:
         return EXIT_INTERRUPTED
     if unreported:

@@ -384,3 +384,25 @@ def summarize(rows: list[Row], rubric: Rubric, incomplete: list[str] | None = No
         list(incomplete or []),
         sum(1 for r in rows if r.repository),
     )
+
+
+def phase_profile(reports: Path) -> list[tuple[str, float, float, int]]:
+    """Where the class's grading time went: (phase, seconds summed over the grades, mean per grade, grades),
+    from the `timings` of every JSON report in `reports`, the whole grade (`duration_s`) first. Unreadable
+    reports are left out."""
+    sums: dict[str, list[float]] = {}
+    for path in sorted(reports.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict):
+            continue
+        timings = dict(data.get("timings") or {})
+        duration = (data.get("grader") or {}).get("duration_s")
+        if isinstance(duration, int | float):
+            timings = {"grade (whole)": duration, **timings}
+        for phase, seconds in timings.items():
+            if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+                sums.setdefault(str(phase), []).append(float(seconds))
+    return [(phase, sum(v), sum(v) / len(v), len(v)) for phase, v in sums.items()]

@@ -174,6 +174,9 @@ class Batch:
         self._lock = threading.Lock()
         self.leftovers: list[str] = []
         self.unfit = ""  # the grading machine was found unfit by a grade: no new grade starts
+        # per slot (grading thread): the engine's cgroup parent as the slot's last grade found it, when nothing was
+        # suspect then; the slot's next grade only reads the disk instead of checking the whole machine again
+        self._known: dict[str, str] = {}
 
     # ------------------------------------------------------------------ the batch
 
@@ -298,6 +301,11 @@ class Batch:
         ]
         if dev_ref:
             argv += ["--dev-image", dev_ref]
+        slot = threading.current_thread().name
+        with self._lock:
+            known = self._known.pop(slot, None)
+        if known is not None:
+            argv += ["--machine-known", known]
         log_path = self.o.reports / META_DIR / f"{e.name}.log"
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(
@@ -341,6 +349,10 @@ class Batch:
             return meta
         if _readable(json_path):
             meta.status = "graded"
+            found = _machine_found(json_path)
+            if found is not None:
+                with self._lock:
+                    self._known[slot] = found
             unfit = _machine_unfit(json_path)
             if unfit:  # never a grade that counts: graded again by the next run
                 with self._lock:
@@ -374,6 +386,19 @@ class Batch:
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
+
+
+def _machine_found(path: Path) -> str | None:
+    """The engine's cgroup parent the grade that wrote this report found ("" for none), when the grade left
+    nothing suspect about the machine; None when the next grade of its slot must check the machine fully."""
+    try:
+        machine = json.loads(path.read_text(encoding="utf-8")).get("grader", {}).get("machine") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(machine, dict) or machine.get("fit") is not True or machine.get("suspect") is not False:
+        return None
+    parent = machine.get("cgroups")
+    return parent if isinstance(parent, str) and (parent == "" or parent.startswith("/")) else None
 
 
 def _machine_unfit(path: Path) -> str:

@@ -57,6 +57,7 @@ class SessionOptions:
     build_pids: int = 512
     build_cpus: float = 2.0
     min_free_disk: str = health.DEFAULT_FLOOR  # free disk the engine needs before a grade
+    machine_known: str | None = None  # the engine's cgroup parent as this slot's previous grade found it (grade-all)
 
 
 @dataclass
@@ -126,7 +127,7 @@ class Session:
             pass
         else:
             facts.removed_leftovers += cleanup.sweep_abandoned(self.engine.client, self.project)
-        if not self.machine.fit_to_grade():
+        if not self.machine.fit_to_grade(self.options.machine_known):
             return
         o = self.options
         choice = choose_host_port(o.host_port, strict=o.host_port_strict, engine_ports=engine_ports(self.engine.client))

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
 LABELS = {
     "parse": "reading the files",
     "static": "static checks",
+    "connect": "connecting to the Docker engine",
+    "machine": "checking the grading machine",
+    "evidence": "reading the prod image's files",
+    "report": "writing the reports",
     "build_dev": "building the dev image",
     "build_prod": "building the prod image",
     "pull": "pulling the stack's images",
@@ -72,9 +76,12 @@ def is_live(stream: TextIO, env: Mapping[str, str]) -> bool:
 
 
 def label(name: str) -> str:
+    pack = labs.current()
     if name == "up":
-        scenario = labs.current().scenario
-        return f"starting {scenario.web} and {scenario.redis}"
+        return f"starting {pack.scenario.web} and {pack.scenario.redis}"
+    image = pack.hint("images", "the image")  # LAB04: "the prod image"
+    if name in ("build_prod", "inspect"):
+        return f"{'building' if name == 'build_prod' else 'inspecting'} {image}"
     return LABELS.get(name, name.replace("_", " "))
 
 

@@ -117,7 +117,9 @@ class Session:
         if refused.prod:
             facts.refused, facts.compose_refused = refused.prod, refused.compose_refused
             return
+        start = time.monotonic()
         problem = self.engine.connect()
+        self.phases.time("connect", time.monotonic() - start)
         if problem is not None:
             facts.error, facts.error_hint = problem
             return
@@ -127,7 +129,11 @@ class Session:
             pass
         else:
             facts.removed_leftovers += cleanup.sweep_abandoned(self.engine.client, self.project)
-        if not self.machine.fit_to_grade(self.options.machine_known):
+        start = time.monotonic()
+        self.phases.phase("machine", "start")
+        fit = self.machine.fit_to_grade(self.options.machine_known)
+        self.phases.time("machine", time.monotonic() - start)
+        if not fit:
             return
         o = self.options
         choice = choose_host_port(o.host_port, strict=o.host_port_strict, engine_ports=engine_ports(self.engine.client))
@@ -144,7 +150,7 @@ class Session:
             (self.prod_tag, self.dev_tag),
             port,
             self.caps(),
-            with_dev=not self._dev_refusal,
+            with_dev=bool(self.scenario.compare_file) and not self._dev_refusal,
         )
         self.other_tags = prod.other_tags
         self._prepared = (prod, dev)

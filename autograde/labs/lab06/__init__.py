@@ -44,6 +44,7 @@ PACK = LabPack(
         "no_stage": "app/Dockerfile comes complete with the lab: restore it from the template.",
         "dockerfile_what": "the web service's Dockerfile (it comes complete with the lab)",
         "image_source": "app/Dockerfile (docker-compose.yml)",
+        "images": "the web image",
         "web_check": (
             'healthcheck:\n  test: ["CMD", "python", "-c", "import urllib.request; '
             "urllib.request.urlopen('http://localhost:5000/health', timeout=2)\"]"

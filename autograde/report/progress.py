@@ -43,6 +43,7 @@ LABELS = {
     "teardown": "stopping the stack",
     "cleanup": "cleaning up",
 }
+BACKGROUND = frozenset({"teardown"})  # phases that go on after the display closes
 MARK = {"pass": "PASS", "fail": "FAIL", "skip": "SKIP", "error": "ERR "}
 # BuildKit's plain output: `#7 [web_prod builder 3/6] RUN pip install ...` starts a step;
 # `#2 sha256:3c1f... 52.43MB / 1.05GB 3.2s` is a layer being pulled
@@ -112,6 +113,8 @@ class Plain:
     def close(self) -> None:
         with self.lock:
             for name, began in list(self.started.items()):
+                if name in BACKGROUND:
+                    continue  # goes on while the report is written; cleanup waits for it and says so
                 print(
                     f"autograde: {label(name)} ... {self.clock() - began:.1f} s (unfinished)", file=self.out, flush=True
                 )

@@ -109,6 +109,29 @@ def _size(text: str) -> str:
     return text
 
 
+def _session_options(args: argparse.Namespace) -> Any:
+    """The runtime session's options from the command line."""
+    from autograde.runtime.session import SessionOptions
+
+    return SessionOptions(
+        **host_port_options(args.host_port),
+        build_timeout=args.build_timeout,
+        ready_timeout=args.ready_timeout,
+        request_timeout=args.request_timeout,
+        stop_timeout=args.stop_timeout,
+        keep_images=args.keep_images,
+        memory=args.memory,
+        pids=args.pids,
+        cpus=args.cpus,
+        dev_image=args.dev_image,
+        build_memory=args.build_memory,
+        build_pids=args.build_pids,
+        build_cpus=args.build_cpus,
+        min_free_disk=args.min_free_disk,
+        machine_known=args.machine_known,
+    )
+
+
 def _port(text: str) -> int:
     """A port number; `auto` is 0 (any free port)."""
     if text == "auto":
@@ -176,7 +199,12 @@ def run(args: argparse.Namespace) -> int:
     from autograde.report import progress
 
     shown = progress.reporter(sys.stderr)  # phases as they happen; the table on stdout stays as it was
+    warmup = None
     try:
+        if not args.static_only:  # the engine is made ready while the files are read
+            from autograde.runtime.session import Warmup
+
+            warmup = Warmup(root, _session_options(args), args.project).start()
         t = time.perf_counter()
         sub = load_submission(root)
         timings["parse"] = time.perf_counter() - t
@@ -186,31 +214,16 @@ def run(args: argparse.Namespace) -> int:
         shown.timed("static", timings["parse"] + timings["static"])
         shown.static(static)
         if not args.static_only:
-            from autograde.runtime.session import Session, SessionOptions
+            from autograde.runtime.session import Session
 
-            options = SessionOptions(
-                **host_port_options(args.host_port),
-                build_timeout=args.build_timeout,
-                ready_timeout=args.ready_timeout,
-                request_timeout=args.request_timeout,
-                stop_timeout=args.stop_timeout,
-                keep_images=args.keep_images,
-                memory=args.memory,
-                pids=args.pids,
-                cpus=args.cpus,
-                dev_image=args.dev_image,
-                build_memory=args.build_memory,
-                build_pids=args.build_pids,
-                build_cpus=args.build_cpus,
-                min_free_disk=args.min_free_disk,
-                machine_known=args.machine_known,
-            )
-            session = Session(sub, options, progress=shown.phase, **({"project": args.project} if args.project else {}))
+            session = Session(sub, _session_options(args), progress=shown.phase, warmup=warmup)
             facts = session.run()
             if interrupted.seen or facts.interrupted:  # the session swallows Ctrl-C to stop its children
                 facts.interrupted = interrupted.seen = True
     except KeyboardInterrupt:
         interrupted.seen = True
+        if session is None and warmup is not None:  # interrupted while parsing: the warm-up ends, its lock is let go
+            warmup.close()
         if session is not None:
             facts = session.facts
             facts.interrupted = True

@@ -7,9 +7,11 @@ concern (`engine`, `health`, `builds`, `probes`, `inspection`, `cleanup`); this 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -60,6 +62,87 @@ class SessionOptions:
     machine_known: str | None = None  # the engine's cgroup parent as this slot's previous grade found it (grade-all)
 
 
+class Warmup:
+    """The engine made ready for a grade while its files are still being read: connected, this run's lock taken,
+    abandoned runs' remains swept, the machine checked. `start()` runs it in a thread; the Session given it
+    (`Session(..., warmup=w)`) waits for it instead of doing the same work after parsing."""
+
+    def __init__(self, root: Path, options: SessionOptions, project: str | None = None) -> None:
+        self.project = project or f"autograde-{uuid.uuid4().hex[:12]}"
+        self.procs = Processes()
+        self.engine = Engine(self.project, root.resolve(), self.procs)
+        self.facts = Facts()
+        self.lock = leftovers.RunLock(self.project)
+        self.timings: dict[str, float] = {}
+        self.phases = Phases(self.timings, lambda name, event: None)
+        floor = parse_bytes(options.min_free_disk)
+        self.machine = health.Machine(self.engine, self.facts, floor, health.probe_images(None))
+        self.machine_known = options.machine_known
+        self.problem: tuple[str, str] | None = None  # the engine cannot be used: (error, hint)
+        self.fit = False
+        self._thread: threading.Thread | None = None
+        self._failure: BaseException | None = None
+
+    def start(self) -> Warmup:
+        self._thread = threading.Thread(target=self._guarded, name="autograde-warmup", daemon=True)
+        self._thread.start()
+        return self
+
+    def wait(self) -> None:
+        """Wait for it (raising what it raised: a lost engine is judged by the session)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+    def close(self) -> None:
+        """When no session takes it over (the grade stopped while parsing): wait for it, let its lock go."""
+        with contextlib.suppress(BaseException):
+            self.wait()
+        self.lock.release(keep_file=False)
+
+    def _guarded(self) -> None:
+        try:
+            self.run()
+        except BaseException as e:  # handed to the session's thread
+            self._failure = e
+
+    def run(self) -> None:
+        self.problem, self.fit = ready(
+            self.engine, self.lock, self.facts, self.machine, self.machine_known, self.phases, self.project
+        )
+
+
+def ready(
+    engine: Engine,
+    lock: leftovers.RunLock,
+    facts: Facts,
+    machine: health.Machine,
+    known: str | None,
+    phases: Phases,
+    project: str,
+) -> tuple[tuple[str, str] | None, bool]:
+    """Connect to the engine, take the run's lock, sweep abandoned runs' remains and check the machine:
+    (why the engine cannot be used, or None; whether the machine is fit to grade)."""
+    start = time.monotonic()
+    problem = engine.connect()
+    phases.time("connect", time.monotonic() - start)
+    if problem is not None:
+        return problem, False
+    try:
+        lock.acquire()
+    except OSError:  # no writable lock dir: grade anyway; only the sweep of abandoned runs needs locks
+        pass
+    else:
+        facts.removed_leftovers += cleanup.sweep_abandoned(engine.client, project)
+    start = time.monotonic()
+    phases.phase("machine", "start")
+    fit = machine.fit_to_grade(known)
+    phases.time("machine", time.monotonic() - start)
+    return None, fit
+
+
 @dataclass
 class Session:
     sub: Submission
@@ -69,19 +152,23 @@ class Session:
     # told (phase, "start") when a phase begins, (phase, "end") when it is timed and (phase, "line:TEXT")
     # for a line of build output; for display only
     progress: Callable[[str, str], None] | None = None
+    warmup: Warmup | None = None  # the engine made ready while the files were read (its project is this run's)
 
     def __post_init__(self) -> None:
         self.root = self.sub.root.resolve()
-        self.procs = Processes()
+        w = self.warmup
+        if w is not None:
+            self.project = w.project
+        self.procs = w.procs if w is not None else Processes()
         self.tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         self.prod_tag = f"{self.project}-web-prod:graded"
         self.dev_tag = f"{self.project}-web-dev:graded"
         self.other_tags: list[str] = []  # images of the student's other buildable services
-        self.engine = Engine(self.project, self.root, self.procs)
+        self.engine = w.engine if w is not None else Engine(self.project, self.root, self.procs)
         self.phases = Phases(self.timings, lambda name, event: self.progress and self.progress(name, event))
-        self.facts = Facts()
+        self.facts = w.facts if w is not None else Facts()
         self._dev_refusal: str | None = None  # why the dev image cannot be built, if it cannot
-        self._run_lock = leftovers.RunLock(self.project)
+        self._run_lock = w.lock if w is not None else leftovers.RunLock(self.project)
         self._background: ThreadPoolExecutor | None = None  # work that outlives the run (the stack's teardown)
         self._prepared: tuple[builds.Prepared | None, builds.Prepared | None] = (None, None)
         self.scenario = labs.current().scenario
@@ -90,7 +177,7 @@ class Session:
         self.redis = (self.sub.prod.redis_service() if self.sub.prod is not None else None) or self.scenario.redis
         o = self.options
         floor, images = parse_bytes(o.min_free_disk), health.probe_images(self.sub)
-        self.machine = health.Machine(self.engine, self.facts, floor, images)
+        self.machine = w.machine if w is not None else health.Machine(self.engine, self.facts, floor, images)
         self.stack = Stack(
             self.engine,
             self.phases,
@@ -112,27 +199,28 @@ class Session:
 
     def _run(self) -> None:
         facts = self.facts
+        w = self.warmup
         refused = refusals(self.sub, self.root)
         self._dev_refusal = refused.dev
         if refused.prod:
+            if w is not None:
+                w.wait()  # nothing of it is used; what it started is this run's to remove
             facts.refused, facts.compose_refused = refused.prod, refused.compose_refused
             return
-        start = time.monotonic()
-        problem = self.engine.connect()
-        self.phases.time("connect", time.monotonic() - start)
+        if w is None:
+            o = self.options
+            problem, fit = ready(
+                self.engine, self._run_lock, facts, self.machine, o.machine_known, self.phases, self.project
+            )
+        else:
+            w.wait()
+            problem, fit = w.problem, w.fit
+            for name, (a, b) in w.phases.spans.items():  # what the warm-up did, in this run's phases
+                self.phases.spans.setdefault(name, [a, b])
+                self.timings.setdefault(name, w.timings.get(name, round(b - a, 3)))
         if problem is not None:
             facts.error, facts.error_hint = problem
             return
-        try:
-            self._run_lock.acquire()
-        except OSError:  # no writable lock dir: grade anyway; only the sweep of abandoned runs needs locks
-            pass
-        else:
-            facts.removed_leftovers += cleanup.sweep_abandoned(self.engine.client, self.project)
-        start = time.monotonic()
-        self.phases.phase("machine", "start")
-        fit = self.machine.fit_to_grade(self.options.machine_known)
-        self.phases.time("machine", time.monotonic() - start)
         if not fit:
             return
         o = self.options
@@ -257,6 +345,9 @@ class Session:
         """
         start = time.monotonic()
         self.phases.phase("cleanup", "start")
+        if self.warmup is not None:
+            with contextlib.suppress(BaseException):  # its failure was the run's to judge; here only its end matters
+                self.warmup.wait()
         if self._background is not None:  # the stack's teardown, begun after the last probe
             self._background.shutdown(wait=True)
         self.procs.stop_all()

@@ -77,6 +77,7 @@ class ComposeFile:
     written: dict[str, Any] | None = None  # the file as written (its YAML), when `data` is Compose's answer
     inactive: dict[str, list[str]] = field(default_factory=dict)  # services only in profiles: their profiles
     refused: Problem | None = None  # Compose refuses the file (its message, where): it cannot be run
+    outside: list[Problem] = field(default_factory=list)  # files it names outside the repository: never read
 
     @property
     def by_compose(self) -> bool:
@@ -282,6 +283,9 @@ def load(root: Path, name: str) -> ComposeFile:
     inputs: list[bytes] | None = [text.encode("utf-8"), _bytes_or_none(root / ".env")]
     others, inputs = _referenced(root, own, inputs)
     own.others = others
+    if own.outside:  # Compose would read them: the YAML as written is graded, and the runtime refuses the file
+        own.decided_by = f"{YAML_MODEL} (the file names files outside the repository, which Compose would read)"
+        return own
     cli = compose_cli.find_cli()
     if cli is None:
         own.decided_by = (
@@ -360,6 +364,7 @@ def _referenced(
     repository's files, and never lets a submission make it fetch anything.
     """
     env = _dotenv(root)
+    outside = cf.outside
     others: dict[str, ComposeFile] = {}
     todo: list[ComposeFile] = [cf]
     while todo:
@@ -371,28 +376,29 @@ def _referenced(
                 inputs = None
                 continue
             line = here.own_line(*key_path)
-            where = f"{here.name}:{line}" if line else here.name
             if _remote(text):
-                raise FileProblem(
+                outside.append(
                     Problem(
                         here.name,
-                        f"{where}: {kind} {written!r} is not a file of the repository; the grader reads only the "
+                        f"{kind} {written!r} is not a file of the repository; the grader reads only the "
                         "repository's own files",
                         f"Put the file in the repository and name it by a relative path, e.g. `./{posixpath.basename(text) or 'redis.yml'}`.",
                         line,
                     )
                 )
+                continue
             rel = _rel_path(base, text)
             if _outside(root, rel):
-                raise FileProblem(
+                outside.append(
                     Problem(
                         here.name,
-                        f"{where}: {kind} {written!r} is outside the repository; the grader reads only the "
-                        "repository's own files",
+                        f"{kind} {written!r} is outside the repository; the grader reads only the repository's own "
+                        "files",
                         "Keep every file the stack needs inside the repository and name it by a relative path.",
                         line,
                     )
                 )
+                continue
             if kind == "a project directory":
                 continue
             if kind == "an env file":
@@ -403,7 +409,9 @@ def _referenced(
                 continue
             if len(others) >= MAX_FILES:
                 raise FileProblem(
-                    Problem(here.name, f"{where}: more than {MAX_FILES} compose files are pulled in", "", line)
+                    Problem(
+                        here.name, f"{here.name}:{line}: more than {MAX_FILES} compose files are pulled in", "", line
+                    )
                 )
             other = parse(read_text(root, rel, what="a Compose file the stack includes"), rel)
             other.root = root
@@ -619,3 +627,14 @@ def _build_args(raw: object) -> dict[str, str]:
             key, eq, value = str(item).partition("=")
             items.append((key.strip(), value if eq else None))
     return {k: interpolate(str(v)) for k, v in items if v is not None and k}
+
+
+def __getattr__(name: str) -> str:
+    """`PROD_FILE`, `DEV_FILE`: the compose file the lab pack in effect runs, and the one it compares with (LAB04:
+    docker-compose.prod.yml, docker-compose.yml), read when asked."""
+    scenario = labs.current().scenario
+    if name == "PROD_FILE":
+        return scenario.stack_file
+    if name == "DEV_FILE" and scenario.compare_file:
+        return scenario.compare_file
+    raise AttributeError(name)

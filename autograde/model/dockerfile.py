@@ -1083,3 +1083,10 @@ def command_words(ins: Instruction | None) -> list[str]:
     if ins.json:
         return list(ins.args)
     return [w for cmd in simple_commands(" ".join(ins.args)) for w in cmd]
+
+
+def __getattr__(name: str) -> str:
+    """`FILENAME`: the Dockerfile the lab pack in effect builds (LAB04: Dockerfile.prod), read when asked."""
+    if name == "FILENAME":
+        return labs.current().scenario.dockerfile
+    raise AttributeError(name)

@@ -61,7 +61,8 @@ def _dev_refusal(sub: Submission, root: Path) -> str | None:
         return sub.dev.refused.message
     found = scan(sub.dev, root)
     if found:
-        return f"refused to build the {scenario.compare_service} image: " + "; ".join(map(str, found[:3]))
+        what = labs.current().hint("compared_image", f"the {scenario.compare_service} image")
+        return f"refused to build {what}: " + "; ".join(map(str, found[:3]))
     if scenario.compare_service not in sub.dev.services:
         return f"{name} has no {scenario.compare_service} service"
     return None

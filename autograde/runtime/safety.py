@@ -58,6 +58,9 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
             return False
         return inside(root, root / text) if not posixpath.isabs(text) else inside(root, Path(text))
 
+    for problem in cf.outside:  # included or extended files outside the repository (env files: below)
+        if not problem.message.startswith("an env file"):
+            out.append(Refusal(problem.file, problem.line, problem.message))
     for key in ("secrets", "configs"):
         if isinstance(cf.data.get(key), dict):
             for name, spec in cf.data[key].items():
@@ -97,13 +100,17 @@ def scan(cf: ComposeFile, root: Path) -> list[Refusal]:
                     (*base, "security_opt", i), f"service {name} sets `security_opt: {opt}`, which disables confinement"
                 )
         volumes = data.get("volumes") or []
+        written = service.written("volumes")  # as the student wrote them (Compose's answer makes them absolute)
         for i, vol in enumerate(volumes if isinstance(volumes, list) else []):
             source, kind = _volume_source(vol)
             if kind == "bind" and source is not None:
                 if "docker.sock" in source or not local(source):
+                    said = source
+                    if isinstance(written, list) and len(written) == len(volumes):
+                        said = _volume_source(written[i])[0] or source
                     refuse(
                         (*base, "volumes", i),
-                        f"service {name} mounts the host path {source!r}; only paths "
+                        f"service {name} mounts the host path {said!r}; only paths "
                         "inside the repository may be mounted",
                     )
             elif kind not in ("volume", "tmpfs", "bind"):

@@ -163,11 +163,12 @@ def test_resolved_bind_mounts_inside_the_repository_pass(tmp_path, compose_cli):
     "include",
     ["../elsewhere.yml", "/etc/compose.yml", "git@github.com:someone/stack.git", "oci://docker.io/someone/stack"],
 )
-def test_an_include_from_outside_the_repository_is_not_read(tmp_path, include):
+def test_an_include_from_outside_the_repository_is_not_read_and_not_run(tmp_path, include):
     from autograde.model import compose
-    from autograde.model.files import FileProblem
 
     (tmp_path / "docker-compose.prod.yml").write_text(f"include:\n  - {include}\n" + BASE)
-    with pytest.raises(FileProblem) as e:
-        compose.load(tmp_path, "docker-compose.prod.yml")
-    assert e.value.problem.line == 2 and "the grader reads only the repository's own files" in e.value.problem.message
+    cf = compose.load(tmp_path, "docker-compose.prod.yml")
+    assert not cf.by_compose and "outside the repository" in cf.decided_by, "Compose is not asked: it would read it"
+    found = [str(r) for r in scan(cf, tmp_path)]
+    assert found and found[0].startswith("docker-compose.prod.yml:2:"), found
+    assert "the grader reads only the repository's own files" in found[0] and include in found[0]

@@ -56,6 +56,7 @@ PACK = LabPack(
         "image_source": "Dockerfile.prod (docker-compose.prod.yml)",
         "compared_image_source": "app/Dockerfile (docker-compose.yml)",
         "compared_image_name": "docker-cd-lab04-web-dev",
+        "compared_image": "the dev image",
     },
     docs="README.md",
 )

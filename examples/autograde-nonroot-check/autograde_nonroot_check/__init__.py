@@ -35,7 +35,8 @@ def _users(df: Dockerfile, stage: Stage) -> list[Instruction]:
     needs=(dockerfile_model,),
 )
 def final_user(ctx: Context, df: Dockerfile) -> Outcome:
-    final = df.stages[-1]
+    final = df.final  # the stage that is built (Compose's target, else the last)
+    assert final is not None  # dockerfile_model gives a Dockerfile with at least one stage
     users = _users(df, final)
     if not users or users[-1].args[0].strip() in ROOT:
         where = users[-1].line if users else final.line

@@ -143,6 +143,9 @@ class LeanFacts:
     """Why the probe failed (exit status and what it said, or the engine's error); empty otherwise."""
     found_by: str = ""  # how the interpreter was chosen: the running app's process, the image's command, PATH
     """How the interpreter was chosen: the running app's process, the image's command, or PATH."""
+    exe: str = ""
+    """The interpreter's own path as it reports it (`sys.executable`: a venv's `bin/python`, not the link's target);
+    "" when the probe did not run."""
 
 
 @dataclass

@@ -68,6 +68,7 @@ def lean(
             bool(data.get("pytest")),
             list(data.get("tests") or []),
             found_by=found_by,
+            exe=str(data.get("exe") or "")[:400],
         ), ""
     except Exception as e:
         lost = f"{type(e).__name__}: {str(e)[:200]}" if engine_gone(e) else ""

@@ -1,4 +1,8 @@
-"""Inspection of the built prod image: run the lean probe in it with the app's own interpreter."""
+"""Inspection of the built prod image: run the lean probe in it with the app's own interpreter.
+
+One container, one walk of its file system: what that Python imports, the app's tests left in the image,
+and the evidence the checks judge outcomes by (the venvs and their packages, the files named main.py, the
+image's configuration)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 import time
 
 from autograde.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, Engine, Phases, engine_gone
+from autograde.runtime.evidence import ImageEvidence, image_config, parse_probe
 from autograde.runtime.facts import LeanFacts
 from autograde.runtime.interpreter import from_command
 from autograde.runtime.override import Caps
@@ -21,6 +26,14 @@ LEAN_SCRIPT = (importlib.resources.files("autograde.runtime") / "lean_probe.py")
 def lean(
     engine: Engine, phases: Phases, image_ref: str, interpreter: tuple[str, str] | None, caps: Caps
 ) -> tuple[LeanFacts, str]:
+    """What the app's Python imports (see `inspect`), without the image's evidence."""
+    found, _, lost = inspect(engine, phases, image_ref, interpreter, caps)
+    return found, lost
+
+
+def inspect(
+    engine: Engine, phases: Phases, image_ref: str, interpreter: tuple[str, str] | None, caps: Caps
+) -> tuple[LeanFacts, ImageEvidence, str]:
     """Run LEAN_SCRIPT in the prod image with the interpreter the app runs with.
 
     That is the running app's own process when it could be seen; otherwise the image's command
@@ -30,9 +43,11 @@ def lean(
     start = time.monotonic()
     phases.phase("inspect", "start")
     python, found_by = interpreter or ("python", "")
+    seen: ImageEvidence = ImageEvidence(error="the image was not read")
     try:
         image = engine.client.images.get(image_ref)
         config = image.attrs.get("Config") or {}
+        seen = ImageEvidence(error="the image was not read", config=image_config(image.attrs))
         if interpreter is None:
             python, found_by = from_command(config.get("Entrypoint") or [], config.get("Cmd") or [])
         env = [e for e in config.get("Env") or [] if e.startswith("PATH=")]
@@ -52,26 +67,40 @@ def lean(
         try:
             container.start()
             result = container.wait(timeout=60)
-            out = container.logs(stdout=True, stderr=False).decode("utf-8", "replace").strip()
-            err = container.logs(stdout=False, stderr=True).decode("utf-8", "replace").strip()
+            # the image is the student's: a bounded tail only (the JSON line is the last one)
+            out = container.logs(stdout=True, stderr=False, tail=5).decode("utf-8", "replace").strip()[-400_000:]
+            err = container.logs(stdout=False, stderr=True, tail=5).decode("utf-8", "replace").strip()[-2000:]
         finally:
             container.remove(force=True, v=True)
         if result.get("StatusCode") != 0 or not out:
             said = (err or out or "no output")[-300:]
-            return LeanFacts(
-                python, False, False, error=f"exit status {result.get('StatusCode')}: {said}", found_by=found_by
-            ), ""
-        data = json.loads(out.splitlines()[-1])
-        return LeanFacts(
-            python,
-            bool(data.get("flask")),
-            bool(data.get("pytest")),
-            list(data.get("tests") or []),
-            found_by=found_by,
-            exe=str(data.get("exe") or "")[:400],
-        ), ""
+            seen.error = f"the probe exited with status {result.get('StatusCode')}: {said[-200:]}"
+            return (
+                LeanFacts(
+                    python, False, False, error=f"exit status {result.get('StatusCode')}: {said}", found_by=found_by
+                ),
+                seen,
+                "",
+            )
+        line = out.splitlines()[-1]
+        data = json.loads(line)
+        evidence = parse_probe(line)
+        evidence.config = seen.config
+        return (
+            LeanFacts(
+                python,
+                bool(data.get("flask")),
+                bool(data.get("pytest")),
+                list(data.get("tests") or []),
+                found_by=found_by,
+                exe=str(data.get("exe") or "")[:400],
+            ),
+            evidence,
+            "",
+        )
     except Exception as e:
         lost = f"{type(e).__name__}: {str(e)[:200]}" if engine_gone(e) else ""
-        return LeanFacts(python, False, False, error=f"{type(e).__name__}: {str(e)[:200]}", found_by=found_by), lost
+        seen.error = f"{type(e).__name__}: {str(e)[:200]}"
+        return LeanFacts(python, False, False, error=seen.error, found_by=found_by), seen, lost
     finally:
         phases.time("inspect", time.monotonic() - start)

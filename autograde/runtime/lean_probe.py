@@ -1,15 +1,36 @@
 """Run inside the prod image, with the Python the app runs with (`python -c <this file>`): what it holds.
 
-Prints one JSON line: the interpreter, whether Flask imports, whether pytest is
-importable, and up to five folders that look like the app's tests. Standard library only.
+Prints one JSON line: the interpreter, whether Flask imports, whether pytest is importable, up to five
+folders that look like the app's tests, and what one walk of the file system finds beside them: the
+virtual environments (a folder with a pyvenv.cfg, and the distributions in its site-packages) and the
+files named main.py (with the SHA-256 of their bytes). Standard library only; reads, never writes.
 """
 
+import glob
+import hashlib
 import importlib.util
 import json
 import os
 import sys
 
-SKIP = {"/proc", "/sys", "/dev", "/usr/lib", "/usr/share", "/usr/include", "/lib", "/usr/local/lib", "/var/lib"}
+SKIP = {"/proc", "/sys", "/dev", "/usr/share", "/usr/include", "/var/cache", "/var/lib/apt", "/var/lib/dpkg"}
+NOT_TESTS = ("/usr/lib", "/lib", "/usr/local/lib", "/var/lib")  # test files of installed software, not the app's
+PYTHON_HOMES = ("/usr/local/lib/python", "/usr/lib/python")  # the interpreter's own library: no venv, no app
+
+
+def packages(venv: str) -> list[str]:
+    names = set()
+    for info in glob.glob(os.path.join(venv, "lib*", "python*", "site-packages", "*.dist-info")):
+        names.add(os.path.basename(info)[: -len(".dist-info")].split("-")[0])
+    return sorted(names)
+
+
+def sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def main() -> None:
@@ -21,12 +42,33 @@ def main() -> None:
     except Exception as e:
         r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
     r["pytest"] = importlib.util.find_spec("pytest") is not None
-    found = []
+    tests: list[str] = []
+    venvs: list[dict[str, object]] = []
+    mains: list[dict[str, str]] = []
     for top, dirs, files in os.walk("/"):
-        dirs[:] = [d for d in dirs if os.path.join(top, d) not in SKIP and "site-packages" not in d]
-        if os.path.basename(top) == "tests" and any(f.startswith("test_") and f.endswith(".py") for f in files):
-            found.append(top)
-    r["tests"] = found[:5]
+        if "pyvenv.cfg" in files:
+            if len(venvs) < 10:
+                venvs.append({"path": top, "packages": packages(top)})
+            dirs[:] = []  # nothing of interest inside a venv
+            continue
+        if "main.py" in files and len(mains) < 10:
+            try:
+                mains.append({"path": os.path.join(top, "main.py"), "sha256": sha256(os.path.join(top, "main.py"))})
+            except OSError:
+                pass
+        in_app = os.path.basename(top) == "tests" and not top.startswith(NOT_TESTS)
+        if in_app and any(f.startswith("test_") and f.endswith(".py") for f in files):
+            tests.append(top)
+        dirs[:] = [
+            d
+            for d in dirs
+            if os.path.join(top, d) not in SKIP
+            and d not in ("site-packages", "__pycache__")
+            and not os.path.join(top, d).startswith(PYTHON_HOMES)
+        ]
+    r["tests"] = tests[:5]
+    r["venvs"] = venvs
+    r["mains"] = mains
     print(json.dumps(r))
 
 

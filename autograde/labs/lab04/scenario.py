@@ -4,12 +4,11 @@ imports, the venvs and main.py files it holds, its configuration)."""
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from autograde.runtime import inspection
-from autograde.runtime.evidence import ImageEvidence, inspect_image
+from autograde.runtime.evidence import inspect_image
 
 if TYPE_CHECKING:
     from autograde.runtime.session import Session
@@ -24,33 +23,25 @@ def probe(session: Session, pool: ThreadPoolExecutor, files: list[str], port: in
     written (`session.cleanup` waits for it).
     """
     facts, engine, phases = session.facts, session.engine, session.phases
-
-    def read_image() -> ImageEvidence:
-        started = time.monotonic()
-        phases.phase("evidence", "start")
-        try:
-            return inspect_image(engine.client, session.prod_tag, **session.probe_limits())
-        finally:
-            phases.time("evidence", time.monotonic() - started)
-
-    evidence = pool.submit(read_image)
-    # what the app's Python imports, with the interpreter the image's command names, at once; checked against the
-    # interpreter the running app really uses once that is known (and probed again with it if they differ)
-    early = pool.submit(inspection.lean, engine, phases, session.prod_tag, None, session.caps())
+    # one look inside the image as soon as it exists, beside `up` and the probes: what its Python imports (the
+    # interpreter its command names), its tests, venvs, main.py files and configuration
+    early = pool.submit(inspection.inspect, engine, phases, session.prod_tag, None, session.caps())
     probed = session.stack.up_and_probe(files, port)
     facts.up, facts.counter, facts.health, facts.app = probed.up, probed.counter, probed.health, probed.app
     if not probed.up.ok and not probed.up.infrastructure:
         probed.up.infrastructure = session.machine.judge_message(probed.up.output_tail)
     session.teardown_stack(background=True)
-    facts.lean, lost = early.result()
+    facts.lean, facts.image, lost = early.result()
+    if facts.image.error and not lost:  # that interpreter cannot run: the image's files read with its PATH's python
+        facts.image = inspect_image(engine.client, session.prod_tag, **session.probe_limits())
     running = probed.interpreter
+    retry = facts.lean.error.startswith("exit status 137")  # killed beside a busy stack: once more
     if running is not None and not lost:
-        if facts.lean.exe and facts.lean.exe == running[0] and not facts.lean.error.startswith("exit status 137"):
+        if facts.lean.exe and facts.lean.exe == running[0] and not retry:
             facts.lean.python, facts.lean.found_by = running  # the same interpreter the running app uses
         else:
             facts.lean, lost = inspection.lean(engine, phases, session.prod_tag, running, session.caps())
-    elif facts.lean.error.startswith("exit status 137") and not lost:
+    elif retry and not lost:
         facts.lean, lost = inspection.lean(engine, phases, session.prod_tag, None, session.caps())
     facts.engine_lost = facts.engine_lost or lost
     session.machine.judge_message(facts.lean.error)
-    facts.image = evidence.result()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from autograde.model import compose_cli
 from autograde.util import Processes, Ran
 
 PROJECT_LABEL = "com.docker.compose.project"
@@ -44,13 +45,18 @@ class Engine:
                 "Start Docker (Docker Desktop, or `sudo systemctl start docker`) and grade again; "
                 "the static checks were graded.",
             )
-        ran = self.procs.run(["docker", "compose", "version", "--short"], timeout=30, env=self.env())
-        if ran.returncode != 0:
-            return (
-                "Docker Compose v2 (`docker compose`) is not available",
-                "Install the Compose plugin (docker-compose-plugin) and grade again.",
-            )
-        version = self.compose_version = compose_version(ran.tail)
+        found = compose_cli.find_cli()  # asked once per process (the model of the compose files asks it too)
+        if found is not None and found.argv == ("docker", "compose"):
+            said = found.version
+        else:
+            ran = self.procs.run(["docker", "compose", "version", "--short"], timeout=30, env=self.env())
+            if ran.returncode != 0:
+                return (
+                    "Docker Compose v2 (`docker compose`) is not available",
+                    "Install the Compose plugin (docker-compose-plugin) and grade again.",
+                )
+            said = ran.tail
+        version = self.compose_version = compose_version(said)
         if version is not None and version < MIN_COMPOSE:
             return (
                 f"this engine is too old for the grader's Compose override file: its Docker Compose is "

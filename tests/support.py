@@ -40,7 +40,19 @@ def solution_files() -> dict[str, str]:
     Raises ValueError if a block is never closed or a filename appears in two blocks, and
     LookupError if one of SOLUTION_FILES has no block.
     """
-    text = (REPO / "solutions.md").read_text(encoding="utf-8")
+    found = fenced_files((REPO / "solutions.md").read_text(encoding="utf-8"))
+    missing = [name for name in SOLUTION_FILES if name not in found]
+    if missing:
+        raise LookupError(f"solutions.md: no block fenced as ```<language> <filename> for {', '.join(missing)}")
+    return found
+
+
+def fenced_files(text: str) -> dict[str, str]:
+    """The files a solutions.md gives (any lab's): {path: content}, from blocks fenced as ```lang path.
+
+    Other fenced blocks are skipped whole (their content is never taken for an opening). Raises
+    ValueError if a block is never closed or a path appears in two blocks.
+    """
     found: dict[str, str] = {}
     lines = text.splitlines(keepends=True)
     i = 0
@@ -67,9 +79,6 @@ def solution_files() -> dict[str, str]:
             raise ValueError(f"solutions.md: {name} appears in two blocks")
         found[name] = "".join(body)
         i += 1
-    missing = [name for name in SOLUTION_FILES if name not in found]
-    if missing:
-        raise LookupError(f"solutions.md: no block fenced as ```<language> <filename> for {', '.join(missing)}")
     return found
 
 

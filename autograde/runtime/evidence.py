@@ -17,7 +17,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-PROBE_SCRIPT = (importlib.resources.files("autograde.runtime") / "evidence_probe.py").read_text(encoding="utf-8")
+# the image probe (lean_probe.py): what the image's Python imports, and one walk of its files
+PROBE_SCRIPT = (importlib.resources.files("autograde.runtime") / "lean_probe.py").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, skipped
+from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts, skipped
 from autograde.checks.needs import service, stack_model, web_service
 from autograde.labs.lab06 import PACK
 from autograde.model.compose import ComposeFile, Service
@@ -121,10 +121,6 @@ def _dockerfile_check(ctx: Context) -> Check | None:
         "start_interval": flags.get("start-interval"),
     }
     return Check(WEB, test, settings, DOCKERFILE, ins.line)
-
-
-def _stack(ctx: Context) -> ComposeFile | Outcome:
-    return stack_model(ctx)
 
 
 def redis_service(ctx: Context) -> Service | Outcome:
@@ -271,7 +267,7 @@ def _example() -> str:
     phase="static",
     passes_when="web has a health check that requests /health on port 5000; in the running image it passes while "
     "the app is healthy and fails once Redis is gone",
-    needs=(_stack, web_service),
+    needs=(stack_model, web_service),
 )
 def web_healthcheck(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     c = health_check(ctx, cf, WEB)
@@ -351,7 +347,7 @@ def _redis_text(c: Check) -> Outcome:
     checklist="1",
     phase="static",
     passes_when="redis has a health check that runs `redis-cli ping`, and it passes",
-    needs=(_stack, redis_service),
+    needs=(stack_model, redis_service),
 )
 def redis_healthcheck(ctx: Context, cf: ComposeFile, redis: Service) -> Outcome:
     c = health_check(ctx, cf, REDIS)
@@ -420,7 +416,7 @@ def timing_problems(c: Check) -> list[str]:
     phase="static",
     passes_when="both health checks set interval, timeout, retries and start_period: durations Compose accepts and "
     "greater than 0, timeout not longer than interval, retries at least 1",
-    needs=(_stack,),
+    needs=(stack_model,),
 )
 def healthcheck_timing(ctx: Context, cf: ComposeFile) -> Outcome:
     checks = [c for c in (health_check(ctx, cf, WEB), health_check(ctx, cf, REDIS)) if c is not None]
@@ -467,7 +463,7 @@ def healthcheck_timing(ctx: Context, cf: ComposeFile) -> Outcome:
     checklist="4",
     phase="static",
     passes_when="web depends on redis with `condition: service_healthy`",
-    needs=(_stack, web_service),
+    needs=(stack_model, web_service),
 )
 def depends_healthy(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
     raw = web.get("depends_on")
@@ -501,8 +497,6 @@ def depends_healthy(ctx: Context, cf: ComposeFile, web: Service) -> Outcome:
 
 def stack_facts(ctx: Context) -> Facts | Outcome:
     """Need: the run's facts (the stack was built), or why not."""
-    from autograde.checks.base import runtime_facts
-
     facts = runtime_facts(ctx)
     if isinstance(facts, Outcome):
         return facts

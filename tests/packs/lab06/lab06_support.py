@@ -30,49 +30,17 @@ COMPOSE_FILE = "docker-compose.yml"
 WEB, REDIS = "web", "redis"
 
 sys.path.insert(0, str(REPO / "tests"))
-from support import first_int, unique_project, wait_ok  # noqa: E402
+from support import fenced_files, first_int, unique_project, wait_ok  # noqa: E402
 
 # An opening fence with an info string "<language> <filename>", e.g. ```yaml docker-compose.yml
-_FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+.-]+)[ \t]+(?P<name>\S+)[ \t]*$")
-
 # Docker's defaults for a health check setting left at 0 (`docker inspect` shows 0 for "inherit").
 DEFAULT_INTERVAL_S, DEFAULT_TIMEOUT_S, DEFAULT_RETRIES = 30.0, 30.0, 3
 
 
 def solution_files(text: str | None = None) -> dict[str, str]:
-    """The files solutions.md gives, {path: content}, from blocks fenced as ```lang path.
-
-    Other fenced blocks are skipped whole (their content is never taken for an opening). Raises
-    ValueError when a block is never closed or a path appears in two blocks.
-    """
-    if text is None:
-        text = (TEMPLATE / "solutions.md").read_text(encoding="utf-8")
-    found: dict[str, str] = {}
-    lines = text.splitlines(keepends=True)
-    i = 0
-    while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i].rstrip("\n"))
-        if not m:
-            plain = re.match(r"^(`{3,}|~{3,})", lines[i])
-            if plain:
-                i += 1
-                while i < len(lines) and not lines[i].startswith(plain.group(1)):
-                    i += 1
-            i += 1
-            continue
-        fence, name = m.group("fence"), m.group("name")
-        body: list[str] = []
-        i += 1
-        while i < len(lines) and lines[i].rstrip() != fence:
-            body.append(lines[i])
-            i += 1
-        if i == len(lines):
-            raise ValueError(f"solutions.md: the block for {name} is never closed")
-        if name in found:
-            raise ValueError(f"solutions.md: {name} appears in two blocks")
-        found[name] = "".join(body)
-        i += 1
-    return found
+    """The files LAB06's solutions.md gives, {path: content}, from blocks fenced as ```lang path (the same
+    convention as LAB04's: tests/support.fenced_files)."""
+    return fenced_files(text if text is not None else (TEMPLATE / "solutions.md").read_text(encoding="utf-8"))
 
 
 def case_files(case: str) -> dict[str, bytes]:

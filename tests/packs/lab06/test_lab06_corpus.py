@@ -3,7 +3,7 @@
 Each case (tests/packs/lab06/corpus/<case>/) is a student's docker-compose.yml (and, for some, an
 app/Dockerfile or a .env) put over the template, confirmed by running it as a student does
 (run_as_student.py). The grades run as the students' workflow runs them, `autograde grade DIR --lab lab06
---host-port auto --json F`, two at a time; each case is also graded `--static-only`, where every row the
+--host-port auto --json F`, three at a time; each case is also graded `--static-only`, where every row the
 files alone decide must get the same verdict. Nothing a grade started may be left on the engine.
 """
 
@@ -26,6 +26,7 @@ from support import leftovers
 
 CASES = case_names()
 STATUSES = ("pass", "fail", "skip", "error")
+JOBS = 3  # a LAB06 grade mostly waits for Docker's health checks (its image is the same for every case)
 
 
 def check_ids() -> tuple[str, ...]:
@@ -84,9 +85,9 @@ def graded(request, docker_engine) -> dict[str, Graded]:
         if item.module is request.module and getattr(item, "originalname", "") == "test_lab06_case"
     ]
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="autograde-lab06-corpus-") as tmp, ThreadPoolExecutor(2) as pool:
+    with tempfile.TemporaryDirectory(prefix="autograde-lab06-corpus-") as tmp, ThreadPoolExecutor(JOBS) as pool:
         results = dict(zip(wanted, pool.map(lambda c: _grade(c, Path(tmp), "--host-port", "auto"), wanted)))
-    print(f"\nlab06 corpus: {len(wanted)} submissions graded in {time.monotonic() - t0:.0f} s, 2 at a time")
+    print(f"\nlab06 corpus: {len(wanted)} submissions graded in {time.monotonic() - t0:.0f} s, {JOBS} at a time")
     return results
 
 

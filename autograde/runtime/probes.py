@@ -146,17 +146,17 @@ class Stack:
         self.phases.phase("probes", "start")
         counter = CounterFacts(url)
         counter.first = first
-        # the app's process and its health check are read while the counter is asked (before the restart)
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="autograde-probe") as side:
+        # the app's process is read while the counter is asked (before the restart); the health check runs
+        # once counting is over, since a check may request the page that counts
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="autograde-probe") as side:
             found = side.submit(process)
-            checked = side.submit(self.health_once)
             if first.status == 200:
                 counter.second = http.get("127.0.0.1", port, timeout=self.request_timeout)
                 counter.redis_value, counter.redis_error = self.redis_get()
             app, interpreter = found.result()
-            health = checked.result()
         if first.status == 200:
             counter.after_restart, counter.restart_error = self.restart_and_get(port)
+        health = self.health_once()
         self.phases.time("probes", time.monotonic() - probes)
         return Probed(up, counter, interpreter, health, app)
 

@@ -21,6 +21,12 @@ Prints one line per submission (single seconds and score, class seconds and scor
 the totals, and as the last line `ratio_class=X.XX same_verdicts=K/N` (ratio = class wall time /
 sum of single grades; target on a 2-core machine: <= 0.40 with N/N). Same verdict: every check
 has the same status and score in both reports.
+
+Where the class's time goes, in CPU seconds of the class run (Linux): `machine` is every core's busy
+time from /proc/stat, `grader` the grader's processes and the docker/compose CLIs they start
+(their rusage); with cgroup v1's cpuacct controller also `containers` (the stack, the probes) and
+`build_steps` (BuildKit's RUN steps). `cpu_floor` = machine CPU / cores / sum of single grades: the
+least ratio_class this much work allows on this many cores, however well it is scheduled.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import secrets
 import shutil
 import subprocess
@@ -107,6 +114,27 @@ def score(report: Path) -> str:
         return "-"
 
 
+def busy_seconds() -> float | None:
+    """CPU seconds every core has been busy since boot (/proc/stat), or None off Linux."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cgroup_seconds(name: str) -> float | None:
+    """CPU seconds of the engine's cgroup NAME (cgroup v1 cpuacct: docker, docker/buildkit), or None."""
+    try:
+        return int(Path(f"/sys/fs/cgroup/cpuacct/{name}/cpuacct.usage").read_text()) / 1e9
+    except (OSError, ValueError):
+        return None
+
+
+def delta(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else after - before
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=30, help="submissions (default 30)")
@@ -172,9 +200,16 @@ def main() -> int:
             "-o",
             str(tmp / "grades.csv"),
         ] + (["--jobs", str(args.jobs)] if args.jobs else [])
+
+        cpu0 = (busy_seconds(), cgroup_seconds("docker"), cgroup_seconds("docker/buildkit"))
+        own0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         ran = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         class_wall = time.perf_counter() - t
+        own1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu1 = (busy_seconds(), cgroup_seconds("docker"), cgroup_seconds("docker/buildkit"))
+        machine, docker_cg, build_steps = (delta(a, b) for a, b in zip(cpu1, cpu0, strict=True))
+        grader = (own1.ru_utime - own0.ru_utime) + (own1.ru_stime - own0.ru_stime)
         head = next((line for line in ran.stderr.splitlines() if " at once " in line), "")
         print(f"# {head}", flush=True)
         if ran.returncode not in (0, 1):
@@ -195,6 +230,14 @@ def main() -> int:
             )
         total = sum(single.values())
         print(f"single_sum={total:.1f} s class_wall={class_wall:.1f} s n={len(checkouts)}")
+        if machine is not None:
+            parts = [f"machine={machine:.1f}", f"grader={grader:.1f}"]
+            if docker_cg is not None and build_steps is not None:
+                parts += [f"containers={docker_cg - build_steps:.1f}", f"build_steps={build_steps:.1f}"]
+                parts.append(f"engine_and_kernel={machine - grader - docker_cg:.1f}")
+            cores = os.cpu_count() or 1
+            print(f"class CPU seconds: {' '.join(parts)} (of {class_wall * cores:.1f} on {cores} cores)")
+            print(f"cpu_floor={machine / cores / total:.2f} (machine CPU / cores / sum of single grades)")
         print(f"ratio_class={class_wall / total:.2f} same_verdicts={same}/{len(checkouts)}")
         return 0
     finally:

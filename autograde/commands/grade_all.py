@@ -158,6 +158,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="CSV",
         help="per-student deadlines: columns `login` or `identifier` (roster), and `deadline` or `extra_hours`",
     )
+    gh.add_argument(
+        "--assignment-id",
+        type=int,
+        metavar="N",
+        help="GitHub Classroom's id of the assignment: its accepted assignments name each student's repository, "
+        "also one the student renamed (default: the organization's repositories named <prefix>-*)",
+    )
     gh.add_argument("--clone-dir", metavar="DIR", help="where to clone (default: <prefix>-checkouts)")
     gh.add_argument(
         "--repos",
@@ -300,6 +307,8 @@ def run(args: argparse.Namespace) -> int:
                 return fetched
             entries = fetched
         elif args.dir:
+            if getattr(args, "assignment_id", None) is not None:
+                raise UserError("--assignment-id is for --org (grading from GitHub), not for a folder of checkouts")
             if not Path(args.dir).is_dir():
                 raise UserError(f"{args.dir} is not a folder")
             entries = discover(Path(args.dir))
@@ -342,9 +351,17 @@ def _from_github(args: argparse.Namespace) -> list[Entry] | int:
     try:
         # a chunk: the identities the list job decided for the whole class; no listing again
         given = _identities(args.repos, args.prefix) if args.repos else []
-        assignment = deadline.find_assignment(client, args.org, args.prefix, given, listing=args.list)
+        classroom = getattr(args, "assignment_id", None)
+        assignment = deadline.find_assignment(
+            client, args.org, args.prefix, given, listing=args.list, assignment_id=classroom
+        )
         if not given and not assignment.identities and not args.allow_empty:
-            message = deadline.no_match(args.org, args.prefix, assignment.listed or [])
+            message = (
+                deadline.no_match(args.org, args.prefix, assignment.listed or [])
+                if classroom is None
+                else f"GitHub Classroom assignment {classroom} has no accepted assignment with a repository yet; "
+                "--allow-empty accepts an empty class"
+            )
             annotate("No repository for this prefix", message)
             raise UserError(message)
         if args.list:  # name@id, one per line: what the chunks and the merge read back
@@ -356,7 +373,11 @@ def _from_github(args: argparse.Namespace) -> list[Entry] | int:
         what = (
             f"{len(given)} repositories of {args.org} given by --repos"
             if given
-            else (f"{len(assignment.identities)} repositories of {args.org} named {args.prefix}-*")
+            else (
+                f"{len(assignment.identities)} repositories of {args.org} named {args.prefix}-*"
+                if classroom is None
+                else f"{len(assignment.identities)} repositories of GitHub Classroom assignment {classroom}"
+            )
         )
         _say(f"{what}; deadline {at.isoformat()}; cloning at the last push before it")
         entries = deadline.entries_at_deadline(

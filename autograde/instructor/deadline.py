@@ -37,7 +37,7 @@ from typing import Any
 from autograde.errors import UserError
 from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.grade_all_policy import Entry, complete
-from autograde.instructor.identity import Identity, identify, locate
+from autograde.instructor.identity import Identity, classroom_identities, identify, locate
 
 # activity types that set the branch to `after`; branch_deletion does not (its `after` is all zeros)
 REF_MOVES = ("push", "force_push", "pr_merge", "merge_queue_merge", "branch_creation")
@@ -288,24 +288,45 @@ class Assignment:
     """Every repository of the organization when it was listed (for `no_match`); None when it was not."""
 
 
-def find_assignment(client: Any, org: str, prefix: str, given: list[Identity], *, listing: bool = False) -> Assignment:
+def find_assignment(
+    client: Any,
+    org: str,
+    prefix: str,
+    given: list[Identity],
+    *,
+    listing: bool = False,
+    assignment_id: int | None = None,
+) -> Assignment:
     """The assignment's repositories: those in `given` (a chunk: the identities the list job decided, not
     looked up here: `entries_at_deadline` locates each), or every `<prefix>-*` repository of the
-    organization (also when `listing`: the names in `given` then only filter the listing). An empty
+    organization (also when `listing`: the names in `given` then only filter the listing); with
+    `assignment_id`, every accepted assignment's repository of that GitHub Classroom assignment
+    instead of the listing, renamed ones included (identity.classroom_identities). An empty
     assignment is returned as such.
 
-    Raises UserError when the organization cannot be listed, or the token is refused.
+    Raises UserError when the organization or the assignment cannot be read, or the token is refused.
     """
     from autograde.github_api import GitHubError
     from autograde.instructor.github_setup import failure
 
     if given and not listing:
         return Assignment(sorted(given, key=lambda i: i.name.lower()))
+    everything: list[dict[str, Any]] | None = None
     try:
-        everything = list_all(client, org)
+        if assignment_id is not None:
+            identities = classroom_identities(client, assignment_id, prefix)
+        else:
+            everything = list_all(client, org)
+            identities = [identify(r, prefix) for r in of_assignment(everything, prefix)]
     except GitHubError as e:
-        raise failure(e, f"listing {org}'s repositories") from None
-    identities = [identify(r, prefix) for r in of_assignment(everything, prefix)]
+        if assignment_id is not None and e.status == 404:
+            raise UserError(
+                f"GitHub Classroom assignment {assignment_id} was not found: check --assignment-id (the number "
+                "`gh api /classrooms/CLASSROOM_ID/assignments` gives as `id`), and that the token's user is an "
+                "administrator of its classroom"
+            ) from None
+        doing = f"reading GitHub Classroom assignment {assignment_id}" if assignment_id is not None else ""
+        raise failure(e, doing or f"listing {org}'s repositories") from None
     if given:
         wanted = {i.name.lower() for i in given}
         identities = [i for i in identities if i.name.lower() in wanted]

@@ -17,6 +17,12 @@ chunks and the merge read back (`parse`). Before grading, each run finds the rep
 is now by its id (`locate`, GET /repositories/{id}): a renamed repository is cloned and graded
 under its new name for its student's row, with a note; one deleted or transferred out of the
 organization since the listing is not graded, and its row says so.
+
+The organization's listing gives a repository's name as it is now. A repository renamed before the
+listing, to a name that no longer reads `<prefix>-<login>` (`dave-docker-lab`), cannot be told
+apart from any other repository there. GitHub Classroom's own record can: given the assignment's id
+(`--assignment-id`), the identities come from its accepted assignments (`from_classroom`), each
+with its student's login and its repository's id, under the repository's Classroom name.
 """
 
 from __future__ import annotations
@@ -72,6 +78,55 @@ def parse(token: str, prefix: str | None) -> Identity:
         raise ValueError(f"not a repository name: {token.strip()!r}")
     name = m.group("name")
     return Identity(name, login_of(name, prefix), int(m.group("id")) if m.group("id") else None)
+
+
+def classroom_name(current: str, login: str, prefix: str | None) -> str:
+    """The name Classroom gave a student's repository, from its name now: unchanged while it still reads as
+    that student's (`<prefix>-<login>`, or Classroom's `<prefix>-<login>-<n>` on a name collision), else
+    `<prefix>-<login>` (the student renamed it)."""
+    if not prefix:
+        return current
+    tail = login_of(current, prefix)
+    theirs = tail.lower() == login.lower() or re.fullmatch(re.escape(login) + r"-\d+", tail, re.IGNORECASE)
+    return current if tail != current and theirs else f"{prefix}-{login}"
+
+
+def from_classroom(item: Mapping[str, Any], prefix: str | None) -> Identity | None:
+    """The identity of one accepted assignment (GitHub Classroom's GET
+    /assignments/{assignment_id}/accepted_assignments); None when it has no repository.
+
+    An individual assignment's repository is its one student's, under its Classroom name (see
+    `classroom_name`); a group's repository keeps its name. The login is read from the name, as from
+    a listing, so that a chunk reading the token back (`parse`) decides the same row.
+    """
+    repo = item.get("repository")
+    if not isinstance(repo, Mapping):
+        return None
+    full = str(repo.get("full_name") or "")
+    current = full.rsplit("/", 1)[-1]
+    if not TOKEN.match(current):
+        return None
+    rid = repo.get("id")
+    rid = rid if isinstance(rid, int) and not isinstance(rid, bool) else None
+    students = [s for s in item.get("students") or [] if isinstance(s, Mapping) and s.get("login")]
+    if len(students) != 1:
+        return Identity(current, login_of(current, prefix), rid)
+    name = classroom_name(current, str(students[0]["login"]), prefix)
+    return Identity(name, login_of(name, prefix), rid)  # read back from the name, as `parse` does in a chunk
+
+
+def classroom_identities(client: Any, assignment_id: int, prefix: str | None) -> list[Identity]:
+    """Every accepted assignment's repository of Classroom assignment `assignment_id`, sorted by name.
+
+    Raises GitHubError (github_api) when the assignment cannot be read (404: no such assignment, or
+    the token's user is not an administrator of its classroom).
+    """
+    found: dict[str, Identity] = {}
+    for item in client.paginate(f"/assignments/{int(assignment_id)}/accepted_assignments"):
+        identity = from_classroom(item, prefix) if isinstance(item, Mapping) else None
+        if identity is not None:
+            found.setdefault(identity.name.lower(), identity)
+    return sorted(found.values(), key=lambda i: i.name.lower())
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,12 @@ ways the real API misbehaves for a client:
   listing may still give a renamed repository's old name (`rename(..., listing_lags=True)`), and
   lists only the repositories the organization owns; a deleted repository (`delete`) answers 404
   by name and by id (`undelete` brings it back, id and all);
-- `after_listing`: callables run once the organization's listing has served its last page (a
-  change between a list job and the chunks that follow it);
+- GitHub Classroom's `GET /assignments/{assignment_id}/accepted_assignments` (`accept`): each
+  accepted assignment with its students and its repository as the repository is now (a rename
+  shows its new name, as GitHub's own record does), paginated by `page` / `per_page` with Link
+  headers; an unknown assignment answers 404;
+- `after_listing`: callables run once the organization's listing (or an assignment's accepted
+  assignments) has served its last page (a change between a list job and the chunks that follow it);
 - artifact downloads answer 302 to a signed "storage" URL on another host (`localhost` instead of
   `127.0.0.1`) that refuses an Authorization header and answers 403 (XML, as blob storage does)
   once its `se=` expiry has passed;
@@ -93,6 +97,7 @@ class FakeGitHub:
     listed_as: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> fields the listing still shows
     deleted: dict[str, dict[str, Any]] = field(default_factory=dict)  # full name (lower) -> what `undelete` restores
     after_listing: list[Any] = field(default_factory=list)  # run (and dropped) after a listing's last page
+    accepted: dict[int, list[tuple[int, list[str]]]] = field(default_factory=dict)  # assignment -> (repo id, logins)
     no_dispatch: set[str] = field(default_factory=set)  # workflows without the workflow_dispatch trigger
     failures: dict[str, list[str]] = field(default_factory=dict)  # path -> canned failures, served in order
     dispatches: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -167,6 +172,12 @@ class FakeGitHub:
             }
         )
         return full
+
+    def accept(self, assignment_id: int, full: str, *logins: str) -> None:
+        """Record that `logins` accepted GitHub Classroom assignment `assignment_id`, which made `full`."""
+        repo = self.repo(full)
+        assert repo is not None
+        self.accepted.setdefault(assignment_id, []).append((repo["id"], list(logins)))
 
     def rename(self, old_full: str, new_name: str, *, listing_lags: bool = False) -> str:
         """Rename a repository: the old name answers 301/307 to /repositories/{id}/..., the id stays.
@@ -535,6 +546,59 @@ class FakeGitHub:
             )
         return self.route(h, method, path, query, body)
 
+    def _accepted(self, h: BaseHTTPRequestHandler, assignment_id: int, path: str, query: dict[str, str]) -> None:
+        """GitHub Classroom's "List accepted assignments for an assignment", in its documented shape."""
+        if assignment_id not in self.accepted:
+            return self._send(h, 404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
+        page = int(query.get("page", "1"))
+        size = min(int(query.get("per_page", "30")), self.page_size)
+        with self.lock:
+            items = []
+            for n, (rid, logins) in enumerate(self.accepted[assignment_id], 1):
+                repo = next((r for r in self.repos if r["id"] == rid), None)
+                if repo is None:  # deleted: Classroom's record no longer names it
+                    continue
+                items.append(
+                    {
+                        "id": 40_000 + n,
+                        "submitted": False,
+                        "passing": False,
+                        "commit_count": 1,
+                        "grade": "",
+                        "students": [
+                            {
+                                "id": 7_000 + sum(map(ord, login)),
+                                "login": login,
+                                "name": login.title(),
+                                "avatar_url": f"https://avatars.githubusercontent.com/{login}",
+                                "html_url": f"https://github.com/{login}",
+                            }
+                            for login in logins
+                        ],
+                        "repository": {
+                            "id": repo["id"],
+                            "full_name": repo["full_name"],
+                            "html_url": repo["html_url"],
+                            "node_id": repo["node_id"],
+                            "private": repo["private"],
+                            "default_branch": repo["default_branch"],
+                        },
+                        "assignment": {"id": assignment_id, "title": "LAB04", "type": "individual"},
+                    }
+                )
+        last = max(1, -(-len(items) // size))
+        with self.lock:
+            hooks = self.after_listing[:] if page >= last else []
+            if hooks:
+                self.after_listing.clear()
+        for hook in hooks:  # as after the organization's listing: a change once the class was listed
+            hook()
+        links = []
+        if page < last:
+            links.append(f'<{self.api_url}{path}?per_page={size}&page={page + 1}>; rel="next"')
+            links.append(f'<{self.api_url}{path}?per_page={size}&page={last}>; rel="last"')
+        return self._send(h, 200, items[(page - 1) * size : page * size], {"Link": ", ".join(links)} if links else {})
+
     def route(self, h: BaseHTTPRequestHandler, method: str, path: str, query: dict[str, str], body: Any) -> None:
         api = self.api_url
         failure_after = None
@@ -568,6 +632,9 @@ class FakeGitHub:
             if page > 1:
                 links.append(f'<{api}/organizations/1/repos?type=all&per_page={size}&page=1>; rel="first"')
             return self._send(h, 200, items, {"Link": ", ".join(links)} if links else {})
+        m = re.fullmatch(r"/assignments/(\d+)/accepted_assignments", path)
+        if m and method == "GET":
+            return self._accepted(h, int(m.group(1)), path, query)
         m = re.fullmatch(r"/repos/([^/]+/[^/]+)", path)
         if m:
             repo = self.repo(m.group(1))

@@ -462,3 +462,42 @@ def test_expected_rows_from_the_chunks_or_from_names() -> None:
     for bad in ('["a $(x)"]', "[1, 2]", "[oops"):
         with pytest.raises(ValueError):
             expected(bad)
+
+
+@pytest.mark.slow
+def test_a_repository_renamed_before_the_listing_is_its_students_given_the_classroom_assignment(
+    fake: FakeClassGitHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub lists a renamed repository under its new name; Classroom's accepted assignments still say whose it is."""
+    shas = build_class(fake, tmp_path)
+    bob_id = next(r["id"] for r in fake.repos if r["name"] == "lab04-bob")
+    fake.rename(f"{fake.org}/lab04-bob", "bobs-docker-lab")  # before the listing: it lists the new name
+    monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--list")) == 0
+    by_prefix = capsys.readouterr().out.split()
+    assert not any(t.startswith(("lab04-bob", "bobs-docker-lab")) for t in by_prefix)  # the prefix cannot find it
+    for name in ("lab04-alice", "bobs-docker-lab", "lab04-carol", "lab04-dave"):
+        fake.accept(31_337, f"{fake.org}/{name}", "bob" if name.startswith("bobs") else name.split("-", 1)[1])
+    listings = fake.count(f"/orgs/{fake.org}/repos") + fake.count("/organizations/")
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--list", "--assignment-id", "31337")) == 0
+    tokens = capsys.readouterr().out.split()
+    assert tokens == sorted(tokens) and f"lab04-bob@{bob_id}" in tokens and len(tokens) == 4
+    assert fake.count(f"/orgs/{fake.org}/repos") + fake.count("/organizations/") == listings  # Classroom's record only
+    assert fake.count("/assignments/31337/accepted_assignments") == 2  # two pages of two, Link followed
+    entries = {e.name: e for e in grade_all.entries_from_github(parse(tmp_path, fake, "--assignment-id", "31337"))}
+    bob = entries["lab04-bob"]
+    assert (bob.kind, bob.commit, bob.login, bob.repository, bob.repository_id) == (
+        "ok",
+        shas["bob1"],
+        "bob",
+        f"{fake.org}/lab04-bob",
+        bob_id,
+    )
+    assert f"renamed on GitHub to {fake.org}/bobs-docker-lab" in bob.note
+    assert "31337" in capsys.readouterr().err  # what is graded names the assignment
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--list", "--assignment-id", "404")) == 2
+    err = capsys.readouterr().err
+    assert "GitHub Classroom assignment 404 was not found" in err and "administrator of its classroom" in err
+    fake.accepted[505] = []
+    assert grade_all.entries_from_github(parse(tmp_path, fake, "--list", "--assignment-id", "505")) == 2
+    assert "assignment 505 has no accepted assignment with a repository yet" in capsys.readouterr().err

@@ -116,3 +116,37 @@ def test_locate_raises_bad_credentials_and_reports_other_failures(fake: FakeGitH
     where = ident.locate(client(fake), fake.org, ann)
     assert (where.full_name, where.gone) == ("", False)  # a rerun may succeed: clone-failed, retried
     assert where.note.startswith(f"{fake.org}/lab04-ann (repository id {ann.id}) could not be read")
+
+
+@pytest.mark.parametrize(
+    ("current", "login", "name"),
+    [
+        ("lab04-dave", "dave", "lab04-dave"),  # as Classroom made it
+        ("LAB04-Dave", "dave", "LAB04-Dave"),  # case as GitHub keeps it
+        ("lab04-dave-2", "dave", "lab04-dave-2"),  # Classroom's suffix on a name collision
+        ("dave-docker-lab", "dave", "lab04-dave"),  # renamed: its Classroom name
+        ("lab04-dave-final", "dave", "lab04-dave"),  # renamed, prefix kept: not another student's
+        ("lab04", "dave", "lab04-dave"),
+    ],
+)
+def test_classroom_name_is_the_name_classroom_gave(current: str, login: str, name: str) -> None:
+    assert ident.classroom_name(current, login, "lab04") == name
+
+
+def test_an_accepted_assignment_gives_the_identity_a_chunk_reads_back() -> None:
+    item = {
+        "id": 1,
+        "students": [{"id": 9, "login": "dave"}],
+        "repository": {"id": 77, "full_name": "cs/dave-docker-lab", "default_branch": "main"},
+    }
+    found = ident.from_classroom(item, "lab04")
+    assert found == ident.Identity("lab04-dave", "dave", 77)
+    assert found is not None and ident.parse(found.token(), "lab04") == found  # the list job's token, read back
+    group = {
+        **item,
+        "students": [{"login": "ann"}, {"login": "bo"}],
+        "repository": {"id": 78, "full_name": "cs/lab04-team-x"},
+    }
+    assert ident.from_classroom(group, "lab04") == ident.Identity("lab04-team-x", "team-x", 78)
+    assert ident.from_classroom({"students": [{"login": "x"}], "repository": None}, "lab04") is None
+    assert ident.from_classroom({"students": [], "repository": {"id": 5, "full_name": "cs/$(x)"}}, "lab04") is None

@@ -37,6 +37,7 @@ SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 TOKEN = "ghs_instructor_token_42"
 DEADLINE = "2026-12-01T23:59:00Z"
 RUN_ID = 4242  # the class workflow's run
+ASSIGNMENT = 81_234  # GitHub Classroom's id of the assignment (the `assignment-id` input)
 
 
 def load() -> dict:
@@ -440,7 +441,7 @@ WHOLE_ROSTER = "identifier,github_username,github_id,name\n" + "".join(
 MOVED_TO = "elsewhere"  # the account ivy's repository is transferred to
 
 
-def whole_range_class(fake: FakeClassGitHub, tmp: Path, gradable: bool) -> dict[str, str]:
+def whole_range_class(fake: FakeClassGitHub, tmp: Path, gradable: bool, classroom: bool = False) -> dict[str, str]:
     """Every case the two paths must agree on; returns the commits that matter.
 
     Each repository is created by GitHub Classroom's bot with the starter (`branch_creation`), then:
@@ -453,6 +454,8 @@ def whole_range_class(fake: FakeClassGitHub, tmp: Path, gradable: bool) -> dict[
     (`after_listing`). Pages of two: the listing and the push activity are paginated.
     gradable: the starter is the template and pushes are solutions (graded on the engine); else no
     lab files at all (no-lab-files rows: nothing runs on the engine).
+    classroom: every repository is recorded as its student's accepted assignment ASSIGNMENT, and the
+    listing gives dave's new name, as GitHub's does (the prefix alone would not find it).
     """
     shas: dict[str, str] = {}
     solution = solution_files() if gradable else {"notes.txt": "my work\n"}
@@ -464,6 +467,8 @@ def whole_range_class(fake: FakeClassGitHub, tmp: Path, gradable: bool) -> dict[
         else:
             make_checkout(r.work, files={"Dockerfile.prod": None, "docker-compose.prod.yml": None})
         shas[f"{login}-starter"] = r.accept("2026-11-20T10:00:00Z")
+        if classroom:
+            fake.accept(ASSIGNMENT, r.full, login)
         return r
 
     for login in ("ann", "hank", "ivy", "zed"):
@@ -487,7 +492,7 @@ def whole_range_class(fake: FakeClassGitHub, tmp: Path, gradable: bool) -> dict[
     dave = repo("dave")
     dave.commit(solution, date="2026-11-30T09:00:00Z")
     shas["dave"] = dave.push("2026-11-30T12:00:00Z")
-    fake.rename(dave.full, "dave-docker-lab", listing_lags=True)
+    fake.rename(dave.full, "dave-docker-lab", listing_lags=not classroom)
     erin = repo("erin")
     erin.commit(solution, date="2026-12-01T23:58:00Z")
     shas["erin"] = erin.push(DEADLINE)  # exactly at the deadline: on time
@@ -511,16 +516,22 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 @pytest.mark.parametrize(
-    "gradable", [pytest.param(False, marks=pytest.mark.slow), pytest.param(True, marks=pytest.mark.docker)]
+    ("gradable", "classroom"),
+    [
+        pytest.param(False, False, marks=pytest.mark.slow),
+        pytest.param(True, False, marks=pytest.mark.docker),
+        pytest.param(False, True, marks=pytest.mark.slow, id="classroom-assignment-id"),
+    ],
 )
 def test_the_class_workflow_writes_the_gradebook_grade_all_org_writes(
-    fake: FakeClassGitHub, tmp_path: Path, gradable: bool
+    fake: FakeClassGitHub, tmp_path: Path, gradable: bool, classroom: bool
 ) -> None:
-    shas = whole_range_class(fake, tmp_path, gradable)
+    shas = whole_range_class(fake, tmp_path, gradable, classroom)
     ids = {r["name"]: r["id"] for r in fake.repos}
+    by_classroom = {"assignment_id": str(ASSIGNMENT)} if classroom else {}
 
     between_listing_and_grading(fake)
-    run = Run(fake, tmp_path, chunk_size="3", roster=WHOLE_ROSTER)
+    run = Run(fake, tmp_path, chunk_size="3", roster=WHOLE_ROSTER, **by_classroom)
     run.list()
     assert len(run.chunks) == 3 and f"lab04-dave@{ids['dave-docker-lab']}" in run.chunks[1].split()
     warnings = ""
@@ -540,7 +551,8 @@ def test_the_class_workflow_writes_the_gradebook_grade_all_org_writes(
     step = {
         "name": "grade-all --org",
         "run": 'autograde grade-all --org "${ORG}" --prefix lab04 --deadline "${DEADLINE}" --roster roster.csv '
-        "--clone-dir checkouts --reports-dir reports -o lab04-grades.csv",
+        "--clone-dir checkouts --reports-dir reports -o lab04-grades.csv"
+        + (f" --assignment-id {ASSIGNMENT}" if classroom else ""),
     }
     env = {**run.runner, "GITHUB_TOKEN": TOKEN, "ORG": fake.org, "DEADLINE": DEADLINE}
     _, one = run_step(step, single, env, tmp_path)
@@ -598,8 +610,13 @@ def test_the_class_workflow_writes_the_gradebook_grade_all_org_writes(
             "zed": "no-lab-files;not-in-roster",
         }
 
-    # each path listed the organization once, page by page, and read push activity page by page
-    assert fake.count(f"/orgs/{fake.org}/repos") == 2 and fake.count("/organizations/1/repos") >= 8
+    # each path listed the organization (or read the assignment) once, page by page, and read push activity
+    # page by page
+    if classroom:
+        assert fake.count(f"/orgs/{fake.org}/repos") == fake.count("/organizations/1/repos") == 0
+        assert fake.count(f"/assignments/{ASSIGNMENT}/accepted_assignments") == 2 * 5  # 9 accepted, pages of 2
+    else:
+        assert fake.count(f"/orgs/{fake.org}/repos") == 2 and fake.count("/organizations/1/repos") >= 8
     assert any(e.path.endswith("/activity") and e.query.get("after") for e in fake.log)
     assert fake.count(f"/repositories/{ids['dave-docker-lab']}") == 2  # found by id, once per path
     assert merged.returncode == one.returncode == 0 and "Incomplete" not in summary

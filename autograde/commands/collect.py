@@ -73,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "instead; "
         "run collect again once the runs have finished",
     )
+    parser.add_argument(
+        "--assignment-id",
+        type=int,
+        metavar="N",
+        help="GitHub Classroom's id of the assignment: its accepted assignments name each student's repository, "
+        "also one the student renamed (default: the organization's repositories named <prefix>-*)",
+    )
     parser.add_argument("--artifact", default=ARTIFACT, help=f"artifact name (default: {ARTIFACT})")
     parser.add_argument("--api-url", help=API_URL_HELP)
 
@@ -97,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         reports_dir=reports_dir,
         state_path=state_path,
         roster=roster,
+        assignment_id=args.assignment_id,
     )
     collector = Collector(client, options, Display(sys.stderr))
     try:

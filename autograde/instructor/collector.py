@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from autograde.errors import UserError
 from autograde.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
 from autograde.instructor import tamper
 from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.gradebook import Row, row_from_report
+from autograde.instructor.identity import classroom_not_found, classroom_repositories
 from autograde.instructor.progress import Display
 from autograde.instructor.reports import MAX_ZIP_BYTES, best_report, parse_time, reports_from_zip_bytes
 from autograde.instructor.roster import RepoMatch, RosterEntry, login_from_repo, match_repositories
@@ -53,6 +55,7 @@ class CollectOptions:
     reports_dir: Path | None = None  # where downloaded artifacts are kept (for `autograde export`)
     state_path: Path | None = None
     roster: list[RosterEntry] | None = None  # with a roster only the students' repositories are used
+    assignment_id: int | None = None  # GitHub Classroom's assignment: its accepted assignments, not the listing
 
 
 # --------------------------------------------------------------------------- state
@@ -161,6 +164,7 @@ class Collector:
             "workflow": self.o.workflow,
             "template": (self.o.template or "").lower(),
             "template_ref": ",".join(self._refs()) if self._refs() else "",
+            **({"assignment_id": self.o.assignment_id} if self.o.assignment_id is not None else {}),
         }
 
     @property
@@ -170,11 +174,21 @@ class Collector:
     # ------------------------------------------------------------------ which repositories
 
     def list_repositories(self) -> list[dict[str, Any]]:
-        """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name.
+        """The org's repositories named `<prefix>-...` (GitHub Classroom's naming), sorted by name; with
+        `assignment_id`, the repositories of the assignment's accepted assignments instead, each under the
+        name Classroom gave it (`name`, hence its student) and where it is now (`full_name`), so that a
+        repository renamed by its student keeps its student's row.
 
-        Raises GitHubError when the organization cannot be listed.
+        Raises UserError when the assignment is not found, GitHubError when it or the organization cannot
+        be read.
         """
-        return of_assignment(list_all(self.client, self.o.org), self.o.prefix, self.o.template)
+        if self.o.assignment_id is None:
+            return of_assignment(list_all(self.client, self.o.org), self.o.prefix, self.o.template)
+        try:
+            accepted = classroom_repositories(self.client, self.o.assignment_id, self.o.prefix)
+        except NotFound:
+            raise UserError(classroom_not_found(self.o.assignment_id)) from None
+        return [{**repo, "name": identity.name, "id": identity.id} for identity, repo in accepted]
 
     def assignment_repositories(self, repos: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], RepoMatch | None]:
         """With a roster: one repository per student (see roster.match_repositories); else all of them.
@@ -394,7 +408,9 @@ class Collector:
         graded = row_from_report(report, full)
         graded.repository, graded.login = full, row.login
         graded.commit = run_sha or graded.commit
-        if report.repository and report.repository.lower() != full.lower():
+        # the repository, under its name now or (renamed since it was graded) the name Classroom gave it
+        own = {full.lower(), f"{self.o.org}/{repo['name']}".lower()}
+        if report.repository and report.repository.lower() not in own:
             graded.flags.add("mismatch")
             graded.notes.append(f"report names another repository ({report.repository})")
         if report.commit and run_sha and report.commit.lower() != run_sha.lower():

@@ -204,6 +204,10 @@ class FakeGitHub:
             if old_full in table:
                 table[new_full] = table.pop(old_full)
         self.trees = {(new_full if f == old_full else f, r): v for (f, r), v in self.trees.items()}
+        for run in self.runs.get(new_full, []):  # GitHub answers with the repository as it is now
+            for key in ("repository", "head_repository"):
+                if str(run.get(key, {}).get("full_name", "")).lower() == old_full.lower():
+                    run[key] = {**run[key], "full_name": new_full}
         owner, name = new_full.split("/", 1)
         repo.update(
             name=name,

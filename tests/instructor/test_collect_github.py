@@ -504,3 +504,24 @@ def test_reports_graded_under_another_rubric_or_workflow_are_flagged(tmp_path, f
         "rubric-mismatch",
     )
     assert f"graded under rubric {other.fingerprint()} (env AUTOGRADE_RUBRIC)" in got["cat"]["notes"]
+
+
+@pytest.mark.slow
+def test_a_repository_its_student_renamed_keeps_its_row_given_the_classroom_assignment(tmp_path, fake, sleeps, capsys):
+    """GitHub lists a renamed repository under its new name: the prefix misses it, Classroom's record does not."""
+    dan = student(fake, "dan", sha("d"))
+    ann = student(fake, "ann", sha("a"))
+    fake.accept(77, ann, "ann")
+    fake.accept(77, dan, "dan")
+    fake.rename(dan, "dans-docker-lab")
+    assert collect(tmp_path, fake, template_args=()) == 0
+    assert set(rows(tmp_path)) == {"ann"}  # by the prefix: dan's repository is not named lab04-* any more
+    assert collect(tmp_path, fake, "--assignment-id", "77", template_args=()) == 0
+    got = rows(tmp_path)
+    assert {k: (v["repository"], v["total"], v["flags"]) for k, v in got.items()} == {
+        "ann": (f"{ORG}/lab04-ann", str(MAX), ""),
+        "dan": (f"{ORG}/dans-docker-lab", str(MAX), ""),  # its student's row, read where it is now
+    }
+    assert fake.count("/assignments/77/accepted_assignments") == 1
+    assert collect(tmp_path, fake, "--assignment-id", "5", template_args=()) == 2
+    assert "GitHub Classroom assignment 5 was not found" in capsys.readouterr().err

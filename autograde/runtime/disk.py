@@ -48,6 +48,10 @@ from autograde.runtime.cgroups import human
 
 PROJECT_LABEL = "com.docker.compose.project"
 LIST_RETRY_S = 0.5  # between attempts to list the build cache on a full disk
+# after removals, how long the free space may take to show them (the engine deletes a layer's files after it
+# answers; a busy machine takes seconds to free a layer of gigabytes): read every SETTLE_EVERY_S, at most SETTLE_READS
+SETTLE_EVERY_S = 0.25
+SETTLE_READS = 40
 _WINDOWS = "build-windows.log"  # when this machine's grader builds ran: their cache is the grader's to reclaim
 
 
@@ -265,9 +269,7 @@ def reclaim(client: Any, floor: int, measure: Callable[[], int | None], own: str
     swept = cleanup.sweep_abandoned(client, own)
     if swept:
         done.said.append(f"what abandoned runs left ({'; '.join(swept)})")
-    if count or removed or swept:
-        time.sleep(0.2)  # the engine's removals reach the file system's counts
-    done.free = measure()
+    done.free = _settle(measure, floor) if count or removed or swept else measure()
     if done.free is not None and done.free >= floor:
         return done
     names = [tag for _, tags in kept_images(_images(client), list(finished), leftovers.live) for tag in tags]
@@ -276,9 +278,27 @@ def reclaim(client: Any, floor: int, measure: Callable[[], int | None], own: str
         leftovers.forget_finished({leftovers.graders_project(t) for t in names})
         shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         done.said.append(f"the images finished grades kept ({shown})")
-        time.sleep(0.2)
-        done.free = measure()
+        done.free = _settle(measure, floor)
     return done
+
+
+def _settle(measure: Callable[[], int | None], floor: int) -> int | None:
+    """The free bytes once the engine's removals have reached the file system's counts: read again until they
+    reach `floor` or stop growing for a while (at most SETTLE_READS reads, SETTLE_EVERY_S apart)."""
+    best: int | None = None
+    still = 0
+    for _ in range(SETTLE_READS):
+        time.sleep(SETTLE_EVERY_S)
+        free = measure()
+        if free is not None and free >= floor:
+            return free
+        if free is not None and (best is None or free > best):
+            best, still = free, 0
+        else:
+            still += 1
+        if still >= SETTLE_READS // 2:  # half the budget with nothing more freed: it is all there is
+            break
+    return best
 
 
 def _prune(client: Any, records: list[dict[str, Any]], enough: Callable[[], bool] = lambda: False) -> tuple[int, int]:

@@ -163,6 +163,16 @@ def host_free(root: bool = False) -> int:
     return (st.f_bfree if root else st.f_bavail) * st.f_frsize
 
 
+def engine_state() -> str:
+    """What holds the engine's disk (for a failure's message): free bytes, images, containers, build cache."""
+    env = {**os.environ, "DOCKER_HOST": f"unix://{SOCKET}"}
+    said = [f"engine free: {engine_free()} bytes"]
+    for argv in (["images", "-a"], ["ps", "-a"], ["system", "df", "-v"]):
+        ran = subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, env=env)
+        said.append(f"$ docker {' '.join(argv)}\n{ran.stdout[-3000:]}{ran.stderr[-500:]}")
+    return "\n".join(said)
+
+
 def cannot_create() -> str:
     """Why the engine cannot create a tiny container, or "" when it can (and then removes it)."""
     client = engine_client()
@@ -220,7 +230,7 @@ def test_hostile_builds_never_cost_the_next_grade(engine, tmp_path):
     assert "no space left on device" in cannot_create(), "the fill left room for a container"
     rc, doc, out = grade(locks, make_checkout(tmp_path / "after-fill-all"))
     machine = doc["grader"]["machine"]
-    assert rc == 0 and doc["score"] == doc["max_score"], (rc, machine, out[-3000:])
+    assert rc == 0 and doc["score"] == doc["max_score"], f"rc={rc} machine={machine}\n{out[-3000:]}\n{engine_state()}"
     (note,) = [n for n in machine["notes"] if "earlier grades left" in n]
     assert note.startswith("the engine had 0 bytes free, under the 1 GiB floor: removed what earlier grades left: ")
     assert re.search(r"\d+ build cache records? \([\d.]+ GiB\).*; [\d.]+ GiB free now$", note), note

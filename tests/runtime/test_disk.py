@@ -465,3 +465,30 @@ def test_the_engine_serving_a_socket_is_found_by_its_peer_credentials(tmp_path):
         accepted.join(5)
         server.close()
     assert disk._peer_pid(str(tmp_path / "none.sock")) is None
+
+
+def test_the_heal_waits_until_the_engines_removals_show_in_the_free_space(machine, monkeypatch):
+    """The engine deletes a pruned layer's files after it answers: on a busy machine the space shows seconds later."""
+    engine = machine(0, [record("fillrecord0000000000000001", 4 * GIB, NOW - 10)], [])
+    late: list[int] = []
+
+    def lagging(root: Path | None) -> int:  # the freed space shows from the fourth read after the prune on
+        if engine.free > 0:
+            late.append(engine.free)
+        return engine.free if len(late) >= 4 else 0
+
+    monkeypatch.setattr(disk, "free_bytes", lagging)
+    found = health.check(engine, GIB, ["redis:alpine"])  # type: ignore[arg-type]
+    assert found.fit, found.problem
+    assert found.free_bytes == engine.free == 4 * GIB
+    assert found.notes[0].endswith("1 build cache record (4 GiB); 4 GiB free now")
+    assert "prune fillrecord0000000000000001" in engine.calls and len(late) >= 4
+
+
+def test_the_heal_stops_waiting_when_nothing_more_shows(machine, monkeypatch):
+    engine = machine(0, [record("smallrecord00000000000001", 10_000_000, NOW - 10)], [])
+    reads: list[int] = []
+    monkeypatch.setattr(disk, "free_bytes", lambda root: reads.append(1) or engine.free)
+    found = health.check(engine, GIB, ["redis:alpine"])  # type: ignore[arg-type]
+    assert not found.fit and "out of disk" in (found.problem or "")
+    assert len(reads) < disk.SETTLE_READS  # gave up once the free space stopped growing

@@ -20,7 +20,15 @@ from pathlib import Path
 from autograde.errors import EXIT_INCOMPLETE, EXIT_OK, UserError
 from autograde.github_api import GitHubError
 from autograde.instructor.collector import ARTIFACT, CollectOptions, Collector
-from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP, connect, failure, find_api_url, find_token
+from autograde.instructor.github_setup import (
+    API_URL_HELP,
+    ASSIGNMENT_ID_HELP,
+    TOKEN_HELP,
+    connect,
+    failure,
+    find_api_url,
+    find_token,
+)
 from autograde.instructor.gradebook import flagged, write_gradebook
 from autograde.instructor.progress import Display
 from autograde.instructor.roster import load_roster
@@ -77,8 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--assignment-id",
         type=int,
         metavar="N",
-        help="GitHub Classroom's id of the assignment: its accepted assignments name each student's repository, "
-        "also one the student renamed (default: the organization's repositories named <prefix>-*)",
+        help=ASSIGNMENT_ID_HELP,
     )
     parser.add_argument("--artifact", default=ARTIFACT, help=f"artifact name (default: {ARTIFACT})")
     parser.add_argument("--api-url", help=API_URL_HELP)

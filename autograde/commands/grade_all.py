@@ -29,7 +29,7 @@ from pathlib import Path
 
 from autograde.commands.grade import add_cap_arguments
 from autograde.errors import EXIT_INCOMPLETE, EXIT_INTERRUPTED, EXIT_OK, UserError
-from autograde.instructor.github_setup import API_URL_HELP, TOKEN_HELP
+from autograde.instructor.github_setup import API_URL_HELP, ASSIGNMENT_ID_HELP, TOKEN_HELP
 from autograde.instructor.grade_all_policy import (
     Entry,
     Meta,
@@ -162,8 +162,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--assignment-id",
         type=int,
         metavar="N",
-        help="GitHub Classroom's id of the assignment: its accepted assignments name each student's repository, "
-        "also one the student renamed (default: the organization's repositories named <prefix>-*)",
+        help=ASSIGNMENT_ID_HELP,
     )
     gh.add_argument("--clone-dir", metavar="DIR", help="where to clone (default: <prefix>-checkouts)")
     gh.add_argument(

@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from autograde.errors import UserError
 from autograde.github_api import GitHubClient, GitHubError, Gone, NotFound, Uncertain, server_time
 from autograde.instructor import tamper
 from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.gradebook import Row, row_from_report
-from autograde.instructor.identity import classroom_not_found, classroom_repositories
+from autograde.instructor.identity import classroom_repositories
 from autograde.instructor.progress import Display
 from autograde.instructor.reports import MAX_ZIP_BYTES, best_report, parse_time, reports_from_zip_bytes
 from autograde.instructor.roster import RepoMatch, RosterEntry, login_from_repo, match_repositories
@@ -184,10 +183,7 @@ class Collector:
         """
         if self.o.assignment_id is None:
             return of_assignment(list_all(self.client, self.o.org), self.o.prefix, self.o.template)
-        try:
-            accepted = classroom_repositories(self.client, self.o.assignment_id, self.o.prefix)
-        except NotFound:
-            raise UserError(classroom_not_found(self.o.assignment_id)) from None
+        accepted = classroom_repositories(self.client, self.o.assignment_id, self.o.prefix)
         return [{**repo, "name": identity.name, "id": identity.id} for identity, repo in accepted]
 
     def assignment_repositories(self, repos: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], RepoMatch | None]:

@@ -37,7 +37,7 @@ from typing import Any
 from autograde.errors import UserError
 from autograde.instructor.github_setup import list_all, of_assignment
 from autograde.instructor.grade_all_policy import Entry, complete
-from autograde.instructor.identity import Identity, classroom_identities, classroom_not_found, identify, locate
+from autograde.instructor.identity import Identity, classroom_identities, identify, locate
 
 # activity types that set the branch to `after`; branch_deletion does not (its `after` is all zeros)
 REF_MOVES = ("push", "force_push", "pr_merge", "merge_queue_merge", "branch_creation")
@@ -319,8 +319,6 @@ def find_assignment(
             everything = list_all(client, org)
             identities = [identify(r, prefix) for r in of_assignment(everything, prefix)]
     except GitHubError as e:
-        if assignment_id is not None and e.status == 404:
-            raise UserError(classroom_not_found(assignment_id)) from None
         doing = f"reading GitHub Classroom assignment {assignment_id}" if assignment_id is not None else ""
         raise failure(e, doing or f"listing {org}'s repositories") from None
     if given:

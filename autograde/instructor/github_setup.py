@@ -25,6 +25,10 @@ TOKEN_HELP = "GitHub token (default: $GITHUB_TOKEN; prefer the variable, a comma
 API_URL_HELP = (
     f"GitHub API base URL (default: $GITHUB_API_URL, else {API_URL}; GitHub Enterprise Server: https://HOST/api/v3)"
 )
+ASSIGNMENT_ID_HELP = (
+    "GitHub Classroom's id of the assignment: its accepted assignments name each student's repository, "
+    "also one the student renamed (default: the organization's repositories named <prefix>-*)"
+)
 GIT_URL = "https://github.com"
 STATUS_WORDS = {401: "bad credentials", 403: "not allowed", 404: "not found"}
 

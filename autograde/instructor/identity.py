@@ -122,28 +122,29 @@ def classroom_repositories(
     its identity, and the repository as Classroom's record gives it now (`id`, `full_name`,
     `default_branch`, ...).
 
-    Raises GitHubError (github_api) when the assignment cannot be read (404: no such assignment, or
-    the token's user is not an administrator of its classroom).
+    Raises UserError when GitHub does not find the assignment (no such assignment, or the token's user
+    is not an administrator of its classroom), GitHubError (github_api) when it cannot be read.
     """
+    from autograde.errors import UserError
+    from autograde.github_api import NotFound
+
     found: dict[str, tuple[Identity, dict[str, Any]]] = {}
-    for item in client.paginate(f"/assignments/{int(assignment_id)}/accepted_assignments"):
-        identity = from_classroom(item, prefix) if isinstance(item, Mapping) else None
-        if identity is not None:
-            found.setdefault(identity.name.lower(), (identity, dict(item["repository"])))
+    try:
+        for item in client.paginate(f"/assignments/{int(assignment_id)}/accepted_assignments"):
+            identity = from_classroom(item, prefix) if isinstance(item, Mapping) else None
+            if identity is not None:
+                found.setdefault(identity.name.lower(), (identity, dict(item["repository"])))
+    except NotFound:
+        raise UserError(
+            f"GitHub Classroom assignment {assignment_id} was not found: check --assignment-id (the number "
+            "`gh api /classrooms/CLASSROOM_ID/assignments` gives as `id`), and that the token's user is an "
+            "administrator of its classroom"
+        ) from None
     return sorted(found.values(), key=lambda pair: pair[0].name.lower())
 
 
-def classroom_not_found(assignment_id: int) -> str:
-    """What to say when GitHub answers 404 for Classroom assignment `assignment_id`."""
-    return (
-        f"GitHub Classroom assignment {assignment_id} was not found: check --assignment-id (the number "
-        "`gh api /classrooms/CLASSROOM_ID/assignments` gives as `id`), and that the token's user is an "
-        "administrator of its classroom"
-    )
-
-
 def classroom_identities(client: Any, assignment_id: int, prefix: str | None) -> list[Identity]:
-    """The identities of `classroom_repositories` (same order). Raises GitHubError as it does."""
+    """The identities of `classroom_repositories` (same order). Raises as it does."""
     return [identity for identity, _ in classroom_repositories(client, assignment_id, prefix)]
 
 

@@ -550,10 +550,17 @@ class FakeGitHub:
             )
         return self.route(h, method, path, query, body)
 
+    def _listed(self) -> None:
+        """The class has been listed (a listing's last page was read): run the `after_listing` changes, once."""
+        with self.lock:
+            hooks, self.after_listing[:] = self.after_listing[:], []
+        for hook in hooks:
+            hook()
+
     def _accepted(self, h: BaseHTTPRequestHandler, assignment_id: int, path: str, query: dict[str, str]) -> None:
         """GitHub Classroom's "List accepted assignments for an assignment", in its documented shape."""
         if assignment_id not in self.accepted:
-            return self._send(h, 404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"})
+            return self._not_found(h)
         page = int(query.get("page", "1"))
         size = min(int(query.get("per_page", "30")), self.page_size)
         with self.lock:
@@ -591,12 +598,8 @@ class FakeGitHub:
                     }
                 )
         last = max(1, -(-len(items) // size))
-        with self.lock:
-            hooks = self.after_listing[:] if page >= last else []
-            if hooks:
-                self.after_listing.clear()
-        for hook in hooks:  # as after the organization's listing: a change once the class was listed
-            hook()
+        if page >= last:  # as after the organization's listing: a change once the class was listed
+            self._listed()
         links = []
         if page < last:
             links.append(f'<{self.api_url}{path}?per_page={size}&page={page + 1}>; rel="next"')
@@ -624,11 +627,8 @@ class FakeGitHub:
                 ]
                 items = owned[(page - 1) * size : page * size]
                 last = max(1, -(-len(owned) // size))
-                hooks = self.after_listing[:] if page >= last else []
-                if hooks:
-                    self.after_listing.clear()
-            for hook in hooks:  # after this page was read from the class, before the client has it
-                hook()
+            if page >= last:  # after this page was read from the class, before the client has it
+                self._listed()
             links = []
             if page < last:
                 links.append(f'<{api}/organizations/1/repos?type=all&per_page={size}&page={page + 1}>; rel="next"')

@@ -146,6 +146,13 @@ class LeanFacts:
     exe: str = ""
     """The interpreter's own path as it reports it (`sys.executable`: a venv's `bin/python`, not the link's target);
     "" when the probe did not run."""
+    flask_error: str = ""
+    """Why Flask did not import, as Python said it (`ModuleNotFoundError: No module named 'werkzeug'`; capped,
+    student-controlled); empty otherwise."""
+    flask_by: str = "import"
+    """How `flask_ok` was decided: `import` (Flask imported in the image), `find` (its module was only looked for:
+    False is final, True still to be confirmed) or `app` (the running app's own main.py, which imports Flask, served
+    a page with this interpreter)."""
 
 
 @dataclass

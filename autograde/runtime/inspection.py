@@ -24,20 +24,31 @@ LEAN_SCRIPT = (importlib.resources.files("autograde.runtime") / "lean_probe.py")
 
 
 def lean(
-    engine: Engine, phases: Phases, image_ref: str, interpreter: tuple[str, str] | None, caps: Caps
+    engine: Engine,
+    phases: Phases,
+    image_ref: str,
+    interpreter: tuple[str, str] | None,
+    caps: Caps,
+    import_flask: bool = False,
 ) -> tuple[LeanFacts, str]:
     """What the app's Python imports (see `inspect`), without the image's evidence."""
-    found, _, lost = inspect(engine, phases, image_ref, interpreter, caps)
+    found, _, lost = inspect(engine, phases, image_ref, interpreter, caps, import_flask)
     return found, lost
 
 
 def inspect(
-    engine: Engine, phases: Phases, image_ref: str, interpreter: tuple[str, str] | None, caps: Caps
+    engine: Engine,
+    phases: Phases,
+    image_ref: str,
+    interpreter: tuple[str, str] | None,
+    caps: Caps,
+    import_flask: bool = False,
 ) -> tuple[LeanFacts, ImageEvidence, str]:
     """Run LEAN_SCRIPT in the prod image with the interpreter the app runs with.
 
     That is the running app's own process when it could be seen; otherwise the image's command
-    (exec or shell form); otherwise `python` on the image's PATH. Returns the facts and, if the
+    (exec or shell form); otherwise `python` on the image's PATH. Flask is imported with
+    `import_flask`, else only looked for (`LeanFacts.flask_by`). Returns the facts and, if the
     engine went away meanwhile, what was seen.
     """
     start = time.monotonic()
@@ -54,7 +65,7 @@ def inspect(
         container = engine.client.containers.create(
             image_ref,
             entrypoint=[python],
-            command=["-c", LEAN_SCRIPT],
+            command=["-c", LEAN_SCRIPT, *([] if import_flask else ["--find"])],
             network_disabled=True,
             mem_limit=caps.memory,
             memswap_limit=caps.memory,
@@ -94,6 +105,8 @@ def inspect(
                 list(data.get("tests") or []),
                 found_by=found_by,
                 exe=str(data.get("exe") or "")[:400],
+                flask_error=str(data.get("flask_error") or "")[:300],
+                flask_by="import" if import_flask else "find",
             ),
             evidence,
             "",

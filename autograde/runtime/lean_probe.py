@@ -4,9 +4,14 @@ Prints one JSON line: the interpreter, whether Flask imports, whether pytest is 
 folders that look like the app's tests, and what one walk of the file system finds beside them: the
 virtual environments (a folder with a pyvenv.cfg, and the distributions in its site-packages) and the
 files named main.py (with the SHA-256 of their bytes). Standard library only; reads, never writes.
+
+With `--find` (`python -c <this file> --find`) Flask is only looked for (`importlib.util.find_spec`), not
+imported: importing it compiles a good part of the standard library (the official images ship it without
+bytecode), most of this probe's cost. `flask_by` says which was done.
 """
 
-import glob
+from __future__ import annotations  # the annotations stay unevaluated on any Python 3 (3.8 too)
+
 import hashlib
 import importlib.util
 import json
@@ -20,9 +25,21 @@ PYTHON_HOMES = ("/usr/local/lib/python", "/usr/lib/python")  # the interpreter's
 
 def packages(venv: str) -> list[str]:
     names = set()
-    for info in glob.glob(os.path.join(venv, "lib*", "python*", "site-packages", "*.dist-info")):
-        names.add(os.path.basename(info)[: -len(".dist-info")].split("-")[0])
+    for lib in _listdir(venv, "lib"):
+        for python in _listdir(os.path.join(venv, lib), "python"):
+            site = os.path.join(venv, lib, python, "site-packages")
+            for info in _listdir(site, ""):
+                if info.endswith(".dist-info") and not info.startswith("."):
+                    names.add(info[: -len(".dist-info")].split("-")[0])
     return sorted(names)
+
+
+def _listdir(path: str, prefix: str) -> list[str]:
+    """The names in `path` starting with `prefix` (what `glob` would match; glob's own import costs more here)."""
+    try:
+        return sorted(n for n in os.listdir(path) if n.startswith(prefix))
+    except OSError:
+        return []
 
 
 def sha256(path: str) -> str:
@@ -35,12 +52,20 @@ def sha256(path: str) -> str:
 
 def main() -> None:
     r: dict[str, object] = {"exe": sys.executable}
-    try:
-        import flask  # noqa: F401
+    if "--find" in sys.argv[1:]:
+        r["flask_by"] = "find"
+        try:
+            r["flask"] = importlib.util.find_spec("flask") is not None
+        except Exception as e:
+            r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
+    else:
+        r["flask_by"] = "import"
+        try:
+            import flask  # noqa: F401
 
-        r["flask"] = True
-    except Exception as e:
-        r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
+            r["flask"] = True
+        except Exception as e:
+            r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
     r["pytest"] = importlib.util.find_spec("pytest") is not None
     tests: list[str] = []
     venvs: list[dict[str, object]] = []

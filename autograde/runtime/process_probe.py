@@ -7,11 +7,16 @@ interpreter belongs to, and the script it runs with the SHA-256 of its bytes. St
 reads, never writes.
 """
 
+from __future__ import annotations  # the annotations stay unevaluated on any Python 3 (3.8 too)
+
 import hashlib
 import json
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing's own import would cost this probe more than the rest of its imports
+if TYPE_CHECKING:
+    from typing import Any
 
 PYTHON_OPTIONS_WITH_VALUE = {"-W", "-X", "-Q", "--check-hash-based-pycs"}
 

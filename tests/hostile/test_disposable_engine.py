@@ -172,7 +172,27 @@ def engine_state() -> str:
     for argv in (["images", "-a"], ["ps", "-a"], ["system", "df", "-v"]):
         ran = subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=120, env=env)
         said.append(f"$ docker {' '.join(argv)}\n{ran.stdout[-3000:]}{ran.stderr[-500:]}")
+    # what Docker does not list: the data root's folders by size, and deleted files a process still holds open
+    ran = subprocess.run(
+        ["du", "-x", "-d", "2", "-t", "100M", "-h", str(DATA)], capture_output=True, text=True, timeout=120
+    )
+    said.append(f"$ du -x -d 2 -t 100M {DATA}\n{ran.stdout[-3000:]}{ran.stderr[-500:]}")
+    said.append("deleted files held open (over 100 MB): " + (", ".join(held_deleted(100 * 1024**2)) or "none"))
     return "\n".join(said)
+
+
+def held_deleted(over: int) -> list[str]:
+    """Deleted files bigger than `over` bytes that some process still holds open (their space is not free yet)."""
+    found = []
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            target = os.readlink(fd)
+            if target.endswith(" (deleted)") and fd.stat().st_size > over:
+                comm = (fd.parent.parent / "comm").read_text().strip()
+                found.append(f"{comm}[{fd.parts[2]}] {target} ({fd.stat().st_size} bytes)")
+        except OSError:
+            continue
+    return found
 
 
 def grader_remains() -> list[str]:

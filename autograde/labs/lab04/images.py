@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from autograde.checks.base import Context, Outcome, check, errored, failed, not_built, passed, runtime_facts
 from autograde.results import megabytes
 from autograde.runtime.facts import Facts
@@ -80,8 +82,17 @@ def prod_lean(ctx: Context, facts: Facts) -> Outcome:
     hints = []
     file, line = "Dockerfile.prod", None
     if not lean.flask_ok:
-        problems.append(f"Flask does not import with `{lean.python}`{how}")
-        hints.append("Run the app with the venv's Python (put the venv's bin first on PATH in the final stage).")
+        missing = re.search(r"No module named '([\w.]+)'", lean.flask_error)
+        if lean.flask_error and not (missing and missing.group(1).split(".")[0] == "flask"):
+            # Flask is there, something it needs is not (or breaks): say what Python said
+            problems.append(f"Flask does not import with `{lean.python}`{how}: {lean.flask_error}")
+            hints.append(
+                "Flask is installed there but cannot be imported: install app/requirements.txt into the venv with "
+                "its dependencies (without --no-deps), with the same Python version as the final stage."
+            )
+        else:
+            problems.append(f"Flask does not import with `{lean.python}`{how}")
+            hints.append("Run the app with the venv's Python (put the venv's bin first on PATH in the final stage).")
     if lean.pytest_importable:
         problems.append(f"pytest is importable with `{lean.python}` (a test tool in the production image)")
         cause = _pytest_cause(ctx)
@@ -99,7 +110,10 @@ def prod_lean(ctx: Context, facts: Facts) -> Outcome:
         hints.append("Copy only main.py (and the venv) into the final stage, not the whole app folder.")
     if problems:
         return failed("the prod image: " + "; ".join(problems), " ".join(hints), file, line)
-    return passed(f"the prod app's Python `{lean.python}`{how} imports Flask, not pytest, and the image has no tests/")
+    shown = " (the app it runs served the page)" if lean.flask_by == "app" else ""
+    return passed(
+        f"the prod app's Python `{lean.python}`{how} imports Flask{shown}, not pytest, and the image has no tests/"
+    )
 
 
 def _pytest_cause(ctx: Context) -> tuple[str, str, int] | None:

@@ -4,13 +4,17 @@ imports, the venvs and main.py files it holds, its configuration)."""
 
 from __future__ import annotations
 
+import ast
+import hashlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograde.runtime import inspection
 from autograde.runtime.evidence import inspect_image
 
 if TYPE_CHECKING:
+    from autograde.runtime.facts import AppProcess, CounterFacts
     from autograde.runtime.session import Session
 
 
@@ -43,5 +47,33 @@ def probe(session: Session, pool: ThreadPoolExecutor, files: list[str], port: in
             facts.lean, lost = inspection.lean(engine, phases, session.prod_tag, running, session.caps())
     elif retry and not lost:
         facts.lean, lost = inspection.lean(engine, phases, session.prod_tag, None, session.caps())
+    if facts.lean.flask_by == "find" and facts.lean.flask_ok and not facts.lean.error and not lost:
+        # Flask's module was found; whether it imports, the running app has shown or an import in the image shows
+        if app_imported_flask(session.root / "app" / "main.py", facts.lean.exe, probed.app, facts.counter):
+            facts.lean.flask_by = "app"
+        else:
+            same = (facts.lean.python, facts.lean.found_by)
+            facts.lean, lost = inspection.lean(engine, phases, session.prod_tag, same, session.caps(), True)
     facts.engine_lost = facts.engine_lost or lost
     session.machine.judge_message(facts.lean.error)
+
+
+def app_imported_flask(main_py: Path, exe: str, app: AppProcess | None, counter: CounterFacts | None) -> bool:
+    """Whether the running app has shown that Flask imports with `exe`: its process ran with that interpreter the
+    lab's own main.py (same bytes as `main_py`, which imports Flask at module level), and it served a page (200)."""
+    if app is None or app.error or not exe or app.interpreter != exe or not app.script_sha256:
+        return False
+    if counter is None or counter.first is None or counter.first.status != 200:
+        return False
+    try:
+        source = main_py.read_bytes()
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
+        return False
+    if hashlib.sha256(source).hexdigest() != app.script_sha256:
+        return False
+    return any(
+        (isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "flask")
+        or (isinstance(node, ast.Import) and any(alias.name.split(".")[0] == "flask" for alias in node.names))
+        for node in tree.body
+    )

@@ -151,8 +151,8 @@ class LeanFacts:
     student-controlled); empty otherwise."""
     flask_by: str = "import"
     """How `flask_ok` was decided: `import` (Flask imported in the image), `find` (its module was only looked for:
-    False is final, True still to be confirmed) or `app` (the running app's own main.py, which imports Flask, served
-    a page with this interpreter)."""
+    False is final, True still to be confirmed) or `app` (the running app's own main.py, which imports Flask,
+    answered over HTTP with this interpreter)."""
 
 
 @dataclass

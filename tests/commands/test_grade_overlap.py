@@ -45,5 +45,5 @@ def test_inspection_runs_beside_the_probes_and_teardown_beside_the_report(tmp_pa
     assert begin["cleanup"] >= begin["report"], "cleanup waits for the report"
     # Flask's import is shown by the running app, not imported again in a second container
     (lean,) = [c for c in report["checks"] if c["id"] == "images.prod_lean"]
-    assert lean["status"] == "pass" and "imports Flask (the app it runs served the page)" in lean["message"], lean
+    assert lean["status"] == "pass" and "imports Flask (the app it runs answered over HTTP)" in lean["message"], lean
     assert not leftovers(report["grader"]["project"])

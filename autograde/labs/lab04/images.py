@@ -110,7 +110,7 @@ def prod_lean(ctx: Context, facts: Facts) -> Outcome:
         hints.append("Copy only main.py (and the venv) into the final stage, not the whole app folder.")
     if problems:
         return failed("the prod image: " + "; ".join(problems), " ".join(hints), file, line)
-    shown = " (the app it runs served the page)" if lean.flask_by == "app" else ""
+    shown = " (the app it runs answered over HTTP)" if lean.flask_by == "app" else ""
     return passed(
         f"the prod app's Python `{lean.python}`{how} imports Flask{shown}, not pytest, and the image has no tests/"
     )

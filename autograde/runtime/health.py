@@ -15,6 +15,7 @@ was) measures without reclaiming: the next grade's check reclaims, before anythi
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,10 +37,16 @@ MACHINE_HINT = (
 MACHINE_TROUBLE = ("no space left on device", "resource temporarily unavailable", "cannot allocate memory")
 
 
+# With no disk left the kernel mounts a new layer without its overlay work folder (it cannot create `work/work`),
+# and the engine then fails to chown that folder: a full disk, said as a missing file.
+OVERLAY_WORKDIR = re.compile(r"chown \S*/overlay2/\S+/work/work: no such file or directory")
+
+
 def machine_said(text: str) -> str:
     """The machine's trouble `text` names (disk full, cannot fork, out of memory), or ""."""
     lowered = text.lower()
-    return next((needle for needle in MACHINE_TROUBLE if needle in lowered), "")
+    said = next((needle for needle in MACHINE_TROUBLE if needle in lowered), "")
+    return said or (MACHINE_TROUBLE[0] if OVERLAY_WORKDIR.search(lowered) else "")
 
 
 def probe_images(sub: Submission | None) -> list[str]:
@@ -151,7 +158,7 @@ def check(engine: Engine, floor: int, images: list[str], heal: bool = True) -> M
             return _out_of_disk(health, before, floor, left)
         reclaim(f"the engine had {human(before)} free, under the {human(floor)} floor")
     probed = _probe(engine, images)
-    if heal and not healed and isinstance(probed, str) and "no space left" in probed.lower():
+    if heal and not healed and isinstance(probed, str) and machine_said(probed) == MACHINE_TROUBLE[0]:
         reclaim("a container could not be created for lack of disk space")
         probed = _probe(engine, images)
     if isinstance(probed, str):
@@ -160,7 +167,7 @@ def check(engine: Engine, floor: int, images: list[str], heal: bool = True) -> M
             return _out_of_disk(health, free, floor, left)
         health.fit = False
         health.free_bytes = free
-        if "no space left" in probed.lower():
+        if machine_said(probed) == MACHINE_TROUBLE[0]:
             health.problem = f"the grading machine is out of disk: a container cannot be created ({probed})"
             health.problem += _others(left)
         else:

@@ -56,6 +56,8 @@ class FakeEngine:
             self.holders.setdefault(key, set()).add(held.get("ID") or held["Id"])
         self.calls: list[str] = []
         self.df_fails = 0  # how many `system df` calls fail first, as they can on a full disk
+        # what creating a container says on a full disk (Engine 26 says one or the other)
+        self.create_refusal = "mkdir /var/lib/docker/overlay2/69975e1d8f7c-init: no space left on device"
         self.api = _Api(self)
         self.images = _Images(self)
         self.containers = _Containers(self)
@@ -157,9 +159,7 @@ class _Containers:
     def create(self, ref: str, **_: Any) -> _Container:
         self.e.calls.append(f"create {ref}")
         if self.e.free < 64 * 1024:
-            raise api_error(
-                500, "/containers/create", "mkdir /var/lib/docker/overlay2/69975e1d8f7c-init: no space left on device"
-            )
+            raise api_error(500, "/containers/create", self.e.create_refusal)
         return _Container(self.e)
 
 
@@ -293,8 +293,17 @@ def test_a_full_disk_is_reclaimed_before_any_container_is_created(machine):
     assert note.endswith("1 dangling image, 1 build cache record (4.5 GiB); 4.5 GiB free now")
 
 
-def test_when_the_disk_cannot_be_read_a_create_that_fails_for_space_heals_first(machine):
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        "mkdir /var/lib/docker/overlay2/69975e1d8f7c-init: no space left on device",
+        # the kernel mounted the new layer without its work folder, for lack of space
+        "chown /var/lib/docker/overlay2/1c5d0acc30f6-init/work/work: no such file or directory",
+    ],
+)
+def test_when_the_disk_cannot_be_read_a_create_that_fails_for_space_heals_first(machine, refusal):
     engine = machine(0, [record("fillrecord0000000000000001", 3 * GIB, NOW - 10)], [], readable=False)
+    engine.create_refusal = refusal
     found = health.check(engine, GIB, ["redis:alpine"])  # type: ignore[arg-type]
     assert found.fit and found.free_bytes == 3 * GIB
     assert engine.calls[0] == "create redis:alpine" and "prune fillrecord0000000000000001" in engine.calls

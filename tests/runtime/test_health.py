@@ -25,6 +25,17 @@ def test_the_machines_trouble_is_recognised_in_the_engines_words():
         "resource temporarily unavailable"
     )
     assert machine_said("exit code: 1") == ""
+    # at 0 bytes free the kernel mounts a layer without its work folder, and the engine's chown of it fails (seen on
+    # Engine 26.1.5 after a build filled its disk)
+    said = (
+        '500 Server Error for http+docker://localhost/v1.45/containers/create: Internal Server Error ("chown '
+        "/var/lib/docker/overlay2/1c5d0acc30f699629fc672e530e72e960cd0af583597fb309c84d3e830fe3629-init/work/work: "
+        'no such file or directory")'
+    )
+    assert machine_said(said) == "no space left on device"
+    # a student's own missing file is not the machine's trouble
+    assert machine_said("chown /usr/src/app/work/work: no such file or directory") == ""
+    assert machine_said("COPY failed: stat app/work/work: no such file or directory") == ""
 
 
 def machine(monkeypatch, fit: bool = True, builds: int = 0) -> tuple[Machine, Facts]:

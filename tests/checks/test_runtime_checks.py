@@ -87,11 +87,14 @@ def test_counter_failures(submission, changes, words):
 def test_counter_skips_when_the_stack_is_down(submission):
     facts = good_facts()
     facts.up = UpFacts(
-        False, "not every service is running", [ServiceFacts("web_prod", "exited", 1, "Traceback: boom")]
+        False,
+        "not every service is running",
+        [ServiceFacts("web_prod", "exited", 1, "Traceback (most recent call last):\n  ...\nValueError: boom\n\n")],
     )
     assert grade(submission, "runtime.counter", facts).status == "skip"
     up = grade(submission, "runtime.up", facts)
     assert up.status == "fail" and "web_prod is exited (exit code 1)" in up.message and "boom" in up.log_tail
+    assert up.message.endswith('; its last log line: "ValueError: boom"'), up.message
 
 
 def test_up_fails_on_build_failure_with_log(submission):

@@ -60,8 +60,11 @@ def up(ctx: Context, facts: Facts) -> Outcome:
             f"{s.name} is {s.state}" + (f" (exit code {s.exit_code})" if s.exit_code is not None else "") for s in down
         )
         logs = "\n".join(f"--- {s.name} ---\n{s.log_tail}" for s in down if s.log_tail)
+        # what the stopped service said last (a traceback's last line names the error), in its own words
+        last = next((line.strip() for s in down for line in reversed(s.log_tail.splitlines()) if line.strip()), "")
+        said = f'; its last log line: "{last[:200]}"' if last else ""
         return failed(
-            f"{facts.up.message}{': ' + detail if detail else ''}",
+            f"{facts.up.message}{': ' + detail if detail else ''}{said}",
             "Run `docker compose -f docker-compose.prod.yml up --build` and read the logs of the service that stops.",
             log_tail=logs or facts.up.output_tail,
         )

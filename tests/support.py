@@ -17,7 +17,9 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO: Path = Path(__file__).resolve().parent.parent
@@ -167,6 +169,19 @@ def unique_project(prefix: str = "t") -> str:
     """A Compose project name nobody else on this engine uses: prefix + pid + random hex."""
     name = f"{prefix}{os.getpid()}{secrets.token_hex(4)}".lower()
     return re.sub(r"[^a-z0-9_-]", "", name)
+
+
+@contextmanager
+def built_image(folder: Path, dockerfile: str, prefix: str) -> Iterator[str]:
+    """Build `dockerfile` in `folder` under a tag of its own (`<prefix>-<hex>:probe`); yield the tag, then remove
+    the image."""
+    tag = f"{prefix}-{uuid.uuid4().hex[:8]}:probe"
+    (folder / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+    subprocess.run(["docker", "build", "-q", "-t", tag, str(folder)], check=True, capture_output=True, timeout=600)
+    try:
+        yield tag
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
 
 
 def _client():

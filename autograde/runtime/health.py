@@ -34,7 +34,8 @@ MACHINE_HINT = (
     "engine, or restart the engine) and the grade run again; tell your instructor."
 )
 # what the engine says when the machine, not the student's file, is short of something
-MACHINE_TROUBLE = ("no space left on device", "resource temporarily unavailable", "cannot allocate memory")
+NO_SPACE = "no space left on device"
+MACHINE_TROUBLE = (NO_SPACE, "resource temporarily unavailable", "cannot allocate memory")
 
 
 # With no disk left the kernel mounts a new layer without its overlay work folder (it cannot create `work/work`),
@@ -46,7 +47,7 @@ def machine_said(text: str) -> str:
     """The machine's trouble `text` names (disk full, cannot fork, out of memory), or ""."""
     lowered = text.lower()
     said = next((needle for needle in MACHINE_TROUBLE if needle in lowered), "")
-    return said or (MACHINE_TROUBLE[0] if OVERLAY_WORKDIR.search(lowered) else "")
+    return said or (NO_SPACE if OVERLAY_WORKDIR.search(lowered) else "")
 
 
 def probe_images(sub: Submission | None) -> list[str]:
@@ -158,7 +159,7 @@ def check(engine: Engine, floor: int, images: list[str], heal: bool = True) -> M
             return _out_of_disk(health, before, floor, left)
         reclaim(f"the engine had {human(before)} free, under the {human(floor)} floor")
     probed = _probe(engine, images)
-    if heal and not healed and isinstance(probed, str) and machine_said(probed) == MACHINE_TROUBLE[0]:
+    if heal and not healed and isinstance(probed, str) and machine_said(probed) == NO_SPACE:
         reclaim("a container could not be created for lack of disk space")
         probed = _probe(engine, images)
     if isinstance(probed, str):
@@ -167,7 +168,7 @@ def check(engine: Engine, floor: int, images: list[str], heal: bool = True) -> M
             return _out_of_disk(health, free, floor, left)
         health.fit = False
         health.free_bytes = free
-        if machine_said(probed) == MACHINE_TROUBLE[0]:
+        if machine_said(probed) == NO_SPACE:
             health.problem = f"the grading machine is out of disk: a container cannot be created ({probed})"
             health.problem += _others(left)
         else:

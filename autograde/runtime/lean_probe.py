@@ -7,7 +7,7 @@ files named main.py (with the SHA-256 of their bytes). Standard library only; re
 
 With `--find` (`python -c <this file> --find`) Flask is only looked for (`importlib.util.find_spec`), not
 imported: importing it compiles a good part of the standard library (the official images ship it without
-bytecode), most of this probe's cost. `flask_by` says which was done.
+bytecode), most of this probe's cost.
 """
 
 from __future__ import annotations  # the annotations stay unevaluated on any Python 3 (3.8 too)
@@ -52,20 +52,15 @@ def sha256(path: str) -> str:
 
 def main() -> None:
     r: dict[str, object] = {"exe": sys.executable}
-    if "--find" in sys.argv[1:]:
-        r["flask_by"] = "find"
-        try:
+    try:
+        if "--find" in sys.argv[1:]:
             r["flask"] = importlib.util.find_spec("flask") is not None
-        except Exception as e:
-            r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
-    else:
-        r["flask_by"] = "import"
-        try:
+        else:
             import flask  # noqa: F401
 
             r["flask"] = True
-        except Exception as e:
-            r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
+    except Exception as e:
+        r["flask"], r["flask_error"] = False, f"{type(e).__name__}: {e}"
     r["pytest"] = importlib.util.find_spec("pytest") is not None
     tests: list[str] = []
     venvs: list[dict[str, object]] = []

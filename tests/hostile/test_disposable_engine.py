@@ -187,9 +187,10 @@ def held_deleted(over: int) -> list[str]:
     for fd in Path("/proc").glob("[0-9]*/fd/*"):
         try:
             target = os.readlink(fd)
-            if target.endswith(" (deleted)") and fd.stat().st_size > over:
+            size = fd.stat().st_size if target.endswith(" (deleted)") else 0
+            if size > over:
                 comm = (fd.parent.parent / "comm").read_text().strip()
-                found.append(f"{comm}[{fd.parts[2]}] {target} ({fd.stat().st_size} bytes)")
+                found.append(f"{comm}[{fd.parts[2]}] {target} ({size} bytes)")
         except OSError:
             continue
     return found

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 
 import pytest
 
 from autograde.runtime.evidence import inspect_image
+from support import built_image
 
 DOCKERFILE = """FROM python:3.13-slim
 RUN python -m venv /opt/venv && python -m venv /srv/other/.venv
@@ -17,11 +17,8 @@ ENV PATH="/opt/venv/bin:$PATH"
 
 @pytest.mark.docker
 def test_the_probe_lists_the_image_s_venvs_and_their_packages(docker_engine, tmp_path):
-    tag = f"autograde-evidence-test-{uuid.uuid4().hex[:8]}:probe"
     label = f"autograde-evidence-test-{uuid.uuid4().hex[:8]}"
-    (tmp_path / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
-    subprocess.run(["docker", "build", "-q", "-t", tag, str(tmp_path)], check=True, capture_output=True, timeout=600)
-    try:
+    with built_image(tmp_path, DOCKERFILE, "autograde-evidence-test") as tag:
         evidence = inspect_image(
             docker_engine, tag, labels={"com.docker.compose.project": label}, memory="256m", pids=64, cpus=1.0
         )
@@ -31,8 +28,6 @@ def test_the_probe_lists_the_image_s_venvs_and_their_packages(docker_engine, tmp
         assert venv is not None and venv.holds("pip") and not venv.holds("flask")
         left = docker_engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={label}"})
         assert left == []
-    finally:
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
 
 
 @pytest.mark.docker

@@ -5,7 +5,6 @@ second look at the image when the app did not show it."""
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from autograde.runtime.engine import Engine, Phases
 from autograde.runtime.facts import AppProcess, CounterFacts, HttpAnswer
 from autograde.runtime.override import Caps
 from autograde.util import Processes
+from support import built_image
 
 MAIN = "import os\nfrom flask import Flask, Response\n\napp = Flask(__name__)\n"
 
@@ -73,14 +73,11 @@ ENV PYTHONPATH=/opt/lib
 
 @pytest.mark.docker
 def test_the_probe_looks_flask_up_and_imports_it_only_when_asked(docker_engine, tmp_path):
-    tag = f"autograde-lean-test-{uuid.uuid4().hex[:8]}:probe"
     project = f"autograde-lean-test-{uuid.uuid4().hex[:8]}"
-    (tmp_path / "Dockerfile").write_text(BROKEN, encoding="utf-8")
-    subprocess.run(["docker", "build", "-q", "-t", tag, str(tmp_path)], check=True, capture_output=True, timeout=600)
     engine = Engine(project, tmp_path, Processes())
     engine.client = docker_engine
     caps = Caps(memory="256m", pids=64, cpus=1.0)
-    try:
+    with built_image(tmp_path, BROKEN, "autograde-lean-test") as tag:
         phases = Phases({}, lambda *_: None)
         looked, _, lost = inspection.inspect(engine, phases, tag, ("python", "PATH"), caps)
         assert not lost and not looked.error
@@ -91,5 +88,3 @@ def test_the_probe_looks_flask_up_and_imports_it_only_when_asked(docker_engine, 
         assert imported.flask_error == "ModuleNotFoundError: No module named 'werkzeug_is_not_here'"
         left = docker_engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
         assert left == []
-    finally:
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)

@@ -1,3 +1,3 @@
 """Autograder for LAB04 — Optimizing Images with Multi-Stage Dockerfile Builds."""
 
-__version__ = "1.5.0"
+__version__ = "1.6.0"

@@ -13,7 +13,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -200,14 +202,21 @@ def run(args: argparse.Namespace) -> int:
 
     shown = progress.reporter(sys.stderr)  # phases as they happen; the table on stdout stays as it was
     warmup = None
+    parsed: list[float] | None = None  # when the files were read, beside the engine's warm-up
     try:
-        if not args.static_only:  # the engine is made ready while the files are read
+        if args.static_only:
+            t = time.perf_counter()
+            sub = load_submission(root)
+            timings["parse"] = time.perf_counter() - t
+        else:
+            # the files are read (Compose is asked about them) while the runtime's modules load, and the engine is
+            # made ready meanwhile
+            parsing = _parse_beside(root)
             from autograde.runtime.session import Warmup
 
             warmup = Warmup(root, _session_options(args), args.project).start()
-        t = time.perf_counter()
-        sub = load_submission(root)
-        timings["parse"] = time.perf_counter() - t
+            sub, parsed = parsing.result()
+            timings["parse"] = round(parsed[1] - parsed[0], 3)
         t = time.perf_counter()
         static = grade_checks(Context(sub, rubric, None), phase="static")
         timings["static"] = time.perf_counter() - t
@@ -217,6 +226,8 @@ def run(args: argparse.Namespace) -> int:
             from autograde.runtime.session import Session
 
             session = Session(sub, _session_options(args), progress=shown.phase, warmup=warmup)
+            if parsed is not None:
+                session.phases.spans["parse"] = parsed
             facts = session.run()
             if interrupted.seen or facts.interrupted:  # the session swallows Ctrl-C to stop its children
                 facts.interrupted = interrupted.seen = True
@@ -342,6 +353,22 @@ def _write(kind: str, path: str, results: GradingResults) -> bool:
         print(f"autograde: cannot write {path}: {e.strerror or e}", file=sys.stderr)
         return False
     return True
+
+
+def _parse_beside(root: Path) -> Future[tuple[Any, list[float]]]:
+    """`load_submission(root)` in a thread of its own: (the submission, when it began and ended), or what it
+    raised."""
+    done: Future[tuple[Any, list[float]]] = Future()
+
+    def parse() -> None:
+        t = time.time()
+        try:
+            done.set_result((load_submission(root), [t, time.time()]))
+        except BaseException as e:  # raised where the result is asked for
+            done.set_exception(e)
+
+    threading.Thread(target=parse, name="autograde-parse", daemon=True).start()
+    return done
 
 
 def _report(results: GradingResults, args: argparse.Namespace) -> bool:

@@ -38,6 +38,7 @@ LABELS = {
     "build_dev": "building the dev image",
     "build_prod": "building the prod image",
     "pull": "pulling the stack's images",
+    "first": "starting Redis",
     "probes": "probing the app",
     "inspect": "inspecting the prod image",
     "teardown": "stopping the stack",

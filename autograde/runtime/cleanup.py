@@ -72,11 +72,12 @@ def remove_images(client: Any, project: str, tags: Iterable[str] = ()) -> tuple[
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="autograde-rmi") as pool:
         list(pool.map(remove, tags))
     try:
-        for image in client.images.list():
-            if (image.labels or {}).get(PROJECT_LABEL) == project or any(
-                t.startswith(f"{project}-") and t.endswith(":graded") for t in image.tags
+        for image in client.api.images():  # one call (the SDK's `images.list()` inspects every image too)
+            tags = image.get("RepoTags") or []
+            if (image.get("Labels") or {}).get(PROJECT_LABEL) == project or any(
+                t.startswith(f"{project}-") and t.endswith(":graded") for t in tags
             ):
-                remove(image.id)
+                remove(str(image["Id"]))
     except Exception as e:
         if not gone(e):
             problems.append(f"image: {e}")

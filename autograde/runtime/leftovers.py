@@ -122,22 +122,24 @@ def _rewrite(path: Path, lines: list[str]) -> None:
 
 
 def projects_on_engine(client: Any) -> set[str]:
-    """Compose projects of grader runs that still own something on the engine."""
+    """Compose projects of grader runs that still own something on the engine (one listing call per kind: the
+    SDK's own listings would inspect every container and image on the engine too)."""
     found: set[str] = set()
-    listings: tuple[Callable[[], list[Any]], ...] = (
-        lambda: client.containers.list(all=True, filters={"label": PROJECT_LABEL}),
-        lambda: client.networks.list(filters={"label": PROJECT_LABEL}),
-        lambda: client.volumes.list(filters={"label": PROJECT_LABEL}),
-        lambda: client.images.list(filters={"label": PROJECT_LABEL}),
+    label = {"label": PROJECT_LABEL}
+    api = client.api
+    listings: tuple[Callable[[], list[dict[str, Any]]], ...] = (
+        lambda: api.containers(all=True, filters=label),
+        lambda: api.networks(filters=label),
+        lambda: api.volumes(filters=label).get("Volumes") or [],
+        lambda: api.images(filters=label),
     )
     for listing in listings:
         for item in listing():
-            labels = getattr(item, "labels", None) or item.attrs.get("Labels") or {}
-            project = labels.get(PROJECT_LABEL, "")
+            project = (item.get("Labels") or {}).get(PROJECT_LABEL, "")
             if PROJECT.match(project):
                 found.add(project)
-    for image in client.images.list():  # the grader's own tags, for images Compose did not label
-        for tag in image.tags:
+    for image in api.images():  # the grader's own tags, for images Compose did not label
+        for tag in image.get("RepoTags") or []:
             m = _TAG.match(tag)
             if m:
                 found.add(m.group(1))

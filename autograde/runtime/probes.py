@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
@@ -18,6 +18,9 @@ from autograde.runtime.diagnose import up_infrastructure
 from autograde.runtime.engine import PROJECT_LABEL, SERVICE_LABEL, Engine, Phases, engine_gone
 from autograde.runtime.facts import AppProcess, CounterFacts, HealthFacts, HttpAnswer, ServiceFacts, UpFacts
 from autograde.runtime.interpreter import from_processes
+
+if TYPE_CHECKING:
+    from autograde.model.compose import ComposeFile
 
 PROCESS_SCRIPT = (importlib.resources.files("autograde.runtime") / "process_probe.py").read_text(encoding="utf-8")
 
@@ -223,6 +226,27 @@ class Stack:
             )
         ok = all(s.state == "running" for s in services)
         return UpFacts(ok, "" if ok else "not every service is running", services, ran.tail, time.monotonic() - start)
+
+    def first_services(self, prod: ComposeFile) -> list[str]:
+        """The services that may start while the web image is still built: the stack's Redis, when it needs no
+        build and depends on nothing (Compose would start it first, and the same way, in the stack's `up`)."""
+        service = prod.services.get(self.redis)
+        if service is None or self.redis == self.web or not prod.image(service):
+            return []
+        if service.get("build") is not None or service.get("depends_on"):
+            return []
+        return [self.redis]
+
+    def start_first(self, files: list[str], services: list[str], timeout: float) -> None:
+        """`docker compose up -d` of `services` alone, the images already there (pulled beside the builds), while
+        the web image is built: the stack's own `up` then only adds the web service. What it says is not
+        recorded: the stack's `up` starts what this did not, and says why when it cannot."""
+        if not services:
+            return
+        start = time.monotonic()
+        self.phases.phase("first", "start")
+        self.engine.compose(files, "up", "-d", "--no-build", "--pull", "never", *services, timeout=timeout)
+        self.phases.time("first", time.monotonic() - start)
 
     def until_answer(self, port: int, deadline: float) -> HttpAnswer:
         """GET / until it answers 200, the deadline passes, or web_prod stops. The first 200 counts as request 1.

@@ -41,6 +41,8 @@ from autograde.util import Processes
 
 __all__ = ["MIN_COMPOSE", "Session", "SessionOptions", "compose_version"]
 
+FIRST_TIMEOUT_S = 60.0  # the start of the services that need no build (Redis), beside the builds
+
 
 @dataclass
 class SessionOptions:
@@ -277,9 +279,16 @@ class Session:
                 False, 0.0, error=self._dev_refusal or f"{self.scenario.compare_file} is unusable"
             )
         assert self.sub.prod is not None
-        pool.submit(builds.pull_missing, engine, phases, self.sub.prod, prod_files, o.build_timeout)
+        prod_model = self.sub.prod
+
+        def pulled_then_first() -> None:  # the stack's registry images, then what of it needs no build (Redis)
+            builds.pull_missing(engine, phases, prod_model, prod_files, o.build_timeout)
+            self.stack.start_first(prod_files, self.stack.first_services(prod_model), timeout=FIRST_TIMEOUT_S)
+
+        first = pool.submit(pulled_then_first)
         prod = pool.submit(built, prod_files, [], self.prod_tag, "prod")
         facts.prod_build = prod.result()
+        first.result()  # before anything else changes the stack (its `up`, its teardown)
         refused = self._grader_refused(facts.prod_build, 0)
         if refused is not None:  # Compose refused the student's file merged with the grader's settings
             facts.error, facts.error_hint = refused

@@ -53,13 +53,19 @@ def test_signal_during_the_build(tmp_path, sig, docker_engine):
     t0 = time.monotonic()
     proc = start(co, report, "--build-timeout", "300")
     try:
-        wait_for(
-            lambda: any("build" in args and "compose" in args for _, args in descendants(proc.pid)),
+        project = wait_for(
+            lambda: (
+                any("build" in args and "compose" in args for _, args in descendants(proc.pid))
+                and running_project(proc.pid)
+            ),
             60,
             "the prod build",
             proc,
         )
         time.sleep(3)  # well inside `RUN sleep infinity`
+        # Redis needs no build: it was started beside the build, and goes with the rest
+        redis = [c for c in containers_of(project) if c.labels.get("com.docker.compose.service") == "redis_prod"]
+        assert [c.status for c in redis] == ["running"], redis
         proc.send_signal(sig)
     finally:
         g = finish(proc, report, t0, timeout=90)

@@ -46,10 +46,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import make_checkout  # noqa: E402
+from tests.support import BASE_IMAGES, make_checkout  # noqa: E402
 from tests.variants import make_variant  # noqa: E402
 
-BASE_IMAGES = ("python:3.13", "python:3.13-slim", "redis:alpine")
 # a class is mostly right answers: this mix is cycled to N when no corpus or --from is given
 MIX = [
     "solution",

@@ -47,10 +47,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support import make_checkout  # noqa: E402
+from tests.support import BASE_IMAGES, make_checkout  # noqa: E402
 
 PROJECT_LABEL = "com.docker.compose.project"
-BASE_IMAGES = ("python:3.13", "python:3.13-slim", "redis:alpine")
 POLL = 0.05
 
 

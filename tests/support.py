@@ -31,6 +31,8 @@ LAB_FILES = ["app", "Dockerfile.prod", "docker-compose.yml", "docker-compose.pro
 SOLUTION_FILES = ("Dockerfile.prod", "docker-compose.prod.yml")
 
 PROJECT_LABEL = "com.docker.compose.project"
+# the base images the lab's files name (scripts/standin-images.sh provides them offline): never pulled or removed
+BASE_IMAGES = ("python:3.13", "python:3.13-slim", "redis:alpine")
 
 # An opening fence with an info string "<language> <filename>", e.g. ```yaml docker-compose.prod.yml
 _FENCE_OPEN = re.compile(r"^(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[\w+.-]+)[ \t]+(?P<name>\S+)[ \t]*$")

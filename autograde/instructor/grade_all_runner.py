@@ -297,6 +297,7 @@ class Batch:
             project,
             "--lab",
             labs.current().id,  # the class's lab, whatever a checkout declares
+            "--no-early-start",  # the class is bound by the machine's CPU: no Compose run for a wait nobody sees
             *self.o.grade_args,
         ]
         if dev_ref:

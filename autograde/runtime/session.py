@@ -62,6 +62,7 @@ class SessionOptions:
     build_cpus: float = 2.0
     min_free_disk: str = health.DEFAULT_FLOOR  # free disk the engine needs before a grade
     machine_known: str | None = None  # the engine's cgroup parent as this slot's previous grade found it (grade-all)
+    early_start: bool = True  # start what needs no build (Redis) while the images are built (not in grade-all)
 
 
 class Warmup:
@@ -283,7 +284,8 @@ class Session:
 
         def pulled_then_first() -> None:  # the stack's registry images, then what of it needs no build (Redis)
             builds.pull_missing(engine, phases, prod_model, prod_files, o.build_timeout)
-            self.stack.start_first(prod_files, self.stack.first_services(prod_model), timeout=FIRST_TIMEOUT_S)
+            if o.early_start:
+                self.stack.start_first(prod_files, self.stack.first_services(prod_model), timeout=FIRST_TIMEOUT_S)
 
         first = pool.submit(pulled_then_first)
         prod = pool.submit(built, prod_files, [], self.prod_tag, "prod")

@@ -136,6 +136,12 @@ def test_class_verdicts_equal_grading_each_alone(tmp_path: Path, docker_engine) 
     assert own["id"] not in dev_ids and own["tag"].endswith("-web-dev:graded")
     prod_tags = [d["images"]["prod"]["tag"] for d in docs.values() if d["images"]["prod"]]
     assert len(prod_tags) == len(set(prod_tags)) == 5  # one per built submission, never shared
+    # alone, Redis starts while the images are built; in a class (bound by the CPU) it starts with the stack
+    solution = json.loads(singles[root / "lab04-s00-solution"].read_text())
+    assert "first" in solution["grader"]["phases"], solution["grader"]["phases"]
+    assert all("first" not in docs[n]["grader"]["phases"] for n in shared), {
+        n: docs[n]["grader"]["phases"] for n in shared
+    }
     assert left_by_prefix(docker_engine, batch_prefix(reports)) == []
 
 

@@ -26,7 +26,7 @@ import docker.errors
 import pytest
 
 from autograde.runtime import disk
-from support import REPO, make_checkout, solution_files
+from support import BASE_IMAGES, REPO, make_checkout, solution_files
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -35,7 +35,6 @@ SCRIPT = REPO / "scripts" / "disposable-engine.sh"
 SOCKET = Path(f"/run/autograde-disposable/{NAME}/docker.sock")
 DATA = Path(f"/var/lib/autograde-disposable/{NAME}/mnt")  # the engine's file system, seen from the host
 ROOTFS = Path(os.environ.get("ENGINE_HOME", "/var/lib/autograde-engine")) / "rootfs"
-BASES = ("python:3.13", "python:3.13-slim", "redis:alpine")
 FAST = ["--host-port", "auto", "--ready-timeout", "30", "--request-timeout", "3"]
 FILL = "dd if=/dev/zero of=/fill bs=1M count=20000"  # 20 GB: more than the engine's 6 GB file system
 REQUIRE = os.environ.get("AUTOGRADE_REQUIRE_DOCKER", "") not in ("", "0")
@@ -202,7 +201,7 @@ def grader_remains() -> list[str]:
     client = engine_client()
     try:
         found = [f"container {c.name}" for c in client.containers.list(all=True)]
-        found += [f"image {i.tags or i.id}" for i in client.images.list() if not set(i.tags) & set(BASES)]
+        found += [f"image {i.tags or i.id}" for i in client.images.list() if not set(i.tags) & set(BASE_IMAGES)]
         cache = sum(int(r.get("Size") or 0) for r in client.api.df().get("BuildCache") or [])
         return found + ([f"build cache {cache} bytes"] if cache > 1024**2 else [])
     finally:

@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
 
             warmup = Warmup(root, _session_options(args), args.project).start()
             sub, parsed = parsing.result()
-            timings["parse"] = round(parsed[1] - parsed[0], 3)
+            timings["parse"] = parsed[1] - parsed[0]
         t = time.perf_counter()
         static = grade_checks(Context(sub, rubric, None), phase="static")
         timings["static"] = time.perf_counter() - t
